@@ -1,0 +1,352 @@
+"""The Company API over httpx: the only module that speaks HTTP.
+
+It authenticates, paginates, carries ETags, validates every answer against the
+contract's schemas (a server that answers nonsense is an error, never the
+basis of a write), paces itself by the rate-limit headers, retries what is
+safe to retry (429 with ``retry-after``, 5xx, 529, network failures) with
+jittered exponential backoff bounded in attempts and time, and translates
+every httpx and HTTP failure into ``reconciler.errors`` at one boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from reconciler import __version__
+from reconciler.errors import ApiError, AuthError, ConflictError, CredentialsError, TransportError
+from reconciler.model import LiveResource, LiveState
+from reconciler.pacing import Pacer
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+COMPANY_PATH = "/v1/organizations/company"
+PAGE_SIZE = 1000
+MAX_PAGES = 10_000
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+READ_SCOPE, WRITE_SCOPE = "organization:read", "organization:write"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts and total seconds bound every request's retries."""
+
+    attempts: int = 6
+    total_seconds: float = 60.0
+    backoff: float = 0.5
+    max_wait: float = 10.0
+    timeout: float = 15.0
+
+
+class _Retryable(ApiError):
+    """An answer worth another attempt; becomes a plain error when attempts run out."""
+
+    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None,
+                 retry_after: float | None = None, network: bool = False) -> None:
+        super().__init__(message, status=status, request_id=request_id)
+        self.retry_after = retry_after
+        self.network = network
+
+
+def path_of(address: str) -> str:
+    if address == "company":
+        return COMPANY_PATH
+    kind, _, ident = address.partition(".")
+    if kind == "project" and ident:
+        return f"{COMPANY_PATH}/projects/{ident}"
+    raise ValueError(f"no API path for address {address!r}")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, insecure: bool) -> None:
+    """Refuse, before any byte is sent, to send a key in clear text off this machine."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CredentialsError(
+            f"The base URL {base_url!r} is not an http(s) URL; set --base-url to one, "
+            "like https://api.anthropic.com."
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not insecure:
+        raise CredentialsError(
+            f"Refusing to send the API key over plain http:// to {parts.hostname}; use https://, "
+            "or pass --insecure if you really mean it."
+        )
+
+
+@cache
+def _contract() -> dict[str, Any]:
+    text = resources.files("reconciler").joinpath("schemas/company-api.openapi.yaml").read_text()
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+@cache
+def _validator(component: str) -> Draft202012Validator:
+    uri = "urn:reconciler:company-api"
+    resource = Resource.from_contents(_contract(), default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(uri, resource)
+    return Draft202012Validator({"$ref": f"{uri}#/components/schemas/{component}"},
+                                registry=registry)
+
+
+class CompanyClient:
+    """Async client of one organization; use as ``async with CompanyClient(...) as c``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        key_source: str,
+        insecure: bool = False,
+        concurrency: int = 8,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
+        check_base_url(base_url, insecure=insecure)
+        self.base_url = base_url.rstrip("/")
+        self._key_source = key_source
+        self._retry = retry or RetryPolicy()
+        self._limit = asyncio.Semaphore(concurrency)
+        self.pacer = pacer or Pacer()
+        self.requests_sent = 0
+        self.rate_limited = 0
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={
+                "x-api-key": api_key,
+                "anthropic-version": API_VERSION,
+                "user-agent": f"reconciler/{__version__}",
+            },
+            timeout=httpx.Timeout(self._retry.timeout, connect=min(10.0, self._retry.timeout)),
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+
+    async def __aenter__(self) -> CompanyClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._http.aclose()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def read_live(self) -> LiveState:
+        """Company, usage and every project, read concurrently (pages follow each other)."""
+        company, usage, projects = await asyncio.gather(
+            self.get("company"), self.usage(), self.projects()
+        )
+        found: dict[str, LiveResource] = {"company": company}
+        for project in projects:
+            etag = project.pop("etag")
+            found[f"project.{project['id']}"] = LiveResource(project, etag)
+        return LiveState(resources=found, tokens_used=usage["tokens_used"])
+
+    async def get(self, address: str) -> LiveResource:
+        component = "Company" if address == "company" else "Project"
+        response = await self._request("GET", path_of(address), scope=READ_SCOPE)
+        return LiveResource(self._body(response, component), response.headers.get("etag"))
+
+    async def usage(self) -> dict[str, Any]:
+        response = await self._request("GET", f"{COMPANY_PATH}/usage", scope=READ_SCOPE)
+        return self._body(response, "Usage")
+
+    async def projects(self, *, page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+        """Every project, following the cursor; a cursor that does not advance is an error."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {"limit": page_size}
+            if after is not None:
+                params["after_id"] = after
+            response = await self._request(
+                "GET", f"{COMPANY_PATH}/projects", scope=READ_SCOPE, params=params
+            )
+            page = self._body(response, "ProjectPage")
+            found.extend(page["data"])
+            if not page["has_more"]:
+                return found
+            last = page["last_id"]
+            if not page["data"] or last is None or (after is not None and last <= after):
+                raise self._nonsense(response, "its project list's cursor does not advance")
+            after = last
+        raise TransportError(
+            f"The project list at {self.base_url} did not end after {MAX_PAGES} pages; "
+            "is --base-url the Company API?"
+        )
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def patch(self, address: str, fields: dict[str, Any], etag: str | None) -> LiveResource:
+        """One PATCH of only ``fields``; with ``etag``, a concurrent edit fails it with 412."""
+        component = "Company" if address == "company" else "Project"
+        headers = {"if-match": etag} if etag else {}
+        response = await self._request(
+            "PATCH", path_of(address), scope=WRITE_SCOPE, json=fields, headers=headers
+        )
+        return LiveResource(self._body(response, component), response.headers.get("etag"))
+
+    # -- the boundary -------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, *, scope: str, **kwargs: Any) -> httpx.Response:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
+            wait=self._wait,
+            stop=stop_after_attempt(self._retry.attempts)
+            | stop_after_delay(self._retry.total_seconds),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(method, path, scope=scope, **kwargs)
+        except _Retryable as exc:
+            tries = retrying.statistics.get("attempt_number", self._retry.attempts)
+            what = "the network failed" if exc.network else f"it kept answering {exc.status}"
+            raise (TransportError if exc.network else ApiError)(
+                f"{method} {path} did not succeed after {tries} attempts: {what} "
+                f"({exc.message}). Wait a little and run again; a re-run picks up where this "
+                "left off.",
+                status=exc.status,
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return min(exc.retry_after, self._retry.max_wait)
+        backoff = wait_random_exponential(multiplier=self._retry.backoff, max=self._retry.max_wait)
+        return float(backoff(state))
+
+    async def _attempt(self, method: str, path: str, *, scope: str, **kwargs: Any) -> httpx.Response:
+        async with self._limit:
+            await self.pacer.acquire()
+            try:
+                self.requests_sent += 1
+                response = await self._http.request(method, path, **kwargs)
+                await response.aread()
+            except httpx.TimeoutException:
+                raise _Retryable(f"no answer within {self._retry.timeout:g} s",
+                                 network=True) from None
+            except httpx.TransportError as exc:
+                raise _Retryable(_network_reason(exc, self.base_url), network=True) from None
+            finally:
+                self.pacer.release()
+        self.pacer.observe(response.headers)
+        if response.is_success:
+            return response
+        raise self._error(response, method, path, scope)
+
+    def _error(self, response: httpx.Response, method: str, path: str, scope: str) -> ApiError:
+        status = response.status_code
+        request_id = response.headers.get("request-id")
+        message = _server_message(response)
+        if status in RETRYABLE_STATUSES:
+            retry_after = _seconds(response.headers.get("retry-after"))
+            if status == 429:
+                self.rate_limited += 1
+                if retry_after is not None:
+                    self.pacer.hold(retry_after)
+            return _Retryable(f"{status}: {message}", status=status, request_id=request_id,
+                              retry_after=retry_after)
+        if status == 401:
+            return AuthError(
+                f"The API did not accept the key in {self._key_source} ({message}); set "
+                f"{self._key_source} to a valid key with the scope {scope}.",
+                status=status, request_id=request_id,
+            )
+        if status == 403:
+            return AuthError(
+                f"The key in {self._key_source} may not {method} {path}: it needs the scope "
+                f"{scope} ({message}). Use a key that has it.",
+                status=status, request_id=request_id,
+            )
+        if status == 412:
+            return ConflictError("changed since plan; run plan again",
+                                 status=status, request_id=request_id)
+        if 300 <= status < 400:
+            return TransportError(
+                f"{self.base_url} answered {method} {path} with a redirect to "
+                f"{response.headers.get('location', '?')}; reconciler does not follow redirects: "
+                "set --base-url to the API's own address.",
+                status=status, request_id=request_id,
+            )
+        return ApiError(f"The API refused {method} {path} ({status}: {message}).",
+                        status=status, request_id=request_id)
+
+    def _body(self, response: httpx.Response, component: str) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            raise self._nonsense(response, "its answer is not JSON") from None
+        error = next(iter(_validator(component).iter_errors(body)), None)
+        if error is not None:
+            where = ".".join(str(p) for p in error.absolute_path) or "the body"
+            raise self._nonsense(response, f"its answer is not a {component} ({where}: "
+                                 f"{error.message[:120]})")
+        result: dict[str, Any] = body
+        return result
+
+    def _nonsense(self, response: httpx.Response, why: str) -> TransportError:
+        request = response.request
+        return TransportError(
+            f"{self.base_url} answered {request.method} {request.url.path}, but {why}; "
+            "is --base-url the Company API?",
+            status=response.status_code, request_id=response.headers.get("request-id"),
+        )
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        message = response.json()["error"]["message"]
+        return str(message)[:300]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return response.reason_phrase or "no message"
+
+
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _network_reason(exc: httpx.TransportError, base_url: str) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {base_url}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the connection broke before the answer was complete"
+    return f"{type(exc).__name__}"
+

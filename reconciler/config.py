@@ -1,0 +1,357 @@
+"""Read a desired-state file safely and turn it into a ``DesiredState``.
+
+YAML is composed (not constructed) so every value keeps its position, and the
+traps of YAML are refused before they can surprise: anchors and aliases (and
+with them alias bombs), duplicate and non-string keys, YAML 1.1 booleans
+(``no``) and octals (``0755``), tags, several documents, files over 1 MiB.
+Then the data is checked against ``schemas/org.schema.json``. Every problem of
+a file is reported at once, in file order, as ``file:line:col: path: message``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from reconciler.errors import ConfigError, Problem
+from reconciler.model import DesiredState
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+
+Path_ = tuple[str | int, ...]
+
+_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF8,
+         codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_YAML11_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
+_STR = "tag:yaml.org,2002:str"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("reconciler").joinpath("schemas/org.schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(schema())
+
+
+def load(path: str | Path) -> DesiredState:
+    """Read, check and convert one file; raises ``ConfigError`` with all its problems."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]) from None
+    data = parse(raw, name)
+    return build(data, source=name, digest=hashlib.sha256(raw).hexdigest())
+
+
+def parse(raw: bytes, name: str) -> Any:
+    """The file's data, checked against the schema, or ``ConfigError``."""
+    doc = _Document(name)
+    root = doc.compose(raw)
+    if doc.problems:
+        raise ConfigError(doc.problems)
+    data = doc.convert(root)
+    doc.check_schema(data)
+    if doc.problems:
+        raise ConfigError(doc.problems)
+    return data
+
+
+def build(data: dict[str, Any], *, source: str, digest: str) -> DesiredState:
+    resources_: dict[str, dict[str, Any]] = {}
+    if data.get("company"):
+        resources_["company"] = dict(data["company"])
+    for project_id, fields in (data.get("projects") or {}).items():
+        resources_[f"project.{project_id}"] = dict(fields or {})
+    api = data.get("api") or {}
+    return DesiredState(
+        source=source,
+        digest=digest,
+        resources=resources_,
+        base_url=api.get("base_url"),
+        api_key_env=api.get("api_key_env"),
+    )
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Composes nodes but records anchors and aliases instead of following them,
+    so an alias bomb is one problem, not a billion nodes."""
+
+    def __init__(self, stream: str, problems: list[tuple[yaml.Mark, str]]) -> None:
+        super().__init__(stream)
+        self.anchor_problems = problems
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self.get_event()
+            self.anchor_problems.append(
+                (event.start_mark, f"aliases (*{event.anchor}) are not allowed; write the value out")
+            )
+            return yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark, event.end_mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self.anchor_problems.append(
+                (event.start_mark, f"anchors (&{anchor}) are not allowed; write the value out")
+            )
+            event.anchor = None
+        return super().compose_node(parent, index)
+
+
+@dataclass
+class _Document:
+    name: str
+    problems: list[Problem] = field(default_factory=list)
+    value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def add(self, line: int, column: int, path: Path_, message: str) -> None:
+        self.problems.append(Problem(self.name, line, column, _dotted(path), message))
+
+    def add_at(self, mark: yaml.Mark, path: Path_, message: str) -> None:
+        self.add(mark.line + 1, mark.column + 1, path, message)
+
+    # -- bytes to nodes -------------------------------------------------------------
+
+    def compose(self, raw: bytes) -> yaml.Node | None:
+        if len(raw) > MAX_FILE_BYTES:
+            self.add(1, 1, (), f"the file is {len(raw)} bytes, over the limit of "
+                     f"{MAX_FILE_BYTES} bytes (1 MiB); is this the right file?")
+            return None
+        if raw.startswith(_BOMS):
+            self.add(1, 1, (), "the file starts with a byte-order mark; save it as UTF-8 "
+                     "without a BOM")
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line, column = _line_col(raw[: exc.start].decode("utf-8", "replace"), exc.start)
+            self.add(line, column, (), "the file is not UTF-8 text (invalid byte "
+                     f"0x{raw[exc.start]:02x}); save it as UTF-8")
+            return None
+        anchors: list[tuple[yaml.Mark, str]] = []
+        try:
+            loader = _NoAliasLoader(text, anchors)
+            try:
+                root: yaml.Node | None = loader.get_single_node()
+            finally:
+                loader.dispose()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            message = _yaml_message(exc)
+            if mark is None:
+                self.add(1, 1, (), message)
+            else:
+                self.add_at(mark, (), message)
+            return None
+        except yaml.reader.ReaderError as exc:
+            line, column = _line_col(text[: exc.position], exc.position)
+            self.add(line, column, (), f"the file holds a control character "
+                     f"({exc.character!r}) that YAML does not allow")
+            return None
+        except RecursionError:
+            self.add(1, 1, (), "the file is nested too deeply to be a reconciler file")
+            return None
+        for mark, message in anchors:
+            self.add_at(mark, (), message)
+        if root is None:
+            self.add(1, 1, (), "the file is empty; a reconciler file starts with 'version: 1'")
+        return root
+
+    # -- nodes to data ------------------------------------------------------------------
+
+    def convert(self, node: yaml.Node | None, path: Path_ = ()) -> Any:
+        if node is None:
+            return None
+        self.value_marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if len(path) > MAX_DEPTH:
+            self.add_at(node.start_mark, path, f"nested more than {MAX_DEPTH} levels deep")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.add_at(key_node.start_mark, path, "merge keys (<<) are not allowed")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
+                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
+                self.add_at(key_node.start_mark, path,
+                            f"keys must be text; {shown!s} is not (quote it if you meant text)")
+                continue
+            key = key_node.value
+            key_path = (*path, key)
+            if key in first_seen:
+                self.add_at(key_node.start_mark, key_path,
+                            f"duplicate key '{key}' (first at line {first_seen[key]})")
+                continue
+            first_seen[key] = key_node.start_mark.line + 1
+            self.key_marks[key_path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.convert(value_node, key_path)
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+        tag, text = node.tag, node.value
+        plain = node.style is None
+        if tag == _STR:
+            return text
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        if tag == "tag:yaml.org,2002:bool":
+            if plain and text.lower() not in ("true", "false"):
+                self.add_at(node.start_mark, path,
+                            f"'{text}' is a YAML 1.1 boolean; quote it (\"{text}\") if you mean "
+                            "the text, or write true or false")
+                return None
+            return text.lower() == "true"
+        if tag == "tag:yaml.org,2002:int":
+            if ":" in text or _YAML11_OCTAL.match(text):
+                self.add_at(node.start_mark, path,
+                            f"'{text}' is a YAML 1.1 {'sexagesimal' if ':' in text else 'octal'} "
+                            "number; write the number in decimal, or quote it for text")
+                return None
+            return yaml.SafeLoader.construct_yaml_int(_SCALARS, node)
+        if tag == "tag:yaml.org,2002:float":
+            number = yaml.SafeLoader.construct_yaml_float(_SCALARS, node)
+            if number != number or number in (float("inf"), float("-inf")):
+                self.add_at(node.start_mark, path, f"'{text}' is not a finite number")
+                return None
+            return int(number) if number.is_integer() else number
+        if tag == "tag:yaml.org,2002:timestamp":
+            return text
+        self.add_at(node.start_mark, path, f"YAML tags ({tag}) are not allowed")
+        return None
+
+    # -- data to schema problems ---------------------------------------------------------
+
+    def check_schema(self, data: Any) -> None:
+        """Schema problems, except where the YAML itself was already wrong (no echoes)."""
+        reported = {p.path for p in self.problems}
+        before = len(self.problems)
+        for error in _validator().iter_errors(data):
+            self._schema_problem(error)
+        self.problems[before:] = [p for p in self.problems[before:] if p.path not in reported]
+
+    def _schema_problem(self, error: ValidationError) -> None:
+        path: Path_ = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = list(error.schema.get("properties", {}))
+            for key in error.instance:
+                if key not in known:
+                    self._at_key((*path, key), _unknown_key(key, known))
+            return
+        if "propertyNames" in error.schema_path:
+            key = error.instance
+            self._at_key((*path, key), f"'{key}' is not a project id; projects are keyed by "
+                         "their id, like proj_abc123")
+            return
+        if error.validator == "not" and error.schema.get("readOnly"):
+            self._at_key(path, f"{path[-1]} is read-only: the API sets it; remove it from the file")
+            return
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            self._at_value(path, _alternatives_message(error))
+            return
+        self._at_value(path, _message(error))
+
+    def _at_key(self, path: Path_, message: str) -> None:
+        line, column = self.key_marks.get(path) or self.value_marks.get(path[:-1], (1, 1))
+        self.add(line, column, path, message)
+
+    def _at_value(self, path: Path_, message: str) -> None:
+        line, column = self.value_marks.get(path, (1, 1))
+        self.add(line, column, path, message)
+
+
+_SCALARS = yaml.SafeLoader("")
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _line_col(before: str, fallback: int) -> tuple[int, int]:
+    lines = before.split("\n")
+    return len(lines), len(lines[-1]) + 1 if lines else fallback + 1
+
+
+def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+    problem = exc.problem or "invalid YAML"
+    if "expected a single document" in f"{exc.context} {problem}":
+        return "the file holds more than one YAML document (---); keep one organization per file"
+    if "found character '\\t'" in problem:
+        return "tabs are not allowed in YAML indentation; indent with spaces"
+    context = f" {exc.context}" if exc.context else ""
+    return f"invalid YAML:{context} {problem}".replace("  ", " ")
+
+
+def _unknown_key(key: str, known: list[str]) -> str:
+    allowed = [k for k in known if k not in ("id", "created_at")]
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(allowed)}"
+    return f"unknown key '{key}'; {hint}"
+
+
+_TYPE_NAMES = {"string": "text", "integer": "a whole number", "object": "a mapping",
+               "null": "null", "array": "a list", "number": "a number", "boolean": "true or false"}
+
+
+def _alternatives_message(error: ValidationError) -> str:
+    """For 'a number or null': the branch that nearly fit says what is wrong, and
+    when no branch fit by type, the message lists the types that would."""
+    assert error.context is not None
+    near = [e for e in error.context if e.validator != "type"]
+    if near:
+        return _message(best_match(near))
+    types: list[str] = []
+    for branch in error.context:
+        expected = branch.validator_value
+        types += [expected] if isinstance(expected, str) else list(expected)
+    shown = _shown(error.instance)
+    return f"{shown} is not {' or '.join(_TYPE_NAMES.get(t, t) for t in dict.fromkeys(types))}"
+
+
+def _shown(value: Any) -> str:
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _message(error: ValidationError) -> str:
+    shown = _shown(error.instance)
+    if error.validator == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        return f"{shown} is not {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}"
+    if error.validator == "pattern" and error.schema.get("format") == "email":
+        return f"{shown} is not a valid email address"
+    if error.validator == "const":
+        return f"{shown} is not supported; this must be {json.dumps(error.validator_value)}"
+    if error.validator == "enum":
+        options = ", ".join(json.dumps(v) for v in error.validator_value)
+        return f"{shown} is not one of {options}"
+    if error.validator == "required":
+        return error.message.replace("'", "") + " (add it)"
+    return error.message

@@ -1,0 +1,387 @@
+"""The Company API as a Starlette app, over a ``Store`` and ``Conditions``.
+
+Request flow: ``ConditionsMiddleware`` (request id, latency, faults, rate
+limit, rate-limit headers, request log) → routing → an endpoint, which checks
+the key's scope, validates the body against the OpenAPI schemas and calls the
+store. Every failure is an ``ApiError`` rendered as Anthropic's error JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reconciler.sandbox import contract
+from reconciler.sandbox.conditions import Conditions
+from reconciler.sandbox.store import NotFound, PreconditionFailed, Store, etag_of
+
+MAX_BODY_BYTES = 1024 * 1024
+CONTROL_PREFIX = "/_sandbox/"
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    412: "precondition_failed",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+class ApiError(Exception):
+    """An error answer: status, Anthropic error type, message, extra headers."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    body = {"type": "error", "error": {"type": _ERROR_TYPES[status], "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- the middleware ------------------------------------------------------------
+
+
+class ConditionsMiddleware:
+    """Applies the sandbox's conditions to every API request (not to /_sandbox/)."""
+
+    def __init__(self, app: ASGIApp, conditions: Conditions, log: deque[dict[str, Any]]) -> None:
+        self.app = app
+        self.conditions = conditions
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = "req_" + uuid.uuid4().hex[:24]
+        control = scope["path"].startswith(CONTROL_PREFIX)
+        entry: dict[str, Any] = {"method": scope["method"], "path": scope["path"],
+                                 "status": 0, "fault": None, "wrote": False}
+        scope.setdefault("state", {})
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"request-id", request_id.encode()))
+                if not control:
+                    headers.extend(self._rate_limit_headers())
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if control:
+            await self.app(scope, receive, send_with_headers)
+            return
+        try:
+            delay = self.conditions.latency_seconds()
+            if delay:
+                await asyncio.sleep(delay)
+            fault = self.conditions.draw_fault()
+            entry["fault"] = fault
+            if fault in ("500", "529"):
+                status = int(fault)
+                await error_response(status, "Injected fault.")(scope, receive, send_with_headers)
+            elif fault == "429":
+                after = str(self.conditions.settings.fault_retry_after)
+                await error_response(429, "Injected rate limit.", {"retry-after": after})(
+                    scope, receive, send_with_headers
+                )
+            elif fault == "drop":
+                await _drop(send_with_headers)
+            elif not self.conditions.bucket.take():
+                wait = self.conditions.bucket.seconds_until(1)
+                retry_after = str(max(1, math.ceil(wait)))
+                await error_response(
+                    429, "Rate limit exceeded; retry after the retry-after header's seconds.",
+                    {"retry-after": retry_after},
+                )(scope, receive, send_with_headers)
+            elif fault == "drop-after-write":
+                await self.app(scope, receive, _swallow)
+                await _drop(send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        finally:
+            entry["wrote"] = bool(scope["state"].get("wrote"))
+            self.log.append(entry)
+
+    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
+        bucket = self.conditions.bucket
+        reset = datetime.now(UTC) + timedelta(seconds=bucket.seconds_until(bucket.capacity))
+        return [
+            (b"anthropic-ratelimit-requests-limit", str(bucket.limit).encode()),
+            (b"anthropic-ratelimit-requests-remaining", str(bucket.remaining).encode()),
+            (b"anthropic-ratelimit-requests-reset", rfc3339(reset).encode()),
+        ]
+
+
+async def _swallow(message: Message) -> None:
+    """A send that discards the response (the write happens, the answer is lost)."""
+
+
+async def _drop(send: Send) -> None:
+    """Start a response and never finish it: uvicorn then closes the connection,
+    and the client sees it break mid-answer, as with a dropped connection."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"64")]})
+
+
+# -- request helpers -------------------------------------------------------------
+
+
+def authorize(request: Request, scope_needed: str) -> None:
+    key = request.headers.get("x-api-key")
+    if not key:
+        raise ApiError(401, "Missing x-api-key header.")
+    scopes = request.app.state.store.scopes_of(key)
+    if scopes is None:
+        raise ApiError(401, "Invalid x-api-key.")
+    if scope_needed not in scopes:
+        raise ApiError(
+            403,
+            f"This API key lacks the scope '{scope_needed}', which "
+            f"{request.method} {request.url.path} needs.",
+        )
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError(400, "Content-Type must be application/json.")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"Request body is over {MAX_BODY_BYTES} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(413, f"Request body is over {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
+    try:
+        body = json.loads(b"".join(chunks), parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object.")
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def checked_update(body: dict[str, Any], component: str, resource: str) -> dict[str, Any]:
+    """The body's fields, after naming every unknown or read-only one, then the first bad value."""
+    writable = contract.properties(component)
+    readable = contract.properties(resource)
+    read_only = sorted(k for k in body if k not in writable and k in readable)
+    if read_only:
+        raise ApiError(400, f"{', '.join(read_only)}: read-only, cannot be changed.")
+    unknown = sorted(k for k in body if k not in writable)
+    if unknown:
+        raise ApiError(400, f"{', '.join(unknown)}: unknown field (writable: {', '.join(writable)}).")
+    problem = contract.first_error(component, body)
+    if problem:
+        raise ApiError(400, problem)
+    return {k: int(v) if isinstance(v, float) else v for k, v in body.items()}
+
+
+def resource_response(resource: dict[str, Any]) -> Response:
+    return JSONResponse(resource, headers={"etag": etag_of(resource)})
+
+
+# -- endpoints ---------------------------------------------------------------------
+
+
+async def get_company(request: Request) -> Response:
+    authorize(request, "organization:read")
+    return resource_response(request.app.state.store.company())
+
+
+async def patch_company(request: Request) -> Response:
+    authorize(request, "organization:write")
+    fields = checked_update(await read_json_object(request), "CompanyUpdate", "Company")
+    company = request.app.state.store.update_company(fields, request.headers.get("if-match"))
+    request.state.wrote = True
+    return resource_response(company)
+
+
+async def get_usage(request: Request) -> Response:
+    authorize(request, "organization:read")
+    store: Store = request.app.state.store
+    usage = store.usage()
+    limit = store.company()["usage_limit"]
+    now = datetime.now(UTC)
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return JSONResponse({
+        "tokens_used": usage["tokens_used"],
+        "tokens_remaining": None if limit is None else max(0, limit - usage["tokens_used"]),
+        "api_calls": usage["api_calls"],
+        "period_start": rfc3339(start),
+        "period_end": rfc3339(end),
+    })
+
+
+async def list_projects(request: Request) -> Response:
+    authorize(request, "organization:read")
+    raw_limit = request.query_params.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+        raise ApiError(400, f"limit: must be an integer from 1 to 1000, not {raw_limit!r}.")
+    after_id = request.query_params.get("after_id")
+    page, has_more = request.app.state.store.projects_page(limit=int(raw_limit), after_id=after_id)
+    data = [{**project, "etag": etag_of(project)} for project in page]
+    return JSONResponse({
+        "data": data,
+        "has_more": has_more,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    })
+
+
+async def get_project(request: Request) -> Response:
+    authorize(request, "organization:read")
+    return resource_response(request.app.state.store.project(request.path_params["project_id"]))
+
+
+async def patch_project(request: Request) -> Response:
+    authorize(request, "organization:write")
+    project_id = request.path_params["project_id"]
+    request.app.state.store.project(project_id)  # 404 before complaining about the body
+    fields = checked_update(await read_json_object(request), "ProjectUpdate", "Project")
+    project = request.app.state.store.update_project(
+        project_id, fields, request.headers.get("if-match")
+    )
+    request.state.wrote = True
+    return resource_response(project)
+
+
+async def sandbox_settings(request: Request) -> Response:
+    authorize(request, "sandbox:control")
+    conditions: Conditions = request.app.state.conditions
+    if request.method == "PATCH":
+        body = await read_json_object(request)
+        problem = contract.first_error("SandboxSettingsUpdate", body)
+        if problem:
+            raise ApiError(400, problem)
+        conditions.update(body)
+    return JSONResponse(conditions.settings.as_json())
+
+
+async def sandbox_requests(request: Request) -> Response:
+    authorize(request, "sandbox:control")
+    log: deque[dict[str, Any]] = request.app.state.log
+    if request.method == "DELETE":
+        log.clear()
+        return Response(status_code=204)
+    return JSONResponse({"data": list(log)})
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    """One route per path, so a wrong method gets a 405 listing every allowed one."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return dispatch
+
+
+# -- error handlers ------------------------------------------------------------------
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.message, exc.headers)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allow = (exc.headers or {}).get("Allow", "")
+        return error_response(
+            405, f"{request.method} is not allowed on {request.url.path} (allowed: {allow}).",
+            {"allow": allow},
+        )
+    if exc.status_code == 404:
+        return error_response(404, f"No such path: {request.url.path}.")
+    status = exc.status_code if exc.status_code in _ERROR_TYPES else 400
+    return error_response(status, exc.detail)
+
+
+async def on_not_found(request: Request, exc: Exception) -> Response:
+    what = request.path_params.get("project_id")
+    return error_response(404, f"No project with id {what!r}." if what else "Not found.")
+
+
+async def on_precondition_failed(request: Request, exc: Exception) -> Response:
+    return error_response(
+        412, "If-Match does not match the current ETag: the resource changed since it was read."
+    )
+
+
+async def on_crash(request: Request, exc: Exception) -> Response:
+    return error_response(500, "Internal server error.")
+
+
+def create_app(store: Store, conditions: Conditions | None = None, *,
+               log_size: int = 200_000) -> Starlette:
+    """The sandbox app; ``conditions`` default to none (no latency, faults or limit)."""
+    conditions = conditions or Conditions()
+    log: deque[dict[str, Any]] = deque(maxlen=log_size)
+    base = "/v1/organizations/company"
+    app = Starlette(
+        routes=[
+            Route(base, by_method(GET=get_company, PATCH=patch_company), methods=["GET", "PATCH"]),
+            Route(f"{base}/usage", get_usage, methods=["GET"]),
+            Route(f"{base}/projects", list_projects, methods=["GET"]),
+            Route(
+                f"{base}/projects/{{project_id}}",
+                by_method(GET=get_project, PATCH=patch_project),
+                methods=["GET", "PATCH"],
+            ),
+            Route(f"{CONTROL_PREFIX}settings", sandbox_settings, methods=["GET", "PATCH"]),
+            Route(f"{CONTROL_PREFIX}requests", sandbox_requests, methods=["GET", "DELETE"]),
+        ],
+        exception_handlers={
+            ApiError: on_api_error,
+            HTTPException: on_http_exception,
+            NotFound: on_not_found,
+            PreconditionFailed: on_precondition_failed,
+            Exception: on_crash,
+        },
+    )
+    app.state.store = store
+    app.state.conditions = conditions
+    app.state.log = log
+    app.add_middleware(ConditionsMiddleware, conditions=conditions, log=log)
+    return app

@@ -1,0 +1,117 @@
+"""The sandbox's weather: latency, rate limit and injected faults.
+
+They live in one mutable ``Conditions`` object that the command line sets at
+start and ``/_sandbox/settings`` changes at runtime, so a test can turn faults
+on between a plan and an apply. Faults are drawn from a seeded generator: the
+same seed and the same sequence of requests give the same faults.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FAULT_KINDS = ("500", "529", "429", "drop", "drop-after-write")
+DEFAULT_FAULT_KINDS = ("500", "529", "429", "drop")
+
+
+@dataclass
+class Settings:
+    """What ``GET /_sandbox/settings`` shows; every field can be changed at runtime."""
+
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    fault_rate: float = 0.0
+    fault_seed: int | None = None
+    fault_kinds: list[str] = field(default_factory=lambda: list(DEFAULT_FAULT_KINDS))
+    fault_retry_after: int = 1
+    rate_limit: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TokenBucket:
+    """Requests per second with a burst equal to the rate; ``rate == 0`` is off."""
+
+    def __init__(self, rate: float, *, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self.reset(rate)
+
+    def reset(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(rate, 1.0)
+        self._tokens = self.capacity
+        self._stamp = self._clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def take(self) -> bool:
+        """Spend one token if there is one."""
+        if not self.rate:
+            return True
+        self._refill()
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+    @property
+    def remaining(self) -> int:
+        if not self.rate:
+            return UNLIMITED
+        self._refill()
+        return math.floor(self._tokens)
+
+    @property
+    def limit(self) -> int:
+        return math.ceil(self.rate) if self.rate else UNLIMITED
+
+    def seconds_until(self, tokens: float) -> float:
+        """How long until the bucket holds ``tokens`` tokens."""
+        if not self.rate:
+            return 0.0
+        self._refill()
+        return max(0.0, (min(tokens, self.capacity) - self._tokens) / self.rate)
+
+
+# What the rate-limit headers advertise when no limit is set.
+UNLIMITED = 1_000_000
+
+
+class Conditions:
+    """Settings plus the state they drive (the bucket, the fault generator)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.bucket = TokenBucket(self.settings.rate_limit)
+        self._faults = random.Random(self.settings.fault_seed)
+        self._jitter = random.Random(self.settings.fault_seed)
+
+    def update(self, changes: dict[str, Any]) -> Settings:
+        for name, value in changes.items():
+            setattr(self.settings, name, value)
+        if "rate_limit" in changes:
+            self.bucket.reset(self.settings.rate_limit)
+        if {"fault_seed", "fault_rate", "fault_kinds"} & changes.keys():
+            self._faults = random.Random(self.settings.fault_seed)
+            self._jitter = random.Random(self.settings.fault_seed)
+        return self.settings
+
+    def latency_seconds(self) -> float:
+        s = self.settings
+        jitter = self._jitter.uniform(-s.latency_jitter_ms, s.latency_jitter_ms)
+        return max(0.0, s.latency_ms + jitter) / 1000
+
+    def draw_fault(self) -> str | None:
+        """The fault for the next request, or None. Two draws per request, always,
+        so that the sequence of faults depends only on the seed and the count."""
+        hit = self._faults.random() < self.settings.fault_rate
+        kind = self._faults.choice(self.settings.fault_kinds)
+        return kind if hit else None

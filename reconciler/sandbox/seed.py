@@ -1,0 +1,100 @@
+"""Fixtures: the organization a fresh sandbox database starts with.
+
+A seed is checked against the contract's own ``Company`` and ``Project``
+schemas before anything is written, so a sandbox never serves data the real
+API could not have.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.sandbox import contract
+from reconciler.sandbox.store import Store
+
+GENERATED_CREATED_AT = "2024-01-15T10:30:00Z"
+
+
+class SeedError(Exception):
+    """The seed file cannot be used; the message says why."""
+
+
+def default_seed_text() -> str:
+    return resources.files("reconciler").joinpath("examples/sandbox-seed.yaml").read_text()
+
+
+def parse_seed(text: str, *, source: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise SeedError(f"{source}: not valid YAML/JSON: {exc}") from None
+    if not isinstance(data, dict) or "company" not in data:
+        raise SeedError(f"{source}: a seed is a mapping with at least a 'company' entry")
+    company = data["company"]
+    problem = contract.first_error("Company", company)
+    if problem:
+        raise SeedError(f"{source}: company: {problem}")
+    projects = data.get("projects") or []
+    for index, project in enumerate(projects):
+        problem = contract.first_error("Project", project)
+        if problem:
+            raise SeedError(f"{source}: projects[{index}]: {problem}")
+    ids = [p["id"] for p in projects]
+    if len(ids) != len(set(ids)):
+        raise SeedError(f"{source}: project ids must be unique")
+    usage = data.get("usage") or {}
+    keys = data.get("keys") or []
+    for key in keys:
+        if not isinstance(key, dict) or not isinstance(key.get("key"), str) or not isinstance(
+            key.get("scopes"), list
+        ):
+            raise SeedError(f"{source}: each key is {{key: str, scopes: [str, ...]}}")
+    return {
+        "company": company,
+        "usage": {"tokens_used": int(usage.get("tokens_used", 0)),
+                  "api_calls": int(usage.get("api_calls", 0))},
+        "projects": projects,
+        "keys": [(k["key"], list(k["scopes"])) for k in keys],
+    }
+
+
+def generated_projects(count: int, *, taken: set[str]) -> list[dict[str, Any]]:
+    """``proj_00001``… for benchmarks: plain projects that inherit everything."""
+    width = max(5, len(str(count)))
+    projects = []
+    for n in range(1, count + 1):
+        project_id = f"proj_{n:0{width}d}"
+        if project_id in taken:
+            continue
+        projects.append({
+            "id": project_id, "name": f"Project {n:0{width}d}", "description": "",
+            "billing_email": None, "usage_limit": None, "created_at": GENERATED_CREATED_AT,
+        })
+    return projects
+
+
+def seed_store(store: Store, *, seed_file: Path | None, generate_projects: int = 0) -> bool:
+    """Load the seed into an empty database; a database with data is left as it is.
+
+    Returns whether anything was loaded. Restarting on the same ``--db`` thus
+    keeps every change made through the API.
+    """
+    if not store.is_empty():
+        return False
+    if seed_file is None:
+        seed = parse_seed(default_seed_text(), source="examples/sandbox-seed.yaml")
+    else:
+        try:
+            text = seed_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SeedError(f"cannot read seed file {seed_file}: {exc}") from None
+        seed = parse_seed(text, source=str(seed_file))
+    projects = list(seed["projects"])
+    projects += generated_projects(generate_projects, taken={p["id"] for p in projects})
+    store.load(company=seed["company"], usage=seed["usage"], projects=projects, keys=seed["keys"])
+    return True
