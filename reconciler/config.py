@@ -164,8 +164,9 @@ class _Document:
             return None
         except yaml.reader.ReaderError as exc:
             line, column = _line_col(text[: exc.position], exc.position)
-            self.add(line, column, (), f"the file holds a control character "
-                     f"({exc.character!r}) that YAML does not allow")
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            self.add(line, column, (), f"the file holds a control character (U+{code:04X}) "
+                     "that YAML does not allow")
             return None
         except RecursionError:
             self.add(1, 1, (), "the file is nested too deeply to be a reconciler file")
@@ -335,6 +336,8 @@ def _alternatives_message(error: ValidationError) -> str:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, str) and value.startswith("sk-"):
+        return "(a value that looks like an API key; not shown)"
     shown = json.dumps(value, ensure_ascii=False, default=str)
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
@@ -347,6 +350,10 @@ def _message(error: ValidationError) -> str:
         return f"{shown} is not {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}"
     if error.validator == "pattern" and error.schema.get("format") == "email":
         return f"{shown} is not a valid email address"
+    if error.validator == "pattern" and "description" in error.schema:
+        return f"{shown} is not valid here: {error.schema['description']}"
+    if error.validator == "minLength" and error.validator_value == 1:
+        return "must not be empty"
     if error.validator == "const":
         return f"{shown} is not supported; this must be {json.dumps(error.validator_value)}"
     if error.validator == "enum":

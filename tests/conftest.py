@@ -1,0 +1,145 @@
+"""Shared fixtures: the sandbox in-process (Starlette TestClient, or httpx's
+ASGITransport for the async client) and as a real process on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from reconciler.sandbox.app import create_app
+from reconciler.sandbox.conditions import Conditions, Settings
+from reconciler.sandbox.seed import seed_store
+from reconciler.sandbox.store import Store
+
+ADMIN_KEY = "sk-sandbox-admin"
+READER_KEY = "sk-sandbox-reader"
+CONTROL_KEY = "sk-sandbox-control"
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(tmp_path / "sandbox.db")
+    seed_store(store, seed_file=None)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def conditions() -> Conditions:
+    return Conditions(Settings())
+
+
+@pytest.fixture
+def api(store: Store, conditions: Conditions) -> Iterator[TestClient]:
+    """The sandbox app in-process, with the admin key; ``raise_server_exceptions`` off
+    so a bug shows as the 500 a client would see."""
+    app = create_app(store, conditions)
+    with TestClient(app, headers={"x-api-key": ADMIN_KEY},
+                    raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def asgi_transport(store: Store, conditions: Conditions) -> httpx.ASGITransport:
+    return httpx.ASGITransport(app=create_app(store, conditions))
+
+
+@dataclass
+class SandboxProcess:
+    """A real ``reconciler sandbox`` process and a way to talk to its control API."""
+
+    url: str
+    db: Path
+    process: subprocess.Popen[str]
+
+    def control(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}/_sandbox/{path}",
+                             headers={"x-api-key": CONTROL_KEY}, **kwargs)
+
+    def requests(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = self.control("GET", "requests").json()["data"]
+        return data
+
+    def writes(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests() if r["method"] == "PATCH"]
+
+    def api(self, method: str, path: str, key: str = ADMIN_KEY, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}/v1/organizations/company{path}",
+                             headers={"x-api-key": key, **kwargs.pop("headers", {})}, **kwargs)
+
+    def stop(self) -> int:
+        self.process.terminate()
+        try:
+            return self.process.wait(timeout=15)
+        finally:
+            if self.process.stdout:
+                self.process.stdout.close()
+            if self.process.stderr:
+                self.process.stderr.close()
+
+
+def reconciler_executable() -> str:
+    found = shutil.which("reconciler")
+    assert found, "the reconciler console script is not installed (pip install -e '.[test]')"
+    return found
+
+
+def start_sandbox(db: Path, *args: str) -> SandboxProcess:
+    process = subprocess.Popen(
+        [reconciler_executable(), "sandbox", "--db", str(db), "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("Listening on http://127.0.0.1:"):
+        process.kill()
+        raise AssertionError(f"sandbox did not start: {line!r} {process.stderr.read()}")
+    return SandboxProcess(line.split()[-1], db, process)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
+    """A fresh sandbox process on a free loopback port, seeded with the shipped seed."""
+    running = start_sandbox(tmp_path / "sandbox.db")
+    yield running
+    running.stop()
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            input: str | None = None, timeout: float = 120) -> Run:
+    """The installed ``reconciler`` command, with a clean key environment."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY", "RECONCILER_BASE_URL",
+                         "GITHUB_ACTIONS")}
+    done = subprocess.run(
+        [reconciler_executable(), *args], env={**base, **(env or {})}, cwd=cwd,
+        capture_output=True, text=True, input=input, timeout=timeout,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable

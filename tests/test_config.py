@@ -1,0 +1,138 @@
+"""Desired-state files: what is accepted, and how every trap is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler import config
+from reconciler.errors import ConfigError
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+# file -> (line, column, a fragment of the message): the position a user is sent to.
+EXPECTED = {
+    "alias-bomb.yaml": (2, 4, "anchors (&a) are not allowed"),
+    "anchor.yaml": (2, 10, "anchors (&c) are not allowed"),
+    "binary-garbage.yaml": (1, 1, "not UTF-8"),
+    "bom.yaml": (1, 1, "byte-order mark"),
+    "company-is-a-list.yaml": (2, 10, "is not a mapping"),
+    "duplicate-key-company.yaml": (4, 3, "duplicate key 'name' (first at line 3)"),
+    "duplicate-key-nested.yaml": (5, 5, "duplicate key 'usage_limit'"),
+    "duplicate-key-projects.yaml": (4, 3, "duplicate key 'proj_1'"),
+    "duplicate-key-top.yaml": (2, 1, "duplicate key 'version'"),
+    "email-with-space.yaml": (3, 18, "not a valid email address"),
+    "empty-name.yaml": (3, 9, "must not be empty"),
+    "empty.yaml": (1, 1, "the file is empty"),
+    "enormous-number.yaml": (3, 16, "greater than the maximum"),
+    "invalid-utf8.yaml": (3, 12, "not UTF-8"),
+    "key-literal-in-api-key-env.yaml": (3, 16, "NAME of the environment variable"),
+    "limit-as-string.yaml": (3, 16, '"1000" is not a whole number or null'),
+    "missing-version.yaml": (1, 1, "version is a required property"),
+    "negative-limit.yaml": (4, 18, "-3 is less than the minimum of 0"),
+    "non-string-key.yaml": (2, 1, "keys must be text"),
+    "nul-byte.yaml": (3, 11, "control character (U+0000)"),
+    "plan-not-in-enum.yaml": (3, 9, '"gold" is not one of'),
+    "project-key-not-an-id.yaml": (3, 3, "is not a project id"),
+    "python-tag.yaml": (3, 9, "YAML tags"),
+    "read-only-created-at.yaml": (4, 5, "created_at is read-only"),
+    "read-only-id.yaml": (3, 3, "id is read-only"),
+    "syntax-error.yaml": (4, 1, "invalid YAML"),
+    "tabs.yaml": (3, 1, "tabs are not allowed"),
+    "two-documents.yaml": (2, 1, "more than one YAML document"),
+    "unknown-key-top.yaml": (2, 1, "unknown key 'foo'"),
+    "unknown-key-typo.yaml": (3, 3, "did you mean 'billing_email'?"),
+    "wrong-version.yaml": (1, 10, "this must be 1"),
+    "yaml11-boolean.yaml": (3, 9, "YAML 1.1 boolean"),
+    "yaml11-octal.yaml": (3, 16, "YAML 1.1 octal"),
+    "yaml11-sexagesimal.yaml": (3, 16, "YAML 1.1 sexagesimal"),
+}
+
+
+def test_every_bad_file_has_an_expectation() -> None:
+    assert sorted(p.name for p in BAD.glob("*.yaml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_files_are_refused_with_a_position(name: str) -> None:
+    line, column, fragment = EXPECTED[name]
+    with pytest.raises(ConfigError) as caught:
+        config.load(BAD / name)
+    first = caught.value.problems[0]
+    assert (first.line, first.column) == (line, column), str(first)
+    assert fragment in first.message
+    assert str(first).startswith(f"{BAD / name}:{line}:{column}: ")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "org.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_all_problems_of_a_file_are_reported_at_once_in_file_order(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\ncompany:\n  name: no\n  plan: gold\nprojects:\n"
+                 "  proj_1: {usage_limit: -3, colour: red}\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert [(p.line, p.path) for p in caught.value.problems] == [
+        (3, "company.name"), (4, "company.plan"), (6, "projects.proj_1.usage_limit"),
+        (6, "projects.proj_1.colour")]
+    assert "4 problems" in caught.value.message
+
+
+def test_a_valid_file_becomes_addressed_managed_fields(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\napi: {api_key_env: ORG_B_KEY}\ncompany:\n"
+                 "  usage_limit: 1_000_000\nprojects:\n  proj_2:\n    billing_email: null\n"
+                 "  proj_3: {}\n")
+    desired = config.load(path)
+    assert desired.resources == {
+        "company": {"usage_limit": 1_000_000},
+        "project.proj_2": {"billing_email": None},
+        "project.proj_3": {},
+    }
+    assert desired.api_key_env == "ORG_B_KEY"
+    assert len(desired.digest) == 64
+
+
+def test_explicit_null_is_a_value_and_absent_is_unmanaged(tmp_path: Path) -> None:
+    desired = config.load(write(tmp_path, "version: 1\ncompany:\n  usage_limit: null\n"))
+    assert desired.resources["company"] == {"usage_limit": None}
+    assert "name" not in desired.resources["company"]
+
+
+def test_quoted_yaml11_words_are_plain_text(tmp_path: Path) -> None:
+    desired = config.load(write(tmp_path, 'version: 1\ncompany:\n  name: "no"\n'))
+    assert desired.resources["company"] == {"name": "no"}
+
+
+def test_files_over_one_mebibyte_are_refused_before_parsing(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\n# " + "x" * (1024 * 1024) + "\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert "over the limit" in caught.value.problems[0].message
+
+
+def test_deep_nesting_is_refused_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\ncompany: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError):
+        config.load(path)
+
+
+def test_a_key_written_into_the_file_is_never_echoed(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\napi: {api_key_env: sk-ant-admin01-SECRET}\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert "SECRET" not in caught.value.message
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(tmp_path / "nope.yaml")
+    assert "cannot read" in caught.value.message
+
+
+def test_the_shipped_example_is_valid() -> None:
+    desired = config.load(Path("reconciler/examples/org.yaml"))
+    assert "company" in desired.resources
