@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -130,6 +131,7 @@ class CompanyClient:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         pacer: Pacer | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         check_base_url(base_url, insecure=insecure)
         self.base_url = base_url.rstrip("/")
@@ -137,6 +139,7 @@ class CompanyClient:
         self._retry = retry or RetryPolicy()
         self._limit = asyncio.Semaphore(concurrency)
         self.pacer = pacer or Pacer()
+        self._sleep = sleep
         self.requests_sent = 0
         self.rate_limited = 0
         self._http = httpx.AsyncClient(
@@ -224,6 +227,7 @@ class CompanyClient:
             stop=stop_after_attempt(self._retry.attempts)
             | stop_after_delay(self._retry.total_seconds),
             reraise=True,
+            sleep=self._sleep,
         )
         try:
             async for attempt in retrying:

@@ -14,12 +14,17 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings
 from starlette.testclient import TestClient
 
 from reconciler.sandbox.app import create_app
 from reconciler.sandbox.conditions import Conditions, Settings
 from reconciler.sandbox.seed import seed_store
 from reconciler.sandbox.store import Store
+
+# Shared machines are noisy: hypothesis must judge behaviour, never speed.
+settings.register_profile("reconciler", deadline=None)
+settings.load_profile("reconciler")
 
 ADMIN_KEY = "sk-sandbox-admin"
 READER_KEY = "sk-sandbox-reader"
