@@ -28,8 +28,9 @@ from reconciler.model import (
 class Writer(Protocol):
     """What apply needs of a client (``CompanyClient`` is one)."""
 
-    async def patch(self, address: str, fields: dict[str, Any],
-                    etag: str | None) -> LiveResource: ...
+    async def patch(
+        self, address: str, fields: dict[str, Any], etag: str | None
+    ) -> LiveResource: ...
 
     async def get(self, address: str) -> LiveResource: ...
 
@@ -78,8 +79,9 @@ async def apply_plan(
     return ApplyReport(results=verified, warnings=tuple(plan.warnings) + tuple(notes))
 
 
-def _result(resource: ResourceChange, outcome: Outcome, reason: str | None = None,
-            etag: str | None = None) -> ResourceResult:
+def _result(
+    resource: ResourceChange, outcome: Outcome, reason: str | None = None, etag: str | None = None
+) -> ResourceResult:
     return ResourceResult(resource.address, outcome, resource.changes, reason, etag)
 
 
@@ -96,8 +98,9 @@ async def _apply_one(resource: ResourceChange, client: Writer) -> tuple[Resource
         return _result(resource, Outcome.FAILED, exc.message), False
 
 
-async def _after_conflict(resource: ResourceChange, client: Writer,
-                          conflict: ConflictError) -> ResourceResult:
+async def _after_conflict(
+    resource: ResourceChange, client: Writer, conflict: ConflictError
+) -> ResourceResult:
     """412: applied if the resource already holds our values (a retried write whose
     first answer was lost), otherwise someone else changed it: never overwrite."""
     try:
@@ -139,9 +142,12 @@ async def _read_back(
             if found is None or not _holds(found, wanted):
                 shown = {n: (found or {}).get(n) for n in wanted}
                 result = ResourceResult(
-                    result.address, Outcome.FAILED, result.changes,
+                    result.address,
+                    Outcome.FAILED,
+                    result.changes,
                     f"written, but reading it back shows {shown}: someone else changed it "
-                    "since, or the API did not keep the value; run plan again", result.etag,
+                    "since, or the API did not keep the value; run plan again",
+                    result.etag,
                 )
         checked.append(result)
     return tuple(checked), []

@@ -23,7 +23,15 @@ from reconciler import __version__, config, manager, render
 from reconciler import plan as planning
 from reconciler.errors import ApprovalError, ReconcilerError
 from reconciler.files import write_json, write_text
-from reconciler.model import Action, ApplyReport, FieldChange, Outcome, Plan, ResourceChange, ResourceResult
+from reconciler.model import (
+    Action,
+    ApplyReport,
+    FieldChange,
+    Outcome,
+    Plan,
+    ResourceChange,
+    ResourceResult,
+)
 
 T = TypeVar("T")
 FORMATS = click.Choice(["text", "json", "markdown"])
@@ -51,16 +59,19 @@ class ReconcilerGroup(click.Group):
         except KeyboardInterrupt as exc:
             _fail(ctx, "Interrupted; nothing more was started.", exc)
         except Exception as exc:  # the last line of defence: no traceback without --debug
-            _fail(ctx, f"Unexpected error ({type(exc).__name__}); run again with --debug for "
-                  "details and report it.", exc)
+            _fail(
+                ctx,
+                f"Unexpected error ({type(exc).__name__}); run again with --debug for "
+                "details and report it.",
+                exc,
+            )
 
 
 def _fail(ctx: click.Context, message: str, exc: BaseException, exit_code: int = 1) -> None:
     options = ctx.find_object(Options) or Options()
     if options.debug:
         traceback.print_exception(exc, file=sys.stderr)
-    click.echo(click.style("Error: ", fg="red", bold=True) + message, err=True,
-               color=options.color)
+    click.echo(click.style("Error: ", fg="red", bold=True) + message, err=True, color=options.color)
     ctx.exit(exit_code)
 
 
@@ -84,21 +95,32 @@ def _wants_color(ctx: click.Context, stream: Any = None) -> bool:
 
 
 def _base_url_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--base-url", "base_url", metavar="URL", default=None,
-                        help="API base URL (else RECONCILER_BASE_URL, the file's api.base_url, "
-                        "https://api.anthropic.com).")(f)
+    return click.option(
+        "--base-url",
+        "base_url",
+        metavar="URL",
+        default=None,
+        help="API base URL (else RECONCILER_BASE_URL, the file's api.base_url, "
+        "https://api.anthropic.com).",
+    )(f)
 
 
-def _connection(ctx: click.Context, base_url: str | None, from_file: str | None,
-                api_key_env: str | None, *, scope: str, concurrency: int = 8) -> manager.Connection:
+def _connection(
+    ctx: click.Context,
+    base_url: str | None,
+    from_file: str | None,
+    api_key_env: str | None,
+    *,
+    scope: str,
+    concurrency: int = 8,
+) -> manager.Connection:
     options = _options(ctx)
     url = manager.base_url_for(base_url or options.base_url, from_file)
     from reconciler.client import check_base_url
 
     check_base_url(url, insecure=options.insecure)  # before the key is even read
     key, source = manager.key_for(api_key_env, scope=scope)
-    return manager.Connection(url, key, source, insecure=options.insecure,
-                              concurrency=concurrency)
+    return manager.Connection(url, key, source, insecure=options.insecure, concurrency=concurrency)
 
 
 def _progress(ctx: click.Context, message: str) -> None:
@@ -113,12 +135,14 @@ def _progress(ctx: click.Context, message: str) -> None:
 @click.option("--insecure", is_flag=True, help="Allow plain http:// to a non-loopback host.")
 @_base_url_option
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, no_color: bool, insecure: bool,
-        base_url: str | None) -> None:
+def cli(
+    ctx: click.Context, debug: bool, no_color: bool, insecure: bool, base_url: str | None
+) -> None:
     """Keep a Claude API organization's settings as code: validate, plan, apply."""
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
-    ctx.obj = Options(debug=debug, color=False if no_color else None, base_url=base_url,
-                      insecure=insecure)
+    ctx.obj = Options(
+        debug=debug, color=False if no_color else None, base_url=base_url, insecure=insecure
+    )
 
 
 @cli.command()
@@ -141,18 +165,34 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @_base_url_option
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Save the plan (JSON) for 'reconciler apply PLAN.json'.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON) for 'reconciler apply PLAN.json'.",
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
-@click.option("--target", "targets", multiple=True, metavar="ADDR",
-              help="Plan only this address (company, project.<id>); repeatable.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDR",
+    help="Plan only this address (company, project.<id>); repeatable.",
+)
 @click.pass_context
-def plan(ctx: click.Context, file: str, base_url: str | None, fmt: str, out: Path | None,
-         detailed_exitcode: bool, targets: tuple[str, ...]) -> None:
+def plan(
+    ctx: click.Context,
+    file: str,
+    base_url: str | None,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    targets: tuple[str, ...],
+) -> None:
     """Show the changes that would make the live organization match FILE."""
     desired = config.load(file)
-    connection = _connection(ctx, base_url, desired.base_url, desired.api_key_env,
-                             scope="organization:read")
+    connection = _connection(
+        ctx, base_url, desired.base_url, desired.api_key_env, scope="organization:read"
+    )
     _progress(ctx, f"Reading the live organization at {connection.base_url}...")
     result = _run(manager.plan_file(desired, connection, targets))
     _echo(ctx, _render_plan(ctx, result, fmt, title=f"reconciler plan: `{file}`"))
@@ -174,30 +214,65 @@ def _render_plan(ctx: click.Context, result: Plan, fmt: str, *, title: str) -> s
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @_base_url_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
-@click.option("--max-changes", type=click.IntRange(min=0), default=None,
-              help="Refuse a plan that changes more than N resources.")
+@click.option(
+    "--max-changes",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Refuse a plan that changes more than N resources.",
+)
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the apply report (JSON) here.")
-@click.option("--undo-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write, as it applies, a saved plan that puts back every value changed.")
-@click.option("--target", "targets", multiple=True, metavar="ADDR",
-              help="Apply only this address; repeatable.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the apply report (JSON) here.",
+)
+@click.option(
+    "--undo-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write, as it applies, a saved plan that puts back every value changed.",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDR",
+    help="Apply only this address; repeatable.",
+)
 @click.pass_context
-def apply(ctx: click.Context, source: Path, base_url: str | None, auto_approve: bool,
-          max_changes: int | None, concurrency: int, report: Path | None,
-          undo_out: Path | None, targets: tuple[str, ...]) -> None:
+def apply(
+    ctx: click.Context,
+    source: Path,
+    base_url: str | None,
+    auto_approve: bool,
+    max_changes: int | None,
+    concurrency: int,
+    report: Path | None,
+    undo_out: Path | None,
+    targets: tuple[str, ...],
+) -> None:
     """Make the changes of FILE, or exactly those of a saved PLAN.json."""
     if planning.is_saved_plan(source):
         saved, api = planning.load_saved(source)
-        connection = _connection(ctx, base_url, api.get("base_url"), api.get("api_key_env"),
-                                 scope="organization:write", concurrency=concurrency)
+        connection = _connection(
+            ctx,
+            base_url,
+            api.get("base_url"),
+            api.get("api_key_env"),
+            scope="organization:write",
+            concurrency=concurrency,
+        )
         planning.warn_if_source_changed(saved, lambda w: _echo(ctx, f"Warning: {w}\n", err=True))
         result = _run(manager.refresh_saved(saved, connection, targets))
     else:
         desired = config.load(source)
-        connection = _connection(ctx, base_url, desired.base_url, desired.api_key_env,
-                                 scope="organization:write", concurrency=concurrency)
+        connection = _connection(
+            ctx,
+            base_url,
+            desired.base_url,
+            desired.api_key_env,
+            scope="organization:write",
+            concurrency=concurrency,
+        )
         result = _run(manager.plan_file(desired, connection, targets))
     _echo(ctx, render.plan_text(result, color=_wants_color(ctx)))
     if result.is_empty:
@@ -220,16 +295,19 @@ def _approve(ctx: click.Context, auto_approve: bool) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
-        raise ApprovalError("apply needs --auto-approve when there is no terminal to ask; "
-                            "nothing was written.")
-    answer = click.prompt("Apply these changes? Only 'yes' will be accepted", default="",
-                          show_default=False)
+        raise ApprovalError(
+            "apply needs --auto-approve when there is no terminal to ask; nothing was written."
+        )
+    answer = click.prompt(
+        "Apply these changes? Only 'yes' will be accepted", default="", show_default=False
+    )
     if answer.strip() != "yes":
         raise ApprovalError("Apply cancelled; nothing was written.")
 
 
-async def _apply_with_signals(ctx: click.Context, result: Plan, connection: manager.Connection,
-                              undo_out: Path | None) -> ApplyReport:
+async def _apply_with_signals(
+    ctx: click.Context, result: Plan, connection: manager.Connection, undo_out: Path | None
+) -> ApplyReport:
     """SIGINT/SIGTERM stop new writes; those in flight finish and are reported."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -239,13 +317,18 @@ async def _apply_with_signals(ctx: click.Context, result: Plan, connection: mana
 
     def on_result(outcome: ResourceResult) -> None:
         if undo_out and outcome.outcome is Outcome.APPLIED:
-            undo.append(ResourceChange(
-                outcome.address, Action.UPDATE, outcome.etag,
-                {n: FieldChange(c.after, c.before) for n, c in outcome.changes.items()},
-            ))
+            undo.append(
+                ResourceChange(
+                    outcome.address,
+                    Action.UPDATE,
+                    outcome.etag,
+                    {n: FieldChange(c.after, c.before) for n, c in outcome.changes.items()},
+                )
+            )
             undo_plan = Plan(resources=tuple(undo), source=result.source)
-            planning.save(undo_plan, undo_out, base_url=connection.base_url,
-                          api_key_env=connection.key_source)
+            planning.save(
+                undo_plan, undo_out, base_url=connection.base_url, api_key_env=connection.key_source
+            )
 
     try:
         return await manager.apply(result, connection, stop=stop, on_result=on_result)
@@ -256,22 +339,35 @@ async def _apply_with_signals(ctx: click.Context, result: Plan, connection: mana
 
 @cli.command()
 @_base_url_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the file here instead of stdout.")
-@click.option("--api-key-env", metavar="NAME", default=None,
-              help="Read the key from this variable instead of CLAUDE_API_KEY.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the file here instead of stdout.",
+)
+@click.option(
+    "--api-key-env",
+    metavar="NAME",
+    default=None,
+    help="Read the key from this variable instead of CLAUDE_API_KEY.",
+)
 @click.pass_context
-def export(ctx: click.Context, base_url: str | None, out: Path | None,
-           api_key_env: str | None) -> None:
+def export(
+    ctx: click.Context, base_url: str | None, out: Path | None, api_key_env: str | None
+) -> None:
     """Write the live organization as a desired-state file that plans to no changes."""
     connection = _connection(ctx, base_url, None, api_key_env, scope="organization:read")
     data = _run(manager.export(connection))
     if api_key_env:
-        data = {"version": 1, "api": {"api_key_env": api_key_env}, **{
-            k: v for k, v in data.items() if k != "version"}}
+        data = {
+            "version": 1,
+            "api": {"api_key_env": api_key_env},
+            **{k: v for k, v in data.items() if k != "version"},
+        }
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = (f"# Exported by reconciler {__version__} from {connection.base_url} at {stamp}.\n"
-            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+    text = (
+        f"# Exported by reconciler {__version__} from {connection.base_url} at {stamp}.\n"
+        + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    )
     if out:
         write_text(out, text)
         _echo(ctx, f"Wrote {out}.\n", err=True)
@@ -281,19 +377,40 @@ def export(ctx: click.Context, base_url: str | None, out: Path | None,
 
 @cli.command()
 @_base_url_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--watch", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS",
-              help="Poll every SECONDS until interrupted.")
-@click.option("--log", type=click.Path(dir_okay=False, path_type=Path),
-              help="With --watch: append one JSON line per poll to this file.")
-@click.option("--count", type=click.IntRange(min=1), default=None,
-              help="With --watch: stop after N polls.")
-@click.option("--api-key-env", metavar="NAME", default=None,
-              help="Read the key from this variable instead of CLAUDE_API_KEY.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    metavar="SECONDS",
+    help="Poll every SECONDS until interrupted.",
+)
+@click.option(
+    "--log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --watch: append one JSON line per poll to this file.",
+)
+@click.option(
+    "--count", type=click.IntRange(min=1), default=None, help="With --watch: stop after N polls."
+)
+@click.option(
+    "--api-key-env",
+    metavar="NAME",
+    default=None,
+    help="Read the key from this variable instead of CLAUDE_API_KEY.",
+)
 @click.pass_context
-def usage(ctx: click.Context, base_url: str | None, fmt: str, watch: float | None,
-          log: Path | None, count: int | None, api_key_env: str | None) -> None:
+def usage(
+    ctx: click.Context,
+    base_url: str | None,
+    fmt: str,
+    watch: float | None,
+    log: Path | None,
+    count: int | None,
+    api_key_env: str | None,
+) -> None:
     """Token usage this month: used, remaining, API calls."""
     connection = _connection(ctx, base_url, None, api_key_env, scope="organization:read")
     if watch is None:
@@ -302,9 +419,14 @@ def usage(ctx: click.Context, base_url: str | None, fmt: str, watch: float | Non
     from reconciler.watch import watch_usage
 
     try:
-        watch_usage(connection, interval=watch, count=count, log=log,
-                    show=lambda u: _echo(ctx, _usage_line(u, fmt)),
-                    warn=lambda m: _echo(ctx, f"Warning: {m}\n", err=True))
+        watch_usage(
+            connection,
+            interval=watch,
+            count=count,
+            log=log,
+            show=lambda u: _echo(ctx, _usage_line(u, fmt)),
+            warn=lambda m: _echo(ctx, f"Warning: {m}\n", err=True),
+        )
     except KeyboardInterrupt:
         return
 
@@ -316,36 +438,78 @@ def _usage_line(found: dict[str, Any], fmt: str) -> str:
     used = found["tokens_used"]
     share = f" ({used / limit:.1%} of {limit:,})" if limit else " (no limit)"
     remaining = found["tokens_remaining"]
-    return (f"Tokens used: {used:,}{share}; remaining: "
-            f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
-            f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
-            f"{found['period_end']}\n")
+    return (
+        f"Tokens used: {used:,}{share}; remaining: "
+        f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
+        f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
+        f"{found['period_end']}\n"
+    )
 
 
 @cli.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("reconciler-sandbox.db"), show_default=True,
-              help="SQLite file; a restart on the same file keeps every change.")
-@click.option("--seed", "seed_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="YAML/JSON organization for an empty database "
-              "(default: the shipped examples/sandbox-seed.yaml).")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("reconciler-sandbox.db"),
+    show_default=True,
+    help="SQLite file; a restart on the same file keeps every change.",
+)
+@click.option(
+    "--seed",
+    "seed_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML/JSON organization for an empty database "
+    "(default: the shipped examples/sandbox-seed.yaml).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
-              help="0 picks a free port.")
-@click.option("--generate-projects", type=click.IntRange(min=0), default=0,
-              help="Add N synthetic projects (proj_00001...) to a new database.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="0 picks a free port.",
+)
+@click.option(
+    "--generate-projects",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Add N synthetic projects (proj_00001...) to a new database.",
+)
 @click.option("--latency-ms", type=click.FloatRange(0, 60000), default=0.0)
 @click.option("--latency-jitter-ms", type=click.FloatRange(0, 60000), default=0.0)
-@click.option("--fault-rate", type=click.FloatRange(0, 1), default=0.0,
-              help="Fraction of API requests answered 500/529/429 or dropped.")
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of API requests answered 500/529/429 or dropped.",
+)
 @click.option("--fault-seed", type=int, default=None, help="Same seed, same faults.")
-@click.option("--fault-kinds", default="500,529,429,drop", show_default=True,
-              help="Comma-separated from 500, 529, 429, drop, drop-after-write.")
-@click.option("--rate-limit", type=click.FloatRange(min=0), default=0.0,
-              help="Requests per second (token bucket, burst = rate); 0 is off.")
-def sandbox(db: Path, seed_file: Path | None, host: str, port: int, generate_projects: int,
-            latency_ms: float, latency_jitter_ms: float, fault_rate: float,
-            fault_seed: int | None, fault_kinds: str, rate_limit: float) -> None:
+@click.option(
+    "--fault-kinds",
+    default="500,529,429,drop",
+    show_default=True,
+    help="Comma-separated from 500, 529, 429, drop, drop-after-write.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Requests per second (token bucket, burst = rate); 0 is off.",
+)
+def sandbox(
+    db: Path,
+    seed_file: Path | None,
+    host: str,
+    port: int,
+    generate_projects: int,
+    latency_ms: float,
+    latency_jitter_ms: float,
+    fault_rate: float,
+    fault_seed: int | None,
+    fault_kinds: str,
+    rate_limit: float,
+) -> None:
     """Run the local Company API (Starlette on uvicorn, state in SQLite) until interrupted."""
     from reconciler.sandbox.conditions import FAULT_KINDS, Settings
     from reconciler.sandbox.seed import SeedError
@@ -354,17 +518,36 @@ def sandbox(db: Path, seed_file: Path | None, host: str, port: int, generate_pro
     kinds = [k.strip() for k in fault_kinds.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in FAULT_KINDS]
     if unknown or not kinds:
-        raise click.BadParameter(f"unknown fault kinds {unknown}; choose from "
-                                 f"{', '.join(FAULT_KINDS)}", param_hint="--fault-kinds")
-    settings = Settings(latency_ms=latency_ms, latency_jitter_ms=latency_jitter_ms,
-                        fault_rate=fault_rate, fault_seed=fault_seed, fault_kinds=kinds,
-                        rate_limit=rate_limit)
+        raise click.BadParameter(
+            f"unknown fault kinds {unknown}; choose from {', '.join(FAULT_KINDS)}",
+            param_hint="--fault-kinds",
+        )
+    settings = Settings(
+        latency_ms=latency_ms,
+        latency_jitter_ms=latency_jitter_ms,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        fault_kinds=kinds,
+        rate_limit=rate_limit,
+    )
     try:
-        serve(db=db, seed_file=seed_file, host=host, port=port, settings=settings,
-              generate_projects=generate_projects,
-              announce=lambda line: click.echo(line) or sys.stdout.flush())
+        serve(
+            db=db,
+            seed_file=seed_file,
+            host=host,
+            port=port,
+            settings=settings,
+            generate_projects=generate_projects,
+            announce=_announce,
+        )
     except SeedError as exc:
         raise ReconcilerError(f"{exc}; fix the seed file, or use a fresh --db.") from None
+
+
+def _announce(line: str) -> None:
+    """The ``Listening on`` line goes out at once: scripts wait for it."""
+    click.echo(line)
+    sys.stdout.flush()
 
 
 @cli.command()

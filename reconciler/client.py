@@ -61,8 +61,15 @@ class RetryPolicy:
 class _Retryable(ApiError):
     """An answer worth another attempt; becomes a plain error when attempts run out."""
 
-    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None,
-                 retry_after: float | None = None, network: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        network: bool = False,
+    ) -> None:
         super().__init__(message, status=status, request_id=request_id)
         self.retry_after = retry_after
         self.network = network
@@ -113,8 +120,9 @@ def _validator(component: str) -> Draft202012Validator:
     uri = "urn:reconciler:company-api"
     resource = Resource.from_contents(_contract(), default_specification=DRAFT202012)
     registry: Registry[Any] = Registry().with_resource(uri, resource)
-    return Draft202012Validator({"$ref": f"{uri}#/components/schemas/{component}"},
-                                registry=registry)
+    return Draft202012Validator(
+        {"$ref": f"{uri}#/components/schemas/{component}"}, registry=registry
+    )
 
 
 class CompanyClient:
@@ -220,7 +228,9 @@ class CompanyClient:
 
     # -- the boundary -------------------------------------------------------------------------
 
-    async def _request(self, method: str, path: str, *, scope: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, method: str, path: str, *, scope: str, **kwargs: Any
+    ) -> httpx.Response:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
             wait=self._wait,
@@ -251,7 +261,9 @@ class CompanyClient:
         backoff = wait_random_exponential(multiplier=self._retry.backoff, max=self._retry.max_wait)
         return float(backoff(state))
 
-    async def _attempt(self, method: str, path: str, *, scope: str, **kwargs: Any) -> httpx.Response:
+    async def _attempt(
+        self, method: str, path: str, *, scope: str, **kwargs: Any
+    ) -> httpx.Response:
         async with self._limit:
             await self.pacer.acquire()
             try:
@@ -259,8 +271,9 @@ class CompanyClient:
                 response = await self._http.request(method, path, **kwargs)
                 await response.aread()
             except httpx.TimeoutException:
-                raise _Retryable(f"no answer within {self._retry.timeout:g} s",
-                                 network=True) from None
+                raise _Retryable(
+                    f"no answer within {self._retry.timeout:g} s", network=True
+                ) from None
             except httpx.TransportError as exc:
                 raise _Retryable(_network_reason(exc, self.base_url), network=True) from None
             finally:
@@ -280,32 +293,43 @@ class CompanyClient:
                 self.rate_limited += 1
                 if retry_after is not None:
                     self.pacer.hold(retry_after)
-            return _Retryable(f"{status}: {message}", status=status, request_id=request_id,
-                              retry_after=retry_after)
+            return _Retryable(
+                f"{status}: {message}",
+                status=status,
+                request_id=request_id,
+                retry_after=retry_after,
+            )
         if status == 401:
             return AuthError(
                 f"The API did not accept the key in {self._key_source} ({message}); set "
                 f"{self._key_source} to a valid key with the scope {scope}.",
-                status=status, request_id=request_id,
+                status=status,
+                request_id=request_id,
             )
         if status == 403:
             return AuthError(
                 f"The key in {self._key_source} may not {method} {path}: it needs the scope "
                 f"{scope} ({message}). Use a key that has it.",
-                status=status, request_id=request_id,
+                status=status,
+                request_id=request_id,
             )
         if status == 412:
-            return ConflictError("changed since plan; run plan again",
-                                 status=status, request_id=request_id)
+            return ConflictError(
+                "changed since plan; run plan again", status=status, request_id=request_id
+            )
         if 300 <= status < 400:
             return TransportError(
                 f"{self.base_url} answered {method} {path} with a redirect to "
                 f"{response.headers.get('location', '?')}; reconciler does not follow redirects: "
                 "set --base-url to the API's own address.",
-                status=status, request_id=request_id,
+                status=status,
+                request_id=request_id,
             )
-        return ApiError(f"The API refused {method} {path} ({status}: {message}).",
-                        status=status, request_id=request_id)
+        return ApiError(
+            f"The API refused {method} {path} ({status}: {message}).",
+            status=status,
+            request_id=request_id,
+        )
 
     def _body(self, response: httpx.Response, component: str) -> dict[str, Any]:
         try:
@@ -315,8 +339,9 @@ class CompanyClient:
         error = next(iter(_validator(component).iter_errors(body)), None)
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path) or "the body"
-            raise self._nonsense(response, f"its answer is not a {component} ({where}: "
-                                 f"{error.message[:120]})")
+            raise self._nonsense(
+                response, f"its answer is not a {component} ({where}: {error.message[:120]})"
+            )
         result: dict[str, Any] = body
         return result
 
@@ -325,7 +350,8 @@ class CompanyClient:
         return TransportError(
             f"{self.base_url} answered {request.method} {request.url.path}, but {why}; "
             "is --base-url the Company API?",
-            status=response.status_code, request_id=response.headers.get("request-id"),
+            status=response.status_code,
+            request_id=response.headers.get("request-id"),
         )
 
 
@@ -353,4 +379,3 @@ def _network_reason(exc: httpx.TransportError, base_url: str) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         return "the connection broke before the answer was complete"
     return f"{type(exc).__name__}"
-

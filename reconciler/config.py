@@ -33,8 +33,13 @@ MAX_DEPTH = 32
 
 Path_ = tuple[str | int, ...]
 
-_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF8,
-         codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_BOMS = (
+    codecs.BOM_UTF32_LE,
+    codecs.BOM_UTF32_BE,
+    codecs.BOM_UTF8,
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+)
 _YAML11_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
 _STR = "tag:yaml.org,2002:str"
 
@@ -57,7 +62,9 @@ def load(path: str | Path) -> DesiredState:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigError([Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]) from None
+        raise ConfigError(
+            [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
+        ) from None
     data = parse(raw, name)
     return build(data, source=name, digest=hashlib.sha256(raw).hexdigest())
 
@@ -95,18 +102,22 @@ class _NoAliasLoader(yaml.SafeLoader):
     """Composes nodes but records anchors and aliases instead of following them,
     so an alias bomb is one problem, not a billion nodes."""
 
-    def __init__(self, stream: str, problems: list[tuple[yaml.Mark, str]]) -> None:
+    def __init__(self, stream: str, problems: list[tuple[Any, str]]) -> None:
         super().__init__(stream)
         self.anchor_problems = problems
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
-            self.get_event()
+            self.get_event()  # type: ignore[no-untyped-call]
             self.anchor_problems.append(
-                (event.start_mark, f"aliases (*{event.anchor}) are not allowed; write the value out")
+                (
+                    event.start_mark,
+                    f"aliases (*{event.anchor}) are not allowed; write the value out",
+                )
             )
-            return yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark, event.end_mark)
+            start: Any = event.start_mark
+            return yaml.ScalarNode("tag:yaml.org,2002:null", "", start, start)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             self.anchor_problems.append(
@@ -126,28 +137,39 @@ class _Document:
     def add(self, line: int, column: int, path: Path_, message: str) -> None:
         self.problems.append(Problem(self.name, line, column, _dotted(path), message))
 
-    def add_at(self, mark: yaml.Mark, path: Path_, message: str) -> None:
+    def add_at(self, mark: Any, path: Path_, message: str) -> None:
         self.add(mark.line + 1, mark.column + 1, path, message)
 
     # -- bytes to nodes -------------------------------------------------------------
 
     def compose(self, raw: bytes) -> yaml.Node | None:
         if len(raw) > MAX_FILE_BYTES:
-            self.add(1, 1, (), f"the file is {len(raw)} bytes, over the limit of "
-                     f"{MAX_FILE_BYTES} bytes (1 MiB); is this the right file?")
+            self.add(
+                1,
+                1,
+                (),
+                f"the file is {len(raw)} bytes, over the limit of "
+                f"{MAX_FILE_BYTES} bytes (1 MiB); is this the right file?",
+            )
             return None
         if raw.startswith(_BOMS):
-            self.add(1, 1, (), "the file starts with a byte-order mark; save it as UTF-8 "
-                     "without a BOM")
+            self.add(
+                1, 1, (), "the file starts with a byte-order mark; save it as UTF-8 without a BOM"
+            )
             return None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             line, column = _line_col(raw[: exc.start].decode("utf-8", "replace"), exc.start)
-            self.add(line, column, (), "the file is not UTF-8 text (invalid byte "
-                     f"0x{raw[exc.start]:02x}); save it as UTF-8")
+            self.add(
+                line,
+                column,
+                (),
+                "the file is not UTF-8 text (invalid byte "
+                f"0x{raw[exc.start]:02x}); save it as UTF-8",
+            )
             return None
-        anchors: list[tuple[yaml.Mark, str]] = []
+        anchors: list[tuple[Any, str]] = []
         try:
             loader = _NoAliasLoader(text, anchors)
             try:
@@ -165,8 +187,12 @@ class _Document:
         except yaml.reader.ReaderError as exc:
             line, column = _line_col(text[: exc.position], exc.position)
             code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-            self.add(line, column, (), f"the file holds a control character (U+{code:04X}) "
-                     "that YAML does not allow")
+            self.add(
+                line,
+                column,
+                (),
+                f"the file holds a control character (U+{code:04X}) that YAML does not allow",
+            )
             return None
         except RecursionError:
             self.add(1, 1, (), "the file is nested too deeply to be a reconciler file")
@@ -190,6 +216,7 @@ class _Document:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
@@ -201,17 +228,26 @@ class _Document:
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
-                self.add_at(key_node.start_mark, path,
-                            f"keys must be text; {shown!s} is not (quote it if you meant text)")
+                self.add_at(
+                    key_node.start_mark,
+                    path,
+                    f"keys must be text; {shown!s} is not (quote it if you meant text)",
+                )
                 continue
             key = key_node.value
             key_path = (*path, key)
             if key in first_seen:
-                self.add_at(key_node.start_mark, key_path,
-                            f"duplicate key '{key}' (first at line {first_seen[key]})")
+                self.add_at(
+                    key_node.start_mark,
+                    key_path,
+                    f"duplicate key '{key}' (first at line {first_seen[key]})",
+                )
                 continue
             first_seen[key] = key_node.start_mark.line + 1
-            self.key_marks[key_path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.key_marks[key_path] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             result[key] = self.convert(value_node, key_path)
         return result
 
@@ -224,16 +260,22 @@ class _Document:
             return None
         if tag == "tag:yaml.org,2002:bool":
             if plain and text.lower() not in ("true", "false"):
-                self.add_at(node.start_mark, path,
-                            f"'{text}' is a YAML 1.1 boolean; quote it (\"{text}\") if you mean "
-                            "the text, or write true or false")
+                self.add_at(
+                    node.start_mark,
+                    path,
+                    f"'{text}' is a YAML 1.1 boolean; quote it (\"{text}\") if you mean "
+                    "the text, or write true or false",
+                )
                 return None
             return text.lower() == "true"
         if tag == "tag:yaml.org,2002:int":
             if ":" in text or _YAML11_OCTAL.match(text):
-                self.add_at(node.start_mark, path,
-                            f"'{text}' is a YAML 1.1 {'sexagesimal' if ':' in text else 'octal'} "
-                            "number; write the number in decimal, or quote it for text")
+                self.add_at(
+                    node.start_mark,
+                    path,
+                    f"'{text}' is a YAML 1.1 {'sexagesimal' if ':' in text else 'octal'} "
+                    "number; write the number in decimal, or quote it for text",
+                )
                 return None
             return yaml.SafeLoader.construct_yaml_int(_SCALARS, node)
         if tag == "tag:yaml.org,2002:float":
@@ -259,18 +301,21 @@ class _Document:
 
     def _schema_problem(self, error: ValidationError) -> None:
         path: Path_ = tuple(error.absolute_path)
+        schema_ = _schema_at(error)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            known = list(error.schema.get("properties", {}))
+            known = list(schema_.get("properties", {}))
             for key in error.instance:
                 if key not in known:
                     self._at_key((*path, key), _unknown_key(key, known))
             return
         if "propertyNames" in error.schema_path:
-            key = error.instance
-            self._at_key((*path, key), f"'{key}' is not a project id; projects are keyed by "
-                         "their id, like proj_abc123")
+            key = str(error.instance)
+            self._at_key(
+                (*path, key),
+                f"'{key}' is not a project id; projects are keyed by their id, like proj_abc123",
+            )
             return
-        if error.validator == "not" and error.schema.get("readOnly"):
+        if error.validator == "not" and schema_.get("readOnly"):
             self._at_key(path, f"{path[-1]} is read-only: the API sets it; remove it from the file")
             return
         if error.validator in ("oneOf", "anyOf") and error.context:
@@ -316,8 +361,20 @@ def _unknown_key(key: str, known: list[str]) -> str:
     return f"unknown key '{key}'; {hint}"
 
 
-_TYPE_NAMES = {"string": "text", "integer": "a whole number", "object": "a mapping",
-               "null": "null", "array": "a list", "number": "a number", "boolean": "true or false"}
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "object": "a mapping",
+    "null": "null",
+    "array": "a list",
+    "number": "a number",
+    "boolean": "true or false",
+}
+
+
+def _schema_at(error: ValidationError) -> dict[str, Any]:
+    """The (sub)schema an error is about; a boolean schema has no keywords."""
+    return error.schema if isinstance(error.schema, dict) else {}
 
 
 def _alternatives_message(error: ValidationError) -> str:
@@ -329,7 +386,7 @@ def _alternatives_message(error: ValidationError) -> str:
         return _message(best_match(near))
     types: list[str] = []
     for branch in error.context:
-        expected = branch.validator_value
+        expected: Any = branch.validator_value
         types += [expected] if isinstance(expected, str) else list(expected)
     shown = _shown(error.instance)
     return f"{shown} is not {' or '.join(_TYPE_NAMES.get(t, t) for t in dict.fromkeys(types))}"
@@ -344,20 +401,21 @@ def _shown(value: Any) -> str:
 
 def _message(error: ValidationError) -> str:
     shown = _shown(error.instance)
+    schema_ = _schema_at(error)
+    expected: Any = error.validator_value
     if error.validator == "type":
-        expected = error.validator_value
         names = [expected] if isinstance(expected, str) else list(expected)
         return f"{shown} is not {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}"
-    if error.validator == "pattern" and error.schema.get("format") == "email":
+    if error.validator == "pattern" and schema_.get("format") == "email":
         return f"{shown} is not a valid email address"
-    if error.validator == "pattern" and "description" in error.schema:
-        return f"{shown} is not valid here: {error.schema['description']}"
-    if error.validator == "minLength" and error.validator_value == 1:
+    if error.validator == "pattern" and "description" in schema_:
+        return f"{shown} is not valid here: {schema_['description']}"
+    if error.validator == "minLength" and expected == 1:
         return "must not be empty"
     if error.validator == "const":
-        return f"{shown} is not supported; this must be {json.dumps(error.validator_value)}"
+        return f"{shown} is not supported; this must be {json.dumps(expected)}"
     if error.validator == "enum":
-        options = ", ".join(json.dumps(v) for v in error.validator_value)
+        options = ", ".join(json.dumps(v) for v in expected)
         return f"{shown} is not one of {options}"
     if error.validator == "required":
         return error.message.replace("'", "") + " (add it)"

@@ -27,7 +27,9 @@ def run_demo(*, show: Callable[[str], None], color: bool, keep: bool = False) ->
     db = workdir / "sandbox.db"
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "sandbox", "--db", str(db), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         url = _wait_for_listening(process)
@@ -66,7 +68,8 @@ def run_demo(*, show: Callable[[str], None], color: bool, keep: bool = False) ->
 
 
 def _wait_for_listening(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
     line = process.stdout.readline()  # the sandbox prints this line once it accepts connections
     if not line.startswith("Listening on "):
         process.wait(timeout=10)

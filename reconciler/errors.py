@@ -89,8 +89,9 @@ class CredentialsError(ReconcilerError):
 class ApiError(ReconcilerError):
     """The API answered with an error."""
 
-    def __init__(self, message: str, *, status: int | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, request_id: str | None = None
+    ) -> None:
         self.status = status
         self.request_id = request_id
         suffix = f" (request-id {request_id})" if request_id else ""

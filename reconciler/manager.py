@@ -35,8 +35,13 @@ class Connection:
 
     def client(self) -> CompanyClient:
         return CompanyClient(
-            self.base_url, self.api_key, key_source=self.key_source, insecure=self.insecure,
-            concurrency=self.concurrency, retry=self.retry, transport=self.transport,
+            self.base_url,
+            self.api_key,
+            key_source=self.key_source,
+            insecure=self.insecure,
+            concurrency=self.concurrency,
+            retry=self.retry,
+            transport=self.transport,
         )
 
 
@@ -53,28 +58,29 @@ def key_for(api_key_env: str | None, *, scope: str) -> tuple[str, str]:
         if key:
             return key, name
     wanted = " (or ".join(names) + (")" if len(names) > 1 else "")
-    raise CredentialsError(
-        f"No API key: set {wanted} to a key with the scope {scope}."
-    )
+    raise CredentialsError(f"No API key: set {wanted} to a key with the scope {scope}.")
 
 
-async def plan_file(desired: DesiredState, connection: Connection,
-                    targets: tuple[str, ...] = ()) -> Plan:
+async def plan_file(
+    desired: DesiredState, connection: Connection, targets: tuple[str, ...] = ()
+) -> Plan:
     planning.select(desired.resources, targets, source=desired.source)  # fail before reading
     async with connection.client() as client:
         live = await client.read_live()
     return planning.make_plan(desired, live, targets=targets)
 
 
-async def refresh_saved(plan: Plan, connection: Connection,
-                        targets: tuple[str, ...] = ()) -> Plan:
+async def refresh_saved(plan: Plan, connection: Connection, targets: tuple[str, ...] = ()) -> Plan:
     """The saved plan, narrowed to ``targets``, after checking no planned value moved."""
-    chosen = set(planning.select({r.address: r for r in plan.resources}, targets,
-                                 source="the saved plan"))
+    chosen = set(
+        planning.select({r.address: r for r in plan.resources}, targets, source="the saved plan")
+    )
     narrowed = Plan(
         resources=tuple(r for r in plan.resources if r.address in chosen),
-        warnings=plan.warnings, unmanaged=plan.unmanaged,
-        targets=targets or plan.targets, source=plan.source,
+        warnings=plan.warnings,
+        unmanaged=plan.unmanaged,
+        targets=targets or plan.targets,
+        source=plan.source,
     )
     if narrowed.is_empty:
         return narrowed
@@ -93,11 +99,17 @@ def check_safe(plan: Plan, *, max_changes: int | None) -> None:
         )
 
 
-async def apply(plan: Plan, connection: Connection, *, stop: asyncio.Event | None = None,
-                on_result: OnResult | None = None) -> ApplyReport:
+async def apply(
+    plan: Plan,
+    connection: Connection,
+    *,
+    stop: asyncio.Event | None = None,
+    on_result: OnResult | None = None,
+) -> ApplyReport:
     async with connection.client() as client:
-        return await apply_plan(plan, client, concurrency=connection.concurrency, stop=stop,
-                                on_result=on_result)
+        return await apply_plan(
+            plan, client, concurrency=connection.concurrency, stop=stop, on_result=on_result
+        )
 
 
 async def export(connection: Connection) -> dict[str, Any]:
@@ -109,9 +121,7 @@ async def export(connection: Connection) -> dict[str, Any]:
     return {
         "version": 1,
         "company": {name: company.fields[name] for name in writable_company},
-        "projects": {
-            p["id"]: {name: p[name] for name in writable_project} for p in projects
-        },
+        "projects": {p["id"]: {name: p[name] for name in writable_project} for p in projects},
     }
 
 

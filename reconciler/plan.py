@@ -51,12 +51,14 @@ def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[str] 
             continue
         differing = _differing_fields(current, dict(wanted))
         if differing:
-            changes.append(ResourceChange(
-                address=address,
-                action=Action.UPDATE,
-                etag=resource.etag,
-                changes={n: FieldChange(current[n], wanted[n]) for n in sorted(differing)},
-            ))
+            changes.append(
+                ResourceChange(
+                    address=address,
+                    action=Action.UPDATE,
+                    etag=resource.etag,
+                    changes={n: FieldChange(current[n], wanted[n]) for n in sorted(differing)},
+                )
+            )
     managed = {a for a in desired.resources if a.startswith("project.")}
     unmanaged = sum(1 for a in live.resources if a.startswith("project.") and a not in managed)
     resources = tuple(changes)
@@ -76,8 +78,10 @@ def select(resources: Mapping[str, Any], targets: Iterable[str], *, source: str)
         return list(resources)
     unknown = sorted(t for t in targets if t not in resources)
     if unknown:
-        raise PlanError(f"--target {_list(unknown)} names nothing in {source}; targets are "
-                        "addresses like 'company' or 'project.proj_1'.")
+        raise PlanError(
+            f"--target {_list(unknown)} names nothing in {source}; targets are "
+            "addresses like 'company' or 'project.proj_1'."
+        )
     return [a for a in resources if a in set(targets)]
 
 
@@ -110,15 +114,23 @@ def warnings_for(resources: Iterable[ResourceChange], live: LiveState) -> list[s
     for resource in resources:
         for name, change in resource.changes.items():
             where = f"{resource.address}.{name}"
-            if (name == "usage_limit" and resource.address == "company"
-                    and isinstance(change.after, int) and live.tokens_used is not None
-                    and change.after < live.tokens_used):
+            if (
+                name == "usage_limit"
+                and resource.address == "company"
+                and isinstance(change.after, int)
+                and live.tokens_used is not None
+                and change.after < live.tokens_used
+            ):
                 found.append(
                     f"{where}: {change.after} is below this month's usage "
                     f"({live.tokens_used} tokens); requests will be refused until the period ends"
                 )
-            if (name == "plan" and change.before in PLAN_ORDER and change.after in PLAN_ORDER
-                    and PLAN_ORDER.index(change.after) < PLAN_ORDER.index(change.before)):
+            if (
+                name == "plan"
+                and change.before in PLAN_ORDER
+                and change.after in PLAN_ORDER
+                and PLAN_ORDER.index(change.after) < PLAN_ORDER.index(change.before)
+            ):
                 found.append(f"{where}: downgrade from {change.before} to {change.after}")
             if name == "billing_email":
                 before, after = _domain(change.before), _domain(change.after)
@@ -153,19 +165,24 @@ def load_saved(path: Path) -> tuple[Plan, dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise PlanFileError(f"{path} is not a readable plan file ({exc}); make one with "
-                            "'reconciler plan FILE --out PLAN.json'.") from None
+        raise PlanFileError(
+            f"{path} is not a readable plan file ({exc}); make one with "
+            "'reconciler plan FILE --out PLAN.json'."
+        ) from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-        raise PlanFileError(f"{path} is not a reconciler plan of format_version "
-                            f"{FORMAT_VERSION}; make it again with 'reconciler plan --out'.")
+        raise PlanFileError(
+            f"{path} is not a reconciler plan of format_version "
+            f"{FORMAT_VERSION}; make it again with 'reconciler plan --out'."
+        )
     try:
         resources = tuple(
             ResourceChange(
                 address=str(r["address"]),
                 action=Action(r["action"]),
                 etag=r.get("etag"),
-                changes={str(n): FieldChange(c["before"], c["after"])
-                         for n, c in r["changes"].items()},
+                changes={
+                    str(n): FieldChange(c["before"], c["after"]) for n, c in r["changes"].items()
+                },
             )
             for r in data["resources"]
         )
@@ -178,8 +195,10 @@ def load_saved(path: Path) -> tuple[Plan, dict[str, Any]]:
         )
         api = dict(data.get("api") or {})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(f"{path} is damaged ({type(exc).__name__}: {exc}); make it again "
-                            "with 'reconciler plan --out'.") from None
+        raise PlanFileError(
+            f"{path} is damaged ({type(exc).__name__}: {exc}); make it again "
+            "with 'reconciler plan --out'."
+        ) from None
     return plan, api
 
 
@@ -194,15 +213,16 @@ def check_not_stale(plan: Plan, live: LiveState) -> None:
         for name, change in resource.changes.items():
             now = current.fields.get(name)
             if now != change.before or type(now) is not type(change.before):
-                moved.append(f"{resource.address}.{name} (planned from {json.dumps(change.before)}"
-                             f", now {json.dumps(now)})")
+                moved.append(
+                    f"{resource.address}.{name} (planned from {json.dumps(change.before)}"
+                    f", now {json.dumps(now)})"
+                )
     if moved:
         raise StalePlanError(
             f"The saved plan is stale: {_list(moved[:5])}"
             f"{f' and {len(moved) - 5} more' if len(moved) > 5 else ''} changed since it was "
             "made. Nothing was written; run plan again and review the new plan."
         )
-
 
 
 def is_saved_plan(path: Path) -> bool:
@@ -229,5 +249,7 @@ def warn_if_source_changed(plan: Plan, warn: Callable[[str], None]) -> None:
     except OSError:
         return
     if current != digest:
-        warn(f"{name} changed since this plan was made; applying the saved plan as reviewed, "
-             "not the file as it is now.")
+        warn(
+            f"{name} changed since this plan was made; applying the saved plan as reviewed, "
+            "not the file as it is now."
+        )

@@ -63,7 +63,7 @@ def plan_json(plan: Plan) -> str:
 
 def _md(text: Any) -> str:
     """A value for a markdown table cell: code, with pipes and backticks made harmless."""
-    shown = value(text).replace("|", "\\|").replace("`", "ˋ")
+    shown = value(text).replace("|", "\\|").replace("`", "\u02cb")
     return f"`{shown}`"
 
 
@@ -83,8 +83,15 @@ def plan_markdown(plan: Plan, *, title: str = "reconciler plan") -> str:
             for name, c in resource.changes.items()
         ]
         if collapse:
-            lines += ["<details>", f"<summary><code>{heading}</code></summary>", "", *table,
-                      "", "</details>", ""]
+            lines += [
+                "<details>",
+                f"<summary><code>{heading}</code></summary>",
+                "",
+                *table,
+                "",
+                "</details>",
+                "",
+            ]
         else:
             lines += [f"#### `{heading}`", "", *table, ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -92,8 +99,11 @@ def plan_markdown(plan: Plan, *, title: str = "reconciler plan") -> str:
 
 # -- apply reports -------------------------------------------------------------------------
 
-_MARKS = {Outcome.APPLIED: ("✓", "green"), Outcome.FAILED: ("✗", "red"),
-          Outcome.SKIPPED: ("-", "yellow")}
+_MARKS = {
+    Outcome.APPLIED: ("✓", "green"),
+    Outcome.FAILED: ("✗", "red"),
+    Outcome.SKIPPED: ("-", "yellow"),
+}
 
 
 def report_text(report: ApplyReport, *, color: bool = False) -> str:
@@ -115,8 +125,14 @@ def report_json(report: ApplyReport) -> str:
 
 
 def report_markdown(report: ApplyReport, *, title: str = "reconciler apply") -> str:
-    lines = [f"### {title}", "", f"**{report.summary()}**", "",
-             "| resource | outcome | why |", "|---|---|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        f"**{report.summary()}**",
+        "",
+        "| resource | outcome | why |",
+        "|---|---|---|",
+    ]
     for result in report.results:
         mark, _ = _MARKS[result.outcome]
         why = (result.reason or "").replace("|", "\\|")

@@ -30,9 +30,15 @@ def watch_usage(
     asyncio.run(_watch(connection, interval=interval, count=count, log=log, show=show, warn=warn))
 
 
-async def _watch(connection: manager.Connection, *, interval: float, count: int | None,
-                 log: Path | None, show: Callable[[dict[str, Any]], None],
-                 warn: Callable[[str], None]) -> None:
+async def _watch(
+    connection: manager.Connection,
+    *,
+    interval: float,
+    count: int | None,
+    log: Path | None,
+    show: Callable[[dict[str, Any]], None],
+    warn: Callable[[str], None],
+) -> None:
     polls = 0
     while count is None or polls < count:
         line: dict[str, Any] = {"time": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -50,8 +50,7 @@ def api(store: Store, conditions: Conditions) -> Iterator[TestClient]:
     """The sandbox app in-process, with the admin key; ``raise_server_exceptions`` off
     so a bug shows as the 500 a client would see."""
     app = create_app(store, conditions)
-    with TestClient(app, headers={"x-api-key": ADMIN_KEY},
-                    raise_server_exceptions=False) as client:
+    with TestClient(app, headers={"x-api-key": ADMIN_KEY}, raise_server_exceptions=False) as client:
         yield client
 
 
@@ -69,8 +68,9 @@ class SandboxProcess:
     process: subprocess.Popen[str]
 
     def control(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/_sandbox/{path}",
-                             headers={"x-api-key": CONTROL_KEY}, **kwargs)
+        return httpx.request(
+            method, f"{self.url}/_sandbox/{path}", headers={"x-api-key": CONTROL_KEY}, **kwargs
+        )
 
     def requests(self) -> list[dict[str, Any]]:
         data: list[dict[str, Any]] = self.control("GET", "requests").json()["data"]
@@ -80,8 +80,12 @@ class SandboxProcess:
         return [r for r in self.requests() if r["method"] == "PATCH"]
 
     def api(self, method: str, path: str, key: str = ADMIN_KEY, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/v1/organizations/company{path}",
-                             headers={"x-api-key": key, **kwargs.pop("headers", {})}, **kwargs)
+        return httpx.request(
+            method,
+            f"{self.url}/v1/organizations/company{path}",
+            headers={"x-api-key": key, **kwargs.pop("headers", {})},
+            **kwargs,
+        )
 
     def stop(self) -> int:
         self.process.terminate()
@@ -103,7 +107,9 @@ def reconciler_executable() -> str:
 def start_sandbox(db: Path, *args: str) -> SandboxProcess:
     process = subprocess.Popen(
         [reconciler_executable(), "sandbox", "--db", str(db), "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -132,15 +138,28 @@ class Run:
         return self.stdout + self.stderr
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            input: str | None = None, timeout: float = 120) -> Run:
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+) -> Run:
     """The installed ``reconciler`` command, with a clean key environment."""
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY", "RECONCILER_BASE_URL",
-                         "GITHUB_ACTIONS")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY", "RECONCILER_BASE_URL", "GITHUB_ACTIONS")
+    }
     done = subprocess.run(
-        [reconciler_executable(), *args], env={**base, **(env or {})}, cwd=cwd,
-        capture_output=True, text=True, input=input, timeout=timeout,
+        [reconciler_executable(), *args],
+        env={**base, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
     )
     return Run(done.returncode, done.stdout, done.stderr)
 

@@ -72,20 +72,29 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_all_problems_of_a_file_are_reported_at_once_in_file_order(tmp_path: Path) -> None:
-    path = write(tmp_path, "version: 1\ncompany:\n  name: no\n  plan: gold\nprojects:\n"
-                 "  proj_1: {usage_limit: -3, colour: red}\n")
+    path = write(
+        tmp_path,
+        "version: 1\ncompany:\n  name: no\n  plan: gold\nprojects:\n"
+        "  proj_1: {usage_limit: -3, colour: red}\n",
+    )
     with pytest.raises(ConfigError) as caught:
         config.load(path)
     assert [(p.line, p.path) for p in caught.value.problems] == [
-        (3, "company.name"), (4, "company.plan"), (6, "projects.proj_1.usage_limit"),
-        (6, "projects.proj_1.colour")]
+        (3, "company.name"),
+        (4, "company.plan"),
+        (6, "projects.proj_1.usage_limit"),
+        (6, "projects.proj_1.colour"),
+    ]
     assert "4 problems" in caught.value.message
 
 
 def test_a_valid_file_becomes_addressed_managed_fields(tmp_path: Path) -> None:
-    path = write(tmp_path, "version: 1\napi: {api_key_env: ORG_B_KEY}\ncompany:\n"
-                 "  usage_limit: 1_000_000\nprojects:\n  proj_2:\n    billing_email: null\n"
-                 "  proj_3: {}\n")
+    path = write(
+        tmp_path,
+        "version: 1\napi: {api_key_env: ORG_B_KEY}\ncompany:\n"
+        "  usage_limit: 1_000_000\nprojects:\n  proj_2:\n    billing_email: null\n"
+        "  proj_3: {}\n",
+    )
     desired = config.load(path)
     assert desired.resources == {
         "company": {"usage_limit": 1_000_000},

@@ -23,9 +23,11 @@ class Clock:
 
 def headers(limit: int, remaining: int, full_in: float, wall: float) -> dict[str, str]:
     reset = datetime.fromtimestamp(wall, UTC) + timedelta(seconds=full_in)
-    return {"anthropic-ratelimit-requests-limit": str(limit),
-            "anthropic-ratelimit-requests-remaining": str(remaining),
-            "anthropic-ratelimit-requests-reset": reset.isoformat()}
+    return {
+        "anthropic-ratelimit-requests-limit": str(limit),
+        "anthropic-ratelimit-requests-remaining": str(remaining),
+        "anthropic-ratelimit-requests-reset": reset.isoformat(),
+    }
 
 
 def test_no_headers_no_waiting() -> None:

@@ -14,13 +14,26 @@ from reconciler import plan as planning
 from reconciler.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.model import DesiredState, LiveResource, LiveState
 
-LIVE_COMPANY = {"id": "org_1", "name": "A", "billing_email": "billing@example.com",
-                "plan": "scale", "usage_limit": 1000, "created_at": "2024-01-01T00:00:00Z"}
+LIVE_COMPANY = {
+    "id": "org_1",
+    "name": "A",
+    "billing_email": "billing@example.com",
+    "plan": "scale",
+    "usage_limit": 1000,
+    "created_at": "2024-01-01T00:00:00Z",
+}
 
 
 def project(pid: str, **fields: Any) -> dict[str, Any]:
-    return {"id": pid, "name": pid, "description": "", "billing_email": None,
-            "usage_limit": None, "created_at": "2024-01-01T00:00:00Z", **fields}
+    return {
+        "id": pid,
+        "name": pid,
+        "description": "",
+        "billing_email": None,
+        "usage_limit": None,
+        "created_at": "2024-01-01T00:00:00Z",
+        **fields,
+    }
 
 
 def live(*projects: dict[str, Any], tokens_used: int = 500, **company: Any) -> LiveState:
@@ -30,8 +43,9 @@ def live(*projects: dict[str, Any], tokens_used: int = 500, **company: Any) -> L
 
 
 def desired(**resources: dict[str, Any]) -> DesiredState:
-    return DesiredState("org.yaml", "0" * 64,
-                        {k.replace("__", "."): v for k, v in resources.items()})
+    return DesiredState(
+        "org.yaml", "0" * 64, {k.replace("__", "."): v for k, v in resources.items()}
+    )
 
 
 def test_only_fields_written_are_compared() -> None:
@@ -42,12 +56,21 @@ def test_only_fields_written_are_compared() -> None:
 def test_changes_carry_before_after_and_the_etag() -> None:
     result = planning.make_plan(
         desired(company={"usage_limit": 2000}, project__proj_1={"billing_email": None}),
-        live(project("proj_1", billing_email="x@example.com")))
+        live(project("proj_1", billing_email="x@example.com")),
+    )
     assert [r.data() for r in result.resources] == [
-        {"address": "company", "action": "update", "etag": '"c1"',
-         "changes": {"usage_limit": {"before": 1000, "after": 2000}}},
-        {"address": "project.proj_1", "action": "update", "etag": '"proj_1"',
-         "changes": {"billing_email": {"before": "x@example.com", "after": None}}},
+        {
+            "address": "company",
+            "action": "update",
+            "etag": '"c1"',
+            "changes": {"usage_limit": {"before": 1000, "after": 2000}},
+        },
+        {
+            "address": "project.proj_1",
+            "action": "update",
+            "etag": '"proj_1"',
+            "changes": {"billing_email": {"before": "x@example.com", "after": None}},
+        },
     ]
     assert result.summary() == "Plan: 2 resources to change (2 fields). 0 unmanaged projects."
 
@@ -64,8 +87,10 @@ def test_a_project_missing_live_is_an_error_naming_it() -> None:
 
 
 def test_live_projects_not_in_the_file_are_counted_unmanaged() -> None:
-    result = planning.make_plan(desired(project__proj_1={"name": "proj_1"}),
-                                live(project("proj_1"), project("proj_2"), project("proj_3")))
+    result = planning.make_plan(
+        desired(project__proj_1={"name": "proj_1"}),
+        live(project("proj_1"), project("proj_2"), project("proj_3")),
+    )
     assert result.unmanaged == 2
     assert result.data()["summary"] == {"to_change": 0, "fields": 0, "unmanaged_projects": 2}
 
@@ -79,15 +104,17 @@ def test_targets_narrow_the_plan_and_unknown_targets_are_errors() -> None:
 
 
 def test_an_integer_and_a_float_or_boolean_are_not_the_same_value() -> None:
-    result = planning.make_plan(desired(project__proj_1={"usage_limit": 1}),
-                                live(project("proj_1", usage_limit=True)))
+    result = planning.make_plan(
+        desired(project__proj_1={"usage_limit": 1}), live(project("proj_1", usage_limit=True))
+    )
     assert not result.is_empty
 
 
 def test_risky_values_are_warned_about() -> None:
     result = planning.make_plan(
-        desired(company={"usage_limit": 100, "plan": "team",
-                         "billing_email": "billing@other.org"}), live(tokens_used=500))
+        desired(company={"usage_limit": 100, "plan": "team", "billing_email": "billing@other.org"}),
+        live(tokens_used=500),
+    )
     text = "\n".join(result.warnings)
     assert "below this month's usage (500 tokens)" in text
     assert "downgrade from scale to team" in text
@@ -104,8 +131,16 @@ def test_a_saved_plan_round_trips_and_holds_no_key(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["source"]["sha256"] == "0" * 64
 
 
-@pytest.mark.parametrize("text", ["", "[]", '{"format_version": 99}', '{"format_version": 1}',
-                                  '{"format_version": 1, "resources": [{"address": 1}]}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[]",
+        '{"format_version": 99}',
+        '{"format_version": 1}',
+        '{"format_version": 1, "resources": [{"address": 1}]}',
+    ],
+)
 def test_damaged_plan_files_are_clear_errors(tmp_path: Path, text: str) -> None:
     path = tmp_path / "plan.json"
     path.write_text(text)
@@ -124,10 +159,13 @@ def test_stale_when_a_planned_value_moved() -> None:
 values = st.one_of(st.none(), st.integers(0, 2**53 - 1), st.text(max_size=5))
 
 
-@given(before=st.dictionaries(st.sampled_from(["name", "description", "usage_limit"]), values),
-       after=st.dictionaries(st.sampled_from(["name", "description", "usage_limit"]), values))
-def test_applying_the_plan_to_live_yields_no_further_plan(before: dict[str, Any],
-                                                          after: dict[str, Any]) -> None:
+@given(
+    before=st.dictionaries(st.sampled_from(["name", "description", "usage_limit"]), values),
+    after=st.dictionaries(st.sampled_from(["name", "description", "usage_limit"]), values),
+)
+def test_applying_the_plan_to_live_yields_no_further_plan(
+    before: dict[str, Any], after: dict[str, Any]
+) -> None:
     current = project("proj_1", **before)
     result = planning.make_plan(desired(project__proj_1=after), live(current))
     for resource in result.resources:

@@ -17,8 +17,9 @@ from reconciler.model import (
 
 
 def change(address: str, **fields: tuple[object, object]) -> ResourceChange:
-    return ResourceChange(address, Action.UPDATE, '"e"',
-                          {n: FieldChange(b, a) for n, (b, a) in fields.items()})
+    return ResourceChange(
+        address, Action.UPDATE, '"e"', {n: FieldChange(b, a) for n, (b, a) in fields.items()}
+    )
 
 
 PLAN = Plan(
@@ -56,15 +57,18 @@ def test_json_is_the_documented_versioned_form() -> None:
     assert data["format_version"] == 1
     assert data["summary"] == {"to_change": 2, "fields": 3, "unmanaged_projects": 3}
     assert data["resources"][1] == {
-        "address": "project.proj_1", "action": "update", "etag": '"e"',
-        "changes": {"billing_email": {"before": None, "after": "ml|ops@x.com"}}}
+        "address": "project.proj_1",
+        "action": "update",
+        "etag": '"e"',
+        "changes": {"billing_email": {"before": None, "after": "ml|ops@x.com"}},
+    }
     assert data["warnings"] == ["company.plan: downgrade from scale to team"]
 
 
 def test_markdown_has_a_table_per_resource_and_escapes_pipes() -> None:
     md = render.plan_markdown(PLAN)
     assert "#### `~ company (2 fields)`" in md
-    assert "| `billing_email` | `\"a@x.com\"` | `\"b@x.com\"` |" in md
+    assert '| `billing_email` | `"a@x.com"` | `"b@x.com"` |' in md
     assert "ml\\|ops" in md
     assert "> [!WARNING]" in md
     assert "<details>" not in md
@@ -77,15 +81,22 @@ def test_markdown_collapses_long_plans() -> None:
 
 
 def test_report_text_says_each_outcome_and_why() -> None:
-    report = ApplyReport(results=(
-        ResourceResult("company", Outcome.APPLIED, {}),
-        ResourceResult("project.proj_1", Outcome.FAILED, {}, "changed since plan; run plan again"),
-        ResourceResult("project.proj_2", Outcome.SKIPPED, {}, "not attempted: interrupted"),
-    ))
+    report = ApplyReport(
+        results=(
+            ResourceResult("company", Outcome.APPLIED, {}),
+            ResourceResult(
+                "project.proj_1", Outcome.FAILED, {}, "changed since plan; run plan again"
+            ),
+            ResourceResult("project.proj_2", Outcome.SKIPPED, {}, "not attempted: interrupted"),
+        )
+    )
     text = render.report_text(report)
     assert "✓ company: applied" in text
     assert "✗ project.proj_1: failed (changed since plan; run plan again)" in text
     assert "- project.proj_2: skipped (not attempted: interrupted)" in text
     assert "Apply: 1 applied, 1 failed, 1 skipped." in text
     assert json.loads(render.report_json(report))["summary"] == {
-        "applied": 1, "failed": 1, "skipped": 1}
+        "applied": 1,
+        "failed": 1,
+        "skipped": 1,
+    }

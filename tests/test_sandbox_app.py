@@ -70,9 +70,11 @@ def test_usage_derives_tokens_remaining_from_the_limit(api: TestClient) -> None:
 def many(store: Store) -> Store:
     from reconciler.sandbox.seed import generated_projects
 
-    with store._transaction() as db:  # noqa: SLF001 - a test may fill the table directly
-        db.executemany("INSERT INTO projects VALUES (?,?,?,?,?,?)",
-                       [tuple(p.values()) for p in generated_projects(250, taken=set())])
+    with store._transaction() as db:
+        db.executemany(
+            "INSERT INTO projects VALUES (?,?,?,?,?,?)",
+            [tuple(p.values()) for p in generated_projects(250, taken=set())],
+        )
     return store
 
 
@@ -117,20 +119,24 @@ def test_unknown_project_is_404_for_get_and_patch(api: TestClient) -> None:
     assert "proj_nope" in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"billing_email": "not an email"}, "billing_email"),
-    ({"plan": "gold"}, "plan"),
-    ({"usage_limit": -1}, "usage_limit"),
-    ({"usage_limit": 2**53}, "usage_limit"),
-    ({"usage_limit": True}, "usage_limit"),
-    ({"name": ""}, "name"),
-    ({"name": "x" * 201}, "name"),
-    ({"nickname": "x"}, "nickname"),
-    ({"id": "org_other"}, "id"),
-    ({"created_at": "2020-01-01T00:00:00Z"}, "created_at"),
-])
-def test_bad_company_values_are_400_naming_the_field(api: TestClient, body: dict[str, object],
-                                                     field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"billing_email": "not an email"}, "billing_email"),
+        ({"plan": "gold"}, "plan"),
+        ({"usage_limit": -1}, "usage_limit"),
+        ({"usage_limit": 2**53}, "usage_limit"),
+        ({"usage_limit": True}, "usage_limit"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"nickname": "x"}, "nickname"),
+        ({"id": "org_other"}, "id"),
+        ({"created_at": "2020-01-01T00:00:00Z"}, "created_at"),
+    ],
+)
+def test_bad_company_values_are_400_naming_the_field(
+    api: TestClient, body: dict[str, object], field: str
+) -> None:
     before = api.get(COMPANY).json()
     response = api.patch(COMPANY, json=body)
     assert response.status_code == 400
@@ -157,15 +163,19 @@ def test_project_billing_email_null_means_inherit(api: TestClient) -> None:
     assert response.json()["billing_email"] is None
 
 
-@pytest.mark.parametrize(("headers", "content"), [
-    ({"content-type": "application/json"}, b"{not json"),
-    ({"content-type": "application/json"}, b"[1, 2]"),
-    ({"content-type": "application/json"}, b'{"usage_limit": NaN}'),
-    ({"content-type": "text/plain"}, b'{"name": "x"}'),
-    ({"content-type": "application/json"}, b"{}"),
-])
-def test_malformed_bodies_are_400_and_change_nothing(api: TestClient, headers: dict[str, str],
-                                                     content: bytes) -> None:
+@pytest.mark.parametrize(
+    ("headers", "content"),
+    [
+        ({"content-type": "application/json"}, b"{not json"),
+        ({"content-type": "application/json"}, b"[1, 2]"),
+        ({"content-type": "application/json"}, b'{"usage_limit": NaN}'),
+        ({"content-type": "text/plain"}, b'{"name": "x"}'),
+        ({"content-type": "application/json"}, b"{}"),
+    ],
+)
+def test_malformed_bodies_are_400_and_change_nothing(
+    api: TestClient, headers: dict[str, str], content: bytes
+) -> None:
     before = api.get(COMPANY).json()
     response = api.patch(COMPANY, content=content, headers=headers)
     assert response.status_code == 400
@@ -175,8 +185,9 @@ def test_malformed_bodies_are_400_and_change_nothing(api: TestClient, headers: d
 
 def test_huge_bodies_are_413(api: TestClient) -> None:
     body = b'{"description": "' + b"x" * (2 * 1024 * 1024) + b'"}'
-    response = api.patch(f"{PROJECTS}/proj_1", content=body,
-                         headers={"content-type": "application/json"})
+    response = api.patch(
+        f"{PROJECTS}/proj_1", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert error_type(response) == "request_too_large"
 
@@ -216,8 +227,11 @@ def test_control_endpoints_need_the_control_scope(api: TestClient) -> None:
 
 def test_every_api_response_carries_rate_limit_headers(api: TestClient) -> None:
     for response in (api.get(COMPANY), api.get("/v1/nothing"), api.patch(COMPANY, json={})):
-        assert {"anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining",
-                "anthropic-ratelimit-requests-reset"} <= set(response.headers)
+        assert {
+            "anthropic-ratelimit-requests-limit",
+            "anthropic-ratelimit-requests-remaining",
+            "anthropic-ratelimit-requests-reset",
+        } <= set(response.headers)
 
 
 def test_rate_limit_answers_429_with_retry_after_once_the_burst_is_spent(
@@ -236,9 +250,16 @@ def test_rate_limit_answers_429_with_retry_after_once_the_burst_is_spent(
 
 def fault_sequence(api: TestClient, seed: int, count: int = 60) -> list[int]:
     control = {"x-api-key": CONTROL_KEY}
-    settings = api.patch("/_sandbox/settings", json={"fault_rate": 0.5, "fault_seed": seed,
-                                                     "fault_kinds": ["500", "529", "429"],
-                                                     "fault_retry_after": 0}, headers=control)
+    settings = api.patch(
+        "/_sandbox/settings",
+        json={
+            "fault_rate": 0.5,
+            "fault_seed": seed,
+            "fault_kinds": ["500", "529", "429"],
+            "fault_retry_after": 0,
+        },
+        headers=control,
+    )
     assert settings.status_code == 200, settings.text
     return [api.get(COMPANY).status_code for _ in range(count)]
 
@@ -254,8 +275,9 @@ def test_same_fault_seed_gives_the_same_faults(api: TestClient) -> None:
 
 def test_a_faulted_patch_changes_nothing(api: TestClient) -> None:
     control = {"x-api-key": CONTROL_KEY}
-    api.patch("/_sandbox/settings", json={"fault_rate": 1.0, "fault_kinds": ["500"]},
-              headers=control)
+    api.patch(
+        "/_sandbox/settings", json={"fault_rate": 1.0, "fault_kinds": ["500"]}, headers=control
+    )
     assert api.patch(COMPANY, json={"name": "Faulted"}).status_code == 500
     api.patch("/_sandbox/settings", json={"fault_rate": 0.0}, headers=control)
     assert api.get(COMPANY).json()["name"] == "My Awesome Team"
@@ -276,4 +298,7 @@ def test_request_log_records_what_was_sent_and_what_wrote(api: TestClient) -> No
     api.patch(COMPANY, json={"plan": "gold"})
     log = api.get("/_sandbox/requests", headers=control).json()["data"]
     assert [(e["method"], e["status"], e["wrote"]) for e in log] == [
-        ("GET", 200, False), ("PATCH", 200, True), ("PATCH", 400, False)]
+        ("GET", 200, False),
+        ("PATCH", 200, True),
+        ("PATCH", 400, False),
+    ]

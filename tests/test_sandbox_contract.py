@@ -29,7 +29,8 @@ def load_spec() -> dict[str, Any]:
 
 SPEC = load_spec()
 REGISTRY: Registry[Any] = Registry().with_resource(
-    URI, Resource.from_contents(SPEC, default_specification=DRAFT202012))
+    URI, Resource.from_contents(SPEC, default_specification=DRAFT202012)
+)
 
 
 def operations() -> list[tuple[str, str, str]]:
@@ -58,8 +59,9 @@ def valid_body(method: str, path: str) -> dict[str, Any]:
     return {"name": "Renamed"}
 
 
-def produce(api: TestClient, conditions: Conditions, method: str, path: str,
-            status: str) -> httpx.Response:
+def produce(
+    api: TestClient, conditions: Conditions, method: str, path: str, status: str
+) -> httpx.Response:
     control = path.startswith("/_sandbox/")
     url = path.replace("{project_id}", "proj_nope" if status == "404" else "proj_1")
     good_key = CONTROL_KEY if control else ADMIN_KEY
@@ -70,8 +72,11 @@ def produce(api: TestClient, conditions: Conditions, method: str, path: str,
     if status == "401":
         headers = {"x-api-key": ""}
     elif status == "403":
-        headers = {"x-api-key": ADMIN_KEY if control else
-                   (READER_KEY if method == "PATCH" else CONTROL_KEY)}
+        headers = {
+            "x-api-key": ADMIN_KEY
+            if control
+            else (READER_KEY if method == "PATCH" else CONTROL_KEY)
+        }
     elif status == "400":
         if method == "PATCH":
             kwargs["json"] = {"fault_rate": 2} if control else {"plan": "gold"}
@@ -80,8 +85,10 @@ def produce(api: TestClient, conditions: Conditions, method: str, path: str,
     elif status == "412":
         headers["if-match"] = '"not-the-current-etag"'
     elif status == "413":
-        kwargs = {"content": b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'"}',
-                  "headers": {"content-type": "application/json"}}
+        kwargs = {
+            "content": b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'"}',
+            "headers": {"content-type": "application/json"},
+        }
     elif status == "429":
         conditions.update({"rate_limit": 1})
         api.request(method, url, headers=headers, **kwargs)
@@ -109,7 +116,8 @@ def test_every_documented_response_is_produced_and_valid(
         return
     schema = content["application/json"]["schema"]
     Draft202012Validator({"$ref": URI + schema["$ref"]}, registry=REGISTRY).validate(
-        response.json())
+        response.json()
+    )
     assert "request-id" in response.headers
 
 

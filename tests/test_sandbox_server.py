@@ -37,9 +37,11 @@ def test_sigint_ends_it_cleanly(tmp_path: Path) -> None:
 
 def test_a_custom_seed_and_generated_projects(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
-    seed.write_text('{"company": {"id": "org_x", "name": "X", "billing_email": "a@x.io",'
-                    ' "plan": "build", "usage_limit": null, "created_at": "2024-01-01T00:00:00Z"},'
-                    ' "keys": [{"key": "k1", "scopes": ["organization:read"]}]}')
+    seed.write_text(
+        '{"company": {"id": "org_x", "name": "X", "billing_email": "a@x.io",'
+        ' "plan": "build", "usage_limit": null, "created_at": "2024-01-01T00:00:00Z"},'
+        ' "keys": [{"key": "k1", "scopes": ["organization:read"]}]}'
+    )
     running = start_sandbox(tmp_path / "org.db", "--seed", str(seed), "--generate-projects", "1500")
     try:
         page = running.api("GET", "/projects", key="k1", params={"limit": 1000}).json()
@@ -53,8 +55,7 @@ def test_a_custom_seed_and_generated_projects(tmp_path: Path) -> None:
 def test_a_bad_seed_is_one_clear_error(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text("company: {id: org_x, name: X}\n")
-    result = run_cli("sandbox", "--db", str(tmp_path / "x.db"), "--seed", str(seed),
-                     "--port", "0")
+    result = run_cli("sandbox", "--db", str(tmp_path / "x.db"), "--seed", str(seed), "--port", "0")
     assert result.exit_code == 1
     assert "seed" in result.stderr
     assert "Traceback" not in result.output

@@ -81,8 +81,13 @@ class ConditionsMiddleware:
             return
         request_id = "req_" + uuid.uuid4().hex[:24]
         control = scope["path"].startswith(CONTROL_PREFIX)
-        entry: dict[str, Any] = {"method": scope["method"], "path": scope["path"],
-                                 "status": 0, "fault": None, "wrote": False}
+        entry: dict[str, Any] = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": 0,
+            "fault": None,
+            "wrote": False,
+        }
         scope.setdefault("state", {})
 
         async def send_with_headers(message: Message) -> None:
@@ -118,7 +123,8 @@ class ConditionsMiddleware:
                 wait = self.conditions.bucket.seconds_until(1)
                 retry_after = str(max(1, math.ceil(wait)))
                 await error_response(
-                    429, "Rate limit exceeded; retry after the retry-after header's seconds.",
+                    429,
+                    "Rate limit exceeded; retry after the retry-after header's seconds.",
                     {"retry-after": retry_after},
                 )(scope, receive, send_with_headers)
             elif fault == "drop-after-write":
@@ -147,8 +153,9 @@ async def _swallow(message: Message) -> None:
 async def _drop(send: Send) -> None:
     """Start a response and never finish it: uvicorn then closes the connection,
     and the client sees it break mid-answer, as with a dropped connection."""
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", b"64")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
+    )
 
 
 # -- request helpers -------------------------------------------------------------
@@ -205,7 +212,9 @@ def checked_update(body: dict[str, Any], component: str, resource: str) -> dict[
         raise ApiError(400, f"{', '.join(read_only)}: read-only, cannot be changed.")
     unknown = sorted(k for k in body if k not in writable)
     if unknown:
-        raise ApiError(400, f"{', '.join(unknown)}: unknown field (writable: {', '.join(writable)}).")
+        raise ApiError(
+            400, f"{', '.join(unknown)}: unknown field (writable: {', '.join(writable)})."
+        )
     problem = contract.first_error(component, body)
     if problem:
         raise ApiError(400, problem)
@@ -240,13 +249,15 @@ async def get_usage(request: Request) -> Response:
     now = datetime.now(UTC)
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = (start + timedelta(days=32)).replace(day=1)
-    return JSONResponse({
-        "tokens_used": usage["tokens_used"],
-        "tokens_remaining": None if limit is None else max(0, limit - usage["tokens_used"]),
-        "api_calls": usage["api_calls"],
-        "period_start": rfc3339(start),
-        "period_end": rfc3339(end),
-    })
+    return JSONResponse(
+        {
+            "tokens_used": usage["tokens_used"],
+            "tokens_remaining": None if limit is None else max(0, limit - usage["tokens_used"]),
+            "api_calls": usage["api_calls"],
+            "period_start": rfc3339(start),
+            "period_end": rfc3339(end),
+        }
+    )
 
 
 async def list_projects(request: Request) -> Response:
@@ -257,12 +268,14 @@ async def list_projects(request: Request) -> Response:
     after_id = request.query_params.get("after_id")
     page, has_more = request.app.state.store.projects_page(limit=int(raw_limit), after_id=after_id)
     data = [{**project, "etag": etag_of(project)} for project in page]
-    return JSONResponse({
-        "data": data,
-        "has_more": has_more,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-    })
+    return JSONResponse(
+        {
+            "data": data,
+            "has_more": has_more,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
 
 
 async def get_project(request: Request) -> Response:
@@ -329,7 +342,8 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         allow = (exc.headers or {}).get("Allow", "")
         return error_response(
-            405, f"{request.method} is not allowed on {request.url.path} (allowed: {allow}).",
+            405,
+            f"{request.method} is not allowed on {request.url.path} (allowed: {allow}).",
             {"allow": allow},
         )
     if exc.status_code == 404:
@@ -353,8 +367,9 @@ async def on_crash(request: Request, exc: Exception) -> Response:
     return error_response(500, "Internal server error.")
 
 
-def create_app(store: Store, conditions: Conditions | None = None, *,
-               log_size: int = 200_000) -> Starlette:
+def create_app(
+    store: Store, conditions: Conditions | None = None, *, log_size: int = 200_000
+) -> Starlette:
     """The sandbox app; ``conditions`` default to none (no latency, faults or limit)."""
     conditions = conditions or Conditions()
     log: deque[dict[str, Any]] = deque(maxlen=log_size)

@@ -50,14 +50,18 @@ def parse_seed(text: str, *, source: str) -> dict[str, Any]:
     usage = data.get("usage") or {}
     keys = data.get("keys") or []
     for key in keys:
-        if not isinstance(key, dict) or not isinstance(key.get("key"), str) or not isinstance(
-            key.get("scopes"), list
+        if (
+            not isinstance(key, dict)
+            or not isinstance(key.get("key"), str)
+            or not isinstance(key.get("scopes"), list)
         ):
             raise SeedError(f"{source}: each key is {{key: str, scopes: [str, ...]}}")
     return {
         "company": company,
-        "usage": {"tokens_used": int(usage.get("tokens_used", 0)),
-                  "api_calls": int(usage.get("api_calls", 0))},
+        "usage": {
+            "tokens_used": int(usage.get("tokens_used", 0)),
+            "api_calls": int(usage.get("api_calls", 0)),
+        },
         "projects": projects,
         "keys": [(k["key"], list(k["scopes"])) for k in keys],
     }
@@ -71,10 +75,16 @@ def generated_projects(count: int, *, taken: set[str]) -> list[dict[str, Any]]:
         project_id = f"proj_{n:0{width}d}"
         if project_id in taken:
             continue
-        projects.append({
-            "id": project_id, "name": f"Project {n:0{width}d}", "description": "",
-            "billing_email": None, "usage_limit": None, "created_at": GENERATED_CREATED_AT,
-        })
+        projects.append(
+            {
+                "id": project_id,
+                "name": f"Project {n:0{width}d}",
+                "description": "",
+                "billing_email": None,
+                "usage_limit": None,
+                "created_at": GENERATED_CREATED_AT,
+            }
+        )
     return projects
 
 

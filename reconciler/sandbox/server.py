@@ -41,8 +41,13 @@ def serve(
         seed_store(store, seed_file=seed_file, generate_projects=generate_projects)
         app = create_app(store, Conditions(settings))
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False,
-            lifespan="off", timeout_graceful_shutdown=5,
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
         )
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
         asyncio.run(_AnnouncingServer(config, announce).serve())

@@ -84,7 +84,8 @@ class Store:
     # -- seeding -----------------------------------------------------------
 
     def is_empty(self) -> bool:
-        return self._db.execute("SELECT COUNT(*) FROM company").fetchone()[0] == 0
+        count: int = self._db.execute("SELECT COUNT(*) FROM company").fetchone()[0]
+        return count == 0
 
     def load(
         self,
@@ -148,7 +149,9 @@ class Store:
             raise NotFound(project_id)
         return dict(row)
 
-    def projects_page(self, *, limit: int, after_id: str | None) -> tuple[list[dict[str, Any]], bool]:
+    def projects_page(
+        self, *, limit: int, after_id: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
         """One page in id order, and whether more follow."""
         rows = self._db.execute(
             "SELECT * FROM projects WHERE id > ? ORDER BY id LIMIT ?",
