@@ -314,8 +314,15 @@ async def _apply_with_signals(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     undo: list[ResourceChange] = []
+    done = [0]
+    show_progress = sys.stderr.isatty() and result.to_change > 1
 
     def on_result(outcome: ResourceResult) -> None:
+        done[0] += 1
+        if show_progress:
+            end = "\n" if done[0] == result.to_change else ""
+            click.echo(f"\rApplying: {done[0]}/{result.to_change}", nl=False, err=True)
+            click.echo(end, nl=False, err=True)
         if undo_out and outcome.outcome is Outcome.APPLIED:
             undo.append(
                 ResourceChange(
