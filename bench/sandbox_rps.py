@@ -27,9 +27,20 @@ KEY = "sk-sandbox-admin"
 
 def start(db: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sandbox", "--db", str(db), "--port", "0",
-         "--generate-projects", "1000"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "sandbox",
+            "--db",
+            str(db),
+            "--port",
+            "0",
+            "--generate-projects",
+            "1000",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -38,10 +49,12 @@ def start(db: Path) -> tuple[subprocess.Popen[str], str]:
     return process, line.split()[-1]
 
 
-async def measure(url: str, path: str, params: dict[str, str], requests: int,
-                  concurrency: int) -> float:
-    async with httpx.AsyncClient(base_url=url, headers={"x-api-key": KEY},
-                                 limits=httpx.Limits(max_connections=concurrency)) as client:
+async def measure(
+    url: str, path: str, params: dict[str, str], requests: int, concurrency: int
+) -> float:
+    async with httpx.AsyncClient(
+        base_url=url, headers={"x-api-key": KEY}, limits=httpx.Limits(max_connections=concurrency)
+    ) as client:
         queue = iter(range(requests))
 
         async def worker() -> None:
@@ -64,11 +77,18 @@ def main() -> None:
         process, url = start(Path(tmp) / "bench.db")
         try:
             results = {
-                "get_company_rps": asyncio.run(measure(
-                    url, "/v1/organizations/company", {}, args.requests, args.concurrency)),
-                "page_of_1000_rps": asyncio.run(measure(
-                    url, "/v1/organizations/company/projects", {"limit": "1000"},
-                    max(50, args.requests // 20), args.concurrency)),
+                "get_company_rps": asyncio.run(
+                    measure(url, "/v1/organizations/company", {}, args.requests, args.concurrency)
+                ),
+                "page_of_1000_rps": asyncio.run(
+                    measure(
+                        url,
+                        "/v1/organizations/company/projects",
+                        {"limit": "1000"},
+                        max(50, args.requests // 20),
+                        args.concurrency,
+                    )
+                ),
             }
         finally:
             process.terminate()

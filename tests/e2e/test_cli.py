@@ -267,3 +267,47 @@ def test_demo_runs_plan_apply_plan(tmp_path: Path) -> None:
     assert "Apply: 4 applied, 0 failed, 0 skipped." in result.stdout
     assert result.stdout.rstrip().endswith("0 unmanaged projects.")
     assert "No changes" in result.stdout.split("again")[-1]
+
+
+def run_on_a_terminal(args: list[str], answer: str, environment: dict[str, str]) -> tuple[int, str]:
+    """Run the command with a pseudo-terminal as its stdin/stdout and type ``answer``."""
+    import os
+    import pty
+    import subprocess
+
+    from ..conftest import reconciler_executable
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [reconciler_executable(), *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, **environment},
+    )
+    os.close(follower)
+    os.write(leader, answer.encode() + b"\n")
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(timeout=60), b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.parametrize(("answer", "applied"), [("yes", True), ("no", False)])
+def test_interactive_apply_shows_the_plan_and_asks(
+    sandbox: SandboxProcess, org: Path, answer: str, applied: bool
+) -> None:
+    code, output = run_on_a_terminal(["apply", str(org)], answer, env(sandbox))
+    assert "Apply these changes? Only 'yes' will be accepted" in output
+    assert "finance@example.com" in output
+    assert (code == 0) is applied, output
+    assert bool(sandbox.writes()) is applied
+    if not applied:
+        assert "cancelled; nothing was written" in output
