@@ -21,7 +21,7 @@ import yaml
 
 from reconciler import __version__, config, manager, render
 from reconciler import plan as planning
-from reconciler.errors import ApprovalError, ReconcilerError
+from reconciler.errors import ApprovalError, ConfigError, Problem, ReconcilerError
 from reconciler.files import write_json, write_text
 from reconciler.model import (
     Action,
@@ -71,6 +71,8 @@ def _fail(ctx: click.Context, message: str, exc: BaseException, exit_code: int =
     options = ctx.find_object(Options) or Options()
     if options.debug:
         traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, ConfigError) and os.environ.get("GITHUB_ACTIONS") == "true":
+        click.echo(render.github_annotations(exc.problems), nl=False)
     click.echo(click.style("Error: ", fg="red", bold=True) + message, err=True, color=options.color)
     ctx.exit(exit_code)
 
@@ -150,15 +152,15 @@ def cli(
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     """Check desired-state FILES offline (schema and YAML traps); exit 0 when all are valid."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     for name in files:
         try:
             config.load(name)
             _echo(ctx, f"{name}: valid\n")
-        except ReconcilerError as exc:
-            problems.append(exc.message)
+        except ConfigError as exc:
+            problems += exc.problems
     if problems:
-        raise ReconcilerError("\n".join(problems))
+        raise ConfigError(problems)
 
 
 @cli.command()
@@ -178,6 +180,14 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     metavar="ADDR",
     help="Plan only this address (company, project.<id>); repeatable.",
 )
+@click.option(
+    "--compare-to",
+    "compare_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file as it was before this edit (e.g. on the base branch): show what the edit "
+    "changes apart from drift that was already there. A missing file counts as empty.",
+)
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -187,6 +197,7 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
+    compare_to: Path | None,
 ) -> None:
     """Show the changes that would make the live organization match FILE."""
     desired = config.load(file)
@@ -195,11 +206,32 @@ def plan(
     )
     _progress(ctx, f"Reading the live organization at {connection.base_url}...")
     result = _run(manager.plan_file(desired, connection, targets))
-    _echo(ctx, _render_plan(ctx, result, fmt, title=f"reconciler plan: `{file}`"))
+    title = f"reconciler plan: `{file}`"
+    if compare_to is None:
+        _echo(ctx, _render_plan(ctx, result, fmt, title=title))
+    else:
+        base = config.load(compare_to) if compare_to.exists() else config.empty(str(compare_to))
+        change, drift = planning.split_by_origin(result, base)
+        _echo(ctx, _render_sections(ctx, result, change, drift, fmt, title=title))
     if out:
         planning.save(result, out, base_url=connection.base_url, api_key_env=desired.api_key_env)
     if detailed_exitcode and not result.is_empty:
         ctx.exit(2)
+
+
+def _render_sections(
+    ctx: click.Context, whole: Plan, change: Plan, drift: Plan, fmt: str, *, title: str
+) -> str:
+    if fmt == "json":
+        data = whole.data()
+        data["sections"] = {
+            "change": change.data()["resources"],
+            "drift": drift.data()["resources"],
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        return render.sections_markdown(change, drift, title=title)
+    return render.sections_text(change, drift, color=_wants_color(ctx))
 
 
 def _render_plan(ctx: click.Context, result: Plan, fmt: str, *, title: str) -> str:

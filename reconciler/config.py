@@ -69,6 +69,11 @@ def load(path: str | Path) -> DesiredState:
     return build(data, source=name, digest=hashlib.sha256(raw).hexdigest())
 
 
+def empty(source: str) -> DesiredState:
+    """A file that manages nothing: what a file that did not exist yet asked for."""
+    return DesiredState(source=source, digest="", resources={})
+
+
 def parse(raw: bytes, name: str) -> Any:
     """The file's data, checked against the schema, or ``ConfigError``."""
     doc = _Document(name)

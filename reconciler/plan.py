@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,31 @@ def warn_if_source_changed(plan: Plan, warn: Callable[[str], None]) -> None:
             f"{name} changed since this plan was made; applying the saved plan as reviewed, "
             "not the file as it is now."
         )
+
+
+def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:
+    """``(change, drift)``: what an edit of the file asks for, apart from drift that was
+    already there. A field is drift when the file on the base branch already wanted the
+    same value for it (the edit did not touch it, yet live differs)."""
+    change: list[ResourceChange] = []
+    drift: list[ResourceChange] = []
+    for resource in plan.resources:
+        wanted_before = base.resources.get(resource.address, {})
+        split: dict[bool, dict[str, FieldChange]] = {True: {}, False: {}}
+        for name, field_change in resource.changes.items():
+            unchanged_intent = name in wanted_before and _same(
+                wanted_before[name], field_change.after
+            )
+            split[unchanged_intent][name] = field_change
+        for is_drift, fields in split.items():
+            if fields:
+                part = ResourceChange(resource.address, resource.action, resource.etag, fields)
+                (drift if is_drift else change).append(part)
+    return (
+        replace(plan, resources=tuple(change)),
+        replace(plan, resources=tuple(drift), warnings=()),
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(a == b and type(a) is type(b))

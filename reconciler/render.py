@@ -8,11 +8,12 @@ comment or ``$GITHUB_STEP_SUMMARY``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
 
+from reconciler.errors import Problem
 from reconciler.model import ApplyReport, Outcome, Plan
 
 COLLAPSE_OVER = 10
@@ -139,4 +140,52 @@ def report_markdown(report: ApplyReport, *, title: str = "reconciler apply") -> 
         lines.append(f"| `{result.address}` | {mark} {result.outcome} | {why} |")
     if report.warnings:
         lines += ["", "> [!WARNING]"] + [f"> - {w}" for w in report.warnings]
+    return "\n".join(lines) + "\n"
+
+
+# -- a plan in two parts: this edit, and drift that was already there -------------------
+
+CHANGE_HEADING = "Changes from this edit of the file"
+DRIFT_HEADING = "Drift already present (live differs from the file before this edit)"
+
+
+def sections_text(change: Plan, drift: Plan, *, color: bool = False) -> str:
+    style = _styler(color)
+    parts = []
+    for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
+        body = plan_text(part, color=color) if not part.is_empty else "None.\n"
+        parts.append(style(f"== {heading} ==", bold=True) + "\n\n" + body)
+    return "\n".join(parts)
+
+
+def sections_markdown(change: Plan, drift: Plan, *, title: str = "reconciler plan") -> str:
+    lines = [f"### {title}", ""]
+    for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
+        lines.append(f"#### {heading}")
+        lines.append("")
+        if part.is_empty:
+            lines += ["None.", ""]
+            continue
+        body = plan_markdown(part, title="").split("\n", 2)[2]  # drop the empty title
+        lines.append(body.replace("#### ", "##### "))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _escape_annotation(text: str, *, property_value: bool = False) -> str:
+    """GitHub workflow-command escaping: %, CR, LF always; ':' and ',' in properties."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def github_annotations(problems: Iterable[Problem]) -> str:
+    """``::error file=...,line=...,col=...::message`` lines, so problems show on the diff."""
+    lines = []
+    for p in problems:
+        where = f"{p.path}: " if p.path else ""
+        props = (
+            f"file={_escape_annotation(p.file, property_value=True)},line={p.line},col={p.column}"
+        )
+        lines.append(f"::error {props}::{_escape_annotation(where + p.message)}")
     return "\n".join(lines) + "\n"

@@ -173,3 +173,25 @@ def test_applying_the_plan_to_live_yields_no_further_plan(
     assert planning.make_plan(desired(project__proj_1=after), live(current)).is_empty
     changed = {n for r in result.resources for n in r.changes}
     assert changed <= set(after)
+
+
+def test_split_by_origin_tells_this_edit_from_drift_already_there() -> None:
+    new = desired(company={"name": "B", "usage_limit": 2000}, project__proj_1={"name": "x"})
+    base = desired(company={"name": "B", "usage_limit": 1000})
+    result = planning.make_plan(new, live(project("proj_1")))
+    change, drift = planning.split_by_origin(result, base)
+    assert {(r.address, tuple(r.changes)) for r in change.resources} == {
+        ("company", ("usage_limit",)),
+        ("project.proj_1", ("name",)),
+    }
+    assert [(r.address, tuple(r.changes)) for r in drift.resources] == [("company", ("name",))]
+    assert drift.resources[0].etag == result.resources[0].etag
+
+
+def test_with_no_base_file_everything_is_this_edit() -> None:
+    from reconciler.config import empty
+
+    result = planning.make_plan(desired(company={"name": "B"}), live())
+    change, drift = planning.split_by_origin(result, empty("old.yaml"))
+    assert change.to_change == 1
+    assert drift.is_empty

@@ -100,3 +100,26 @@ def test_report_text_says_each_outcome_and_why() -> None:
         "failed": 1,
         "skipped": 1,
     }
+
+
+def test_sections_show_this_edit_and_drift_apart() -> None:
+    drift = Plan(resources=(change("project.proj_9", name=("live", "file")),))
+    text = render.sections_text(PLAN, drift)
+    first, second = text.split("== Drift already present")
+    assert "== Changes from this edit of the file ==" in first
+    assert "project.proj_1" in first
+    assert "project.proj_9" in second
+    md = render.sections_markdown(PLAN, Plan(resources=()))
+    assert "#### Changes from this edit of the file" in md
+    assert md.rstrip().endswith("None.")
+
+
+def test_github_annotations_point_at_the_line_and_escape_what_github_needs() -> None:
+    from reconciler.errors import Problem
+
+    text = render.github_annotations(
+        [Problem("dir,a/org:1.yaml", 3, 9, "company.name", "50% sure\nreally")]
+    )
+    assert text == (
+        "::error file=dir%2Ca/org%3A1.yaml,line=3,col=9::company.name: 50%25 sure%0Areally\n"
+    )

@@ -311,3 +311,32 @@ def test_interactive_apply_shows_the_plan_and_asks(
     assert bool(sandbox.writes()) is applied
     if not applied:
         assert "cancelled; nothing was written" in output
+
+
+def test_in_github_actions_validation_errors_are_also_annotations() -> None:
+    bad = DATA / "bad" / "yaml11-boolean.yaml"
+    result = run_cli("validate", str(bad), env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 1
+    assert f"::error file={bad},line=3,col=9::company.name: 'no' is a YAML 1.1 boolean" in (
+        result.stdout
+    )
+    plain = run_cli("validate", str(bad))
+    assert "::error" not in plain.output
+
+
+def test_compare_to_splits_the_plan_into_this_edit_and_drift(
+    sandbox: SandboxProcess, org: Path, tmp_path: Path
+) -> None:
+    base = tmp_path / "base.yaml"
+    base.write_text("version: 1\nprojects:\n  proj_2:\n    name: Research\n")
+    result = run_cli(
+        "plan", str(org), "--compare-to", str(base), "--format", "json", env=env(sandbox)
+    )
+    assert result.exit_code == 0, result.output
+    sections = json.loads(result.stdout)["sections"]
+    assert [r["address"] for r in sections["drift"]] == ["project.proj_2"]
+    assert [r["address"] for r in sections["change"]] == ["company", "project.proj_1"]
+    missing = run_cli(
+        "plan", str(org), "--compare-to", str(tmp_path / "none.yaml"), env=env(sandbox)
+    )
+    assert "None." in missing.stdout.split("== Drift already present")[1]
