@@ -5,33 +5,28 @@ sentence and an exit code. Exit codes: 0 success / no changes, 1 error,
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import yaml
 
 from reconciler import __version__, config, manager, render
 from reconciler import plan as planning
 from reconciler.errors import ApprovalError, ConfigError, Problem, ReconcilerError
 from reconciler.files import write_json, write_text
 from reconciler.model import (
-    Action,
     ApplyReport,
-    FieldChange,
     Outcome,
     Plan,
-    ResourceChange,
     ResourceResult,
 )
+from reconciler.sandbox.command import sandbox as sandbox_command
 
 T = TypeVar("T")
 FORMATS = click.Choice(["text", "json", "markdown"])
@@ -107,6 +102,21 @@ def _base_url_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+_targets_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDR",
+    help="Only this address (company, project.<id>); repeatable.",
+)
+_api_key_env_option = click.option(
+    "--api-key-env",
+    metavar="NAME",
+    default=None,
+    help="Read the key from this variable instead of CLAUDE_API_KEY.",
+)
+
+
 def _connection(
     ctx: click.Context,
     base_url: str | None,
@@ -173,13 +183,7 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     help="Save the plan (JSON) for 'reconciler apply PLAN.json'.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="ADDR",
-    help="Plan only this address (company, project.<id>); repeatable.",
-)
+@_targets_option
 @click.option(
     "--compare-to",
     "compare_to",
@@ -208,38 +212,17 @@ def plan(
     result = _run(manager.plan_file(desired, connection, targets))
     title = f"reconciler plan: `{file}`"
     if compare_to is None:
-        _echo(ctx, _render_plan(ctx, result, fmt, title=title))
+        _echo(ctx, render.plan(result, fmt, title=title, color=_wants_color(ctx)))
     else:
         base = config.load(compare_to) if compare_to.exists() else config.empty(str(compare_to))
         change, drift = planning.split_by_origin(result, base)
-        _echo(ctx, _render_sections(ctx, result, change, drift, fmt, title=title))
+        _echo(
+            ctx, render.sections(result, change, drift, fmt, title=title, color=_wants_color(ctx))
+        )
     if out:
         planning.save(result, out, base_url=connection.base_url, api_key_env=desired.api_key_env)
     if detailed_exitcode and not result.is_empty:
         ctx.exit(2)
-
-
-def _render_sections(
-    ctx: click.Context, whole: Plan, change: Plan, drift: Plan, fmt: str, *, title: str
-) -> str:
-    if fmt == "json":
-        data = whole.data()
-        data["sections"] = {
-            "change": change.data()["resources"],
-            "drift": drift.data()["resources"],
-        }
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "markdown":
-        return render.sections_markdown(change, drift, title=title)
-    return render.sections_text(change, drift, color=_wants_color(ctx))
-
-
-def _render_plan(ctx: click.Context, result: Plan, fmt: str, *, title: str) -> str:
-    if fmt == "json":
-        return render.plan_json(result)
-    if fmt == "markdown":
-        return render.plan_markdown(result, title=title)
-    return render.plan_text(result, color=_wants_color(ctx))
 
 
 @cli.command()
@@ -263,13 +246,7 @@ def _render_plan(ctx: click.Context, result: Plan, fmt: str, *, title: str) -> s
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write, as it applies, a saved plan that puts back every value changed.",
 )
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="ADDR",
-    help="Apply only this address; repeatable.",
-)
+@_targets_option
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -345,7 +322,13 @@ async def _apply_with_signals(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    undo: list[ResourceChange] = []
+    undo = (
+        planning.UndoRecorder(
+            undo_out, result, base_url=connection.base_url, api_key_env=connection.key_source
+        )
+        if undo_out
+        else None
+    )
     done = [0]
     show_progress = sys.stderr.isatty() and result.to_change > 1
 
@@ -355,19 +338,8 @@ async def _apply_with_signals(
             end = "\n" if done[0] == result.to_change else ""
             click.echo(f"\rApplying: {done[0]}/{result.to_change}", nl=False, err=True)
             click.echo(end, nl=False, err=True)
-        if undo_out and outcome.outcome is Outcome.APPLIED:
-            undo.append(
-                ResourceChange(
-                    outcome.address,
-                    Action.UPDATE,
-                    outcome.etag,
-                    {n: FieldChange(c.after, c.before) for n, c in outcome.changes.items()},
-                )
-            )
-            undo_plan = Plan(resources=tuple(undo), source=result.source)
-            planning.save(
-                undo_plan, undo_out, base_url=connection.base_url, api_key_env=connection.key_source
-            )
+        if undo:
+            undo.record(outcome)
 
     try:
         return await manager.apply(result, connection, stop=stop, on_result=on_result)
@@ -383,12 +355,7 @@ async def _apply_with_signals(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the file here instead of stdout.",
 )
-@click.option(
-    "--api-key-env",
-    metavar="NAME",
-    default=None,
-    help="Read the key from this variable instead of CLAUDE_API_KEY.",
-)
+@_api_key_env_option
 @click.pass_context
 def export(
     ctx: click.Context, base_url: str | None, out: Path | None, api_key_env: str | None
@@ -402,11 +369,7 @@ def export(
             "api": {"api_key_env": api_key_env},
             **{k: v for k, v in data.items() if k != "version"},
         }
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = (
-        f"# Exported by reconciler {__version__} from {connection.base_url} at {stamp}.\n"
-        + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    )
+    text = render.desired_state_yaml(data, origin=connection.base_url)
     if out:
         write_text(out, text)
         _echo(ctx, f"Wrote {out}.\n", err=True)
@@ -434,12 +397,7 @@ def export(
 @click.option(
     "--count", type=click.IntRange(min=1), default=None, help="With --watch: stop after N polls."
 )
-@click.option(
-    "--api-key-env",
-    metavar="NAME",
-    default=None,
-    help="Read the key from this variable instead of CLAUDE_API_KEY.",
-)
+@_api_key_env_option
 @click.pass_context
 def usage(
     ctx: click.Context,
@@ -453,140 +411,23 @@ def usage(
     """Token usage this month: used, remaining, API calls."""
     connection = _connection(ctx, base_url, None, api_key_env, scope="organization:read")
     if watch is None:
-        _echo(ctx, _usage_line(_run(manager.usage(connection)), fmt))
+        _echo(ctx, render.usage(_run(manager.usage(connection)), fmt))
         return
     from reconciler.watch import watch_usage
 
     try:
-        watch_usage(
-            connection,
-            interval=watch,
-            count=count,
-            log=log,
-            show=lambda u: _echo(ctx, _usage_line(u, fmt)),
-            warn=lambda m: _echo(ctx, f"Warning: {m}\n", err=True),
+        _run(
+            watch_usage(
+                connection,
+                interval=watch,
+                count=count,
+                log=log,
+                show=lambda u: _echo(ctx, render.usage(u, fmt)),
+                warn=lambda m: _echo(ctx, f"Warning: {m}\n", err=True),
+            )
         )
     except KeyboardInterrupt:
         return
-
-
-def _usage_line(found: dict[str, Any], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(found) + "\n"
-    limit = found.get("usage_limit")
-    used = found["tokens_used"]
-    share = f" ({used / limit:.1%} of {limit:,})" if limit else " (no limit)"
-    remaining = found["tokens_remaining"]
-    return (
-        f"Tokens used: {used:,}{share}; remaining: "
-        f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
-        f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
-        f"{found['period_end']}\n"
-    )
-
-
-@cli.command()
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("reconciler-sandbox.db"),
-    show_default=True,
-    help="SQLite file; a restart on the same file keeps every change.",
-)
-@click.option(
-    "--seed",
-    "seed_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML/JSON organization for an empty database "
-    "(default: the shipped examples/sandbox-seed.yaml).",
-)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8080,
-    show_default=True,
-    help="0 picks a free port.",
-)
-@click.option(
-    "--generate-projects",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Add N synthetic projects (proj_00001...) to a new database.",
-)
-@click.option("--latency-ms", type=click.FloatRange(0, 60000), default=0.0)
-@click.option("--latency-jitter-ms", type=click.FloatRange(0, 60000), default=0.0)
-@click.option(
-    "--fault-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Fraction of API requests answered 500/529/429 or dropped.",
-)
-@click.option("--fault-seed", type=int, default=None, help="Same seed, same faults.")
-@click.option(
-    "--fault-kinds",
-    default="500,529,429,drop",
-    show_default=True,
-    help="Comma-separated from 500, 529, 429, drop, drop-after-write.",
-)
-@click.option(
-    "--rate-limit",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    help="Requests per second (token bucket, burst = rate); 0 is off.",
-)
-def sandbox(
-    db: Path,
-    seed_file: Path | None,
-    host: str,
-    port: int,
-    generate_projects: int,
-    latency_ms: float,
-    latency_jitter_ms: float,
-    fault_rate: float,
-    fault_seed: int | None,
-    fault_kinds: str,
-    rate_limit: float,
-) -> None:
-    """Run the local Company API (Starlette on uvicorn, state in SQLite) until interrupted."""
-    from reconciler.sandbox.conditions import FAULT_KINDS, Settings
-    from reconciler.sandbox.seed import SeedError
-    from reconciler.sandbox.server import serve
-
-    kinds = [k.strip() for k in fault_kinds.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in FAULT_KINDS]
-    if unknown or not kinds:
-        raise click.BadParameter(
-            f"unknown fault kinds {unknown}; choose from {', '.join(FAULT_KINDS)}",
-            param_hint="--fault-kinds",
-        )
-    settings = Settings(
-        latency_ms=latency_ms,
-        latency_jitter_ms=latency_jitter_ms,
-        fault_rate=fault_rate,
-        fault_seed=fault_seed,
-        fault_kinds=kinds,
-        rate_limit=rate_limit,
-    )
-    try:
-        serve(
-            db=db,
-            seed_file=seed_file,
-            host=host,
-            port=port,
-            settings=settings,
-            generate_projects=generate_projects,
-            announce=_announce,
-        )
-    except SeedError as exc:
-        raise ReconcilerError(f"{exc}; fix the seed file, or use a fresh --db.") from None
-
-
-def _announce(line: str) -> None:
-    """The ``Listening on`` line goes out at once: scripts wait for it."""
-    click.echo(line)
-    sys.stdout.flush()
 
 
 @cli.command()
@@ -599,5 +440,18 @@ def demo(ctx: click.Context, keep: bool) -> None:
     run_demo(show=lambda text: _echo(ctx, text), color=_wants_color(ctx), keep=keep)
 
 
+cli.add_command(sandbox_command, name="sandbox")
+
+
 def main() -> None:
-    cli(prog_name="reconciler")
+    """Run the group, keeping exit code 2 for "changes present": click's own usage
+    errors (which it would exit with 2) exit 1 like every other error."""
+    try:
+        code = cli.main(prog_name="reconciler", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+    except click.Abort:
+        click.echo("Aborted; nothing more was started.", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

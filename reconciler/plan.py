@@ -22,8 +22,10 @@ from reconciler.model import (
     DesiredState,
     FieldChange,
     LiveState,
+    Outcome,
     Plan,
     ResourceChange,
+    ResourceResult,
 )
 
 PLAN_ORDER = ("build", "team", "scale", "enterprise")
@@ -282,3 +284,30 @@ def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:
 
 def _same(a: Any, b: Any) -> bool:
     return bool(a == b and type(a) is type(b))
+
+
+class UndoRecorder:
+    """``apply --undo-out``: after each applied resource, rewrite a saved plan that puts
+    back every value changed so far, with the new ETags, so an interrupted apply
+    still leaves a complete undo of what it did."""
+
+    def __init__(self, path: Path, plan: Plan, *, base_url: str, api_key_env: str | None) -> None:
+        self._path = path
+        self._source = plan.source
+        self._base_url = base_url
+        self._api_key_env = api_key_env
+        self._reverse: list[ResourceChange] = []
+
+    def record(self, result: ResourceResult) -> None:
+        if result.outcome is not Outcome.APPLIED:
+            return
+        self._reverse.append(
+            ResourceChange(
+                result.address,
+                Action.UPDATE,
+                result.etag,
+                {n: FieldChange(c.after, c.before) for n, c in result.changes.items()},
+            )
+        )
+        undo = Plan(resources=tuple(self._reverse), source=self._source)
+        save(undo, self._path, base_url=self._base_url, api_key_env=self._api_key_env)

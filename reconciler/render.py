@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import click
+import yaml
 
+from reconciler import __version__
 from reconciler.errors import Problem
 from reconciler.model import ApplyReport, Outcome, Plan
 
@@ -189,3 +192,55 @@ def github_annotations(problems: Iterable[Problem]) -> str:
         )
         lines.append(f"::error {props}::{_escape_annotation(where + p.message)}")
     return "\n".join(lines) + "\n"
+
+
+# -- by format name, for the command line ----------------------------------------------
+
+
+def plan(result: Plan, fmt: str, *, title: str, color: bool = False) -> str:
+    if fmt == "json":
+        return plan_json(result)
+    if fmt == "markdown":
+        return plan_markdown(result, title=title)
+    return plan_text(result, color=color)
+
+
+def sections(
+    whole: Plan, change: Plan, drift: Plan, fmt: str, *, title: str, color: bool = False
+) -> str:
+    """The plan as this edit and drift; in JSON the whole plan plus a ``sections`` entry."""
+    if fmt == "json":
+        data = whole.data()
+        data["sections"] = {
+            "change": change.data()["resources"],
+            "drift": drift.data()["resources"],
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        return sections_markdown(change, drift, title=title)
+    return sections_text(change, drift, color=color)
+
+
+def usage(found: dict[str, Any], fmt: str) -> str:
+    """One line of usage: JSON, or prose with thousands separators."""
+    if fmt == "json":
+        return json.dumps(found) + "\n"
+    limit = found.get("usage_limit")
+    used = found["tokens_used"]
+    share = f" ({used / limit:.1%} of {limit:,})" if limit else " (no limit)"
+    remaining = found["tokens_remaining"]
+    return (
+        f"Tokens used: {used:,}{share}; remaining: "
+        f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
+        f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
+        f"{found['period_end']}\n"
+    )
+
+
+def desired_state_yaml(data: dict[str, Any], *, origin: str) -> str:
+    """An exported organization as a file: where it came from, then the YAML.
+    PyYAML quotes strings like ``no`` itself, so the file reads back as written."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"# Exported by reconciler {__version__} from {origin} at {stamp}.\n" + yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, width=100
+    )

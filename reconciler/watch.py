@@ -18,19 +18,7 @@ from reconciler import manager
 from reconciler.errors import ApiError, AuthError
 
 
-def watch_usage(
-    connection: manager.Connection,
-    *,
-    interval: float,
-    count: int | None,
-    log: Path | None,
-    show: Callable[[dict[str, Any]], None],
-    warn: Callable[[str], None],
-) -> None:
-    asyncio.run(_watch(connection, interval=interval, count=count, log=log, show=show, warn=warn))
-
-
-async def _watch(
+async def watch_usage(
     connection: manager.Connection,
     *,
     interval: float,

@@ -340,3 +340,25 @@ def test_compare_to_splits_the_plan_into_this_edit_and_drift(
         "plan", str(org), "--compare-to", str(tmp_path / "none.yaml"), env=env(sandbox)
     )
     assert "None." in missing.stdout.split("== Drift already present")[1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan"],
+        ["plan", "org.yaml", "--format", "yaml"],
+        ["nonsense"],
+        ["sandbox", "--fault-kinds", "teapot"],
+    ],
+)
+def test_usage_errors_exit_1_so_that_2_always_means_changes(args: list[str]) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.output
+    assert "Error" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_help_exits_0() -> None:
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    assert "plan" in result.stdout

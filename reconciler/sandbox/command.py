@@ -1,0 +1,118 @@
+"""``reconciler sandbox``: the command line of the local Company API.
+
+It lives with the sandbox, not in ``reconciler.cli``: the sandbox stands in for
+a server someone else wrote and shares nothing with the reconciler's internals;
+the main command group only mounts it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.sandbox.conditions import FAULT_KINDS, Settings
+from reconciler.sandbox.seed import SeedError
+
+
+@click.command()
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("reconciler-sandbox.db"),
+    show_default=True,
+    help="SQLite file; a restart on the same file keeps every change.",
+)
+@click.option(
+    "--seed",
+    "seed_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML/JSON organization for an empty database "
+    "(default: the shipped examples/sandbox-seed.yaml).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="0 picks a free port.",
+)
+@click.option(
+    "--generate-projects",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Add N synthetic projects (proj_00001...) to a new database.",
+)
+@click.option("--latency-ms", type=click.FloatRange(0, 60000), default=0.0)
+@click.option("--latency-jitter-ms", type=click.FloatRange(0, 60000), default=0.0)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of API requests answered 500/529/429 or dropped.",
+)
+@click.option("--fault-seed", type=int, default=None, help="Same seed, same faults.")
+@click.option(
+    "--fault-kinds",
+    default="500,529,429,drop",
+    show_default=True,
+    help="Comma-separated from 500, 529, 429, drop, drop-after-write.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Requests per second (token bucket, burst = rate); 0 is off.",
+)
+def sandbox(
+    db: Path,
+    seed_file: Path | None,
+    host: str,
+    port: int,
+    generate_projects: int,
+    latency_ms: float,
+    latency_jitter_ms: float,
+    fault_rate: float,
+    fault_seed: int | None,
+    fault_kinds: str,
+    rate_limit: float,
+) -> None:
+    """Run the local Company API (Starlette on uvicorn, state in SQLite) until interrupted."""
+    from reconciler.sandbox.server import serve  # uvicorn and starlette only when serving
+
+    kinds = [k.strip() for k in fault_kinds.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in FAULT_KINDS]
+    if unknown or not kinds:
+        raise click.BadParameter(
+            f"unknown fault kinds {unknown}; choose from {', '.join(FAULT_KINDS)}",
+            param_hint="--fault-kinds",
+        )
+    settings = Settings(
+        latency_ms=latency_ms,
+        latency_jitter_ms=latency_jitter_ms,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        fault_kinds=kinds,
+        rate_limit=rate_limit,
+    )
+    try:
+        serve(
+            db=db,
+            seed_file=seed_file,
+            host=host,
+            port=port,
+            settings=settings,
+            generate_projects=generate_projects,
+            announce=_announce,
+        )
+    except SeedError as exc:
+        raise click.ClickException(f"{exc}; fix the seed file, or use a fresh --db.") from None
+
+
+def _announce(line: str) -> None:
+    """The ``Listening on`` line goes out at once: scripts wait for it."""
+    click.echo(line)
+    sys.stdout.flush()
