@@ -5,6 +5,7 @@ sentence and an exit code. Exit codes: 0 success / no changes, 1 error,
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -185,6 +186,13 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
 @_targets_option
 @click.option(
+    "--max-chars",
+    type=click.IntRange(min=1000),
+    default=None,
+    help="Markdown only: cut whole resources from the end, with a note, to fit N characters "
+    "(GitHub comments hold 65,536).",
+)
+@click.option(
     "--compare-to",
     "compare_to",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -201,6 +209,7 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
+    max_chars: int | None,
     compare_to: Path | None,
 ) -> None:
     """Show the changes that would make the live organization match FILE."""
@@ -210,19 +219,73 @@ def plan(
     )
     _progress(ctx, f"Reading the live organization at {connection.base_url}...")
     result = _run(manager.plan_file(desired, connection, targets))
-    title = f"reconciler plan: `{file}`"
-    if compare_to is None:
-        _echo(ctx, render.plan(result, fmt, title=title, color=_wants_color(ctx)))
-    else:
+    sections = None
+    if compare_to is not None:
         base = config.load(compare_to) if compare_to.exists() else config.empty(str(compare_to))
-        change, drift = planning.split_by_origin(result, base)
-        _echo(
-            ctx, render.sections(result, change, drift, fmt, title=title, color=_wants_color(ctx))
-        )
+        sections = planning.split_by_origin(result, base)
+    _show_plan(ctx, result, sections, fmt, title=f"reconciler plan: `{file}`", max_chars=max_chars)
     if out:
-        planning.save(result, out, base_url=connection.base_url, api_key_env=desired.api_key_env)
+        planning.save(
+            result,
+            out,
+            base_url=connection.base_url,
+            api_key_env=desired.api_key_env,
+            sections=sections,
+        )
     if detailed_exitcode and not result.is_empty:
         ctx.exit(2)
+
+
+def _show_plan(
+    ctx: click.Context,
+    result: Plan,
+    sections: planning.Sections | None,
+    fmt: str,
+    *,
+    title: str,
+    max_chars: int | None,
+) -> None:
+    color = _wants_color(ctx)
+    if sections is None:
+        _echo(ctx, render.plan(result, fmt, title=title, color=color, max_chars=max_chars))
+    else:
+        change, drift = sections
+        _echo(
+            ctx,
+            render.sections(
+                result, change, drift, fmt, title=title, color=color, max_chars=max_chars
+            ),
+        )
+
+
+@cli.command()
+@click.argument("saved", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=1000),
+    default=None,
+    help="Markdown only: cut whole resources from the end, with a note, to fit N characters.",
+)
+@click.option("--title", default=None, help="Markdown heading (default: the file's name).")
+@click.pass_context
+def show(
+    ctx: click.Context, saved: Path, fmt: str, max_chars: int | None, title: str | None
+) -> None:
+    """Render a saved PLAN.json or an apply REPORT.json again, offline (like terraform show)."""
+    heading = title or f"reconciler: `{saved.name}`"
+    report = planning.load_report_if_report(saved)
+    if report is not None:
+        _echo(ctx, render.report(report, fmt, title=heading, color=_wants_color(ctx)))
+        return
+    loaded = planning.load_saved(saved)
+    _show_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the desired-state file's JSON Schema, to save beside your files for editors."""
+    click.echo(json.dumps(config.schema(), indent=2))
 
 
 @cli.command()
@@ -247,6 +310,13 @@ def plan(
     help="Write, as it applies, a saved plan that puts back every value changed.",
 )
 @_targets_option
+@click.option(
+    "--expect-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With a saved plan: refuse it, before any request, unless it was made from this file "
+    "as it is now (CI: the reviewed plan must be the plan of the merged file).",
+)
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -258,10 +328,14 @@ def apply(
     report: Path | None,
     undo_out: Path | None,
     targets: tuple[str, ...],
+    expect_file: Path | None,
 ) -> None:
     """Make the changes of FILE, or exactly those of a saved PLAN.json."""
     if planning.is_saved_plan(source):
-        saved, api = planning.load_saved(source)
+        loaded = planning.load_saved(source)
+        saved, api = loaded.plan, loaded.api
+        if expect_file is not None:
+            planning.check_source(saved, expect_file)
         connection = _connection(
             ctx,
             base_url,
@@ -273,6 +347,8 @@ def apply(
         planning.warn_if_source_changed(saved, lambda w: _echo(ctx, f"Warning: {w}\n", err=True))
         result = _run(manager.refresh_saved(saved, connection, targets))
     else:
+        if expect_file is not None:
+            raise click.UsageError("--expect-file goes with a saved plan, not a file.")
         desired = config.load(source)
         connection = _connection(
             ctx,

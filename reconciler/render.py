@@ -71,14 +71,32 @@ def _md(text: Any) -> str:
     return f"`{shown}`"
 
 
-def plan_markdown(plan: Plan, *, title: str = "reconciler plan") -> str:
-    lines = [f"### {title}", ""]
+def plan_markdown(
+    plan: Plan, *, title: str = "reconciler plan", max_chars: int | None = None
+) -> str:
+    """Markdown for a PR comment; with ``max_chars``, whole resources are dropped from
+    the end (with a note saying how many) until it fits GitHub's comment limit."""
+    head = [f"### {title}", "", *_plan_head(plan)]
+    return _fit("\n".join(head), _resource_blocks(plan, level=4), max_chars)
+
+
+def _plan_head(plan: Plan) -> list[str]:
+    lines = []
     if plan.targets:
         lines += [f"_Targeted plan: only {', '.join(f'`{t}`' for t in plan.targets)}._", ""]
     lines += [f"**{plan.summary()}**", ""]
     if plan.warnings:
         lines += ["> [!WARNING]"] + [f"> - {w}" for w in plan.warnings] + [""]
+    return lines
+
+
+# (text, whether it is one resource): the units a cut plan is made of.
+_Block = tuple[str, bool]
+
+
+def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
     collapse = len(plan.resources) > COLLAPSE_OVER
+    blocks = []
     for resource in plan.resources:
         count = len(resource.changes)
         heading = f"~ {resource.address} ({count} field{'s' if count != 1 else ''})"
@@ -87,7 +105,7 @@ def plan_markdown(plan: Plan, *, title: str = "reconciler plan") -> str:
             for name, c in resource.changes.items()
         ]
         if collapse:
-            lines += [
+            lines = [
                 "<details>",
                 f"<summary><code>{heading}</code></summary>",
                 "",
@@ -97,8 +115,31 @@ def plan_markdown(plan: Plan, *, title: str = "reconciler plan") -> str:
                 "",
             ]
         else:
-            lines += [f"#### `{heading}`", "", *table, ""]
-    return "\n".join(lines).rstrip() + "\n"
+            lines = [f"{'#' * level} `{heading}`", "", *table, ""]
+        blocks.append(("\n".join(lines), True))
+    return blocks
+
+
+def _fit(head: str, blocks: list[_Block], max_chars: int | None) -> str:
+    whole = "\n".join([head, *(text for text, _ in blocks)]).rstrip() + "\n"
+    if max_chars is None or len(whole) <= max_chars:
+        return whole
+    total = sum(1 for _, is_resource in blocks if is_resource)
+    note = (
+        "\n> [!NOTE]\n> **This plan was cut to fit:** {shown} of {total} resources are shown. "
+        "The full plan is in this workflow run's artifacts.\n"
+    )
+    budget = max_chars - len(note.format(shown=total, total=total)) - len(head) - 1
+    kept: list[str] = []
+    shown = 0
+    for text, is_resource in blocks:
+        if len(text) + 1 > budget:
+            break
+        budget -= len(text) + 1
+        kept.append(text)
+        shown += is_resource
+    body = "\n".join([head, *kept]).rstrip() + "\n"
+    return body + note.format(shown=shown, total=total)
 
 
 # -- apply reports -------------------------------------------------------------------------
@@ -161,17 +202,17 @@ def sections_text(change: Plan, drift: Plan, *, color: bool = False) -> str:
     return "\n".join(parts)
 
 
-def sections_markdown(change: Plan, drift: Plan, *, title: str = "reconciler plan") -> str:
-    lines = [f"### {title}", ""]
+def sections_markdown(
+    change: Plan, drift: Plan, *, title: str = "reconciler plan", max_chars: int | None = None
+) -> str:
+    blocks: list[_Block] = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
-        lines.append(f"#### {heading}")
-        lines.append("")
         if part.is_empty:
-            lines += ["None.", ""]
+            blocks.append((f"#### {heading}\n\nNone.\n", False))
             continue
-        body = plan_markdown(part, title="").split("\n", 2)[2]  # drop the empty title
-        lines.append(body.replace("#### ", "##### "))
-    return "\n".join(lines).rstrip() + "\n"
+        blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(part)), False))
+        blocks += _resource_blocks(part, level=5)
+    return _fit(f"### {title}\n", blocks, max_chars)
 
 
 def _escape_annotation(text: str, *, property_value: bool = False) -> str:
@@ -197,16 +238,25 @@ def github_annotations(problems: Iterable[Problem]) -> str:
 # -- by format name, for the command line ----------------------------------------------
 
 
-def plan(result: Plan, fmt: str, *, title: str, color: bool = False) -> str:
+def plan(
+    result: Plan, fmt: str, *, title: str, color: bool = False, max_chars: int | None = None
+) -> str:
     if fmt == "json":
         return plan_json(result)
     if fmt == "markdown":
-        return plan_markdown(result, title=title)
+        return plan_markdown(result, title=title, max_chars=max_chars)
     return plan_text(result, color=color)
 
 
 def sections(
-    whole: Plan, change: Plan, drift: Plan, fmt: str, *, title: str, color: bool = False
+    whole: Plan,
+    change: Plan,
+    drift: Plan,
+    fmt: str,
+    *,
+    title: str,
+    color: bool = False,
+    max_chars: int | None = None,
 ) -> str:
     """The plan as this edit and drift; in JSON the whole plan plus a ``sections`` entry."""
     if fmt == "json":
@@ -217,8 +267,16 @@ def sections(
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        return sections_markdown(change, drift, title=title)
+        return sections_markdown(change, drift, title=title, max_chars=max_chars)
     return sections_text(change, drift, color=color)
+
+
+def report(result: ApplyReport, fmt: str, *, title: str, color: bool = False) -> str:
+    if fmt == "json":
+        return report_json(result)
+    if fmt == "markdown":
+        return report_markdown(result, title=title)
+    return report_text(result, color=color)
 
 
 def usage(found: dict[str, Any], fmt: str) -> str:

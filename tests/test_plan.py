@@ -125,9 +125,10 @@ def test_a_saved_plan_round_trips_and_holds_no_key(tmp_path: Path) -> None:
     result = planning.make_plan(desired(company={"name": "B"}), live())
     path = tmp_path / "plan.json"
     planning.save(result, path, base_url="http://127.0.0.1:1", api_key_env="ORG_KEY")
-    loaded, api = planning.load_saved(path)
-    assert loaded.data() == result.data()
-    assert api == {"base_url": "http://127.0.0.1:1", "api_key_env": "ORG_KEY"}
+    saved = planning.load_saved(path)
+    assert saved.plan.data() == result.data()
+    assert saved.sections is None
+    assert saved.api == {"base_url": "http://127.0.0.1:1", "api_key_env": "ORG_KEY"}
     assert json.loads(path.read_text())["source"]["sha256"] == "0" * 64
 
 

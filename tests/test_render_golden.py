@@ -1,0 +1,99 @@
+"""Markdown as a reviewer sees it in a pull request, pinned by golden files.
+
+The golden files were read by a person once; after an intended change, rewrite
+them with ``UPDATE_GOLDEN=1 pytest tests/test_render_golden.py`` and read the
+diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from reconciler import render
+from reconciler.model import Action, FieldChange, Plan, ResourceChange
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+GITHUB_COMMENT_LIMIT = 65_536
+
+
+def change(address: str, **fields: tuple[object, object]) -> ResourceChange:
+    return ResourceChange(
+        address, Action.UPDATE, '"e"', {n: FieldChange(b, a) for n, (b, a) in fields.items()}
+    )
+
+
+SMALL = Plan(
+    resources=(change("project.proj_1", billing_email=(None, "ml-billing@example.com")),),
+    unmanaged=2,
+)
+EMPTY = Plan(resources=(), unmanaged=3)
+EDIT = Plan(
+    resources=(
+        change("company", usage_limit=(1000000, 2000000)),
+        change("project.proj_1", billing_email=(None, "ml-billing@example.com")),
+    ),
+    warnings=("company.billing_email: billing email domain changes from example.com to x.org",),
+)
+DRIFT = Plan(resources=(change("project.proj_2", name=("Renamed in console", "Research")),))
+HUGE = Plan(
+    resources=tuple(
+        change(f"project.proj_{n:05d}", description=("", "x" * 300), usage_limit=(None, n))
+        for n in range(1, 401)
+    ),
+    unmanaged=0,
+)
+
+
+def rendered(name: str) -> str:
+    if name == "small":
+        return render.plan_markdown(SMALL, title="reconciler plan: `org.yaml`")
+    if name == "empty":
+        return render.plan_markdown(EMPTY, title="reconciler plan: `org.yaml`")
+    if name == "drift-only":
+        return render.sections_markdown(
+            Plan(resources=()), DRIFT, title="reconciler plan: `org.yaml`"
+        )
+    if name == "mixed":
+        return render.sections_markdown(EDIT, DRIFT, title="reconciler plan: `org.yaml`")
+    if name == "oversized":
+        return render.plan_markdown(HUGE, title="reconciler plan: `org.yaml`", max_chars=6000)
+    raise AssertionError(name)
+
+
+NAMES = ["small", "empty", "drift-only", "mixed", "oversized"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_markdown_matches_its_golden_file(name: str) -> None:
+    path = GOLDEN / f"{name}.md"
+    text = rendered(name)
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_an_oversized_plan_is_cut_to_the_limit_at_a_resource_boundary() -> None:
+    full = render.plan_markdown(HUGE, title="t")
+    assert len(full) > 100_000
+    cut = render.plan_markdown(HUGE, title="t", max_chars=GITHUB_COMMENT_LIMIT)
+    assert len(cut) <= GITHUB_COMMENT_LIMIT
+    shown = cut.count("</details>")
+    assert 0 < shown < 400
+    assert cut.count("<details>") == shown  # no block cut in half
+    assert f"**This plan was cut to fit:** {shown} of 400 resources are shown" in cut
+
+
+def test_a_plan_that_fits_is_not_cut() -> None:
+    assert render.plan_markdown(SMALL, title="t", max_chars=5000) == render.plan_markdown(
+        SMALL, title="t"
+    )
+
+
+def test_cut_sections_still_fit() -> None:
+    cut = render.sections_markdown(EDIT, HUGE, title="t", max_chars=10_000)
+    assert len(cut) <= 10_000
+    assert "#### Changes from this edit of the file" in cut
+    assert "This plan was cut to fit" in cut
