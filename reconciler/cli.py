@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -17,15 +16,13 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import __version__, config, manager, render
+from reconciler import __version__, config, manager, render, terminal
 from reconciler import plan as planning
-from reconciler.errors import ApprovalError, ConfigError, Problem, ReconcilerError
+from reconciler.errors import ConfigError, Problem, ReconcilerError
 from reconciler.files import write_json, write_text
 from reconciler.model import (
-    ApplyReport,
     Outcome,
     Plan,
-    ResourceResult,
 )
 from reconciler.sandbox.command import sandbox as sandbox_command
 
@@ -363,8 +360,15 @@ def apply(
     if result.is_empty:
         return
     manager.check_safe(result, max_changes=max_changes)
-    _approve(ctx, auto_approve)
-    outcome = _run(_apply_with_signals(ctx, result, connection, undo_out))
+    terminal.approve(auto_approve)
+    undo = (
+        planning.UndoRecorder(
+            undo_out, result, base_url=connection.base_url, api_key_env=connection.key_source
+        )
+        if undo_out
+        else None
+    )
+    outcome = _run(terminal.apply_until_interrupted(result, connection, undo=undo))
     if report:
         write_json(report, outcome.data())
     _echo(ctx, "\n" + render.report_text(outcome, color=_wants_color(ctx)))
@@ -374,54 +378,6 @@ def apply(
             "skipped (see above); what was applied stays applied: run plan again to see "
             "what is left."
         )
-
-
-def _approve(ctx: click.Context, auto_approve: bool) -> None:
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        raise ApprovalError(
-            "apply needs --auto-approve when there is no terminal to ask; nothing was written."
-        )
-    answer = click.prompt(
-        "Apply these changes? Only 'yes' will be accepted", default="", show_default=False
-    )
-    if answer.strip() != "yes":
-        raise ApprovalError("Apply cancelled; nothing was written.")
-
-
-async def _apply_with_signals(
-    ctx: click.Context, result: Plan, connection: manager.Connection, undo_out: Path | None
-) -> ApplyReport:
-    """SIGINT/SIGTERM stop new writes; those in flight finish and are reported."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    undo = (
-        planning.UndoRecorder(
-            undo_out, result, base_url=connection.base_url, api_key_env=connection.key_source
-        )
-        if undo_out
-        else None
-    )
-    done = [0]
-    show_progress = sys.stderr.isatty() and result.to_change > 1
-
-    def on_result(outcome: ResourceResult) -> None:
-        done[0] += 1
-        if show_progress:
-            end = "\n" if done[0] == result.to_change else ""
-            click.echo(f"\rApplying: {done[0]}/{result.to_change}", nl=False, err=True)
-            click.echo(end, nl=False, err=True)
-        if undo:
-            undo.record(outcome)
-
-    try:
-        return await manager.apply(result, connection, stop=stop, on_result=on_result)
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
 
 
 @cli.command()
