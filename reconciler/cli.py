@@ -18,6 +18,7 @@ import click
 
 from reconciler import __version__, config, manager, render, terminal
 from reconciler import plan as planning
+from reconciler.client import RetryPolicy, check_base_url
 from reconciler.errors import ConfigError, Problem, ReconcilerError
 from reconciler.files import write_json, write_text
 from reconciler.model import (
@@ -36,6 +37,7 @@ class Options:
     color: bool | None = None
     base_url: str | None = None
     insecure: bool = False
+    timeout: float = RetryPolicy.timeout
 
 
 class ReconcilerGroup(click.Group):
@@ -126,11 +128,17 @@ def _connection(
 ) -> manager.Connection:
     options = _options(ctx)
     url = manager.base_url_for(base_url or options.base_url, from_file)
-    from reconciler.client import check_base_url
 
     check_base_url(url, insecure=options.insecure)  # before the key is even read
     key, source = manager.key_for(api_key_env, scope=scope)
-    return manager.Connection(url, key, source, insecure=options.insecure, concurrency=concurrency)
+    return manager.Connection(
+        url,
+        key,
+        source,
+        insecure=options.insecure,
+        concurrency=concurrency,
+        retry=RetryPolicy(timeout=options.timeout),
+    )
 
 
 def _progress(ctx: click.Context, message: str) -> None:
@@ -143,15 +151,31 @@ def _progress(ctx: click.Context, message: str) -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is respected too).")
 @click.option("--insecure", is_flag=True, help="Allow plain http:// to a non-loopback host.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=RetryPolicy.timeout,
+    show_default=True,
+    help="Seconds to wait for one answer before retrying.",
+)
 @_base_url_option
 @click.pass_context
 def cli(
-    ctx: click.Context, debug: bool, no_color: bool, insecure: bool, base_url: str | None
+    ctx: click.Context,
+    debug: bool,
+    no_color: bool,
+    insecure: bool,
+    timeout: float,
+    base_url: str | None,
 ) -> None:
     """Keep a Claude API organization's settings as code: validate, plan, apply."""
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
     ctx.obj = Options(
-        debug=debug, color=False if no_color else None, base_url=base_url, insecure=insecure
+        debug=debug,
+        color=False if no_color else None,
+        base_url=base_url,
+        insecure=insecure,
+        timeout=timeout,
     )
 
 

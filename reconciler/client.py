@@ -42,7 +42,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 COMPANY_PATH = "/v1/organizations/company"
 PAGE_SIZE = 1000
-MAX_PAGES = 10_000
+MAX_PAGES = 1_000  # 1,000,000 projects: far past any real organization, and bounded
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 READ_SCOPE, WRITE_SCOPE = "organization:read", "organization:write"
 
@@ -211,7 +211,8 @@ class CompanyClient:
                 raise self._nonsense(response, "its project list's cursor does not advance")
             after = last
         raise TransportError(
-            f"The project list at {self.base_url} did not end after {MAX_PAGES} pages; "
+            f"The project list at {self.base_url} did not end after {MAX_PAGES} pages "
+            f"({MAX_PAGES * page_size:,} projects); "
             "is --base-url the Company API?"
         )
 

@@ -302,3 +302,51 @@ def test_request_log_records_what_was_sent_and_what_wrote(api: TestClient) -> No
         ("PATCH", 200, True),
         ("PATCH", 400, False),
     ]
+
+
+def test_reset_replaces_the_organization_and_keeps_the_keys(api: TestClient) -> None:
+    control = {"x-api-key": CONTROL_KEY}
+    seed = {
+        "company": {
+            "id": "org_r",
+            "name": "R",
+            "billing_email": "r@example.com",
+            "plan": "scale",
+            "usage_limit": 5,
+            "created_at": "2024-01-01T00:00:00Z",
+        },
+        "projects": [
+            {
+                "id": "proj_a",
+                "name": "A",
+                "description": "",
+                "billing_email": None,
+                "usage_limit": None,
+                "created_at": "2024-01-01T00:00:00Z",
+            }
+        ],
+    }
+    response = api.post("/_sandbox/reset", json=seed, headers=control)
+    assert response.json() == {"projects": 1}
+    assert api.get(COMPANY).json()["id"] == "org_r"
+    assert [p["id"] for p in api.get(PROJECTS).json()["data"]] == ["proj_a"]
+
+
+def test_a_bad_reset_changes_nothing(api: TestClient) -> None:
+    control = {"x-api-key": CONTROL_KEY}
+    response = api.post("/_sandbox/reset", json={"company": {"id": "org_x"}}, headers=control)
+    assert response.status_code == 400
+    assert api.get(COMPANY).json()["id"] == "org_abc123"
+
+
+def test_a_conflict_edits_the_resource_first_so_if_match_fails(api: TestClient) -> None:
+    control = {"x-api-key": CONTROL_KEY}
+    etag = api.get(f"{PROJECTS}/proj_1").headers["etag"]
+    api.patch("/_sandbox/settings", json={"conflict_rate": 1.0}, headers=control)
+    response = api.patch(f"{PROJECTS}/proj_1", json={"name": "Mine"}, headers={"if-match": etag})
+    assert response.status_code == 412
+    project = api.get(f"{PROJECTS}/proj_1").json()
+    assert project["name"] == "Search"
+    assert project["description"].startswith("Edited out of band #")
+    log = api.get("/_sandbox/requests", headers=control).json()["data"]
+    assert log[-2]["conflict"] is True

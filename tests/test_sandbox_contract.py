@@ -53,7 +53,21 @@ def resolve(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+SEED = {
+    "company": {
+        "id": "org_new",
+        "name": "New",
+        "billing_email": "a@example.com",
+        "plan": "build",
+        "usage_limit": None,
+        "created_at": "2024-01-01T00:00:00Z",
+    }
+}
+
+
 def valid_body(method: str, path: str) -> dict[str, Any]:
+    if path.endswith("/reset"):
+        return SEED
     if path.startswith("/_sandbox/"):
         return {"latency_ms": 0}
     return {"name": "Renamed"}
@@ -67,7 +81,7 @@ def produce(
     good_key = CONTROL_KEY if control else ADMIN_KEY
     headers = {"x-api-key": good_key}
     kwargs: dict[str, Any] = {}
-    if method == "PATCH":
+    if method in ("PATCH", "POST"):
         kwargs["json"] = valid_body(method, path)
     if status == "401":
         headers = {"x-api-key": ""}
@@ -78,7 +92,9 @@ def produce(
             else (READER_KEY if method == "PATCH" else CONTROL_KEY)
         }
     elif status == "400":
-        if method == "PATCH":
+        if method == "POST":
+            kwargs["json"] = {"company": {"name": "no id"}}
+        elif method == "PATCH":
             kwargs["json"] = {"fault_rate": 2} if control else {"plan": "gold"}
         else:
             kwargs["params"] = {"limit": 0}
@@ -124,4 +140,4 @@ def test_every_documented_response_is_produced_and_valid(
 def test_the_walk_covers_all_operations() -> None:
     """If an operation is added to the contract, the walk above picks it up."""
     assert len(operations()) >= 50
-    assert {m for m, _, _ in operations()} == {"GET", "PATCH", "DELETE"}
+    assert {m for m, _, _ in operations()} == {"GET", "PATCH", "DELETE", "POST"}

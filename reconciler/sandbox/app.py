@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.sandbox import contract
 from reconciler.sandbox.conditions import Conditions
+from reconciler.sandbox.seed import SeedError, seed_from_data
 from reconciler.sandbox.store import NotFound, PreconditionFailed, Store, etag_of
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -87,6 +88,7 @@ class ConditionsMiddleware:
             "status": 0,
             "fault": None,
             "wrote": False,
+            "conflict": False,
         }
         scope.setdefault("state", {})
 
@@ -134,6 +136,7 @@ class ConditionsMiddleware:
                 await self.app(scope, receive, send_with_headers)
         finally:
             entry["wrote"] = bool(scope["state"].get("wrote"))
+            entry["conflict"] = bool(scope["state"].get("conflict"))
             self.log.append(entry)
 
     def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
@@ -221,6 +224,13 @@ def checked_update(body: dict[str, Any], component: str, resource: str) -> dict[
     return {k: int(v) if isinstance(v, float) else v for k, v in body.items()}
 
 
+def interfere(request: Request, project_id: str | None) -> None:
+    """With the ``conflict_rate`` setting, someone else edits the resource first."""
+    if request.app.state.conditions.draw_conflict():
+        request.app.state.store.edit_out_of_band(project_id)
+        request.state.conflict = True
+
+
 def resource_response(resource: dict[str, Any]) -> Response:
     return JSONResponse(resource, headers={"etag": etag_of(resource)})
 
@@ -236,6 +246,7 @@ async def get_company(request: Request) -> Response:
 async def patch_company(request: Request) -> Response:
     authorize(request, "organization:write")
     fields = checked_update(await read_json_object(request), "CompanyUpdate", "Company")
+    interfere(request, None)
     company = request.app.state.store.update_company(fields, request.headers.get("if-match"))
     request.state.wrote = True
     return resource_response(company)
@@ -288,6 +299,7 @@ async def patch_project(request: Request) -> Response:
     project_id = request.path_params["project_id"]
     request.app.state.store.project(project_id)  # 404 before complaining about the body
     fields = checked_update(await read_json_object(request), "ProjectUpdate", "Project")
+    interfere(request, project_id)
     project = request.app.state.store.update_project(
         project_id, fields, request.headers.get("if-match")
     )
@@ -305,6 +317,19 @@ async def sandbox_settings(request: Request) -> Response:
             raise ApiError(400, problem)
         conditions.update(body)
     return JSONResponse(conditions.settings.as_json())
+
+
+async def sandbox_reset(request: Request) -> Response:
+    """Replace the whole organization with the seed in the body (keys kept unless given),
+    so a test harness can run many cases against one server process."""
+    authorize(request, "sandbox:control")
+    body = await read_json_object(request)
+    try:
+        seed = seed_from_data(body, source="request body")
+    except SeedError as exc:
+        raise ApiError(400, str(exc).removeprefix("request body: ")) from None
+    request.app.state.store.load(**seed, replace=True)
+    return JSONResponse({"projects": len(seed["projects"])})
 
 
 async def sandbox_requests(request: Request) -> Response:
@@ -386,6 +411,7 @@ def create_app(
             ),
             Route(f"{CONTROL_PREFIX}settings", sandbox_settings, methods=["GET", "PATCH"]),
             Route(f"{CONTROL_PREFIX}requests", sandbox_requests, methods=["GET", "DELETE"]),
+            Route(f"{CONTROL_PREFIX}reset", sandbox_reset, methods=["POST"]),
         ],
         exception_handlers={
             ApiError: on_api_error,

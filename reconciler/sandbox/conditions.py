@@ -28,6 +28,7 @@ class Settings:
     fault_seed: int | None = None
     fault_kinds: list[str] = field(default_factory=lambda: list(DEFAULT_FAULT_KINDS))
     fault_retry_after: int = 1
+    conflict_rate: float = 0.0
     rate_limit: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
@@ -93,15 +94,17 @@ class Conditions:
         self.bucket = TokenBucket(self.settings.rate_limit)
         self._faults = random.Random(self.settings.fault_seed)
         self._jitter = random.Random(self.settings.fault_seed)
+        self._conflicts = random.Random(self.settings.fault_seed)
 
     def update(self, changes: dict[str, Any]) -> Settings:
         for name, value in changes.items():
             setattr(self.settings, name, value)
         if "rate_limit" in changes:
             self.bucket.reset(self.settings.rate_limit)
-        if {"fault_seed", "fault_rate", "fault_kinds"} & changes.keys():
+        if {"fault_seed", "fault_rate", "fault_kinds", "conflict_rate"} & changes.keys():
             self._faults = random.Random(self.settings.fault_seed)
             self._jitter = random.Random(self.settings.fault_seed)
+            self._conflicts = random.Random(self.settings.fault_seed)
         return self.settings
 
     def latency_seconds(self) -> float:
@@ -115,3 +118,8 @@ class Conditions:
         hit = self._faults.random() < self.settings.fault_rate
         kind = self._faults.choice(self.settings.fault_kinds)
         return kind if hit else None
+
+    def draw_conflict(self) -> bool:
+        """Whether someone else edits the resource just before this PATCH lands, as a
+        colleague in the console would: the PATCH's If-Match then no longer matches."""
+        return self._conflicts.random() < self.settings.conflict_rate

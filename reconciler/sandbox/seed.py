@@ -33,6 +33,11 @@ def parse_seed(text: str, *, source: str) -> dict[str, Any]:
         data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise SeedError(f"{source}: not valid YAML/JSON: {exc}") from None
+    return seed_from_data(data, source=source)
+
+
+def seed_from_data(data: Any, *, source: str) -> dict[str, Any]:
+    """A checked seed: the company and projects as the contract's schemas allow."""
     if not isinstance(data, dict) or "company" not in data:
         raise SeedError(f"{source}: a seed is a mapping with at least a 'company' entry")
     company = data["company"]
@@ -40,6 +45,8 @@ def parse_seed(text: str, *, source: str) -> dict[str, Any]:
     if problem:
         raise SeedError(f"{source}: company: {problem}")
     projects = data.get("projects") or []
+    if not isinstance(projects, list):
+        raise SeedError(f"{source}: projects is a list of projects")
     for index, project in enumerate(projects):
         problem = contract.first_error("Project", project)
         if problem:
@@ -48,7 +55,16 @@ def parse_seed(text: str, *, source: str) -> dict[str, Any]:
     if len(ids) != len(set(ids)):
         raise SeedError(f"{source}: project ids must be unique")
     usage = data.get("usage") or {}
+    counts = (
+        [usage.get(n, 0) for n in ("tokens_used", "api_calls")] if isinstance(usage, dict) else []
+    )
+    if not counts or not all(
+        isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts
+    ):
+        raise SeedError(f"{source}: usage is {{tokens_used: int >= 0, api_calls: int >= 0}}")
     keys = data.get("keys") or []
+    if not isinstance(keys, list):
+        raise SeedError(f"{source}: keys is a list")
     for key in keys:
         if (
             not isinstance(key, dict)

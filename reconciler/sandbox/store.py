@@ -67,6 +67,7 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._edits = 0
 
     def close(self) -> None:
         self._db.close()
@@ -94,9 +95,17 @@ class Store:
         usage: Mapping[str, Any],
         projects: list[Mapping[str, Any]],
         keys: list[tuple[str, list[str]]],
+        replace: bool = False,
     ) -> None:
-        """Fill an empty database in one transaction (all or nothing)."""
+        """Fill the database in one transaction (all or nothing); ``replace`` first
+        empties it, keeping the keys unless new ones are given."""
         with self._transaction() as db:
+            if replace:
+                db.execute("DELETE FROM company")
+                db.execute("DELETE FROM usage")
+                db.execute("DELETE FROM projects")
+                if keys:
+                    db.execute("DELETE FROM keys")
             db.execute(
                 "INSERT INTO company VALUES (?,?,?,?,?,?)",
                 [company[f] for f in COMPANY_FIELDS],
@@ -129,6 +138,15 @@ class Store:
         if row is None:
             raise NotFound("no company")
         return dict(row)
+
+    def edit_out_of_band(self, project_id: str | None) -> None:
+        """Someone else's edit (the company's name, or a project's description)."""
+        self._edits += 1
+        marker = f"Edited out of band #{self._edits}"
+        if project_id is None:
+            self.update_company({"name": marker}, None)
+        else:
+            self.update_project(project_id, {"description": marker}, None)
 
     def update_company(self, fields: Mapping[str, Any], if_match: str | None) -> dict[str, Any]:
         with self._transaction() as db:
