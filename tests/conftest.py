@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +66,10 @@ class SandboxProcess:
     url: str
     db: Path
     process: subprocess.Popen[str]
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
 
     def control(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(
+        return self.http.request(
             method, f"{self.url}/_sandbox/{path}", headers={"x-api-key": CONTROL_KEY}, **kwargs
         )
 
@@ -80,7 +81,7 @@ class SandboxProcess:
         return [r for r in self.requests() if r["method"] == "PATCH"]
 
     def api(self, method: str, path: str, key: str = ADMIN_KEY, **kwargs: Any) -> httpx.Response:
-        return httpx.request(
+        return self.http.request(
             method,
             f"{self.url}/v1/organizations/company{path}",
             headers={"x-api-key": key, **kwargs.pop("headers", {})},
@@ -88,6 +89,7 @@ class SandboxProcess:
         )
 
     def stop(self) -> int:
+        self.http.close()
         self.process.terminate()
         try:
             return self.process.wait(timeout=15)
@@ -167,3 +169,15 @@ def run_cli(
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from .figures import FIGURES, MAXIMA
+
+    if not FIGURES and not MAXIMA:
+        return
+    terminalreporter.section("reliability figures")
+    for name, value in sorted(FIGURES.items()):
+        terminalreporter.write_line(f"{name}: {value}")
+    for name, value in sorted(MAXIMA.items()):
+        terminalreporter.write_line(f"{name}: {value:.3f}")

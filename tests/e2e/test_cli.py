@@ -398,3 +398,32 @@ def test_expect_file_refuses_a_plan_of_another_version_before_any_request(
     assert result.exit_code == 1
     assert "was not made from" in result.stderr
     assert sandbox.requests() == []
+
+
+def test_a_saved_plan_still_applies_after_an_unrelated_resource_changed(
+    sandbox: SandboxProcess, org: Path, tmp_path: Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    run_cli("plan", str(org), "--out", str(saved), env=env(sandbox))
+    sandbox.api("PATCH", "/projects/proj_3", json={"name": "Changed in the console"})
+    result = run_cli("apply", str(saved), "--auto-approve", env=env(sandbox))
+    assert result.exit_code == 0, result.output
+    assert sandbox.api("GET", "/projects/proj_3").json()["name"] == "Changed in the console"
+
+
+def test_an_edit_of_another_field_fails_only_that_resource_and_names_it(
+    sandbox: SandboxProcess, org: Path, tmp_path: Path
+) -> None:
+    saved, report = tmp_path / "plan.json", tmp_path / "report.json"
+    run_cli("plan", str(org), "--out", str(saved), env=env(sandbox))
+    sandbox.api("PATCH", "/projects/proj_1", json={"description": "theirs"})
+    result = run_cli("apply", str(saved), "--auto-approve", "--report", str(report),
+                     env=env(sandbox))
+    assert result.exit_code == 1
+    assert "✗ project.proj_1: failed (changed since plan; run plan again" in result.stdout
+    outcomes = {r["address"]: r["outcome"] for r in json.loads(report.read_text())["results"]}
+    assert outcomes == {"company": "applied", "project.proj_1": "failed",
+                        "project.proj_2": "applied"}
+    project = sandbox.api("GET", "/projects/proj_1").json()
+    assert project["description"] == "theirs"
+    assert project["billing_email"] is None

@@ -1,0 +1,178 @@
+"""Convergence under faults: random organizations and files, 30 % injected faults,
+apply re-run until it succeeds; then the live state is exactly the file.
+
+One real sandbox process serves every case (``/_sandbox/reset`` loads each
+organization); the engine talks to it over loopback HTTP, so faults include real
+dropped connections, before and after the server wrote. Retries are made fast
+(tiny backoff, ``retry-after: 0``) but are the same code paths. The default run
+does 200 seeded cases; ``pytest -m slow`` runs 2,000 more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler import manager
+from reconciler.client import RetryPolicy
+from reconciler.errors import ApiError
+from reconciler.model import DesiredState
+
+from . import figures
+from .conftest import ADMIN_KEY, CONTROL_KEY, SandboxProcess, start_sandbox
+
+FIELDS = ("name", "description", "billing_email", "usage_limit")
+MAX_RUNS = 8
+FAST = RetryPolicy(backoff=0.001, max_wait=0.02, timeout=5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    running = start_sandbox(tmp_path_factory.mktemp("convergence") / "sandbox.db")
+    yield running
+    running.stop()
+
+
+def value(rng: random.Random, field: str) -> Any:
+    if field == "name":
+        return rng.choice(["Search", "Research", "Support", "Ops", "Ünïcode ✓"]) + str(
+            rng.randint(0, 9)
+        )
+    if field == "description":
+        return rng.choice(["", "x", "A longer description", "多言語"])
+    if field == "billing_email":
+        return rng.choice([None, "a@example.com", "b@example.org", "ml+x@example.com"])
+    return rng.choice([None, 0, 1, 1000, 250000, 2**53 - 1])
+
+
+def organization(rng: random.Random) -> dict[str, Any]:
+    count = rng.randint(1, 200) if rng.random() < 0.2 else rng.randint(1, 30)
+    projects = [
+        {
+            "id": f"proj_{n:04d}",
+            "created_at": "2024-01-01T00:00:00Z",
+            **{f: value(rng, f) for f in FIELDS},
+        }
+        for n in range(1, count + 1)
+    ]
+    company = {
+        "id": "org_h",
+        "name": "Harness",
+        "billing_email": "billing@example.com",
+        "plan": rng.choice(["build", "team", "scale", "enterprise"]),
+        "usage_limit": rng.choice([None, 1000, 10**9]),
+        "created_at": "2024-01-01T00:00:00Z",
+    }
+    return {"company": company, "projects": projects, "usage": {"tokens_used": 10, "api_calls": 1}}
+
+
+def desired_for(rng: random.Random, org: dict[str, Any]) -> DesiredState:
+    resources: dict[str, dict[str, Any]] = {}
+    if rng.random() < 0.5:
+        resources["company"] = {
+            "name": value(rng, "name"),
+            "plan": rng.choice(["build", "team", "scale", "enterprise"]),
+        }
+    for project in org["projects"]:
+        if rng.random() < 0.6:
+            managed = rng.sample(FIELDS, rng.randint(0, len(FIELDS)))
+            resources[f"project.{project['id']}"] = {f: value(rng, f) for f in managed}
+    return DesiredState("harness.yaml", "0" * 64, resources)
+
+
+def live_state(server: SandboxProcess) -> dict[str, dict[str, Any]]:
+    found = {"company": server.api("GET", "").json()}
+    page = server.api("GET", "/projects", params={"limit": 1000}).json()
+    found.update({f"project.{p['id']}": p for p in page["data"]})
+    for item in found.values():
+        item.pop("etag", None)
+    return found
+
+
+def run_case(server: SandboxProcess, seed: int) -> None:
+    rng = random.Random(seed)
+    org = organization(rng)
+    server.control("PATCH", "settings", json={"fault_rate": 0.0, "conflict_rate": 0.0})
+    assert server.control("POST", "reset", json=org).status_code == 200
+    before = live_state(server)
+    desired = desired_for(rng, org)
+    server.control("DELETE", "requests")
+    server.control(
+        "PATCH",
+        "settings",
+        json={
+            "fault_rate": 0.3,
+            "fault_seed": seed,
+            "fault_retry_after": 0,
+            "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
+        },
+    )
+    connection = manager.Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
+    planned_addresses: set[str] = set()
+    runs = 0
+    while True:
+        runs += 1
+        assert runs <= MAX_RUNS, f"case {seed} did not converge in {MAX_RUNS} runs"
+        try:
+            plan = asyncio.run(manager.plan_file(desired, connection))
+            planned_addresses |= {r.address for r in plan.resources}
+            if plan.is_empty:
+                break
+            report = asyncio.run(manager.apply(plan, connection))
+            figures.add("apply runs")
+            if not report.ok:
+                figures.add("apply runs with a failed resource (then re-run)")
+        except ApiError:
+            figures.add("plan or apply runs ended by exhausted retries (then re-run)")
+    figures.at_most("runs needed to converge (max)", runs)
+    log = server.requests()
+    server.control("PATCH", "settings", json={"fault_rate": 0.0})
+    figures.add("convergence cases", 1)
+    figures.add("requests sent under faults", len(log))
+    figures.add("faults injected", sum(1 for r in log if r["fault"]))
+    after = live_state(server)
+    assert after.keys() == before.keys()
+    for address, fields in after.items():
+        wanted = desired.resources.get(address, {})
+        for field, now in fields.items():
+            expected = wanted.get(field, before[address][field])
+            assert now == expected, f"case {seed}: {address}.{field} is {now!r}, not {expected!r}"
+    patched = {
+        "company" if r["path"].endswith("/company") else "project." + r["path"].rsplit("/", 1)[1]
+        for r in log
+        if r["method"] == "PATCH" and r["wrote"]
+    }
+    assert patched <= planned_addresses, f"case {seed}: wrote to {patched - planned_addresses}"
+    figures.add("PATCHes to a resource not in the plan", len(patched - planned_addresses))
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_apply_converges_under_faults(server: SandboxProcess, seed: int) -> None:
+    run_case(server, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(1000, 3000))
+def test_apply_converges_under_faults_slow(server: SandboxProcess, seed: int) -> None:
+    run_case(server, seed)
+
+
+def test_the_harness_would_notice_a_wrong_value(server: SandboxProcess, tmp_path: Path) -> None:
+    """The check above is real: an out-of-band change after convergence is caught."""
+    run_case(server, 7)
+    state = live_state(server)
+    project = next(a for a in state if a.startswith("project."))
+    server.api("PATCH", f"/projects/{project.split('.', 1)[1]}", json={"name": "Tampered"})
+    assert live_state(server)[project]["name"] == "Tampered"
+    assert (
+        httpx.get(f"{server.url}/_sandbox/settings", headers={"x-api-key": CONTROL_KEY}).json()[
+            "fault_rate"
+        ]
+        == 0.0
+    )
