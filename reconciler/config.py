@@ -110,6 +110,7 @@ class _NoAliasLoader(yaml.SafeLoader):
     def __init__(self, stream: str, problems: list[tuple[Any, str]]) -> None:
         super().__init__(stream)
         self.anchor_problems = problems
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event: Any = self.peek_event()  # type: ignore[no-untyped-call]
@@ -129,7 +130,21 @@ class _NoAliasLoader(yaml.SafeLoader):
                 (event.start_mark, f"anchors (&{anchor}) are not allowed; write the value out")
             )
             event.anchor = None
-        return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _TooDeep(event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _TooDeep(Exception):
+    """Nesting past MAX_DEPTH: stop composing at once instead of recursing for seconds."""
+
+    def __init__(self, mark: Any) -> None:
+        super().__init__("too deep")
+        self.mark = mark
 
 
 @dataclass
@@ -199,8 +214,13 @@ class _Document:
                 f"the file holds a control character (U+{code:04X}) that YAML does not allow",
             )
             return None
-        except RecursionError:
-            self.add(1, 1, (), "the file is nested too deeply to be a reconciler file")
+        except _TooDeep as exc:
+            self.add_at(
+                exc.mark,
+                (),
+                f"nested more than {MAX_DEPTH} levels deep; a reconciler "
+                "file is a few levels of mappings",
+            )
             return None
         for mark, message in anchors:
             self.add_at(mark, (), message)
@@ -317,7 +337,8 @@ class _Document:
             key = str(error.instance)
             self._at_key(
                 (*path, key),
-                f"'{key}' is not a project id; projects are keyed by their id, like proj_abc123",
+                f"'{key}'{_lookalikes(key)} is not a project id; projects are keyed by their id, "
+                "like proj_abc123",
             )
             return
         if error.validator == "not" and schema_.get("readOnly"):
@@ -363,7 +384,22 @@ def _unknown_key(key: str, known: list[str]) -> str:
     allowed = [k for k in known if k not in ("id", "created_at")]
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(allowed)}"
-    return f"unknown key '{key}'; {hint}"
+    return f"unknown key '{key}'{_lookalikes(key)}; {hint}"
+
+
+def _lookalikes(text: str) -> str:
+    """Name the characters that only look like ASCII (a Cyrillic 'і' in 'bіlling_email')."""
+    odd = sorted({c for c in text if not c.isascii()})
+    if not odd:
+        return ""
+    return " (it contains " + ", ".join(f"'{c}' U+{ord(c):04X}" for c in odd) + ")"
+
+
+def _visible(text: str) -> str:
+    """Whitespace other than a plain space, and control characters, written as escapes."""
+    return "".join(
+        c if c == " " or (c.isprintable() and not c.isspace()) else f"\\u{ord(c):04x}" for c in text
+    )
 
 
 _TYPE_NAMES = {
@@ -401,13 +437,18 @@ def _shown(value: Any) -> str:
     if isinstance(value, str) and value.startswith("sk-"):
         return "(a value that looks like an API key; not shown)"
     shown = json.dumps(value, ensure_ascii=False, default=str)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return _visible(shown)
 
 
 def _message(error: ValidationError) -> str:
     shown = _shown(error.instance)
     schema_ = _schema_at(error)
     expected: Any = error.validator_value
+    if error.validator == "type" and not error.path and error.instance is None:
+        return (
+            "the file holds only null; a reconciler file is a mapping that starts with 'version: 1'"
+        )
     if error.validator == "type":
         names = [expected] if isinstance(expected, str) else list(expected)
         return f"{shown} is not {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}"

@@ -40,15 +40,24 @@ def test_edits_racing_the_apply_are_never_overwritten(server: SandboxProcess, se
     connection = manager.Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
     plan = asyncio.run(manager.plan_file(desired, connection))
     server.control("DELETE", "requests")
-    server.control("PATCH", "settings", json={
-        "conflict_rate": 0.25, "fault_rate": 0.3, "fault_seed": seed, "fault_retry_after": 0,
-        "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"]})
+    server.control(
+        "PATCH",
+        "settings",
+        json={
+            "conflict_rate": 0.25,
+            "fault_rate": 0.3,
+            "fault_seed": seed,
+            "fault_retry_after": 0,
+            "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
+        },
+    )
     report = asyncio.run(manager.apply(plan, connection))
     server.control("PATCH", "settings", json={"fault_rate": 0.0, "conflict_rate": 0.0})
     log = server.requests()
     raced = {
         "company" if r["path"].endswith("/company") else "project." + r["path"].rsplit("/", 1)[1]
-        for r in log if r["conflict"]
+        for r in log
+        if r["conflict"]
     }
     after = live_state(server)
     outcomes = {r.address: r for r in report.results}

@@ -417,13 +417,17 @@ def test_an_edit_of_another_field_fails_only_that_resource_and_names_it(
     saved, report = tmp_path / "plan.json", tmp_path / "report.json"
     run_cli("plan", str(org), "--out", str(saved), env=env(sandbox))
     sandbox.api("PATCH", "/projects/proj_1", json={"description": "theirs"})
-    result = run_cli("apply", str(saved), "--auto-approve", "--report", str(report),
-                     env=env(sandbox))
+    result = run_cli(
+        "apply", str(saved), "--auto-approve", "--report", str(report), env=env(sandbox)
+    )
     assert result.exit_code == 1
     assert "✗ project.proj_1: failed (changed since plan; run plan again" in result.stdout
     outcomes = {r["address"]: r["outcome"] for r in json.loads(report.read_text())["results"]}
-    assert outcomes == {"company": "applied", "project.proj_1": "failed",
-                        "project.proj_2": "applied"}
+    assert outcomes == {
+        "company": "applied",
+        "project.proj_1": "failed",
+        "project.proj_2": "applied",
+    }
     project = sandbox.api("GET", "/projects/proj_1").json()
     assert project["description"] == "theirs"
     assert project["billing_email"] is None
