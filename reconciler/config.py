@@ -388,7 +388,7 @@ def _unknown_key(key: str, known: list[str]) -> str:
 
 
 def _lookalikes(text: str) -> str:
-    """Name the characters that only look like ASCII (a Cyrillic 'і' in 'bіlling_email')."""
+    """Name the characters that only look like ASCII (a Cyrillic U+0456 'i' in a key)."""
     odd = sorted({c for c in text if not c.isascii()})
     if not odd:
         return ""

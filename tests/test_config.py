@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import time
+from pathlib import Path
 
 import pytest
 
@@ -59,8 +58,12 @@ EXPECTED = {
     "projects-is-a-list.yaml": (3, 3, "is not a mapping"),
     "float-limit.yaml": (3, 16, "1.5 is not a whole number or null"),
     "infinity.yaml": (3, 16, "is not a finite number"),
-    "unicode-lookalike-key.yaml": (3, 3, "(it contains 'і' U+0456); did you mean 'billing_email'?"),
-    "unicode-lookalike-project.yaml": (3, 3, "(it contains 'о' U+043E) is not a project id"),
+    "unicode-lookalike-key.yaml": (
+        3,
+        3,
+        "(it contains '\u0456' U+0456); did you mean 'billing_email'?",
+    ),
+    "unicode-lookalike-project.yaml": (3, 3, "(it contains '\u043e' U+043E) is not a project id"),
     "unknown-key-api.yaml": (3, 3, "unknown key 'token'"),
     "only-comments.yaml": (1, 1, "the file is empty"),
     "null-document.yaml": (1, 1, "holds only null"),
