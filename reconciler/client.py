@@ -220,8 +220,7 @@ class CompanyClient:
                 raise self._nonsense(response, "its project list's cursor does not advance")
             after = last
         raise TransportError(
-            f"The project list at {self.base_url} did not end after {MAX_PAGES} pages "
-            f"({MAX_PAGES * page_size:,} projects); "
+            f"The project list at {self.base_url} did not end after {MAX_PAGES} pages; "
             "is --base-url the Company API?"
         )
 

@@ -1,0 +1,90 @@
+"""A server that answers nonsense: each case ends in one clear sentence, bounded
+in time (short --timeout, bounded retries and pages), never a traceback, and
+never a write based on what it said."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .. import figures
+from ..conftest import run_cli
+from ..hostile import Hostile, hostile_server
+
+pytestmark = pytest.mark.e2e
+KEY = "sk-ant-admin01-HOSTILE-CANARY-0123456789"
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[tuple[str, Hostile]]:
+    with hostile_server() as running:
+        yield running
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Path:
+    path = tmp_path / "org.yaml"
+    path.write_text("version: 1\ncompany:\n  name: Wanted\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("scenario", "says"),
+    [
+        ("malformed-json", "its answer is not JSON"),
+        ("wrong-types", "its answer is not a Company (usage_limit"),
+        ("missing-fields", "its answer is not a Company"),
+        ("endless-list", "did not end after 1000 pages"),
+        ("html", "its answer is not JSON"),
+        ("hang", "no answer within 0.3 s"),
+        ("redirect", "reconciler does not follow redirects"),
+        ("error-without-json", "kept answering 502"),
+    ],
+)
+def test_nonsense_is_one_clear_error_and_no_write(
+    hostile: tuple[str, Hostile], org: Path, scenario: str, says: str
+) -> None:
+    base, counter = hostile
+    writes_before = counter.calls["PATCH"]
+    started = time.perf_counter()
+    result = run_cli(
+        "--timeout",
+        "0.3",
+        "apply",
+        str(org),
+        "--auto-approve",
+        "--base-url",
+        f"{base}/{scenario}",
+        env={"CLAUDE_API_KEY": KEY},
+        timeout=120,
+    )
+    figures.at_most("slowest hostile-server case (s)", time.perf_counter() - started)
+    figures.add("hostile-server cases ending in a clear error")
+    assert result.exit_code == 1, result.output
+    assert says in result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert KEY not in result.output
+    assert counter.calls["PATCH"] == writes_before
+
+
+def test_nonsense_after_a_write_is_reported_as_that_resources_failure(
+    hostile: tuple[str, Hostile], org: Path
+) -> None:
+    base, _ = hostile
+    result = run_cli(
+        "apply",
+        str(org),
+        "--auto-approve",
+        "--base-url",
+        f"{base}/nonsense-after-patch",
+        env={"CLAUDE_API_KEY": KEY},
+    )
+    assert result.exit_code == 1
+    assert "✗ company: failed" in result.stdout
+    assert "is not a Company" in result.stdout
+    assert "Traceback" not in result.output
