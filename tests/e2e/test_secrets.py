@@ -1,0 +1,133 @@
+"""The key never shows: every command, every format, with and without --debug,
+on success, on 401/403 and on errors; in output, plan files, reports, logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .. import figures
+from ..conftest import SandboxProcess, run_cli, start_sandbox
+from ..hostile import hostile_server
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = "sk-ant-admin01-CANARY-ADMIN-7f3a9c1e5d"
+READER = "sk-ant-admin01-CANARY-READER-0b8e2a4c6f"
+UNKNOWN = "sk-ant-admin01-CANARY-UNKNOWN-9d1f3b5a7c"
+CANARIES = (ADMIN, READER, UNKNOWN)
+MARK = "CANARY"  # any piece of a key that names it
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("secrets")
+
+
+@pytest.fixture(scope="module")
+def server(workdir: Path) -> Iterator[SandboxProcess]:
+    seed = workdir.parent / "canary-seed.json"
+    example = json.loads(
+        json.dumps(
+            __import__("yaml").safe_load(Path("reconciler/examples/sandbox-seed.yaml").read_text())
+        )
+    )
+    example["keys"] = [
+        {"key": ADMIN, "scopes": ["organization:read", "organization:write"]},
+        {"key": READER, "scopes": ["organization:read"]},
+        {"key": "sk-sandbox-control", "scopes": ["sandbox:control"]},
+    ]
+    seed.write_text(json.dumps(example))
+    running = start_sandbox(workdir.parent / "canary.db", "--seed", str(seed))
+    yield running
+    running.stop()
+
+
+def commands(work: Path) -> list[tuple[list[str], str]]:
+    org, plan, report, undo = (
+        str(work / n) for n in ("org.yaml", "plan.json", "report.json", "undo.json")
+    )
+    return [
+        (["validate", org], ADMIN),
+        (["plan", org], ADMIN),
+        (["plan", org, "--format", "json"], ADMIN),
+        (["plan", org, "--format", "markdown", "--out", plan], ADMIN),
+        (["show", plan, "--format", "text"], ADMIN),
+        (["show", plan, "--format", "json"], ADMIN),
+        (["show", plan, "--format", "markdown"], ADMIN),
+        (["apply", plan, "--auto-approve", "--report", report, "--undo-out", undo], ADMIN),
+        (["show", report, "--format", "markdown"], ADMIN),
+        (["apply", undo, "--auto-approve"], ADMIN),
+        (["apply", org, "--auto-approve"], ADMIN),
+        (["export"], ADMIN),
+        (["export", "--out", str(work / "exported.yaml")], ADMIN),
+        (["usage"], ADMIN),
+        (["usage", "--format", "json"], ADMIN),
+        (["usage", "--watch", "0.05", "--count", "2", "--log", str(work / "usage.jsonl")], ADMIN),
+        (["plan", org], UNKNOWN),  # 401
+        (["apply", org, "--auto-approve"], READER),  # 403
+        (["plan", org, "--base-url", "http://api.example.com"], ADMIN),  # refused http://
+        (["plan", org, "--base-url", "http://127.0.0.1:9"], ADMIN),  # dead server
+        (["schema"], ADMIN),
+    ]
+
+
+def leaked(text: str) -> int:
+    """Bytes of key found: whole keys, and any fragment carrying the canary mark."""
+    return sum(text.count(k) * len(k) for k in CANARIES) + text.count(MARK) * len(MARK)
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_no_command_shows_the_key(server: SandboxProcess, workdir: Path, debug: bool) -> None:
+    work = workdir / ("debug" if debug else "plain")
+    work.mkdir()
+    (work / "org.yaml").write_text(
+        "version: 1\ncompany:\n  billing_email: finance@example.com\n"
+        "projects:\n  proj_1: {usage_limit: 7}\n"
+    )
+    total = 0
+    runs = 0
+    for args, key in commands(work):
+        env = {"CLAUDE_API_KEY": key, "RECONCILER_BASE_URL": server.url}
+        result = run_cli(
+            *(["--debug"] if debug else []), "--timeout", "0.5", *args, env=env, timeout=120
+        )
+        runs += 1
+        total += leaked(result.stdout) + leaked(result.stderr)
+    with hostile_server() as (base, _):
+        for scenario in ("malformed-json", "wrong-types", "redirect", "error-without-json"):
+            result = run_cli(
+                *(["--debug"] if debug else []),
+                "--timeout",
+                "0.5",
+                "plan",
+                str(work / "org.yaml"),
+                "--base-url",
+                f"{base}/{scenario}",
+                env={"CLAUDE_API_KEY": ADMIN},
+            )
+            runs += 1
+            total += leaked(result.stdout) + leaked(result.stderr)
+            if debug:
+                assert "Traceback" in result.stderr  # --debug really shows the traceback
+    for written in work.rglob("*"):
+        if written.is_file():
+            total += leaked(written.read_text(errors="replace"))
+    figures.add("command runs checked for the key", runs)
+    figures.add("bytes of key leaked", total)
+    assert total == 0
+
+
+def test_the_sandbox_keeps_no_key_in_its_database_or_output(server: SandboxProcess) -> None:
+    assert MARK.encode() not in server.db.read_bytes()
+    wal = server.db.with_name(server.db.name + "-wal")
+    if wal.exists():
+        assert MARK.encode() not in wal.read_bytes()
+
+
+def test_the_leak_counter_sees_a_key_when_there_is_one() -> None:
+    assert leaked(f"x-api-key: {ADMIN}") == len(ADMIN) + len(MARK)
+    assert leaked("...CANARY-ADMIN-7f3a...") == len(MARK)
