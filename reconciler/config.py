@@ -103,44 +103,38 @@ def build(data: dict[str, Any], *, source: str, digest: str) -> DesiredState:
     )
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Composes nodes but records anchors and aliases instead of following them,
-    so an alias bomb is one problem, not a billion nodes."""
+# libyaml (C) when PyYAML was built with it: ten times faster on large files.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
-    def __init__(self, stream: str, problems: list[tuple[Any, str]]) -> None:
-        super().__init__(stream)
-        self.anchor_problems = problems
-        self.depth = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+def _structure_problems(text: str) -> list[tuple[Any, str]]:
+    """Anchors and aliases, found in the event stream before any node is built, so an
+    alias bomb is a problem to report, not a billion nodes; and nesting past
+    MAX_DEPTH, which stops the scan at once."""
+    problems: list[tuple[Any, str]] = []
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
-            self.get_event()  # type: ignore[no-untyped-call]
-            self.anchor_problems.append(
-                (
-                    event.start_mark,
-                    f"aliases (*{event.anchor}) are not allowed; write the value out",
-                )
-            )
-            start: Any = event.start_mark
-            return yaml.ScalarNode("tag:yaml.org,2002:null", "", start, start)
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            self.anchor_problems.append(
+            message = f"aliases (*{event.anchor}) are not allowed; write the value out"
+            problems.append((event.start_mark, message))
+        elif getattr(event, "anchor", None):
+            anchor = event.anchor  # type: ignore[attr-defined]
+            problems.append(
                 (event.start_mark, f"anchors (&{anchor}) are not allowed; write the value out")
             )
-            event.anchor = None
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise _TooDeep(event.start_mark)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+        if isinstance(event, _OPENS):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _TooDeep(event.start_mark)
+        elif isinstance(event, _CLOSES):
+            depth -= 1
+    return problems
 
 
 class _TooDeep(Exception):
-    """Nesting past MAX_DEPTH: stop composing at once instead of recursing for seconds."""
+    """Nesting past MAX_DEPTH: stop at once instead of recursing for seconds."""
 
     def __init__(self, mark: Any) -> None:
         super().__init__("too deep")
@@ -189,16 +183,16 @@ class _Document:
                 f"0x{raw[exc.start]:02x}); save it as UTF-8",
             )
             return None
-        anchors: list[tuple[Any, str]] = []
         try:
-            loader = _NoAliasLoader(text, anchors)
-            try:
-                root: yaml.Node | None = loader.get_single_node()
-            finally:
-                loader.dispose()
+            anchors = _structure_problems(text)
+            if anchors:
+                for mark, message in anchors:
+                    self.add_at(mark, (), message)
+                return None
+            root: yaml.Node | None = yaml.compose(text, Loader=_LOADER)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            message = _yaml_message(exc)
+            message = _yaml_message(exc, _char_at(text, mark))
             if mark is None:
                 self.add(1, 1, (), message)
             else:
@@ -222,8 +216,6 @@ class _Document:
                 "file is a few levels of mappings",
             )
             return None
-        for mark, message in anchors:
-            self.add_at(mark, (), message)
         if root is None:
             self.add(1, 1, (), "the file is empty; a reconciler file starts with 'version: 1'")
         return root
@@ -278,7 +270,7 @@ class _Document:
 
     def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
         tag, text = node.tag, node.value
-        plain = node.style is None
+        plain = not node.style  # None (pure Python) or "" (libyaml) for plain scalars
         if tag == _STR:
             return text
         if tag == "tag:yaml.org,2002:null":
@@ -370,8 +362,17 @@ def _line_col(before: str, fallback: int) -> tuple[int, int]:
     return len(lines), len(lines[-1]) + 1 if lines else fallback + 1
 
 
-def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+def _char_at(text: str, mark: Any) -> str:
+    lines = text.split("\n")
+    if mark is None or mark.line >= len(lines) or mark.column >= len(lines[mark.line]):
+        return ""
+    return str(lines[mark.line][mark.column])
+
+
+def _yaml_message(exc: yaml.MarkedYAMLError, char: str = "") -> str:
     problem = exc.problem or "invalid YAML"
+    if char == "\t":
+        return "tabs are not allowed in YAML indentation; indent with spaces"
     if "expected a single document" in f"{exc.context} {problem}":
         return "the file holds more than one YAML document (---); keep one organization per file"
     if "found character '\\t'" in problem:

@@ -46,23 +46,26 @@ def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[str] 
             f"{desired.source} names {_list(missing)}, which the live organization does not "
             "have; projects cannot be created through this API: fix the id or remove it."
         )
-    changes = []
-    for address in sorted(chosen, key=_address_order):
-        wanted = desired.resources[address]
-        resource = live.resources[address]
-        current = {name: resource.fields.get(name) for name in wanted}
-        if current == wanted and _same_types(current, wanted):
-            continue
-        differing = _differing_fields(current, dict(wanted))
-        if differing:
-            changes.append(
-                ResourceChange(
-                    address=address,
-                    action=Action.UPDATE,
-                    etag=resource.etag,
-                    changes={n: FieldChange(current[n], wanted[n]) for n in sorted(differing)},
-                )
-            )
+    current: dict[str, dict[str, Any]] = {}
+    wanted: dict[str, dict[str, Any]] = {}
+    for address in chosen:
+        fields = desired.resources[address]
+        now = {name: live.resources[address].fields.get(name) for name in fields}
+        if now != fields or not _same_types(now, fields):
+            current[address], wanted[address] = now, dict(fields)
+    differing = _differing_fields(current, wanted)
+    changes = [
+        ResourceChange(
+            address=address,
+            action=Action.UPDATE,
+            etag=live.resources[address].etag,
+            changes={
+                n: FieldChange(current[address][n], wanted[address][n])
+                for n in sorted(differing[address])
+            },
+        )
+        for address in sorted(differing, key=_address_order)
+    ]
     managed = {a for a in desired.resources if a.startswith("project.")}
     unmanaged = sum(1 for a in live.resources if a.startswith("project.") and a not in managed)
     resources = tuple(changes)
@@ -89,15 +92,24 @@ def select(resources: Mapping[str, Any], targets: Iterable[str], *, source: str)
     return [a for a in resources if a in set(targets)]
 
 
-def _differing_fields(current: dict[str, Any], wanted: dict[str, Any]) -> set[str]:
-    """Top-level fields deepdiff finds different; 1 and 1.0 and True are not the same value.
+def _differing_fields(
+    current: dict[str, dict[str, Any]], wanted: dict[str, dict[str, Any]]
+) -> dict[str, set[str]]:
+    """Per address, the managed fields deepdiff finds different (1, 1.0 and True are
+    not the same value); one deepdiff over every resource that differs at all.
 
     Imported here: deepdiff pulls in numpy and pydantic (a quarter of a second), and
-    only resources that differ ever get this far."""
+    only plans with a difference ever get this far."""
+    if not current:
+        return {}
     from deepdiff import DeepDiff
 
-    diff = DeepDiff(current, wanted, ignore_order=False)
-    return {str(key) for key in diff.affected_root_keys}
+    found: dict[str, set[str]] = {}
+    for change in DeepDiff(current, wanted, ignore_order=False, view="tree").values():
+        for leaf in change:
+            address, field, *_ = leaf.path(output_format="list")
+            found.setdefault(str(address), set()).add(str(field))
+    return found
 
 
 def _same_types(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:

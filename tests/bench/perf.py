@@ -1,0 +1,296 @@
+"""Performance of reconciler against the limit of the network and the hand-written loop.
+
+    python tests/bench/perf.py [--quick] [--json bench-results.json]
+
+Starts real sandboxes (``--generate-projects N --latency-ms 50 [--rate-limit 100]``)
+and measures, side by side:
+
+1. ``reconciler plan`` (the installed CLI, wall time) for N = 100, 1,000, 10,000;
+2. ``reconciler apply`` of k = 100 and 1,000 changed projects with R = 100 requests/s,
+   counting the 429s the sandbox answered;
+3. the baseline a user writes today: the guide's sequential loop, one GET and one
+   PATCH per project, requests-style over an httpx session, for N = 1,000 with
+   k = 100 changes, against ``reconciler apply`` of the same;
+4. CPU time per project of load + validate + diff + render (in process, no HTTP),
+   and the peak memory (max RSS) of ``reconciler plan`` at N = 10,000.
+
+The limit: reading N projects costs at least ceil(N/P)·L (cursor pages are
+sequential, P = 1,000); applying k changes at least max(ceil(k/C)·L, k/R)
+(C = 8 concurrent requests). Prints a table and writes it as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+LATENCY = 0.050
+PAGE = 1000
+CONCURRENCY = 8
+RATE = 100.0
+ADMIN_KEY = "sk-sandbox-admin"
+CONTROL_KEY = "sk-sandbox-control"
+
+
+@dataclass
+class Row:
+    scenario: str
+    measured_s: float
+    limit_s: float | None
+    ratio_to_limit: float | None
+    baseline_s: float | None = None
+    speedup_vs_baseline: float | None = None
+    note: str = ""
+
+
+class Sandbox:
+    def __init__(self, workdir: Path, projects: int, *, rate_limit: float = 0) -> None:
+        db = workdir / f"sandbox-{projects}-{rate_limit:g}-{time.monotonic_ns()}.db"
+        args = [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "sandbox",
+            "--db",
+            str(db),
+            "--port",
+            "0",
+            "--generate-projects",
+            str(projects),
+            "--latency-ms",
+            str(LATENCY * 1000),
+        ]
+        if rate_limit:
+            args += ["--rate-limit", str(rate_limit)]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("Listening on "):
+            raise SystemExit(f"sandbox did not start: {line!r}")
+        self.url = line.split()[-1]
+        self.http = httpx.Client(base_url=self.url, timeout=60)
+
+    def requests(self) -> list[dict[str, Any]]:
+        log: list[dict[str, Any]] = self.http.get(
+            "/_sandbox/requests", headers={"x-api-key": CONTROL_KEY}
+        ).json()["data"]
+        return log
+
+    def clear(self) -> None:
+        self.http.delete("/_sandbox/requests", headers={"x-api-key": CONTROL_KEY})
+
+    def stop(self) -> None:
+        self.http.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def project_ids(count: int) -> list[str]:
+    width = max(5, len(str(count)))
+    return [f"proj_{n:0{width}d}" for n in range(1, count + 1)]
+
+
+def write_file(path: Path, ids: list[str], changed: int) -> None:
+    """Every project managed (usage_limit), the first ``changed`` of them different from live."""
+    lines = ["version: 1", "projects:"]
+    for index, pid in enumerate(ids):
+        value = 1000 + index if index < changed else "null"
+        lines.append(f"  {pid}: {{usage_limit: {value}}}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_cli(*args: str, url: str) -> tuple[float, int, str]:
+    """Wall time, peak RSS (KiB) and stderr of one CLI run."""
+    exe = shutil.which("reconciler") or "reconciler"
+    env = {**os.environ, "CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": url}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [exe, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read() if process.stderr else ""
+    if process.returncode not in (0, 2):
+        raise SystemExit(f"reconciler {' '.join(args)} failed: {stderr}")
+    return elapsed, usage.ru_maxrss, stderr
+
+
+def cpu_per_project(workdir: Path, count: int) -> float:
+    """CPU seconds per project for load + validate + diff + render, no HTTP."""
+    from reconciler import config, render
+    from reconciler.model import LiveResource, LiveState
+    from reconciler.plan import make_plan
+
+    ids = project_ids(count)
+    path = workdir / f"cpu-{count}.yaml"
+    write_file(path, ids, changed=count // 10)
+    live = LiveState(
+        {
+            f"project.{pid}": LiveResource(
+                {
+                    "id": pid,
+                    "name": pid,
+                    "description": "",
+                    "billing_email": None,
+                    "usage_limit": None,
+                    "created_at": "2024-01-15T10:30:00Z",
+                },
+                '"e"',
+            )
+            for pid in ids
+        }
+        | {"company": LiveResource({"id": "org_abc123", "name": "X"}, '"c"')},
+        tokens_used=0,
+    )
+    started = time.process_time()
+    desired = config.load(path)
+    plan = make_plan(desired, live)
+    render.plan_text(plan)
+    return (time.process_time() - started) / count
+
+
+def baseline(url: str, ids: list[str], changed: int) -> float:
+    """The guide's loop: one GET and, where it differs, one PATCH per project, in turn."""
+    wanted = {pid: (1000 + i if i < changed else None) for i, pid in enumerate(ids)}
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, headers={"x-api-key": ADMIN_KEY}, timeout=60) as session:
+        for pid, limit in wanted.items():
+            current = session.get(f"/v1/organizations/company/projects/{pid}").json()
+            if current["usage_limit"] != limit:
+                session.patch(
+                    f"/v1/organizations/company/projects/{pid}", json={"usage_limit": limit}
+                ).raise_for_status()
+    return time.perf_counter() - started
+
+
+def read_limit(count: int) -> float:
+    return math.ceil(count / PAGE) * LATENCY
+
+
+def apply_limit(changes: int, rate: float) -> float:
+    return max(math.ceil(changes / CONCURRENCY) * LATENCY, changes / rate if rate else 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    plan_sizes = [100, 1000] if args.quick else [100, 1000, 10_000]
+    apply_sizes = [100] if args.quick else [100, 1000]
+    rows: list[Row] = []
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        cpu = {n: cpu_per_project(workdir, n) for n in plan_sizes}
+        figures["cpu_ms_per_project"] = {str(n): round(c * 1000, 4) for n, c in cpu.items()}
+
+        for count in plan_sizes:
+            sandbox = Sandbox(workdir, count)
+            try:
+                file = workdir / f"plan-{count}.yaml"
+                write_file(file, project_ids(count), changed=count // 10)
+                run_cli("plan", str(file), url=sandbox.url)  # warm the page cache
+                elapsed, rss, _ = run_cli("plan", str(file), url=sandbox.url)
+                limit = read_limit(count) + cpu[count] * count
+                rows.append(
+                    Row(
+                        f"plan N={count:,}",
+                        elapsed,
+                        limit,
+                        elapsed / limit,
+                        note=f"limit = ceil(N/P)*L + CPU; peak RSS {rss / 1024:.0f} MB",
+                    )
+                )
+                figures[f"plan_peak_rss_mb_{count}"] = round(rss / 1024, 1)
+            finally:
+                sandbox.stop()
+
+        for changes in apply_sizes:
+            sandbox = Sandbox(workdir, changes, rate_limit=RATE)
+            try:
+                file = workdir / f"apply-{changes}.yaml"
+                write_file(file, project_ids(changes), changed=changes)
+                time.sleep(1.5)  # let the bucket refill after start-up requests: a fair start
+                sandbox.clear()
+                elapsed, _, _ = run_cli("apply", str(file), "--auto-approve", url=sandbox.url)
+                log = sandbox.requests()
+                refused = sum(1 for r in log if r["status"] == 429)
+                limit = apply_limit(changes, RATE)
+                rows.append(
+                    Row(
+                        f"apply k={changes:,} (R={RATE:g}/s)",
+                        elapsed,
+                        limit,
+                        elapsed / limit,
+                        note=f"{len(log)} requests, {refused} answered 429",
+                    )
+                )
+                figures[f"apply_{changes}_429s"] = refused
+            finally:
+                sandbox.stop()
+
+        sandbox = Sandbox(workdir, 1000)
+        try:
+            ids = project_ids(1000)
+            slow = baseline(sandbox.url, ids, changed=100)
+            # reset the changed values, then the same work through reconciler
+            for pid in ids[:100]:
+                sandbox.http.patch(
+                    f"/v1/organizations/company/projects/{pid}",
+                    json={"usage_limit": None},
+                    headers={"x-api-key": ADMIN_KEY},
+                )
+            file = workdir / "baseline.yaml"
+            write_file(file, ids, changed=100)
+            fast, _, _ = run_cli("apply", str(file), "--auto-approve", url=sandbox.url)
+            limit = read_limit(1000) + apply_limit(100, 0) + read_limit(1000)
+            rows.append(
+                Row(
+                    "sync N=1,000, k=100 (plan + apply)",
+                    fast,
+                    limit,
+                    fast / limit,
+                    baseline_s=slow,
+                    speedup_vs_baseline=slow / fast,
+                    note="limit = read + write + read-back; baseline = the loop",
+                )
+            )
+        finally:
+            sandbox.stop()
+
+    print(
+        f"{'scenario':<36} {'measured':>10} {'limit':>8} {'x limit':>8} {'baseline':>9} "
+        f"{'speed-up':>9}  note"
+    )
+    for row in rows:
+        base = f"{row.baseline_s:8.2f}s" if row.baseline_s else f"{'':>9}"
+        gain = f"{row.speedup_vs_baseline:8.1f}x" if row.speedup_vs_baseline else f"{'':>9}"
+        limit = f"{row.limit_s:7.2f}s" if row.limit_s else f"{'':>8}"
+        ratio = f"{row.ratio_to_limit:7.2f}x" if row.ratio_to_limit else f"{'':>8}"
+        print(
+            f"{row.scenario:<36} {row.measured_s:9.2f}s {limit} {ratio} {base} {gain}  {row.note}"
+        )
+    for name, value in figures.items():
+        print(f"{name}: {value}")
+    args.json.write_text(
+        json.dumps({"rows": [asdict(r) for r in rows], "figures": figures}, indent=2) + "\n"
+    )
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
