@@ -21,10 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import jsonschema_rs
 import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -124,11 +122,15 @@ def _contract() -> dict[str, Any]:
 
 
 @cache
-def _validator(component: str) -> Draft202012Validator:
+def _validator(component: str) -> Any:
+    """A validator for ``#/components/schemas/<component>`` of the contract.
+
+    jsonschema-rs, not jsonschema: every answer is checked, and a plan of 10,000
+    projects checks 10,000 list items; jsonschema takes about 0.25 ms an item
+    (2.7 s of CPU for such a plan), jsonschema-rs about 1 microsecond."""
     uri = "urn:reconciler:company-api"
-    resource = Resource.from_contents(_contract(), default_specification=DRAFT202012)
-    registry: Registry[Any] = Registry().with_resource(uri, resource)
-    return Draft202012Validator(
+    registry = jsonschema_rs.Registry([(uri, _contract())])
+    return jsonschema_rs.validator_for(
         {"$ref": f"{uri}#/components/schemas/{component}"}, registry=registry
     )
 
@@ -345,9 +347,10 @@ class CompanyClient:
             body = response.json()
         except (ValueError, UnicodeDecodeError):
             raise self._nonsense(response, "its answer is not JSON") from None
-        error = next(iter(_validator(component).iter_errors(body)), None)
-        if error is not None:
-            where = ".".join(str(p) for p in error.absolute_path) or "the body"
+        validator = _validator(component)
+        if not validator.is_valid(body):
+            error = next(iter(validator.iter_errors(body)))
+            where = ".".join(str(p) for p in error.instance_path) or "the body"
             raise self._nonsense(
                 response, f"its answer is not a {component} ({where}: {error.message[:120]})"
             )
