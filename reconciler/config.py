@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -54,6 +55,21 @@ def schema() -> dict[str, Any]:
 @cache
 def _validator() -> Draft202012Validator:
     return Draft202012Validator(schema())
+
+
+@cache
+def _quick_validator() -> Any:
+    return jsonschema_rs.validator_for(schema())
+
+
+def _surely_valid(data: Any) -> bool:
+    """jsonschema-rs answers "valid?" in microseconds; jsonschema, which explains what
+    is wrong with the detail the messages need, then only runs on files with a problem.
+    Any doubt (an exception, say on an integer past 64 bits) takes the slow path."""
+    try:
+        return bool(_quick_validator().is_valid(data))
+    except Exception:
+        return False
 
 
 def load(path: str | Path) -> DesiredState:
@@ -310,6 +326,8 @@ class _Document:
 
     def check_schema(self, data: Any) -> None:
         """Schema problems, except where the YAML itself was already wrong (no echoes)."""
+        if _surely_valid(data):
+            return
         reported = {p.path for p in self.problems}
         before = len(self.problems)
         for error in _validator().iter_errors(data):

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler import config
 from reconciler.errors import ConfigError
@@ -173,3 +175,42 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
 def test_the_shipped_example_is_valid() -> None:
     desired = config.load(Path("reconciler/examples/org.yaml"))
     assert "company" in desired.resources
+
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 2**53 + 5),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.sampled_from(["a@b.co", "a b@c.d", "team", "gold", "", "x" * 201]),
+    st.lists(st.integers(), max_size=2),
+)
+fields = st.dictionaries(
+    st.sampled_from(
+        ["name", "billing_email", "plan", "usage_limit", "description", "id", "colour"]
+    ),
+    values,
+    max_size=4,
+)
+documents = st.fixed_dictionaries(
+    {"version": st.sampled_from([1, 2, "1"])},
+    optional={
+        "company": fields,
+        "projects": st.dictionaries(
+            st.sampled_from(["proj_1", "proj_x-2", "bad key"]), fields, max_size=3
+        ),
+        "api": st.dictionaries(
+            st.sampled_from(["base_url", "api_key_env", "token"]),
+            st.sampled_from(["https://x.io", "ORG_KEY", "1bad", "sk-x"]),
+            max_size=2,
+        ),
+    },
+)
+
+
+@given(documents)
+def test_the_fast_validity_check_agrees_with_the_schema(data: dict) -> None:  # type: ignore[type-arg]
+    from reconciler.config import _surely_valid, _validator
+
+    assert _surely_valid(data) == (list(_validator().iter_errors(data)) == [])
