@@ -117,7 +117,8 @@ def _tls() -> ssl.SSLContext:
 @cache
 def _contract() -> dict[str, Any]:
     text = resources.files("reconciler").joinpath("schemas/company-api.openapi.yaml").read_text()
-    loaded: dict[str, Any] = yaml.safe_load(text)
+    # libyaml when available: the pure-Python loader takes 0.17 s over this file.
+    loaded: dict[str, Any] = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return loaded
 
 
@@ -170,7 +171,8 @@ class CompanyClient:
             timeout=httpx.Timeout(self._retry.timeout, connect=min(10.0, self._retry.timeout)),
             transport=transport,
             follow_redirects=False,
-            verify=_tls(),
+            # Plain http (loopback, or --insecure) never does TLS: skip loading the CA bundle.
+            verify=_tls() if base_url.startswith("https:") else False,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
 

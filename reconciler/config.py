@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
 
 from reconciler.errors import ConfigError, Problem
+
+if TYPE_CHECKING:  # jsonschema is imported only for files with a problem (see _surely_valid)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 from reconciler.model import DesiredState
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -54,6 +56,8 @@ def schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema())
 
 
@@ -443,6 +447,8 @@ def _alternatives_message(error: ValidationError) -> str:
     assert error.context is not None
     near = [e for e in error.context if e.validator != "type"]
     if near:
+        from jsonschema.exceptions import best_match
+
         return _message(best_match(near))
     types: list[str] = []
     for branch in error.context:

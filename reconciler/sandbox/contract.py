@@ -19,7 +19,8 @@ _URI = "urn:reconciler:company-api"
 @cache
 def openapi() -> dict[str, Any]:
     text = resources.files("reconciler").joinpath("schemas/company-api.openapi.yaml").read_text()
-    document: dict[str, Any] = yaml.safe_load(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
+    document: dict[str, Any] = yaml.load(text, Loader=loader)
     return document
 
 

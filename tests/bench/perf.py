@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,7 +112,8 @@ def write_file(path: Path, ids: list[str], changed: int) -> None:
 
 def run_cli(*args: str, url: str) -> tuple[float, int, str]:
     """Wall time, peak RSS (KiB) and stderr of one CLI run."""
-    exe = shutil.which("reconciler") or "reconciler"
+    # The installed module, not a console-script shim (pyenv's adds a shell and 0.2 s).
+    exe = [sys.executable, "-m", "reconciler"]
     env = {**os.environ, "CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": url}
     started = time.perf_counter()
     process = subprocess.Popen(
