@@ -390,6 +390,6 @@ def _seconds(value: str | None) -> float | None:
 def _network_reason(exc: httpx.TransportError, base_url: str) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect to {base_url}"
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return "the connection broke before the answer was complete"
     return f"{type(exc).__name__}"

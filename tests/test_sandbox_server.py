@@ -64,7 +64,8 @@ def test_a_bad_seed_is_one_clear_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["drop", "drop-after-write"])
 def test_dropped_connections_break_mid_answer(sandbox: SandboxProcess, kind: str) -> None:
     sandbox.control("PATCH", "settings", json={"fault_rate": 1.0, "fault_kinds": [kind]})
-    with pytest.raises(httpx.RemoteProtocolError):
+    # Depending on timing the client sees the answer cut short or the connection reset.
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         sandbox.api("PATCH", "/projects/proj_1", json={"name": "Dropped"})
     sandbox.control("PATCH", "settings", json={"fault_rate": 0.0})
     name = sandbox.api("GET", "/projects/proj_1").json()["name"]
