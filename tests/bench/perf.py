@@ -110,22 +110,30 @@ def write_file(path: Path, ids: list[str], changed: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+REPORT_PEAK_RSS = (
+    "import atexit, resource, runpy, sys; "
+    "atexit.register(lambda: sys.stderr.write("
+    "f'PEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')); "
+    "sys.argv = ['reconciler', *sys.argv[1:]]; runpy.run_module('reconciler', run_name='__main__')"
+)
+
+
 def run_cli(*args: str, url: str) -> tuple[float, int, str]:
     """Wall time, peak RSS (KiB) and stderr of one CLI run."""
-    # The installed module, not a console-script shim (pyenv's adds a shell and 0.2 s).
-    exe = [sys.executable, "-m", "reconciler"]
+    # The installed module, not a console-script shim (pyenv's adds a shell and 0.2 s),
+    # reporting its own peak RSS on the way out.
+    exe = [sys.executable, "-c", REPORT_PEAK_RSS]
     env = {**os.environ, "CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": url}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [exe, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [*exe, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    _, status, usage = os.wait4(process.pid, 0)
+    _, stderr = process.communicate()
     elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read() if process.stderr else ""
     if process.returncode not in (0, 2):
         raise SystemExit(f"reconciler {' '.join(args)} failed: {stderr}")
-    return elapsed, usage.ru_maxrss, stderr
+    peak = int(stderr.rsplit("PEAK_RSS_KB ", 1)[1].split()[0])
+    return elapsed, peak, stderr
 
 
 def cpu_per_project(workdir: Path, count: int) -> float:
