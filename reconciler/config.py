@@ -393,6 +393,8 @@ def _char_at(text: str, mark: Any) -> str:
 
 def _yaml_message(exc: yaml.MarkedYAMLError, char: str = "") -> str:
     problem = exc.problem or "invalid YAML"
+    if "nesting depth" in problem:  # newer libyaml stops at 1,000 levels on its own
+        return f"nested more than {MAX_DEPTH} levels deep; a reconciler file is a few levels of mappings"
     if char == "\t":
         return "tabs are not allowed in YAML indentation; indent with spaces"
     if "expected a single document" in f"{exc.context} {problem}":
