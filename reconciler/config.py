@@ -45,6 +45,9 @@ _BOMS = (
 )
 _YAML11_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
 _STR = "tag:yaml.org,2002:str"
+_TOO_DEEP = (
+    f"nested more than {MAX_DEPTH} levels deep; a reconciler file is a few levels of mappings"
+)
 
 
 @cache
@@ -229,12 +232,7 @@ class _Document:
             )
             return None
         except _TooDeep as exc:
-            self.add_at(
-                exc.mark,
-                (),
-                f"nested more than {MAX_DEPTH} levels deep; a reconciler "
-                "file is a few levels of mappings",
-            )
+            self.add_at(exc.mark, (), _TOO_DEEP)
             return None
         if root is None:
             self.add(1, 1, (), "the file is empty; a reconciler file starts with 'version: 1'")
@@ -394,7 +392,7 @@ def _char_at(text: str, mark: Any) -> str:
 def _yaml_message(exc: yaml.MarkedYAMLError, char: str = "") -> str:
     problem = exc.problem or "invalid YAML"
     if "nesting depth" in problem:  # newer libyaml stops at 1,000 levels on its own
-        return f"nested more than {MAX_DEPTH} levels deep; a reconciler file is a few levels of mappings"
+        return _TOO_DEEP
     if char == "\t":
         return "tabs are not allowed in YAML indentation; indent with spaces"
     if "expected a single document" in f"{exc.context} {problem}":
