@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import __version__, config, manager, render, terminal
+from reconciler import __version__, config, manager, planfile, render, terminal
 from reconciler import plan as planning
 from reconciler.client import RetryPolicy, check_base_url
 from reconciler.errors import ConfigError, Problem, ReconcilerError
@@ -246,7 +246,7 @@ def plan(
         sections = planning.split_by_origin(result, base)
     _show_plan(ctx, result, sections, fmt, title=f"reconciler plan: `{file}`", max_chars=max_chars)
     if out:
-        planning.save(
+        planfile.save(
             result,
             out,
             base_url=connection.base_url,
@@ -260,7 +260,7 @@ def plan(
 def _show_plan(
     ctx: click.Context,
     result: Plan,
-    sections: planning.Sections | None,
+    sections: planfile.Sections | None,
     fmt: str,
     *,
     title: str,
@@ -295,11 +295,11 @@ def show(
 ) -> None:
     """Render a saved PLAN.json or an apply REPORT.json again, offline (like terraform show)."""
     heading = title or f"reconciler: `{saved.name}`"
-    report = planning.load_report_if_report(saved)
+    report = planfile.load_report_if_report(saved)
     if report is not None:
         _echo(ctx, render.report(report, fmt, title=heading, color=_wants_color(ctx)))
         return
-    loaded = planning.load_saved(saved)
+    loaded = planfile.load_saved(saved)
     _show_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars)
 
 
@@ -352,11 +352,11 @@ def apply(
     expect_file: Path | None,
 ) -> None:
     """Make the changes of FILE, or exactly those of a saved PLAN.json."""
-    if planning.is_saved_plan(source):
-        loaded = planning.load_saved(source)
+    if planfile.is_saved_plan(source):
+        loaded = planfile.load_saved(source)
         saved, api = loaded.plan, loaded.api
         if expect_file is not None:
-            planning.check_source(saved, expect_file)
+            planfile.check_source(saved, expect_file)
         connection = _connection(
             ctx,
             base_url,
@@ -365,7 +365,7 @@ def apply(
             scope="organization:write",
             concurrency=concurrency,
         )
-        planning.warn_if_source_changed(saved, lambda w: _echo(ctx, f"Warning: {w}\n", err=True))
+        planfile.warn_if_source_changed(saved, lambda w: _echo(ctx, f"Warning: {w}\n", err=True))
         result = _run(manager.refresh_saved(saved, connection, targets))
     else:
         if expect_file is not None:
@@ -386,7 +386,7 @@ def apply(
     manager.check_safe(result, max_changes=max_changes)
     terminal.approve(auto_approve)
     undo = (
-        planning.UndoRecorder(
+        planfile.UndoRecorder(
             undo_out, result, base_url=connection.base_url, api_key_env=connection.key_source
         )
         if undo_out

@@ -61,6 +61,11 @@ class FieldChange:
     after: Any
 
 
+def changes_data(changes: Mapping[str, FieldChange]) -> dict[str, dict[str, Any]]:
+    """The JSON form of field changes, shared by plans and reports."""
+    return {name: {"before": c.before, "after": c.after} for name, c in changes.items()}
+
+
 @dataclass(frozen=True)
 class ResourceChange:
     """One resource's change: only the fields that differ."""
@@ -75,9 +80,7 @@ class ResourceChange:
             "address": self.address,
             "action": str(self.action),
             "etag": self.etag,
-            "changes": {
-                name: {"before": c.before, "after": c.after} for name, c in self.changes.items()
-            },
+            "changes": changes_data(self.changes),
         }
 
     @property
@@ -144,9 +147,7 @@ class ResourceResult:
             "address": self.address,
             "outcome": str(self.outcome),
             "reason": self.reason,
-            "changes": {
-                name: {"before": c.before, "after": c.after} for name, c in self.changes.items()
-            },
+            "changes": changes_data(self.changes),
         }
 
 

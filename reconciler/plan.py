@@ -1,32 +1,22 @@
-"""Desired against live, over managed fields only: the ``Plan``.
-
-Also the life of a saved plan: written with the source file's digest (never
-the key), read back, and checked for staleness against live values before
-anything is written.
-"""
+"""Desired against live, over managed fields only: the ``Plan``; its warnings,
+its split into this edit and drift, and its staleness against live values.
+Saved plans on disk are ``planfile``'s."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
-from reconciler.errors import PlanError, PlanFileError, StalePlanError
-from reconciler.files import write_json
+from reconciler.errors import PlanError, StalePlanError
 from reconciler.model import (
-    FORMAT_VERSION,
     Action,
-    ApplyReport,
     DesiredState,
     FieldChange,
     LiveState,
-    Outcome,
     Plan,
     ResourceChange,
-    ResourceResult,
 )
 
 PLAN_ORDER = ("build", "team", "scale", "enterprise")
@@ -159,120 +149,6 @@ def _domain(email: Any) -> str | None:
     return email.rsplit("@", 1)[1].lower() if isinstance(email, str) and "@" in email else None
 
 
-# -- saved plans ---------------------------------------------------------------------------
-
-
-Sections = tuple[Plan, Plan]
-
-
-@dataclass(frozen=True)
-class SavedPlan:
-    """A plan read back from ``--out``: the plan, where to apply it, and (when it was
-    made with ``--compare-to``) its split into this edit and drift, for ``show``."""
-
-    plan: Plan
-    api: Mapping[str, Any]
-    sections: Sections | None = None
-
-
-def saved_plan_data(
-    plan: Plan, *, base_url: str, api_key_env: str | None, sections: Sections | None = None
-) -> dict[str, Any]:
-    """The plan's JSON plus where it came from; the key's value is never in it."""
-    data = {
-        **plan.data(),
-        "source": dict(plan.source),
-        "targets": list(plan.targets),
-        "api": {"base_url": base_url, "api_key_env": api_key_env},
-    }
-    if sections is not None:
-        change, drift = sections
-        data["sections"] = {
-            "change": change.data()["resources"],
-            "drift": drift.data()["resources"],
-        }
-    return data
-
-
-def save(
-    plan: Plan,
-    path: Path,
-    *,
-    base_url: str,
-    api_key_env: str | None,
-    sections: Sections | None = None,
-) -> None:
-    write_json(
-        path,
-        saved_plan_data(plan, base_url=base_url, api_key_env=api_key_env, sections=sections),
-    )
-
-
-def load_saved(path: Path) -> SavedPlan:
-    """A saved plan; anything else is a ``PlanFileError`` saying how to make one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PlanFileError(
-            f"{path} is not a readable plan file ({exc}); make one with "
-            "'reconciler plan FILE --out PLAN.json'."
-        ) from None
-    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-        raise PlanFileError(
-            f"{path} is not a reconciler plan of format_version "
-            f"{FORMAT_VERSION}; make it again with 'reconciler plan --out'."
-        )
-    try:
-        plan = Plan(
-            resources=_resources(data["resources"]),
-            warnings=tuple(str(w) for w in data.get("warnings", [])),
-            unmanaged=int(data.get("summary", {}).get("unmanaged_projects", 0)),
-            targets=tuple(data.get("targets", [])),
-            source=dict(data.get("source", {})),
-        )
-        sections = None
-        if "sections" in data:
-            parts = data["sections"]
-            sections = (
-                replace(plan, resources=_resources(parts["change"])),
-                replace(plan, resources=_resources(parts["drift"]), warnings=()),
-            )
-        api = dict(data.get("api") or {})
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(
-            f"{path} is damaged ({type(exc).__name__}: {exc}); make it again "
-            "with 'reconciler plan --out'."
-        ) from None
-    return SavedPlan(plan, api, sections)
-
-
-def _resources(items: Any) -> tuple[ResourceChange, ...]:
-    return tuple(
-        ResourceChange(
-            address=str(r["address"]),
-            action=Action(r["action"]),
-            etag=r.get("etag"),
-            changes={str(n): FieldChange(c["before"], c["after"]) for n, c in r["changes"].items()},
-        )
-        for r in items
-    )
-
-
-def check_source(saved: Plan, expected: Path) -> None:
-    """Refuse a saved plan that was not made from ``expected`` as it is now: in CI, the
-    reviewed plan must be the plan of the file being merged, or nothing is applied."""
-    try:
-        digest = hashlib.sha256(expected.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise PlanFileError(f"cannot read {expected} to check the plan: {exc.strerror}") from None
-    if saved.source.get("sha256") != digest:
-        raise StalePlanError(
-            f"The saved plan was not made from {expected} as it is now (it was made from "
-            f"another version of the file); nothing was written. Run plan again and review "
-            "the new plan."
-        )
-
-
 def check_not_stale(plan: Plan, live: LiveState) -> None:
     """Refuse the whole plan when any planned field's live value is not its ``before``."""
     moved = []
@@ -293,36 +169,6 @@ def check_not_stale(plan: Plan, live: LiveState) -> None:
             f"The saved plan is stale: {_list(moved[:5])}"
             f"{f' and {len(moved) - 5} more' if len(moved) > 5 else ''} changed since it was "
             "made. Nothing was written; run plan again and review the new plan."
-        )
-
-
-def is_saved_plan(path: Path) -> bool:
-    """A ``.json`` file, or any file holding a JSON object with a ``format_version``."""
-    if path.suffix.lower() == ".json":
-        return True
-    try:
-        with path.open("rb") as handle:
-            if not handle.read(256).lstrip().startswith(b"{"):
-                return False
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "format_version" in data
-
-
-def warn_if_source_changed(plan: Plan, warn: Callable[[str], None]) -> None:
-    """A saved plan applies what was reviewed; say so when the file has moved on since."""
-    name, digest = plan.source.get("file"), plan.source.get("sha256")
-    if not name or not digest:
-        return
-    try:
-        current = hashlib.sha256(Path(name).read_bytes()).hexdigest()
-    except OSError:
-        return
-    if current != digest:
-        warn(
-            f"{name} changed since this plan was made; applying the saved plan as reviewed, "
-            "not the file as it is now."
         )
 
 
@@ -352,55 +198,3 @@ def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:
 
 def _same(a: Any, b: Any) -> bool:
     return bool(a == b and type(a) is type(b))
-
-
-class UndoRecorder:
-    """``apply --undo-out``: after each applied resource, rewrite a saved plan that puts
-    back every value changed so far, with the new ETags, so an interrupted apply
-    still leaves a complete undo of what it did."""
-
-    def __init__(self, path: Path, plan: Plan, *, base_url: str, api_key_env: str | None) -> None:
-        self._path = path
-        self._source = plan.source
-        self._base_url = base_url
-        self._api_key_env = api_key_env
-        self._reverse: list[ResourceChange] = []
-
-    def record(self, result: ResourceResult) -> None:
-        if result.outcome is not Outcome.APPLIED:
-            return
-        self._reverse.append(
-            ResourceChange(
-                result.address,
-                Action.UPDATE,
-                result.etag,
-                {n: FieldChange(c.after, c.before) for n, c in result.changes.items()},
-            )
-        )
-        undo = Plan(resources=tuple(self._reverse), source=self._source)
-        save(undo, self._path, base_url=self._base_url, api_key_env=self._api_key_env)
-
-
-def load_report_if_report(path: Path) -> ApplyReport | None:
-    """An apply report (``apply --report``), or None when the file is something else."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or "results" not in data:
-        return None
-    try:
-        return ApplyReport(
-            results=tuple(
-                ResourceResult(
-                    str(r["address"]),
-                    Outcome(r["outcome"]),
-                    {str(n): FieldChange(c["before"], c["after"]) for n, c in r["changes"].items()},
-                    r.get("reason"),
-                )
-                for r in data["results"]
-            ),
-            warnings=tuple(str(w) for w in data.get("warnings", [])),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(f"{path} is a damaged apply report ({type(exc).__name__}).") from None

@@ -13,7 +13,7 @@ import click
 from reconciler import manager
 from reconciler.errors import ApprovalError
 from reconciler.model import ApplyReport, Plan, ResourceResult
-from reconciler.plan import UndoRecorder
+from reconciler.planfile import UndoRecorder
 
 
 def approve(auto_approve: bool) -> None:

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler import plan as planning
+from reconciler import planfile
 from reconciler.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.model import DesiredState, LiveResource, LiveState
 
@@ -124,8 +125,8 @@ def test_risky_values_are_warned_about() -> None:
 def test_a_saved_plan_round_trips_and_holds_no_key(tmp_path: Path) -> None:
     result = planning.make_plan(desired(company={"name": "B"}), live())
     path = tmp_path / "plan.json"
-    planning.save(result, path, base_url="http://127.0.0.1:1", api_key_env="ORG_KEY")
-    saved = planning.load_saved(path)
+    planfile.save(result, path, base_url="http://127.0.0.1:1", api_key_env="ORG_KEY")
+    saved = planfile.load_saved(path)
     assert saved.plan.data() == result.data()
     assert saved.sections is None
     assert saved.api == {"base_url": "http://127.0.0.1:1", "api_key_env": "ORG_KEY"}
@@ -146,7 +147,7 @@ def test_damaged_plan_files_are_clear_errors(tmp_path: Path, text: str) -> None:
     path = tmp_path / "plan.json"
     path.write_text(text)
     with pytest.raises(PlanFileError):
-        planning.load_saved(path)
+        planfile.load_saved(path)
 
 
 def test_stale_when_a_planned_value_moved() -> None:

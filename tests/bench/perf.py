@@ -55,7 +55,9 @@ class Row:
 
 
 class Sandbox:
-    def __init__(self, workdir: Path, projects: int, *, rate_limit: float = 0) -> None:
+    def __init__(
+        self, workdir: Path, projects: int, *, rate_limit: float = 0, latency: float = LATENCY
+    ) -> None:
         db = workdir / f"sandbox-{projects}-{rate_limit:g}-{time.monotonic_ns()}.db"
         args = [
             sys.executable,
@@ -69,7 +71,7 @@ class Sandbox:
             "--generate-projects",
             str(projects),
             "--latency-ms",
-            str(LATENCY * 1000),
+            str(latency * 1000),
         ]
         if rate_limit:
             args += ["--rate-limit", str(rate_limit)]

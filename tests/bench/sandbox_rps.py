@@ -14,39 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from perf import Sandbox  # the benchmark's sandbox process, beside this file
 
 KEY = "sk-sandbox-admin"
-
-
-def start(db: Path) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "sandbox",
-            "--db",
-            str(db),
-            "--port",
-            "0",
-            "--generate-projects",
-            "1000",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("Listening on "):
-        raise SystemExit(f"sandbox did not start: {line!r}")
-    return process, line.split()[-1]
 
 
 async def measure(
@@ -74,15 +49,21 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        process, url = start(Path(tmp) / "bench.db")
+        sandbox = Sandbox(Path(tmp), 1000, latency=0)
         try:
             results = {
                 "get_company_rps": asyncio.run(
-                    measure(url, "/v1/organizations/company", {}, args.requests, args.concurrency)
+                    measure(
+                        sandbox.url,
+                        "/v1/organizations/company",
+                        {},
+                        args.requests,
+                        args.concurrency,
+                    )
                 ),
                 "page_of_1000_rps": asyncio.run(
                     measure(
-                        url,
+                        sandbox.url,
                         "/v1/organizations/company/projects",
                         {"limit": "1000"},
                         max(50, args.requests // 20),
@@ -91,8 +72,7 @@ def main() -> None:
                 ),
             }
         finally:
-            process.terminate()
-            process.wait(timeout=15)
+            sandbox.stop()
     for name, rps in results.items():
         print(f"{name:>20}: {rps:8.1f} requests/s")
     print(json.dumps({k: round(v, 1) for k, v in results.items()}))
