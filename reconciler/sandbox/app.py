@@ -14,6 +14,7 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.sandbox import contract
+from reconciler.sandbox.admin_app import admin_routes
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.seed import SeedError, seed_from_data
 from reconciler.sandbox.store import NotFound, PreconditionFailed, Store, etag_of
@@ -56,8 +58,17 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+# The id of the request being served, for error bodies (as the Admin API puts it there too).
+_REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = {"type": "error", "error": {"type": _ERROR_TYPES[status], "message": message}}
+    body: dict[str, Any] = {
+        "type": "error",
+        "error": {"type": _ERROR_TYPES[status], "message": message},
+    }
+    if request_id := _REQUEST_ID.get():
+        body["request_id"] = request_id
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -91,6 +102,7 @@ class ConditionsMiddleware:
             "conflict": False,
         }
         scope.setdefault("state", {})
+        _REQUEST_ID.set(request_id)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -165,9 +177,9 @@ async def _drop(send: Send) -> None:
 
 
 def authorize(request: Request, scope_needed: str) -> None:
-    key = request.headers.get("x-api-key")
+    key = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization", ""))
     if not key:
-        raise ApiError(401, "Missing x-api-key header.")
+        raise ApiError(401, "Missing x-api-key header (or Authorization: Bearer).")
     scopes = request.app.state.store.scopes_of(key)
     if scopes is None:
         raise ApiError(401, "Invalid x-api-key.")
@@ -177,6 +189,13 @@ def authorize(request: Request, scope_needed: str) -> None:
             f"This API key lacks the scope '{scope_needed}', which "
             f"{request.method} {request.url.path} needs.",
         )
+
+
+def _bearer(header: str) -> str | None:
+    """Anthropic's SDK sends the key as ``Authorization: Bearer`` where the Admin API
+    also accepts it; the sandbox takes either."""
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
@@ -401,6 +420,7 @@ def create_app(
     base = "/v1/organizations/company"
     app = Starlette(
         routes=[
+            *admin_routes(authorize=authorize, read_body=read_json_object, api_error=ApiError),
             Route(base, by_method(GET=get_company, PATCH=patch_company), methods=["GET", "PATCH"]),
             Route(f"{base}/usage", get_usage, methods=["GET"]),
             Route(f"{base}/projects", list_projects, methods=["GET"]),

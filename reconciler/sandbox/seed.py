@@ -80,7 +80,24 @@ def seed_from_data(data: Any, *, source: str) -> dict[str, Any]:
         },
         "projects": projects,
         "keys": [(k["key"], list(k["scopes"])) for k in keys],
+        "admin": _admin_section(data.get("admin"), source),
     }
+
+
+def _admin_section(section: Any, source: str) -> dict[str, Any]:
+    """The Admin API's objects: users, invites, workspaces (with members), API keys."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise SeedError(f"{source}: admin is a mapping of users, invites, workspaces, api_keys")
+    for name in ("users", "invites"):
+        for item in section.get(name, []):
+            if not isinstance(item, dict) or not isinstance(item.get("email"), str):
+                raise SeedError(f"{source}: admin.{name}: each has an email")
+    for workspace in section.get("workspaces", []):
+        if not isinstance(workspace, dict) or not isinstance(workspace.get("name"), str):
+            raise SeedError(f"{source}: admin.workspaces: each has a name")
+    return dict(section)
 
 
 def generated_projects(count: int, *, taken: set[str]) -> list[dict[str, Any]]:
@@ -122,5 +139,11 @@ def seed_store(store: Store, *, seed_file: Path | None, generate_projects: int =
         seed = parse_seed(text, source=str(seed_file))
     projects = list(seed["projects"])
     projects += generated_projects(generate_projects, taken={p["id"] for p in projects})
-    store.load(company=seed["company"], usage=seed["usage"], projects=projects, keys=seed["keys"])
+    store.load(
+        company=seed["company"],
+        usage=seed["usage"],
+        projects=projects,
+        keys=seed["keys"],
+        admin=seed["admin"],
+    )
     return True

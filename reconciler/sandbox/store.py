@@ -12,9 +12,11 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
+
+from reconciler.sandbox.admin_store import AdminStore
 
 COMPANY_FIELDS = ("id", "name", "billing_email", "plan", "usage_limit", "created_at")
 PROJECT_FIELDS = ("id", "name", "description", "billing_email", "usage_limit", "created_at")
@@ -68,9 +70,13 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._edits = 0
+        self.admin = AdminStore(self._db)  # the Admin API's objects, in the same file
 
     def close(self) -> None:
         self._db.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -95,6 +101,7 @@ class Store:
         usage: Mapping[str, Any],
         projects: list[Mapping[str, Any]],
         keys: list[tuple[str, list[str]]],
+        admin: Mapping[str, Any] | None = None,
         replace: bool = False,
     ) -> None:
         """Fill the database in one transaction (all or nothing); ``replace`` first
@@ -117,6 +124,7 @@ class Store:
                 "INSERT INTO projects VALUES (?,?,?,?,?,?)",
                 ([p[f] for f in PROJECT_FIELDS] for p in projects),
             )
+            self.admin.load(admin or {})
             db.executemany(
                 "INSERT OR REPLACE INTO keys VALUES (?,?)",
                 ((key_digest(k), json.dumps(sorted(s))) for k, s in keys),

@@ -1,0 +1,221 @@
+"""The Admin API surface of the sandbox (users, invites, workspaces, their
+members, API keys) as Starlette routes over ``AdminStore``.
+
+Shapes follow Anthropic's Admin API: updates are POST, lists page with
+``before_id`` / ``after_id`` / ``limit`` (default 20, at most 1,000) into
+``{data, first_id, has_more, last_id}``, errors carry ``request_id``. The
+middleware of ``app.py`` gives these routes the same latency, faults, rate
+limit and request log as the Company API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reconciler.sandbox.admin_store import AdminError, AdminStore
+
+ADMIN_SCOPE = "organization:admin"
+BASE = "/v1/organizations"
+
+
+def admin_routes(
+    *,
+    authorize: Callable[[Request, str], None],
+    read_body: Callable[[Request], Any],
+    api_error: type[Exception],
+) -> list[Route]:
+    """The routes; ``authorize``, ``read_body`` and ``api_error`` are the app's own."""
+
+    def store(request: Request) -> AdminStore:
+        admin: AdminStore = request.app.state.store.admin
+        return admin
+
+    async def body_of(
+        request: Request, *, allowed: set[str], required: Collection[str] = ()
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = await read_body(request)
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise api_error(400, f"{', '.join(unknown)}: unknown field.")
+        missing = sorted(set(required) - set(body))
+        if missing:
+            raise api_error(400, f"{', '.join(missing)}: required.")
+        return body
+
+    def run(request: Request, action: Callable[[AdminStore], Any], *, wrote: bool = False) -> Any:
+        try:
+            if not wrote:
+                return action(store(request))
+            with request.app.state.store.transaction():
+                result = action(store(request))
+            request.state.wrote = True
+            return result
+        except AdminError as exc:
+            raise api_error(exc.status, exc.message) from None
+
+    def page(request: Request, items: list[dict[str, Any]], key: str = "id") -> Response:
+        raw = request.query_params.get("limit", "20")
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise api_error(400, f"limit: must be an integer from 1 to 1000, not {raw!r}.")
+        after, before = request.query_params.get("after_id"), request.query_params.get("before_id")
+        if after and before:
+            raise api_error(400, "after_id and before_id cannot both be given.")
+        limit = int(raw)
+        if after:
+            chosen = [i for i in items if i[key] > after]
+            window, more = chosen[:limit], len(chosen) > limit
+        elif before:
+            chosen = [i for i in items if i[key] < before]
+            window, more = chosen[-limit:], len(chosen) > limit
+        else:
+            window, more = items[:limit], len(items) > limit
+        return JSONResponse(
+            {
+                "data": window,
+                "has_more": more,
+                "first_id": window[0][key] if window else None,
+                "last_id": window[-1][key] if window else None,
+            }
+        )
+
+    def guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            authorize(request, ADMIN_SCOPE)
+            result = await handler(request)
+            return result if isinstance(result, Response) else JSONResponse(result)
+
+        return endpoint
+
+    async def me(request: Request) -> Any:
+        return run(request, lambda s: s.organization())
+
+    async def users(request: Request) -> Any:
+        found = run(request, lambda s: s.users())
+        if email := request.query_params.get("email"):
+            found = [u for u in found if u["email"] == email]
+        return page(request, found)
+
+    async def user(request: Request) -> Any:
+        user_id = request.path_params["user_id"]
+        if request.method == "GET":
+            return run(request, lambda s: s.user(user_id))
+        if request.method == "DELETE":
+            return run(request, lambda s: s.remove_user(user_id), wrote=True)
+        body = await body_of(request, allowed={"role"}, required={"role"})
+        return run(request, lambda s: s.update_user(user_id, body["role"]), wrote=True)
+
+    async def invites(request: Request) -> Any:
+        if request.method == "GET":
+            return page(request, run(request, lambda s: s.invites()))
+        body = await body_of(
+            request, allowed={"email", "role", "rbac_group_ids"}, required={"email", "role"}
+        )
+        return run(request, lambda s: s.create_invite(body["email"], body["role"]), wrote=True)
+
+    async def invite(request: Request) -> Any:
+        invite_id = request.path_params["invite_id"]
+        if request.method == "GET":
+            return run(request, lambda s: s.invite(invite_id))
+        return run(request, lambda s: s.delete_invite(invite_id), wrote=True)
+
+    workspace_fields = {"name", "data_residency", "tags", "external_key_id", "display_color"}
+
+    async def workspaces(request: Request) -> Any:
+        if request.method == "GET":
+            archived = request.query_params.get("include_archived", "false") == "true"
+            return page(request, run(request, lambda s: s.workspaces(include_archived=archived)))
+        body = await body_of(request, allowed=workspace_fields, required={"name"})
+        _check_name(body.get("name"), api_error)
+        return run(request, lambda s: s.create_workspace(body), wrote=True)
+
+    async def workspace(request: Request) -> Any:
+        workspace_id = request.path_params["workspace_id"]
+        if request.method == "GET":
+            return run(request, lambda s: s.workspace(workspace_id))
+        body = await body_of(request, allowed=workspace_fields)
+        if "name" in body:
+            _check_name(body["name"], api_error)
+        return run(request, lambda s: s.update_workspace(workspace_id, body), wrote=True)
+
+    async def archive(request: Request) -> Any:
+        workspace_id = request.path_params["workspace_id"]
+        return run(request, lambda s: s.archive_workspace(workspace_id), wrote=True)
+
+    async def members(request: Request) -> Any:
+        workspace_id = request.path_params["workspace_id"]
+        if request.method == "GET":
+            return page(request, run(request, lambda s: s.members(workspace_id)), key="user_id")
+        body = await body_of(
+            request, allowed={"user_id", "workspace_role"}, required={"user_id", "workspace_role"}
+        )
+        return run(
+            request,
+            lambda s: s.add_member(workspace_id, body["user_id"], body["workspace_role"]),
+            wrote=True,
+        )
+
+    async def member(request: Request) -> Any:
+        workspace_id = request.path_params["workspace_id"]
+        user_id = request.path_params["user_id"]
+        if request.method == "GET":
+            return run(request, lambda s: s.member(workspace_id, user_id))
+        if request.method == "DELETE":
+            return run(request, lambda s: s.remove_member(workspace_id, user_id), wrote=True)
+        body = await body_of(request, allowed={"workspace_role"}, required={"workspace_role"})
+        return run(
+            request,
+            lambda s: s.update_member(workspace_id, user_id, body["workspace_role"]),
+            wrote=True,
+        )
+
+    async def api_keys(request: Request) -> Any:
+        found = run(request, lambda s: s.api_keys())
+        for name in ("status", "workspace_id"):
+            if wanted := request.query_params.get(name):
+                found = [
+                    k
+                    for k in found
+                    if (k["scope"].get("workspace_id") if name == "workspace_id" else k[name])
+                    == wanted
+                ]
+        return page(request, found)
+
+    async def api_key(request: Request) -> Any:
+        key_id = request.path_params["api_key_id"]
+        if request.method == "GET":
+            return run(request, lambda s: s.api_key(key_id))
+        body = await body_of(request, allowed={"name", "status"})
+        if body.get("status", "active") not in ("active", "inactive", "archived"):
+            raise api_error(400, "status: must be active, inactive or archived.")
+        return run(request, lambda s: s.update_api_key(key_id, body), wrote=True)
+
+    return [
+        Route(f"{BASE}/me", guarded(me), methods=["GET"]),
+        Route(f"{BASE}/users", guarded(users), methods=["GET"]),
+        Route(f"{BASE}/users/{{user_id}}", guarded(user), methods=["GET", "POST", "DELETE"]),
+        Route(f"{BASE}/invites", guarded(invites), methods=["GET", "POST"]),
+        Route(f"{BASE}/invites/{{invite_id}}", guarded(invite), methods=["GET", "DELETE"]),
+        Route(f"{BASE}/workspaces", guarded(workspaces), methods=["GET", "POST"]),
+        Route(f"{BASE}/workspaces/{{workspace_id}}", guarded(workspace), methods=["GET", "POST"]),
+        Route(f"{BASE}/workspaces/{{workspace_id}}/archive", guarded(archive), methods=["POST"]),
+        Route(
+            f"{BASE}/workspaces/{{workspace_id}}/members", guarded(members), methods=["GET", "POST"]
+        ),
+        Route(
+            f"{BASE}/workspaces/{{workspace_id}}/members/{{user_id}}",
+            guarded(member),
+            methods=["GET", "POST", "DELETE"],
+        ),
+        Route(f"{BASE}/api_keys", guarded(api_keys), methods=["GET"]),
+        Route(f"{BASE}/api_keys/{{api_key_id}}", guarded(api_key), methods=["GET", "POST"]),
+    ]
+
+
+def _check_name(name: Any, api_error: type[Exception]) -> None:
+    if not isinstance(name, str) or not 1 <= len(name) <= 40:
+        raise api_error(400, "name: must be text of 1 to 40 characters.")

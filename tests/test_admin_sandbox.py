@@ -1,0 +1,167 @@
+"""The sandbox's Admin API surface, driven through Anthropic's official SDK: what
+the emulator answers must be what the SDK's own types accept (each object is
+re-validated with its pydantic model), and the API's rules hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import pytest
+
+from .conftest import CONTROL_KEY, SandboxProcess, start_sandbox
+
+ADMIN_KEY = "sk-ant-admin01-sandbox"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    running = start_sandbox(tmp_path_factory.mktemp("admin") / "sandbox.db")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def org(server: SandboxProcess) -> Any:
+    """A fresh Admin API organization for each test, reached through the SDK."""
+    seed = {
+        "company": server.api("GET", "").json(),
+        "keys": [
+            {"key": ADMIN_KEY, "scopes": ["organization:admin"]},
+            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
+            {"key": "sk-sandbox-admin", "scopes": ["organization:read", "organization:write"]},
+        ],
+        "admin": {
+            "users": [
+                {"email": "ada@example.com", "name": "Ada", "role": "admin"},
+                {"email": "ben@example.com", "name": "Ben", "role": "developer"},
+            ],
+            "workspaces": [
+                {
+                    "name": "Research",
+                    "members": [
+                        {"email": "ben@example.com", "workspace_role": "workspace_developer"}
+                    ],
+                }
+            ],
+            "api_keys": [{"name": "ci-key"}],
+        },
+    }
+    assert server.control("POST", "reset", json=seed).status_code == 200
+    client = anthropic.Anthropic(
+        api_key=ADMIN_KEY, base_url=server.url, max_retries=0, _strict_response_validation=True
+    )
+    return client.beta.organization
+
+
+def accepted(obj: Any) -> Any:
+    """The SDK builds objects without validating; validate each one for real."""
+    return type(obj).model_validate(obj.to_dict())
+
+
+def test_the_organization_and_its_users(org: Any) -> None:
+    accepted(org.retrieve())
+    users = [accepted(u) for u in org.users.list()]
+    assert sorted(u.email for u in users) == ["ada@example.com", "ben@example.com"]
+    ben = next(u for u in users if u.email == "ben@example.com")
+    assert accepted(org.users.retrieve(ben.id)).role == "developer"
+    assert accepted(org.users.update(ben.id, role="billing")).role == "billing"
+    assert [u.email for u in org.users.list(email="ben@example.com")] == ["ben@example.com"]
+
+
+def test_admin_is_not_assignable_and_admins_stay(org: Any) -> None:
+    users = {u.email: u for u in org.users.list()}
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        org.users.update(users["ben@example.com"].id, role="admin")
+    assert "cannot be assigned" in str(caught.value)
+    with pytest.raises(anthropic.BadRequestError):
+        org.users.remove(users["ada@example.com"].id)
+
+
+def test_invites_are_created_listed_and_deleted_while_pending(org: Any) -> None:
+    invite = accepted(org.invites.create(email="new@example.com", role="developer"))
+    assert invite.status == "pending"
+    assert [i.id for i in org.invites.list()] == [invite.id]
+    org.invites.delete(invite.id)
+    assert list(org.invites.list()) == []
+    with pytest.raises(anthropic.BadRequestError):
+        org.invites.create(email="ben@example.com", role="user")  # already a member
+
+
+def test_workspaces_are_created_updated_and_archived_never_deleted(org: Any) -> None:
+    created = accepted(
+        org.workspaces.create(
+            name="Support",
+            tags={"team": "support"},
+            data_residency={"allowed_inference_geos": ["us"], "default_inference_geo": "us"},
+        )
+    )
+    assert created.data_residency.default_inference_geo == "us"
+    updated = accepted(
+        org.workspaces.update(created.id, name="Support Bots", tags={"team": None, "tier": "1"})
+    )
+    assert (updated.name, updated.tags) == ("Support Bots", {"tier": "1"})
+    archived = accepted(org.workspaces.archive(created.id))
+    assert archived.archived_at is not None
+    assert created.id not in [w.id for w in org.workspaces.list()]
+    assert created.id in [w.id for w in org.workspaces.list(include_archived=True)]
+    with pytest.raises(anthropic.BadRequestError):
+        org.workspaces.update(created.id, name="Back")
+
+
+def test_members_are_added_updated_and_removed(org: Any) -> None:
+    workspace = next(iter(org.workspaces.list()))
+    users = {u.email: u for u in org.users.list()}
+    members = [accepted(m) for m in org.workspaces.members.list(workspace.id)]
+    assert [m.workspace_role for m in members] == ["workspace_developer"]
+    ada = users["ada@example.com"].id
+    added = accepted(
+        org.workspaces.members.add(workspace.id, user_id=ada, workspace_role="workspace_user")
+    )
+    assert added.workspace_role == "workspace_user"
+    assert accepted(
+        org.workspaces.members.update(
+            ada, workspace_id=workspace.id, workspace_role="workspace_admin"
+        )
+    ).workspace_role == ("workspace_admin")
+    org.workspaces.members.remove(ada, workspace_id=workspace.id)
+    assert len(list(org.workspaces.members.list(workspace.id))) == 1
+    with pytest.raises(anthropic.BadRequestError):
+        org.workspaces.members.add(workspace.id, user_id=ada, workspace_role="workspace_billing")
+
+
+def test_api_keys_are_renamed_and_deactivated(org: Any) -> None:
+    (key,) = [accepted(k) for k in org.api_keys.list()]
+    renamed = accepted(org.api_keys.update(key.id, name="deploy", status="inactive"))
+    assert (renamed.name, renamed.status) == ("deploy", "inactive")
+    assert [k.id for k in org.api_keys.list(status="inactive")] == [key.id]
+
+
+def test_pagination_walks_every_user_through_the_sdk(server: SandboxProcess, org: Any) -> None:
+    seed_users = [{"email": f"user{n:02d}@example.com", "role": "user"} for n in range(45)]
+    server.control(
+        "POST",
+        "reset",
+        json={"company": server.api("GET", "").json(), "admin": {"users": seed_users}},
+    )
+    emails = [u.email for u in org.users.list(limit=20)]
+    assert sorted(emails) == sorted(u["email"] for u in seed_users)
+    page = org.users.list(limit=20)
+    assert page.has_more is True
+    assert len(page.data) == 20
+
+
+def test_errors_carry_the_request_id_and_the_key_needs_the_admin_scope(
+    server: SandboxProcess, org: Any
+) -> None:
+    with pytest.raises(anthropic.NotFoundError) as missing:
+        org.users.retrieve("user_nope")
+    assert missing.value.request_id
+    assert missing.value.body["request_id"] == missing.value.request_id
+    company_key = anthropic.Anthropic(
+        api_key="sk-sandbox-admin", base_url=server.url, max_retries=0
+    )
+    with pytest.raises(anthropic.PermissionDeniedError) as refused:
+        company_key.beta.organization.users.list().data  # noqa: B018
+    assert "organization:admin" in str(refused.value)
