@@ -3,6 +3,7 @@ in-process: each documented response is produced and its body validates."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.testclient import TestClient
 
-SPEC = yaml.safe_load(open("reconciler/schemas/anthropic-admin.openapi.yaml", encoding="utf-8"))
+SPEC = yaml.safe_load(Path("reconciler/schemas/anthropic-admin.openapi.yaml").read_text())
 URI = "urn:test:anthropic-admin"
 REGISTRY: Registry[Any] = Registry().with_resource(
     URI, Resource.from_contents(SPEC, default_specification=DRAFT202012)
