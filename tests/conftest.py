@@ -129,6 +129,15 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    """One sandbox process for a whole module: harnesses reset it per case
+    (``/_sandbox/reset``) instead of paying a process start each time."""
+    running = start_sandbox(tmp_path_factory.mktemp("module-sandbox") / "sandbox.db")
+    yield running
+    running.stop()
+
+
 @dataclass
 class Run:
     exit_code: int

@@ -4,22 +4,14 @@ re-validated with its pydantic model), and the API's rules hold."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import pytest
 
-from .conftest import CONTROL_KEY, SandboxProcess, start_sandbox
+from .conftest import CONTROL_KEY, SandboxProcess
 
 ADMIN_KEY = "sk-ant-admin01-sandbox"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    running = start_sandbox(tmp_path_factory.mktemp("admin") / "sandbox.db")
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,11 @@ from reconciler.errors import ApiError
 from reconciler.model import DesiredState
 
 from . import figures
-from .conftest import ADMIN_KEY, CONTROL_KEY, SandboxProcess, start_sandbox
+from .conftest import ADMIN_KEY, CONTROL_KEY, SandboxProcess
 
 FIELDS = ("name", "description", "billing_email", "usage_limit")
 MAX_RUNS = 8
 FAST = RetryPolicy(backoff=0.001, max_wait=0.02, timeout=5)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    running = start_sandbox(tmp_path_factory.mktemp("convergence") / "sandbox.db")
-    yield running
-    running.stop()
 
 
 def value(rng: random.Random, field: str) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,17 +12,10 @@ from reconciler import manager
 from reconciler.model import Outcome
 
 from . import figures
-from .conftest import ADMIN_KEY, SandboxProcess, start_sandbox
+from .conftest import ADMIN_KEY, SandboxProcess
 from .test_convergence import FAST, desired_for, live_state, organization
 
 MARKER = "Edited out of band #"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    running = start_sandbox(tmp_path_factory.mktemp("lost-updates") / "sandbox.db")
-    yield running
-    running.stop()
 
 
 def edited_field(address: str) -> str:
