@@ -1,20 +1,16 @@
 """The Company API as a Starlette app, over a ``Store`` and ``Conditions``.
 
-Request flow: ``ConditionsMiddleware`` (request id, latency, faults, rate
-limit, rate-limit headers, request log) → routing → an endpoint, which checks
-the key's scope, validates the body against the OpenAPI schemas and calls the
-store. Every failure is an ``ApiError`` rendered as Anthropic's error JSON.
+Request flow: ``ConditionsMiddleware`` (``middleware.py``) → routing → an
+endpoint, which checks the key's scope, validates the body against the OpenAPI
+schemas and calls the store. Every failure is an ``ApiError`` rendered as
+Anthropic's error JSON (``errors.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import math
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,155 +19,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.sandbox import contract
 from reconciler.sandbox.admin_app import admin_routes
 from reconciler.sandbox.conditions import Conditions
+from reconciler.sandbox.errors import ERROR_TYPES, ApiError, error_response
+from reconciler.sandbox.middleware import CONTROL_PREFIX, ConditionsMiddleware, rfc3339
 from reconciler.sandbox.seed import SeedError, seed_from_data
 from reconciler.sandbox.store import NotFound, PreconditionFailed, Store, etag_of
 
 MAX_BODY_BYTES = 1024 * 1024
-CONTROL_PREFIX = "/_sandbox/"
-
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    412: "precondition_failed",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    529: "overloaded_error",
-}
-
-
-class ApiError(Exception):
-    """An error answer: status, Anthropic error type, message, extra headers."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-# The id of the request being served, for error bodies (as the Admin API puts it there too).
-_REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {
-        "type": "error",
-        "error": {"type": _ERROR_TYPES[status], "message": message},
-    }
-    if request_id := _REQUEST_ID.get():
-        body["request_id"] = request_id
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# -- the middleware ------------------------------------------------------------
-
-
-class ConditionsMiddleware:
-    """Applies the sandbox's conditions to every API request (not to /_sandbox/)."""
-
-    def __init__(self, app: ASGIApp, conditions: Conditions, log: deque[dict[str, Any]]) -> None:
-        self.app = app
-        self.conditions = conditions
-        self.log = log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = "req_" + uuid.uuid4().hex[:24]
-        control = scope["path"].startswith(CONTROL_PREFIX)
-        entry: dict[str, Any] = {
-            "method": scope["method"],
-            "path": scope["path"],
-            "status": 0,
-            "fault": None,
-            "wrote": False,
-            "conflict": False,
-        }
-        scope.setdefault("state", {})
-        _REQUEST_ID.set(request_id)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                entry["status"] = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"request-id", request_id.encode()))
-                if not control:
-                    headers.extend(self._rate_limit_headers())
-                message = {**message, "headers": headers}
-            await send(message)
-
-        if control:
-            await self.app(scope, receive, send_with_headers)
-            return
-        try:
-            delay = self.conditions.latency_seconds()
-            if delay:
-                await asyncio.sleep(delay)
-            fault = self.conditions.draw_fault()
-            entry["fault"] = fault
-            if fault in ("500", "529"):
-                status = int(fault)
-                await error_response(status, "Injected fault.")(scope, receive, send_with_headers)
-            elif fault == "429":
-                after = str(self.conditions.settings.fault_retry_after)
-                await error_response(429, "Injected rate limit.", {"retry-after": after})(
-                    scope, receive, send_with_headers
-                )
-            elif fault == "drop":
-                await _drop(send_with_headers)
-            elif not self.conditions.bucket.take():
-                wait = self.conditions.bucket.seconds_until(1)
-                retry_after = str(max(1, math.ceil(wait)))
-                await error_response(
-                    429,
-                    "Rate limit exceeded; retry after the retry-after header's seconds.",
-                    {"retry-after": retry_after},
-                )(scope, receive, send_with_headers)
-            elif fault == "drop-after-write":
-                await self.app(scope, receive, _swallow)
-                await _drop(send_with_headers)
-            else:
-                await self.app(scope, receive, send_with_headers)
-        finally:
-            entry["wrote"] = bool(scope["state"].get("wrote"))
-            entry["conflict"] = bool(scope["state"].get("conflict"))
-            self.log.append(entry)
-
-    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
-        bucket = self.conditions.bucket
-        reset = datetime.now(UTC) + timedelta(seconds=bucket.seconds_until(bucket.capacity))
-        return [
-            (b"anthropic-ratelimit-requests-limit", str(bucket.limit).encode()),
-            (b"anthropic-ratelimit-requests-remaining", str(bucket.remaining).encode()),
-            (b"anthropic-ratelimit-requests-reset", rfc3339(reset).encode()),
-        ]
-
-
-async def _swallow(message: Message) -> None:
-    """A send that discards the response (the write happens, the answer is lost)."""
-
-
-async def _drop(send: Send) -> None:
-    """Start a response and never finish it: uvicorn then closes the connection,
-    and the client sees it break mid-answer, as with a dropped connection."""
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
-    )
-
 
 # -- request helpers -------------------------------------------------------------
 
@@ -392,7 +249,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
         )
     if exc.status_code == 404:
         return error_response(404, f"No such path: {request.url.path}.")
-    status = exc.status_code if exc.status_code in _ERROR_TYPES else 400
+    status = exc.status_code if exc.status_code in ERROR_TYPES else 400
     return error_response(status, exc.detail)
 
 

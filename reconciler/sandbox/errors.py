@@ -1,0 +1,46 @@
+"""The sandbox's error answers: Anthropic's error JSON, with the id of the request
+being served in the body as the ``request-id`` header has it."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    412: "precondition_failed",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+class ApiError(Exception):
+    """An error answer: status, Anthropic error type, message, extra headers."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+# The id of the request being served, for error bodies (as the Admin API puts it there too).
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {
+        "type": "error",
+        "error": {"type": ERROR_TYPES[status], "message": message},
+    }
+    if request_id := REQUEST_ID.get():
+        body["request_id"] = request_id
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -1,0 +1,118 @@
+"""``ConditionsMiddleware``: what every API request meets before an endpoint, the
+request id, injected latency, faults (answered or dropped), the rate limit and
+its headers, and the request log. ``/_sandbox/`` control requests pass through
+with only a request id."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reconciler.sandbox.conditions import Conditions
+from reconciler.sandbox.errors import REQUEST_ID, error_response
+
+CONTROL_PREFIX = "/_sandbox/"
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ConditionsMiddleware:
+    """Applies the sandbox's conditions to every API request (not to /_sandbox/)."""
+
+    def __init__(self, app: ASGIApp, conditions: Conditions, log: deque[dict[str, Any]]) -> None:
+        self.app = app
+        self.conditions = conditions
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = "req_" + uuid.uuid4().hex[:24]
+        control = scope["path"].startswith(CONTROL_PREFIX)
+        entry: dict[str, Any] = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": 0,
+            "fault": None,
+            "wrote": False,
+            "conflict": False,
+        }
+        scope.setdefault("state", {})
+        REQUEST_ID.set(request_id)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"request-id", request_id.encode()))
+                if not control:
+                    headers.extend(self._rate_limit_headers())
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if control:
+            await self.app(scope, receive, send_with_headers)
+            return
+        try:
+            delay = self.conditions.latency_seconds()
+            if delay:
+                await asyncio.sleep(delay)
+            fault = self.conditions.draw_fault()
+            entry["fault"] = fault
+            if fault in ("500", "529"):
+                status = int(fault)
+                await error_response(status, "Injected fault.")(scope, receive, send_with_headers)
+            elif fault == "429":
+                after = str(self.conditions.settings.fault_retry_after)
+                await error_response(429, "Injected rate limit.", {"retry-after": after})(
+                    scope, receive, send_with_headers
+                )
+            elif fault == "drop":
+                await _drop(send_with_headers)
+            elif not self.conditions.bucket.take():
+                wait = self.conditions.bucket.seconds_until(1)
+                retry_after = str(max(1, math.ceil(wait)))
+                await error_response(
+                    429,
+                    "Rate limit exceeded; retry after the retry-after header's seconds.",
+                    {"retry-after": retry_after},
+                )(scope, receive, send_with_headers)
+            elif fault == "drop-after-write":
+                await self.app(scope, receive, _swallow)
+                await _drop(send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        finally:
+            entry["wrote"] = bool(scope["state"].get("wrote"))
+            entry["conflict"] = bool(scope["state"].get("conflict"))
+            self.log.append(entry)
+
+    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
+        bucket = self.conditions.bucket
+        reset = datetime.now(UTC) + timedelta(seconds=bucket.seconds_until(bucket.capacity))
+        return [
+            (b"anthropic-ratelimit-requests-limit", str(bucket.limit).encode()),
+            (b"anthropic-ratelimit-requests-remaining", str(bucket.remaining).encode()),
+            (b"anthropic-ratelimit-requests-reset", rfc3339(reset).encode()),
+        ]
+
+
+async def _swallow(message: Message) -> None:
+    """A send that discards the response (the write happens, the answer is lost)."""
+
+
+async def _drop(send: Send) -> None:
+    """Start a response and never finish it: uvicorn then closes the connection,
+    and the client sees it break mid-answer, as with a dropped connection."""
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
+    )
