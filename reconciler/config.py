@@ -11,7 +11,6 @@ a file is reported at once, in file order, as ``file:line:col: path: message``.
 from __future__ import annotations
 
 import codecs
-import difflib
 import hashlib
 import json
 import re
@@ -25,6 +24,13 @@ import jsonschema_rs
 import yaml
 
 from reconciler.errors import ConfigError, Problem
+from reconciler.messages import (
+    alternatives_message,
+    lookalikes,
+    message_for,
+    schema_at,
+    unknown_key,
+)
 
 if TYPE_CHECKING:  # jsonschema is imported only for files with a problem (see _surely_valid)
     from jsonschema import Draft202012Validator
@@ -338,18 +344,18 @@ class _Document:
 
     def _schema_problem(self, error: ValidationError) -> None:
         path: Path_ = tuple(error.absolute_path)
-        schema_ = _schema_at(error)
+        schema_ = schema_at(error)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = list(schema_.get("properties", {}))
             for key in error.instance:
                 if key not in known:
-                    self._at_key((*path, key), _unknown_key(key, known))
+                    self._at_key((*path, key), unknown_key(key, known))
             return
         if "propertyNames" in error.schema_path:
             key = str(error.instance)
             self._at_key(
                 (*path, key),
-                f"'{key}'{_lookalikes(key)} is not a project id; projects are keyed by their id, "
+                f"'{key}'{lookalikes(key)} is not a project id; projects are keyed by their id, "
                 "like proj_abc123",
             )
             return
@@ -357,9 +363,9 @@ class _Document:
             self._at_key(path, f"{path[-1]} is read-only: the API sets it; remove it from the file")
             return
         if error.validator in ("oneOf", "anyOf") and error.context:
-            self._at_value(path, _alternatives_message(error))
+            self._at_value(path, alternatives_message(error))
             return
-        self._at_value(path, _message(error))
+        self._at_value(path, message_for(error))
 
     def _at_key(self, path: Path_, message: str) -> None:
         line, column = self.key_marks.get(path) or self.value_marks.get(path[:-1], (1, 1))
@@ -401,93 +407,3 @@ def _yaml_message(exc: yaml.MarkedYAMLError, char: str = "") -> str:
         return "tabs are not allowed in YAML indentation; indent with spaces"
     context = f" {exc.context}" if exc.context else ""
     return f"invalid YAML:{context} {problem}".replace("  ", " ")
-
-
-def _unknown_key(key: str, known: list[str]) -> str:
-    allowed = [k for k in known if k not in ("id", "created_at")]
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(allowed)}"
-    return f"unknown key '{key}'{_lookalikes(key)}; {hint}"
-
-
-def _lookalikes(text: str) -> str:
-    """Name the characters that only look like ASCII (a Cyrillic U+0456 'i' in a key)."""
-    odd = sorted({c for c in text if not c.isascii()})
-    if not odd:
-        return ""
-    return " (it contains " + ", ".join(f"'{c}' U+{ord(c):04X}" for c in odd) + ")"
-
-
-def _visible(text: str) -> str:
-    """Whitespace other than a plain space, and control characters, written as escapes."""
-    return "".join(
-        c if c == " " or (c.isprintable() and not c.isspace()) else f"\\u{ord(c):04x}" for c in text
-    )
-
-
-_TYPE_NAMES = {
-    "string": "text",
-    "integer": "a whole number",
-    "object": "a mapping",
-    "null": "null",
-    "array": "a list",
-    "number": "a number",
-    "boolean": "true or false",
-}
-
-
-def _schema_at(error: ValidationError) -> dict[str, Any]:
-    """The (sub)schema an error is about; a boolean schema has no keywords."""
-    return error.schema if isinstance(error.schema, dict) else {}
-
-
-def _alternatives_message(error: ValidationError) -> str:
-    """For 'a number or null': the branch that nearly fit says what is wrong, and
-    when no branch fit by type, the message lists the types that would."""
-    assert error.context is not None
-    near = [e for e in error.context if e.validator != "type"]
-    if near:
-        from jsonschema.exceptions import best_match
-
-        return _message(best_match(near))
-    types: list[str] = []
-    for branch in error.context:
-        expected: Any = branch.validator_value
-        types += [expected] if isinstance(expected, str) else list(expected)
-    shown = _shown(error.instance)
-    return f"{shown} is not {' or '.join(_TYPE_NAMES.get(t, t) for t in dict.fromkeys(types))}"
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, str) and value.startswith("sk-"):
-        return "(a value that looks like an API key; not shown)"
-    shown = json.dumps(value, ensure_ascii=False, default=str)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return _visible(shown)
-
-
-def _message(error: ValidationError) -> str:
-    shown = _shown(error.instance)
-    schema_ = _schema_at(error)
-    expected: Any = error.validator_value
-    if error.validator == "type" and not error.path and error.instance is None:
-        return (
-            "the file holds only null; a reconciler file is a mapping that starts with 'version: 1'"
-        )
-    if error.validator == "type":
-        names = [expected] if isinstance(expected, str) else list(expected)
-        return f"{shown} is not {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}"
-    if error.validator == "pattern" and schema_.get("format") == "email":
-        return f"{shown} is not a valid email address"
-    if error.validator == "pattern" and "description" in schema_:
-        return f"{shown} is not valid here: {schema_['description']}"
-    if error.validator == "minLength" and expected == 1:
-        return "must not be empty"
-    if error.validator == "const":
-        return f"{shown} is not supported; this must be {json.dumps(expected)}"
-    if error.validator == "enum":
-        options = ", ".join(json.dumps(v) for v in expected)
-        return f"{shown} is not one of {options}"
-    if error.validator == "required":
-        return error.message.replace("'", "") + " (add it)"
-    return error.message
