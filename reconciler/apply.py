@@ -1,48 +1,39 @@
-"""Execute a ``Plan`` through the client and report each resource's outcome.
+"""Execute a ``Plan`` through a provider's session and report each resource's outcome.
 
-A fixed pool of workers takes resources from a queue, so at most
-``concurrency`` PATCHes are in flight and an interrupt stops new ones from
-starting while those in flight finish. A 412 is never retried: the resource
-is read again, and unless it already holds the planned values (our own write
-whose answer was lost), it fails as "changed since plan". After the writes the
-changed resources are read back and compared with the plan.
+A fixed pool of workers takes resources from a queue, so at most ``concurrency``
+writes are in flight and an interrupt stops new ones from starting while those
+in flight finish. A resource that ``requires`` another (the members of a
+workspace to create) starts only after it applied, and is skipped if it did not.
+When a write's outcome is uncertain (412: changed since read; or the answer was
+lost) the resource is read again: if it already is what the plan wanted (our
+own write whose answer was lost), it counts as applied; otherwise it fails and
+is never overwritten. After the writes the changed resources are read back and
+compared with the plan.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from reconciler.errors import ApiError, AuthError, ConflictError
+from reconciler.errors import ApiError, AuthError, ConflictError, TransportError
 from reconciler.model import (
+    Action,
     ApplyReport,
-    LiveResource,
     Outcome,
     Plan,
     ResourceChange,
     ResourceResult,
 )
-
-
-class Writer(Protocol):
-    """What apply needs of a client (``CompanyClient`` is one)."""
-
-    async def patch(
-        self, address: str, fields: dict[str, Any], etag: str | None
-    ) -> LiveResource: ...
-
-    async def get(self, address: str) -> LiveResource: ...
-
-    async def projects(self) -> list[dict[str, Any]]: ...
-
+from reconciler.providers import Session
 
 OnResult = Callable[[ResourceResult], None]
 
 
 async def apply_plan(
     plan: Plan,
-    client: Writer,
+    session: Session,
     *,
     concurrency: int = 8,
     stop: asyncio.Event | None = None,
@@ -50,9 +41,6 @@ async def apply_plan(
 ) -> ApplyReport:
     """Apply every resource change once; never raises for one resource's failure."""
     stop = stop or asyncio.Event()
-    queue: asyncio.Queue[ResourceChange] = asyncio.Queue()
-    for resource in plan.resources:
-        queue.put_nowait(resource)
     results: dict[str, ResourceResult] = {}
     abort: list[str] = []
 
@@ -61,22 +49,61 @@ async def apply_plan(
         if on_result:
             on_result(result)
 
-    async def worker() -> None:
+    async def worker(queue: asyncio.Queue[ResourceChange]) -> None:
         while not queue.empty():
             resource = queue.get_nowait()
-            if stop.is_set() or abort:
-                why = abort[0] if abort else "interrupted before it started"
+            blocked = [
+                r
+                for r in resource.requires
+                if r in results and results[r].outcome is not Outcome.APPLIED
+            ]
+            if stop.is_set() or abort or blocked:
+                why = (
+                    abort[0]
+                    if abort
+                    else "interrupted before it started"
+                    if stop.is_set()
+                    else f"{blocked[0]} was not applied"
+                )
                 record(_result(resource, Outcome.SKIPPED, f"not attempted: {why}"))
                 continue
-            result, refused = await _apply_one(resource, client)
+            result, refused = await _apply_one(resource, session)
             if refused and result.reason:
                 abort.append(result.reason)  # a 401/403 will refuse every other write too
             record(result)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    for wave in _waves(plan.resources):
+        queue: asyncio.Queue[ResourceChange] = asyncio.Queue()
+        for resource in wave:
+            queue.put_nowait(resource)
+        await asyncio.gather(*(worker(queue) for _ in range(max(1, concurrency))))
     ordered = tuple(results[r.address] for r in plan.resources)
-    verified, notes = await _read_back(ordered, client)
+    verified, notes = await _read_back(ordered, plan, session)
     return ApplyReport(results=verified, warnings=tuple(plan.warnings) + tuple(notes))
+
+
+def _waves(resources: tuple[ResourceChange, ...]) -> list[list[ResourceChange]]:
+    """The resources in rounds: each after the round holding what it requires (a
+    requirement outside the plan is already satisfied)."""
+    by_address = {r.address: r for r in resources}
+    planned = set(by_address)
+    round_of: dict[str, int] = {}
+
+    def round_for(resource: ResourceChange, seen: frozenset[str] = frozenset()) -> int:
+        if resource.address not in round_of:
+            needed = [r for r in resource.requires if r in planned and r not in seen]
+            round_of[resource.address] = 1 + max(
+                (round_for(by_address[r], seen | {resource.address}) for r in needed), default=-1
+            )
+        return round_of[resource.address]
+
+    waves: list[list[ResourceChange]] = []
+    for resource in resources:
+        index = round_for(resource)
+        while len(waves) <= index:
+            waves.append([])
+        waves[index].append(resource)
+    return waves
 
 
 def _result(
@@ -85,34 +112,41 @@ def _result(
     return ResourceResult(resource.address, outcome, resource.changes, reason, etag)
 
 
-async def _apply_one(resource: ResourceChange, client: Writer) -> tuple[ResourceResult, bool]:
+async def _apply_one(resource: ResourceChange, session: Session) -> tuple[ResourceResult, bool]:
     """The resource's result, and whether the key itself was refused."""
     try:
-        written = await client.patch(resource.address, resource.after, resource.etag)
-        return _result(resource, Outcome.APPLIED, etag=written.etag), False
-    except ConflictError as conflict:
-        return await _after_conflict(resource, client, conflict), False
+        etag = await session.write(resource)
+        return _result(resource, Outcome.APPLIED, etag=etag), False
+    except (ConflictError, TransportError) as uncertain:
+        return await _after_uncertain(resource, session, uncertain), False
     except AuthError as exc:
         return _result(resource, Outcome.FAILED, exc.message), True
     except ApiError as exc:
         return _result(resource, Outcome.FAILED, exc.message), False
 
 
-async def _after_conflict(
-    resource: ResourceChange, client: Writer, conflict: ConflictError
+async def _after_uncertain(
+    resource: ResourceChange, session: Session, error: ApiError
 ) -> ResourceResult:
-    """412: applied if the resource already holds our values (a retried write whose
-    first answer was lost), otherwise someone else changed it: never overwrite."""
+    """Applied if the resource already is what the plan wanted (a write whose answer
+    was lost), otherwise it failed: someone else changed it, or the write never landed."""
     try:
-        current = await client.get(resource.address)
+        current = await session.current(resource.address)
     except ApiError:
-        return _result(resource, Outcome.FAILED, conflict.message)
-    if _holds(current.fields, resource.after):
-        return _result(resource, Outcome.APPLIED, etag=current.etag)
-    return _result(resource, Outcome.FAILED, conflict.message)
+        return _result(resource, Outcome.FAILED, error.message)
+    if _is_done(resource, current.fields if current else None):
+        return _result(resource, Outcome.APPLIED, etag=current.etag if current else None)
+    return _result(resource, Outcome.FAILED, error.message)
 
 
-def _holds(fields: Any, wanted: dict[str, Any]) -> bool:
+def _is_done(resource: ResourceChange, found: Mapping[str, Any] | None) -> bool:
+    """A deleted resource is absent; any other holds every value the plan wanted."""
+    if resource.action is Action.DELETE:
+        return found is None
+    return found is not None and _holds(found, resource.after)
+
+
+def _holds(fields: Mapping[str, Any], wanted: dict[str, Any]) -> bool:
     return all(
         name in fields and fields[name] == value and type(fields[name]) is type(value)
         for name, value in wanted.items()
@@ -120,27 +154,26 @@ def _holds(fields: Any, wanted: dict[str, Any]) -> bool:
 
 
 async def _read_back(
-    results: tuple[ResourceResult, ...], client: Writer
+    results: tuple[ResourceResult, ...], plan: Plan, session: Session
 ) -> tuple[tuple[ResourceResult, ...], list[str]]:
-    """Read the applied resources again (one list walk for projects) and compare."""
+    """Read the applied resources again, in as few requests as the API allows, and
+    compare with what the plan wanted."""
     applied = [r for r in results if r.outcome is Outcome.APPLIED]
     if not applied:
         return results, []
     try:
-        live: dict[str, Any] = {}
-        if any(r.address == "company" for r in applied):
-            live["company"] = (await client.get("company")).fields
-        if any(r.address != "company" for r in applied):
-            live.update({f"project.{p['id']}": p for p in await client.projects()})
+        live = await session.read_back([r.address for r in applied])
     except ApiError as exc:
         return results, [f"could not read the changes back to verify them: {exc.message}"]
+    actions = {r.address: r.action for r in plan.resources}
     checked = []
     for result in results:
         if result.outcome is Outcome.APPLIED:
-            wanted = {name: change.after for name, change in result.changes.items()}
             found = live.get(result.address)
-            if found is None or not _holds(found, wanted):
-                shown = {n: (found or {}).get(n) for n in wanted}
+            change = ResourceChange(result.address, actions[result.address], None, result.changes)
+            if not _is_done(change, found):
+                wanted = {name: c.after for name, c in result.changes.items()}
+                shown = {n: (found or {}).get(n) for n in wanted} if found is not None else "absent"
                 result = ResourceResult(
                     result.address,
                     Outcome.FAILED,

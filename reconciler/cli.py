@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import __version__, config, manager, planfile, render, terminal
+from reconciler import __version__, config, manager, planfile, providers, render, terminal
 from reconciler import plan as planning
-from reconciler.client import RetryPolicy, check_base_url
+from reconciler.connection import RetryPolicy, check_base_url
 from reconciler.errors import ConfigError, Problem, ReconcilerError
 from reconciler.files import write_json, write_text
 from reconciler.model import (
@@ -123,14 +123,19 @@ def _connection(
     from_file: str | None,
     api_key_env: str | None,
     *,
-    scope: str,
+    provider: str,
+    write: bool = False,
     concurrency: int = 8,
 ) -> manager.Connection:
     options = _options(ctx)
     url = manager.base_url_for(base_url or options.base_url, from_file)
-
     check_base_url(url, insecure=options.insecure)  # before the key is even read
-    key, source = manager.key_for(api_key_env, scope=scope)
+    chosen = providers.get(provider)
+    key, source = manager.key_for(
+        api_key_env,
+        variables=chosen.key_variables,
+        scope=chosen.write_scope if write else chosen.read_scope,
+    )
     return manager.Connection(
         url,
         key,
@@ -138,7 +143,17 @@ def _connection(
         insecure=options.insecure,
         concurrency=concurrency,
         retry=RetryPolicy(timeout=options.timeout),
+        provider=provider,
     )
+
+
+_provider_option = click.option(
+    "--provider",
+    type=click.Choice(providers.names()),
+    default=providers.DEFAULT_PROVIDER,
+    show_default=True,
+    help="Which API: the Company API, or Anthropic's Admin API.",
+)
 
 
 def _progress(ctx: click.Context, message: str) -> None:
@@ -236,13 +251,17 @@ def plan(
     """Show the changes that would make the live organization match FILE."""
     desired = config.load(file)
     connection = _connection(
-        ctx, base_url, desired.base_url, desired.api_key_env, scope="organization:read"
+        ctx, base_url, desired.base_url, desired.api_key_env, provider=desired.provider
     )
     _progress(ctx, f"Reading the live organization at {connection.base_url}...")
     result = _run(manager.plan_file(desired, connection, targets))
     sections = None
     if compare_to is not None:
-        base = config.load(compare_to) if compare_to.exists() else config.empty(str(compare_to))
+        base = (
+            config.load(compare_to)
+            if compare_to.exists()
+            else config.empty(str(compare_to), desired.provider)
+        )
         sections = planning.split_by_origin(result, base)
     _show_plan(ctx, result, sections, fmt, title=f"reconciler plan: `{file}`", max_chars=max_chars)
     if out:
@@ -304,9 +323,10 @@ def show(
 
 
 @cli.command()
-def schema() -> None:
+@_provider_option
+def schema(provider: str) -> None:
     """Print the desired-state file's JSON Schema, to save beside your files for editors."""
-    click.echo(json.dumps(config.schema(), indent=2))
+    click.echo(json.dumps(config.schema(provider), indent=2))
 
 
 @cli.command()
@@ -332,6 +352,12 @@ def schema() -> None:
 )
 @_targets_option
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Apply a plan whose removals exceed the provider's guard (over 25% of a section, "
+    "or an organization admin).",
+)
+@click.option(
     "--expect-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -349,6 +375,7 @@ def apply(
     report: Path | None,
     undo_out: Path | None,
     targets: tuple[str, ...],
+    force: bool,
     expect_file: Path | None,
 ) -> None:
     """Make the changes of FILE, or exactly those of a saved PLAN.json."""
@@ -362,7 +389,8 @@ def apply(
             base_url,
             api.get("base_url"),
             api.get("api_key_env"),
-            scope="organization:write",
+            provider=saved.provider,
+            write=True,
             concurrency=concurrency,
         )
         planfile.warn_if_source_changed(saved, lambda w: _echo(ctx, f"Warning: {w}\n", err=True))
@@ -376,14 +404,15 @@ def apply(
             base_url,
             desired.base_url,
             desired.api_key_env,
-            scope="organization:write",
+            provider=desired.provider,
+            write=True,
             concurrency=concurrency,
         )
         result = _run(manager.plan_file(desired, connection, targets))
     _echo(ctx, render.plan_text(result, color=_wants_color(ctx)))
     if result.is_empty:
         return
-    manager.check_safe(result, max_changes=max_changes)
+    manager.check_safe(result, max_changes=max_changes, force=force)
     terminal.approve(auto_approve)
     undo = (
         planfile.UndoRecorder(
@@ -412,18 +441,24 @@ def apply(
     help="Write the file here instead of stdout.",
 )
 @_api_key_env_option
+@_provider_option
 @click.pass_context
 def export(
-    ctx: click.Context, base_url: str | None, out: Path | None, api_key_env: str | None
+    ctx: click.Context,
+    base_url: str | None,
+    out: Path | None,
+    api_key_env: str | None,
+    provider: str,
 ) -> None:
     """Write the live organization as a desired-state file that plans to no changes."""
-    connection = _connection(ctx, base_url, None, api_key_env, scope="organization:read")
+    connection = _connection(ctx, base_url, None, api_key_env, provider=provider)
     data = _run(manager.export(connection))
     if api_key_env:
+        head = {k: v for k, v in data.items() if k in ("version", "provider")}
         data = {
-            "version": 1,
+            **head,
             "api": {"api_key_env": api_key_env},
-            **{k: v for k, v in data.items() if k != "version"},
+            **{k: v for k, v in data.items() if k not in head},
         }
     text = render.desired_state_yaml(data, origin=connection.base_url)
     if out:
@@ -465,7 +500,7 @@ def usage(
     api_key_env: str | None,
 ) -> None:
     """Token usage this month: used, remaining, API calls."""
-    connection = _connection(ctx, base_url, None, api_key_env, scope="organization:read")
+    connection = _connection(ctx, base_url, None, api_key_env, provider="company")
     if watch is None:
         _echo(ctx, render.usage(_run(manager.usage(connection)), fmt))
         return
@@ -488,12 +523,15 @@ def usage(
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Leave the sandbox database in place.")
+@_provider_option
 @click.pass_context
-def demo(ctx: click.Context, keep: bool) -> None:
+def demo(ctx: click.Context, keep: bool, provider: str) -> None:
     """Start a sandbox on a free port and run plan → apply → plan on the shipped example."""
     from reconciler.demo import run_demo
 
-    run_demo(show=lambda text: _echo(ctx, text), color=_wants_color(ctx), keep=keep)
+    run_demo(
+        show=lambda text: _echo(ctx, text), color=_wants_color(ctx), keep=keep, provider=provider
+    )
 
 
 cli.add_command(sandbox_command, name="sandbox")

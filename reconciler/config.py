@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 import yaml
 
+from reconciler import providers
 from reconciler.errors import ConfigError, Problem
 from reconciler.messages import (
     alternatives_message,
@@ -57,32 +58,41 @@ _TOO_DEEP = (
 
 
 @cache
-def schema() -> dict[str, Any]:
-    text = resources.files("reconciler").joinpath("schemas/org.schema.json").read_text()
+def schema(provider: str = providers.DEFAULT_PROVIDER) -> dict[str, Any]:
+    """The file schema of ``provider`` (each provider's file has its own sections)."""
+    name = providers.get(provider).schema_file
+    text = resources.files("reconciler").joinpath(f"schemas/{name}").read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def _validator(provider: str) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema())
+    return Draft202012Validator(schema(provider))
 
 
 @cache
-def _quick_validator() -> Any:
-    return jsonschema_rs.validator_for(schema())
+def _quick_validator(provider: str) -> Any:
+    return jsonschema_rs.validator_for(schema(provider))
 
 
-def _surely_valid(data: Any) -> bool:
+def _surely_valid(data: Any, provider: str) -> bool:
     """jsonschema-rs answers "valid?" in microseconds; jsonschema, which explains what
     is wrong with the detail the messages need, then only runs on files with a problem.
     Any doubt (an exception, say on an integer past 64 bits) takes the slow path."""
     try:
-        return bool(_quick_validator().is_valid(data))
+        return bool(_quick_validator(provider).is_valid(data))
     except Exception:
         return False
+
+
+def provider_of(data: Any) -> str:
+    """The provider a file names (``provider:``), or the default; anything that is not
+    a known provider's name is left to the default schema to report."""
+    named = data.get("provider") if isinstance(data, dict) else None
+    return named if isinstance(named, str) and named in providers.names() else "company"
 
 
 def load(path: str | Path) -> DesiredState:
@@ -98,9 +108,9 @@ def load(path: str | Path) -> DesiredState:
     return build(data, source=name, digest=hashlib.sha256(raw).hexdigest())
 
 
-def empty(source: str) -> DesiredState:
+def empty(source: str, provider: str = providers.DEFAULT_PROVIDER) -> DesiredState:
     """A file that manages nothing: what a file that did not exist yet asked for."""
-    return DesiredState(source=source, digest="", resources={})
+    return DesiredState(source=source, digest="", resources={}, provider=provider)
 
 
 def parse(raw: bytes, name: str) -> Any:
@@ -117,18 +127,18 @@ def parse(raw: bytes, name: str) -> Any:
 
 
 def build(data: dict[str, Any], *, source: str, digest: str) -> DesiredState:
-    resources_: dict[str, dict[str, Any]] = {}
-    if data.get("company"):
-        resources_["company"] = dict(data["company"])
-    for project_id, fields in (data.get("projects") or {}).items():
-        resources_[f"project.{project_id}"] = dict(fields or {})
+    """A valid file's data as resources by address, as its provider reads them."""
+    provider = provider_of(data)
+    found, prune = providers.get(provider).resources(data)
     api = data.get("api") or {}
     return DesiredState(
         source=source,
         digest=digest,
-        resources=resources_,
+        resources=found,
         base_url=api.get("base_url"),
         api_key_env=api.get("api_key_env"),
+        provider=provider,
+        prune=prune,
     )
 
 
@@ -334,11 +344,12 @@ class _Document:
 
     def check_schema(self, data: Any) -> None:
         """Schema problems, except where the YAML itself was already wrong (no echoes)."""
-        if _surely_valid(data):
+        provider = provider_of(data)
+        if _surely_valid(data, provider):
             return
         reported = {p.path for p in self.problems}
         before = len(self.problems)
-        for error in _validator().iter_errors(data):
+        for error in _validator(provider).iter_errors(data):
             self._schema_problem(error)
         self.problems[before:] = [p for p in self.problems[before:] if p.path not in reported]
 
@@ -353,11 +364,8 @@ class _Document:
             return
         if "propertyNames" in error.schema_path:
             key = str(error.instance)
-            self._at_key(
-                (*path, key),
-                f"'{key}'{lookalikes(key)} is not a project id; projects are keyed by their id, "
-                "like proj_abc123",
-            )
+            what = schema_.get("description", "an allowed key here")
+            self._at_key((*path, key), f"'{key}'{lookalikes(key)} is not {what}")
             return
         if error.validator == "not" and schema_.get("readOnly"):
             self._at_key(path, f"{path[-1]} is read-only: the API sets it; remove it from the file")

@@ -13,16 +13,24 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 from reconciler import config, manager, render
 from reconciler.errors import ReconcilerError
 
-DEMO_KEY = "sk-sandbox-admin"  # the well-known key of the shipped sandbox seed
+# Per provider: the shipped example, and the well-known key of the sandbox seed for it.
+EXAMPLES = {
+    "company": ("examples/org.yaml", "sk-sandbox-admin"),
+    "anthropic-admin": ("examples/anthropic-admin.yaml", "sk-ant-admin01-sandbox"),
+}
 
 
-def run_demo(*, show: Callable[[str], None], color: bool, keep: bool = False) -> None:
+def run_demo(
+    *, show: Callable[[str], None], color: bool, keep: bool = False, provider: str = "company"
+) -> None:
+    example_name, key = EXAMPLES[provider]
     workdir = Path(tempfile.mkdtemp(prefix="reconciler-demo-"))
     db = workdir / "sandbox.db"
     process = subprocess.Popen(
@@ -33,22 +41,22 @@ def run_demo(*, show: Callable[[str], None], color: bool, keep: bool = False) ->
     )
     try:
         url = _wait_for_listening(process)
-        show(f"Started a sandbox Company API at {url} (database {db}).\n\n")
-        connection = manager.Connection(url, DEMO_KEY, "the demo sandbox's key")
-        example = resources.files("reconciler").joinpath("examples/org.yaml")
+        api = "Company API" if provider == "company" else "Admin API"
+        show(f"Started a sandbox {api} at {url} (database {db}).\n\n")
+        connection = manager.Connection(url, key, "the demo sandbox's key", provider=provider)
+        example = resources.files("reconciler").joinpath(example_name)
         with resources.as_file(example) as path:
-            desired = config.load(path)
-        desired = type(desired)(**{**desired.__dict__, "source": "examples/org.yaml"})
+            desired = replace(config.load(path), source=example_name)
 
-        show("$ reconciler plan examples/org.yaml\n")
+        show(f"$ reconciler plan {example_name}\n")
         first = asyncio.run(manager.plan_file(desired, connection))
         show(render.plan_text(first, color=color) + "\n")
 
-        show("$ reconciler apply examples/org.yaml --auto-approve\n")
+        show(f"$ reconciler apply {example_name} --auto-approve\n")
         report = asyncio.run(manager.apply(first, connection))
         show(render.report_text(report, color=color) + "\n")
 
-        show("$ reconciler plan examples/org.yaml   # again: nothing left to do\n")
+        show(f"$ reconciler plan {example_name}   # again: nothing left to do\n")
         second = asyncio.run(manager.plan_file(desired, connection))
         show(render.plan_text(second, color=color))
         if not report.ok or not second.is_empty:

@@ -4,9 +4,9 @@
                   ├─► Plan (ResourceChange, FieldChange) ─► ApplyReport (ResourceResult)
     LiveState ────┘
 
-Resources are addressed (``company``, ``project.proj_1``) and carry an action
-and field changes, so a provider with creates and deletes adds values, not
-special cases.
+Resources are addressed (``company``, ``project.proj_1``, ``user["ada@example.com"]``)
+and carry an action and field changes; every provider speaks in these values, so
+the engine (plan, render, apply) knows no provider's resources.
 """
 
 from __future__ import annotations
@@ -17,11 +17,37 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 
 
 class Action(enum.StrEnum):
+    """What a change does to its resource. A create's ``before`` values and a delete's
+    ``after`` values are null; archive is a removal the API keeps a record of;
+    replace deletes and creates again (a pending invite with another role)."""
+
+    CREATE = "create"
     UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    ARCHIVE = "archive"
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOLS[self]
+
+    @property
+    def removes(self) -> bool:
+        return self in (Action.DELETE, Action.ARCHIVE)
+
+
+_SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.DELETE: "-",
+    Action.ARCHIVE: "-",
+}
 
 
 class Outcome(enum.StrEnum):
@@ -39,20 +65,24 @@ class DesiredState:
     resources: Mapping[str, Mapping[str, Any]]
     base_url: str | None = None
     api_key_env: str | None = None
+    provider: str = "company"
+    prune: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class LiveResource:
     fields: Mapping[str, Any]
     etag: str | None
+    id: str | None = None
 
 
 @dataclass(frozen=True)
 class LiveState:
-    """What the API holds now, plus the context plans warn about."""
+    """What the API holds now, plus the provider's context that plans warn about
+    (the month's usage, archived workspaces, ...)."""
 
     resources: Mapping[str, LiveResource]
-    tokens_used: int | None = None
+    context: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -74,14 +104,18 @@ class ResourceChange:
     action: Action
     etag: str | None
     changes: Mapping[str, FieldChange]
+    requires: tuple[str, ...] = ()
 
     def data(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "address": self.address,
             "action": str(self.action),
             "etag": self.etag,
             "changes": changes_data(self.changes),
         }
+        if self.requires:
+            data["requires"] = list(self.requires)
+        return data
 
     @property
     def after(self) -> dict[str, Any]:
@@ -94,13 +128,18 @@ class Plan:
 
     resources: tuple[ResourceChange, ...]
     warnings: tuple[str, ...] = ()
-    unmanaged: int = 0
+    unmanaged: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     targets: tuple[str, ...] = ()
     source: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    provider: str = "company"
+    guards: tuple[str, ...] = ()
 
     @property
     def to_change(self) -> int:
         return len(self.resources)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for r in self.resources if r.action is action)
 
     @property
     def fields(self) -> int:
@@ -117,19 +156,26 @@ class Plan:
             noun = "resource" if self.to_change == 1 else "resources"
             fields = "field" if self.fields == 1 else "fields"
             head = f"Plan: {self.to_change} {noun} to change ({self.fields} {fields})."
-        unmanaged = "project" if self.unmanaged == 1 else "projects"
-        return f"{head} {self.unmanaged} unmanaged {unmanaged}."
+            actions = [f"{self.count(a)} to {a}" for a in Action if self.count(a)]
+            if actions != [f"{self.to_change} to update"]:
+                head = head[:-1] + f": {', '.join(actions)}."
+        for kind, count in self.unmanaged.items():
+            head += f" {count} unmanaged {kind if count == 1 else kind + 's'}."
+        return head
 
     def data(self) -> dict[str, Any]:
-        """The documented, versioned JSON form (format_version 1)."""
+        """The documented, versioned JSON form (format_version 2)."""
         return {
             "format_version": FORMAT_VERSION,
+            "provider": self.provider,
             "resources": [r.data() for r in self.resources],
             "warnings": list(self.warnings),
+            "guards": list(self.guards),
             "summary": {
                 "to_change": self.to_change,
                 "fields": self.fields,
-                "unmanaged_projects": self.unmanaged,
+                **{str(a): self.count(a) for a in Action},
+                "unmanaged": dict(self.unmanaged),
             },
         }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import PlanError, StalePlanError
 from reconciler.model import (
@@ -19,56 +19,51 @@ from reconciler.model import (
     ResourceChange,
 )
 
-PLAN_ORDER = ("build", "team", "scale", "enterprise")
+if TYPE_CHECKING:
+    from reconciler.providers import Provider
 
 
-def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[str] = ()) -> Plan:
-    """The changes that would make ``live`` match ``desired``, sorted by address.
+def make_plan(
+    desired: DesiredState,
+    live: LiveState,
+    provider: Provider | None = None,
+    *,
+    targets: Iterable[str] = (),
+) -> Plan:
+    """The changes that would make ``live`` match ``desired``, in the order of the
+    provider (the file's, unless given).
 
-    A project in the file that does not exist live is an error naming it (this
-    API cannot create projects); live projects not in the file are counted as
-    unmanaged and left alone.
+    The provider proposes changes for the whole file; ``--target`` then keeps only
+    the addresses it names (so a target never prunes). Problems of chosen
+    addresses (a project that does not exist, say) fail the plan with one sentence.
     """
-    chosen = select(desired.resources, targets, source=desired.source)
-    missing = sorted(a for a in chosen if a not in live.resources)
-    if missing:
-        raise PlanError(
-            f"{desired.source} names {_list(missing)}, which the live organization does not "
-            "have; projects cannot be created through this API: fix the id or remove it."
-        )
-    current: dict[str, dict[str, Any]] = {}
-    wanted: dict[str, dict[str, Any]] = {}
-    for address in chosen:
-        fields = desired.resources[address]
-        now = {name: live.resources[address].fields.get(name) for name in fields}
-        if now != fields or not _same_types(now, fields):
-            current[address], wanted[address] = now, dict(fields)
-    differing = _differing_fields(current, wanted)
-    changes = [
-        ResourceChange(
-            address=address,
-            action=Action.UPDATE,
-            etag=live.resources[address].etag,
-            changes={
-                n: FieldChange(current[address][n], wanted[address][n])
-                for n in sorted(differing[address])
-            },
-        )
-        for address in sorted(differing, key=_address_order)
-    ]
-    managed = {a for a in desired.resources if a.startswith("project.")}
-    unmanaged = sum(1 for a in live.resources if a.startswith("project.") and a not in managed)
-    resources = tuple(changes)
+    if provider is None:
+        from reconciler import providers
+
+        provider = providers.get(desired.provider)
+    chosen = set(select(desired.resources, targets, source=desired.source, provider=provider))
+    targets = tuple(sorted(set(targets)))
+    proposal = provider.propose(desired, live)
+    problems = [why for address, why in proposal.problems.items() if address in chosen]
+    if problems:
+        raise PlanError(f"{desired.source}: {'; '.join(problems)}.")
+    changes = tuple(c for c in proposal.changes if not targets or c.address in chosen)
+    warnings, guards = provider.review(changes, live)
+    notes = [note for address, note in proposal.notes if not targets or address in chosen]
     return Plan(
-        resources=resources,
-        warnings=tuple(warnings_for(resources, live)),
-        unmanaged=unmanaged,
-        targets=tuple(sorted(set(targets))),
+        resources=changes,
+        warnings=tuple(notes + warnings),
+        unmanaged=dict(proposal.unmanaged),
+        targets=targets,
         source={"file": desired.source, "sha256": desired.digest},
+        provider=provider.name,
+        guards=tuple(guards),
     )
 
 
-def select(resources: Mapping[str, Any], targets: Iterable[str], *, source: str) -> list[str]:
+def select(
+    resources: Mapping[str, Any], targets: Iterable[str], *, source: str, provider: Provider
+) -> list[str]:
     """The addresses a ``--target`` list keeps (all of them without one)."""
     targets = list(targets)
     if not targets:
@@ -77,9 +72,28 @@ def select(resources: Mapping[str, Any], targets: Iterable[str], *, source: str)
     if unknown:
         raise PlanError(
             f"--target {_list(unknown)} names nothing in {source}; targets are "
-            "addresses like 'company' or 'project.proj_1'."
+            f"addresses of the file, like {provider.address_example}."
         )
     return [a for a in resources if a in set(targets)]
+
+
+def differing(
+    pairs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
+) -> dict[str, dict[str, FieldChange]]:
+    """Per address whose ``(current, wanted)`` fields differ, the changed fields as
+    ``FieldChange``s, sorted by name; 1, 1.0 and True are not the same value."""
+    current: dict[str, dict[str, Any]] = {}
+    wanted: dict[str, dict[str, Any]] = {}
+    for address, (now, want) in pairs.items():
+        if now != want or not _same_types(now, want):
+            current[address], wanted[address] = dict(now), dict(want)
+    found = _differing_fields(current, wanted)
+    return {
+        address: {
+            n: FieldChange(current[address][n], wanted[address][n]) for n in sorted(found[address])
+        }
+        for address in found
+    }
 
 
 def _differing_fields(
@@ -106,54 +120,20 @@ def _same_types(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     return all(type(current[k]) is type(wanted[k]) for k in wanted)
 
 
-def _address_order(address: str) -> tuple[int, str]:
-    return (0 if address == "company" else 1, address)
-
-
 def _list(items: list[str]) -> str:
     return ", ".join(items)
 
 
-def warnings_for(resources: Iterable[ResourceChange], live: LiveState) -> list[str]:
-    """Risky values a reviewer should see before approving."""
-    found = []
-    for resource in resources:
-        for name, change in resource.changes.items():
-            where = f"{resource.address}.{name}"
-            if (
-                name == "usage_limit"
-                and resource.address == "company"
-                and isinstance(change.after, int)
-                and live.tokens_used is not None
-                and change.after < live.tokens_used
-            ):
-                found.append(
-                    f"{where}: {change.after} is below this month's usage "
-                    f"({live.tokens_used} tokens); requests will be refused until the period ends"
-                )
-            if (
-                name == "plan"
-                and change.before in PLAN_ORDER
-                and change.after in PLAN_ORDER
-                and PLAN_ORDER.index(change.after) < PLAN_ORDER.index(change.before)
-            ):
-                found.append(f"{where}: downgrade from {change.before} to {change.after}")
-            if name == "billing_email":
-                before, after = _domain(change.before), _domain(change.after)
-                if before and after and before != after:
-                    found.append(f"{where}: billing email domain changes from {before} to {after}")
-    return found
-
-
-def _domain(email: Any) -> str | None:
-    return email.rsplit("@", 1)[1].lower() if isinstance(email, str) and "@" in email else None
-
-
 def check_not_stale(plan: Plan, live: LiveState) -> None:
-    """Refuse the whole plan when any planned field's live value is not its ``before``."""
+    """Refuse the whole plan when any planned field's live value is not its ``before``
+    (or a resource to create exists by now, or one to change is gone)."""
     moved = []
     for resource in plan.resources:
         current = live.resources.get(resource.address)
+        if resource.action is Action.CREATE:
+            if current is not None:
+                moved.append(f"{resource.address} (exists now)")
+            continue
         if current is None:
             moved.append(f"{resource.address} (gone)")
             continue
@@ -175,21 +155,29 @@ def check_not_stale(plan: Plan, live: LiveState) -> None:
 def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:
     """``(change, drift)``: what an edit of the file asks for, apart from drift that was
     already there. A field is drift when the file on the base branch already wanted the
-    same value for it (the edit did not touch it, yet live differs)."""
+    same value for it (the edit did not touch it, yet live differs); a removal is drift
+    when the base file pruned it too. Only updates are split field by field: a create
+    or a removal is one step, drift only when all of it is."""
     change: list[ResourceChange] = []
     drift: list[ResourceChange] = []
     for resource in plan.resources:
         wanted_before = base.resources.get(resource.address, {})
         split: dict[bool, dict[str, FieldChange]] = {True: {}, False: {}}
         for name, field_change in resource.changes.items():
-            unchanged_intent = name in wanted_before and _same(
-                wanted_before[name], field_change.after
-            )
+            if resource.action is Action.DELETE:
+                unchanged_intent = resource.address not in base.resources and any(
+                    resource.address.startswith(prefix) for prefix in base.prune
+                )
+            else:
+                unchanged_intent = name in wanted_before and _same(
+                    wanted_before[name], field_change.after
+                )
             split[unchanged_intent][name] = field_change
+        if resource.action is not Action.UPDATE and split[True] and split[False]:
+            split = {True: {}, False: dict(resource.changes)}
         for is_drift, fields in split.items():
             if fields:
-                part = ResourceChange(resource.address, resource.action, resource.etag, fields)
-                (drift if is_drift else change).append(part)
+                (drift if is_drift else change).append(replace(resource, changes=fields))
     return (
         replace(plan, resources=tuple(change)),
         replace(plan, resources=tuple(drift), warnings=()),

@@ -12,10 +12,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import PlanFileError, StalePlanError
+from reconciler import providers
+from reconciler.errors import ConfigError, PlanFileError, StalePlanError
 from reconciler.files import write_json
 from reconciler.model import (
     FORMAT_VERSION,
+    READABLE_FORMAT_VERSIONS,
     Action,
     ApplyReport,
     FieldChange,
@@ -80,19 +82,28 @@ def load_saved(path: Path) -> SavedPlan:
             f"{path} is not a readable plan file ({exc}); make one with "
             "'reconciler plan FILE --out PLAN.json'."
         ) from None
-    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+    if not isinstance(data, dict) or data.get("format_version") not in READABLE_FORMAT_VERSIONS:
         raise PlanFileError(
             f"{path} is not a reconciler plan of format_version "
             f"{FORMAT_VERSION}; make it again with 'reconciler plan --out'."
         )
     try:
+        summary = data.get("summary", {})
+        unmanaged = (
+            {"project": int(summary.get("unmanaged_projects", 0))}
+            if data["format_version"] == 1
+            else {str(k): int(v) for k, v in summary.get("unmanaged", {}).items()}
+        )
         plan = Plan(
             resources=_resources(data["resources"]),
             warnings=tuple(str(w) for w in data.get("warnings", [])),
-            unmanaged=int(data.get("summary", {}).get("unmanaged_projects", 0)),
+            unmanaged=unmanaged,
             targets=tuple(data.get("targets", [])),
             source=dict(data.get("source", {})),
+            provider=str(data.get("provider", "company")),
+            guards=tuple(str(g) for g in data.get("guards", [])),
         )
+        providers.get(plan.provider)
         sections = None
         if "sections" in data:
             parts = data["sections"]
@@ -101,7 +112,7 @@ def load_saved(path: Path) -> SavedPlan:
                 replace(plan, resources=_resources(parts["drift"]), warnings=()),
             )
         api = dict(data.get("api") or {})
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
         raise PlanFileError(
             f"{path} is damaged ({type(exc).__name__}: {exc}); make it again "
             "with 'reconciler plan --out'."
@@ -116,6 +127,7 @@ def _resources(items: Any) -> tuple[ResourceChange, ...]:
             action=Action(r["action"]),
             etag=r.get("etag"),
             changes={str(n): FieldChange(c["before"], c["after"]) for n, c in r["changes"].items()},
+            requires=tuple(str(a) for a in r.get("requires", [])),
         )
         for r in items
     )
@@ -166,14 +178,26 @@ def warn_if_source_changed(plan: Plan, warn: Callable[[str], None]) -> None:
         )
 
 
+_UNDO = {
+    Action.CREATE: Action.DELETE,
+    Action.DELETE: Action.CREATE,
+    Action.UPDATE: Action.UPDATE,
+    Action.REPLACE: Action.REPLACE,
+}
+
+
 class UndoRecorder:
     """``apply --undo-out``: after each applied resource, rewrite a saved plan that puts
     back every value changed so far, with the new ETags, so an interrupted apply
-    still leaves a complete undo of what it did."""
+    still leaves a complete undo of what it did. An archive cannot be undone (the
+    API has no unarchive); it is named in the undo plan's warnings instead."""
 
     def __init__(self, path: Path, plan: Plan, *, base_url: str, api_key_env: str | None) -> None:
         self._path = path
         self._source = plan.source
+        self._provider = plan.provider
+        self._actions = {r.address: r.action for r in plan.resources}
+        self._lost: list[str] = []
         self._base_url = base_url
         self._api_key_env = api_key_env
         self._reverse: list[ResourceChange] = []
@@ -181,15 +205,24 @@ class UndoRecorder:
     def record(self, result: ResourceResult) -> None:
         if result.outcome is not Outcome.APPLIED:
             return
-        self._reverse.append(
-            ResourceChange(
-                result.address,
-                Action.UPDATE,
-                result.etag,
-                {n: FieldChange(c.after, c.before) for n, c in result.changes.items()},
+        action = self._actions.get(result.address, Action.UPDATE)
+        if action in _UNDO:
+            self._reverse.append(
+                ResourceChange(
+                    result.address,
+                    _UNDO[action],
+                    result.etag,
+                    {n: FieldChange(c.after, c.before) for n, c in result.changes.items()},
+                )
             )
+        else:
+            self._lost.append(f"{result.address} was archived; archiving cannot be undone")
+        undo = Plan(
+            resources=tuple(self._reverse),
+            source=self._source,
+            provider=self._provider,
+            warnings=tuple(self._lost),
         )
-        undo = Plan(resources=tuple(self._reverse), source=self._source)
         save(undo, self._path, base_url=self._base_url, api_key_env=self._api_key_env)
 
 

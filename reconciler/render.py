@@ -17,7 +17,7 @@ import yaml
 
 from reconciler import __version__
 from reconciler.errors import Problem
-from reconciler.model import ApplyReport, Outcome, Plan
+from reconciler.model import Action, ApplyReport, Outcome, Plan, ResourceChange
 
 COLLAPSE_OVER = 10
 ARROW = "→"
@@ -46,19 +46,45 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
     if not plan.is_empty:
         lines += ["reconciler will make these changes:", ""]
     for resource in plan.resources:
-        lines.append(style(f"  ~ {resource.address}", fg="yellow", bold=True))
-        width = max(len(name) for name in resource.changes)
+        fg = _ACTION_COLORS[resource.action]
+        lines.append(style(f"  {_heading(resource)}", fg=fg, bold=True))
+        width = max((len(name) for name in resource.changes), default=0)
         for name, change in resource.changes.items():
             before = style(value(change.before), fg="red")
             after = style(value(change.after), fg="green")
-            lines.append(f"      {name + ':':<{width + 1}} {before} {ARROW} {after}")
+            if resource.action is Action.CREATE:
+                shown = after
+            elif resource.action is Action.DELETE:
+                shown = before
+            else:
+                shown = f"{before} {ARROW} {after}"
+            lines.append(f"      {name + ':':<{width + 1}} {shown}")
         lines.append("")
     if plan.warnings:
         lines.append(style("Warnings:", fg="magenta", bold=True))
         lines += [style(f"  ! {w}", fg="magenta") for w in plan.warnings]
         lines.append("")
+    if plan.guards:
+        lines.append(style("Apply refuses this plan without --force:", fg="red", bold=True))
+        lines += [style(f"  ! it {g}", fg="red") for g in plan.guards]
+        lines.append("")
     lines.append(style(plan.summary(), bold=True))
     return "\n".join(lines) + "\n"
+
+
+_ACTION_COLORS = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.REPLACE: "yellow",
+    Action.DELETE: "red",
+    Action.ARCHIVE: "red",
+}
+
+
+def _heading(resource: ResourceChange) -> str:
+    """``~ company``; other actions than update say themselves: ``+ user["a@b"] (create)``."""
+    heading = f"{resource.action.symbol} {resource.address}"
+    return heading if resource.action is Action.UPDATE else f"{heading} ({resource.action})"
 
 
 def plan_json(plan: Plan) -> str:
@@ -87,6 +113,9 @@ def _plan_head(plan: Plan) -> list[str]:
     lines += [f"**{plan.summary()}**", ""]
     if plan.warnings:
         lines += ["> [!WARNING]"] + [f"> - {w}" for w in plan.warnings] + [""]
+    if plan.guards:
+        lines += ["> [!CAUTION]", "> **Apply refuses this plan without `--force`:**"]
+        lines += [f"> - it {g}" for g in plan.guards] + [""]
     return lines
 
 
@@ -99,7 +128,7 @@ def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
     blocks = []
     for resource in plan.resources:
         count = len(resource.changes)
-        heading = f"~ {resource.address} ({count} field{'s' if count != 1 else ''})"
+        heading = f"{_heading(resource)} ({count} field{'s' if count != 1 else ''})"
         table = ["| field | before | after |", "|---|---|---|"] + [
             f"| `{name}` | {_md(c.before)} | {_md(c.after)} |"
             for name, c in resource.changes.items()

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from reconciler import manager
-from reconciler.client import RetryPolicy
+from reconciler.connection import RetryPolicy
 from reconciler.model import DesiredState, Outcome
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.store import Store

@@ -9,8 +9,9 @@ import httpx
 import pytest
 import respx
 
-from reconciler.client import CompanyClient, RetryPolicy, check_base_url
+from reconciler.connection import RetryPolicy, check_base_url
 from reconciler.errors import ApiError, AuthError, ConflictError, CredentialsError, TransportError
+from reconciler.providers.company.client import CompanyClient
 
 BASE = "https://api.example.test"
 COMPANY = f"{BASE}/v1/organizations/company"

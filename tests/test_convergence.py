@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from reconciler import manager
-from reconciler.client import RetryPolicy
+from reconciler.connection import RetryPolicy
 from reconciler.errors import ApiError
 from reconciler.model import DesiredState
 

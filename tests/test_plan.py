@@ -40,7 +40,7 @@ def project(pid: str, **fields: Any) -> dict[str, Any]:
 def live(*projects: dict[str, Any], tokens_used: int = 500, **company: Any) -> LiveState:
     found = {"company": LiveResource({**LIVE_COMPANY, **company}, '"c1"')}
     found.update({f"project.{p['id']}": LiveResource(p, f'"{p["id"]}"') for p in projects})
-    return LiveState(found, tokens_used=tokens_used)
+    return LiveState(found, context={"tokens_used": tokens_used})
 
 
 def desired(**resources: dict[str, Any]) -> DesiredState:
@@ -92,8 +92,9 @@ def test_live_projects_not_in_the_file_are_counted_unmanaged() -> None:
         desired(project__proj_1={"name": "proj_1"}),
         live(project("proj_1"), project("proj_2"), project("proj_3")),
     )
-    assert result.unmanaged == 2
-    assert result.data()["summary"] == {"to_change": 0, "fields": 0, "unmanaged_projects": 2}
+    assert result.unmanaged == {"project": 2}
+    assert result.summary().endswith(" 2 unmanaged projects.")
+    assert result.data()["summary"]["unmanaged"] == {"project": 2}
 
 
 def test_targets_narrow_the_plan_and_unknown_targets_are_errors() -> None:

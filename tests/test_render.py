@@ -28,7 +28,7 @@ PLAN = Plan(
         change("project.proj_1", billing_email=(None, "ml|ops@x.com")),
     ),
     warnings=("company.plan: downgrade from scale to team",),
-    unmanaged=3,
+    unmanaged={"project": 3},
 )
 
 
@@ -48,14 +48,15 @@ def test_text_is_coloured_only_when_asked() -> None:
 
 
 def test_an_empty_plan_says_so() -> None:
-    text = render.plan_text(Plan(resources=()))
+    text = render.plan_text(Plan(resources=(), unmanaged={"project": 0}))
     assert text == "No changes: the live organization matches the file. 0 unmanaged projects.\n"
 
 
 def test_json_is_the_documented_versioned_form() -> None:
     data = json.loads(render.plan_json(PLAN))
-    assert data["format_version"] == 1
-    assert data["summary"] == {"to_change": 2, "fields": 3, "unmanaged_projects": 3}
+    assert data["format_version"] == 2
+    assert data["summary"]["unmanaged"] == {"project": 3}
+    assert (data["summary"]["to_change"], data["summary"]["fields"]) == (2, 3)
     assert data["resources"][1] == {
         "address": "project.proj_1",
         "action": "update",

@@ -27,9 +27,9 @@ def change(address: str, **fields: tuple[object, object]) -> ResourceChange:
 
 SMALL = Plan(
     resources=(change("project.proj_1", billing_email=(None, "ml-billing@example.com")),),
-    unmanaged=2,
+    unmanaged={"project": 2},
 )
-EMPTY = Plan(resources=(), unmanaged=3)
+EMPTY = Plan(resources=(), unmanaged={"project": 3})
 EDIT = Plan(
     resources=(
         change("company", usage_limit=(1000000, 2000000)),
@@ -43,7 +43,7 @@ HUGE = Plan(
         change(f"project.proj_{n:05d}", description=("", "x" * 300), usage_limit=(None, n))
         for n in range(1, 401)
     ),
-    unmanaged=0,
+    unmanaged={"project": 0},
 )
 
 

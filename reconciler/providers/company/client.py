@@ -11,14 +11,10 @@ every httpx and HTTP failure into ``reconciler.errors`` at one boundary.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import jsonschema_rs
@@ -33,28 +29,17 @@ from tenacity import (
 )
 
 from reconciler import __version__
-from reconciler.errors import ApiError, AuthError, ConflictError, CredentialsError, TransportError
+from reconciler.connection import RetryPolicy, check_base_url, tls_context
+from reconciler.errors import ApiError, AuthError, ConflictError, TransportError
 from reconciler.model import LiveResource, LiveState
 from reconciler.pacing import Pacer
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 COMPANY_PATH = "/v1/organizations/company"
 PAGE_SIZE = 1000
 MAX_PAGES = 1_000  # 1,000,000 projects: far past any real organization, and bounded
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 READ_SCOPE, WRITE_SCOPE = "organization:read", "organization:write"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts and total seconds bound every request's retries."""
-
-    attempts: int = 6
-    total_seconds: float = 60.0
-    backoff: float = 0.5
-    max_wait: float = 10.0
-    timeout: float = 15.0
 
 
 class _Retryable(ApiError):
@@ -81,37 +66,6 @@ def path_of(address: str) -> str:
     if kind == "project" and ident:
         return f"{COMPANY_PATH}/projects/{ident}"
     raise ValueError(f"no API path for address {address!r}")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(base_url: str, *, insecure: bool) -> None:
-    """Refuse, before any byte is sent, to send a key in clear text off this machine."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CredentialsError(
-            f"The base URL {base_url!r} is not an http(s) URL; set --base-url to one, "
-            "like https://api.anthropic.com."
-        )
-    if parts.scheme == "http" and not is_loopback(parts.hostname) and not insecure:
-        raise CredentialsError(
-            f"Refusing to send the API key over plain http:// to {parts.hostname}; use https://, "
-            "or pass --insecure if you really mean it."
-        )
-
-
-@cache
-def _tls() -> ssl.SSLContext:
-    """One verifying TLS context per process: building one loads the CA bundle (about
-    30 ms), and a plan followed by an apply would otherwise pay it per client."""
-    return httpx.create_ssl_context()
 
 
 @cache
@@ -172,7 +126,7 @@ class CompanyClient:
             transport=transport,
             follow_redirects=False,
             # Plain http (loopback, or --insecure) never does TLS: skip loading the CA bundle.
-            verify=_tls() if base_url.startswith("https:") else False,
+            verify=tls_context() if base_url.startswith("https:") else False,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
 
@@ -193,7 +147,7 @@ class CompanyClient:
         for project in projects:
             etag = project.pop("etag")
             found[f"project.{project['id']}"] = LiveResource(project, etag)
-        return LiveState(resources=found, tokens_used=usage["tokens_used"])
+        return LiveState(resources=found, context={"tokens_used": usage["tokens_used"]})
 
     async def get(self, address: str) -> LiveResource:
         component = "Company" if address == "company" else "Project"

@@ -1,0 +1,28 @@
+"""Addresses of Admin API resources, Terraform style: ``user["ada@example.com"]``,
+``workspace["Research"]``, ``member["Research"]["ada@example.com"]``,
+``api_key["apikey_01"]``. Names are JSON strings, so any workspace name (dots,
+quotes, brackets) makes an address that reads back to the same names."""
+
+from __future__ import annotations
+
+import json
+import re
+
+USER, WORKSPACE, MEMBER, API_KEY = "user", "workspace", "member", "api_key"
+_PART = re.compile(r'\[("(?:[^"\\]|\\.)*")\]')
+
+
+def make(kind: str, *names: str) -> str:
+    return kind + "".join(f"[{json.dumps(name, ensure_ascii=False)}]" for name in names)
+
+
+def parse(address: str) -> tuple[str, list[str]]:
+    """``(kind, names)`` of an address made by ``make``."""
+    kind, _, rest = address.partition("[")
+    names = [json.loads(m) for m in _PART.findall("[" + rest)] if rest else []
+    return kind, names
+
+
+def prefix(kind: str, *names: str) -> str:
+    """What every address of ``kind`` under ``names`` starts with (a pruned section)."""
+    return make(kind, *names) + "["

@@ -1,0 +1,43 @@
+"""The Company API provider (the default): one company and its projects, updated
+field by field with ETags."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.connection import Connection
+from reconciler.model import DesiredState, LiveState, ResourceChange
+from reconciler.providers import Proposal
+from reconciler.providers.company import planning
+from reconciler.providers.company.session import CompanySession
+
+
+class CompanyProvider:
+    name = "company"
+    schema_file = "org.schema.json"
+    key_variables: tuple[str, ...] = ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY")
+    read_scope = "organization:read"
+    write_scope = "organization:write"
+    address_example = "'company' or 'project.proj_1'"
+
+    def resources(
+        self, data: Mapping[str, Any]
+    ) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
+        found: dict[str, dict[str, Any]] = {}
+        if data.get("company"):
+            found["company"] = dict(data["company"])
+        for project_id, fields in (data.get("projects") or {}).items():
+            found[f"project.{project_id}"] = dict(fields or {})
+        return found, frozenset()
+
+    def propose(self, desired: DesiredState, live: LiveState) -> Proposal:
+        return planning.propose(desired, live)
+
+    def review(
+        self, changes: Sequence[ResourceChange], live: LiveState
+    ) -> tuple[list[str], list[str]]:
+        return planning.warnings_for(changes, live), []
+
+    def session(self, connection: Connection) -> CompanySession:
+        return CompanySession(connection)

@@ -1,0 +1,68 @@
+"""The Company provider's ``Session``: plan and apply's view of ``CompanyClient``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.connection import Connection
+from reconciler.model import LiveResource, LiveState, ResourceChange
+from reconciler.providers.company.client import CompanyClient
+
+WRITABLE_COMPANY = ("name", "billing_email", "plan", "usage_limit")
+WRITABLE_PROJECT = ("name", "description", "billing_email", "usage_limit")
+
+
+class CompanySession:
+    def __init__(self, connection: Connection) -> None:
+        self.client = CompanyClient(
+            connection.base_url,
+            connection.api_key,
+            key_source=connection.key_source,
+            insecure=connection.insecure,
+            concurrency=connection.concurrency,
+            retry=connection.retry,
+            transport=connection.transport,
+        )
+
+    async def __aenter__(self) -> CompanySession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.client.__aexit__(*exc_info)
+
+    async def read_live(self) -> LiveState:
+        return await self.client.read_live()
+
+    async def write(self, change: ResourceChange) -> str | None:
+        """A PATCH of only the changed fields, with the plan's ETag as If-Match."""
+        written = await self.client.patch(change.address, change.after, change.etag)
+        return written.etag
+
+    async def current(self, address: str) -> LiveResource | None:
+        return await self.client.get(address)
+
+    async def read_back(self, addresses: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
+        """The company with one GET, every project with one list walk (ceil(N/1000)
+        requests), however many resources were written."""
+        found: dict[str, Mapping[str, Any] | None] = {}
+        if "company" in addresses:
+            found["company"] = (await self.client.get("company")).fields
+        if any(a != "company" for a in addresses):
+            found.update({f"project.{p['id']}": p for p in await self.client.projects()})
+        return found
+
+    async def export(self) -> dict[str, Any]:
+        """Every writable field of the company and of each project."""
+        company, projects = await asyncio.gather(self.client.get("company"), self.client.projects())
+        return {
+            "version": 1,
+            "company": {name: company.fields[name] for name in WRITABLE_COMPANY},
+            "projects": {p["id"]: {name: p[name] for name in WRITABLE_PROJECT} for p in projects},
+        }
+
+    async def usage(self) -> dict[str, Any]:
+        found = await self.client.usage()
+        company = await self.client.get("company")
+        return {**found, "usage_limit": company.fields["usage_limit"]}

@@ -1,0 +1,264 @@
+"""Planning for the Admin API provider, from files and live states written by hand:
+invites, replaced invites, role updates, new workspaces with their members,
+archives, bounded pruning, and what the API cannot do (reported, never tried)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler import config, manager, planfile
+from reconciler import plan as planning
+from reconciler.errors import PlanError, StalePlanError, UnsafePlanError
+from reconciler.model import Action, DesiredState, LiveResource, LiveState, Plan
+from reconciler.providers.anthropic_admin.planning import resources
+
+
+def desired(**sections: Any) -> Any:
+    data = {"version": 1, "provider": "anthropic-admin", **sections}
+    found, prune = resources(data)
+    return DesiredState(
+        source="org.yaml",
+        digest="d",
+        resources=found,
+        provider="anthropic-admin",
+        prune=prune,
+    )
+
+
+def live(
+    users: dict[str, str] | None = None,
+    invites: dict[str, str] | None = None,
+    workspaces: dict[str, dict[str, Any]] | None = None,
+    members: dict[str, dict[str, str]] | None = None,
+    keys: dict[str, dict[str, str]] | None = None,
+    archived: dict[str, str] | None = None,
+) -> LiveState:
+    found: dict[str, LiveResource] = {}
+    users = users if users is not None else {"ada@x.io": "admin", "ben@x.io": "developer"}
+    for email, role in users.items():
+        found[f'user["{email}"]'] = LiveResource({"role": role, "status": "member"}, None, email)
+    for email, role in (invites or {}).items():
+        found[f'user["{email}"]'] = LiveResource({"role": role, "status": "invited"}, None, "inv")
+    for name, fields in (workspaces or {}).items():
+        found[f'workspace["{name}"]'] = LiveResource(
+            {
+                "name": name,
+                "data_residency.allowed_inference_geos": "unrestricted",
+                "data_residency.default_inference_geo": "global",
+                "data_residency.workspace_geo": "us",
+                "tags": {},
+                "archived": False,
+                **fields,
+            },
+            None,
+            "wrkspc_" + name,
+        )
+    for workspace, roles in (members or {}).items():
+        for email, role in roles.items():
+            found[f'member["{workspace}"]["{email}"]'] = LiveResource(
+                {"workspace_role": role}, None, email
+            )
+    for key_id, fields in (keys or {}).items():
+        found[f'api_key["{key_id}"]'] = LiveResource(fields, None, key_id)
+    return LiveState(
+        found,
+        context={
+            "org_roles": dict(users),
+            "invited": frozenset(invites or {}),
+            "archived_workspaces": archived or {},
+        },
+    )
+
+
+def actions(plan: Plan) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {
+        r.address: (str(r.action), {n: (c.before, c.after) for n, c in r.changes.items()})
+        for r in plan.resources
+    }
+
+
+def test_users_are_invited_updated_and_pending_invites_replaced() -> None:
+    plan = planning.make_plan(
+        desired(users={"ben@x.io": "billing", "new@x.io": "user", "inv@x.io": "developer"}),
+        live(invites={"inv@x.io": "user"}),
+    )
+    assert actions(plan) == {
+        'user["ben@x.io"]': ("update", {"role": ("developer", "billing")}),
+        'user["inv@x.io"]': ("replace", {"role": ("user", "developer")}),
+        'user["new@x.io"]': ("create", {"role": (None, "user")}),
+    }
+    assert plan.summary().startswith(
+        "Plan: 3 resources to change (3 fields): 1 to create, 1 to update, 1 to replace."
+    )
+    assert plan.unmanaged == {"user": 1}  # ada, not listed, left alone
+
+
+def test_an_admins_role_is_a_problem_not_a_write() -> None:
+    with pytest.raises(PlanError, match="admin's role cannot be changed through the API"):
+        planning.make_plan(desired(users={"ada@x.io": "developer"}), live())
+
+
+def test_a_new_workspace_is_planned_with_its_members_which_wait_for_it() -> None:
+    plan = planning.make_plan(
+        desired(
+            workspaces={
+                "Support": {
+                    "data_residency": {"default_inference_geo": "us"},
+                    "members": {"ben@x.io": "workspace_developer"},
+                }
+            }
+        ),
+        live(),
+    )
+    create, member = plan.resources
+    assert (create.address, create.action) == ('workspace["Support"]', Action.CREATE)
+    assert create.after == {"name": "Support", "data_residency.default_inference_geo": "us"}
+    assert member.address == 'member["Support"]["ben@x.io"]'
+    assert member.requires == ('workspace["Support"]',)
+
+
+def test_members_who_are_not_in_the_organization_yet_wait_with_a_note() -> None:
+    plan = planning.make_plan(
+        desired(
+            users={"new@x.io": "user"},
+            workspaces={
+                "R": {"members": {"new@x.io": "workspace_user", "zed@x.io": "workspace_user"}}
+            },
+        ),
+        live(workspaces={"R": {}}),
+    )
+    assert [r.address for r in plan.resources] == ['user["new@x.io"]']
+    assert any("after the invite is accepted" in w for w in plan.warnings)
+    assert any("list it under users to invite it" in w for w in plan.warnings)
+
+
+def test_org_admins_inherit_workspace_admin() -> None:
+    plan = planning.make_plan(
+        desired(workspaces={"R": {"members": {"ada@x.io": "workspace_admin"}}}),
+        live(workspaces={"R": {}}),
+    )
+    assert plan.is_empty
+
+
+def test_workspace_geo_is_flagged_never_changed() -> None:
+    plan = planning.make_plan(
+        desired(workspaces={"R": {"data_residency": {"workspace_geo": "us"}, "tags": {"a": "1"}}}),
+        live(workspaces={"R": {"data_residency.workspace_geo": "eu"}}),
+    )
+    assert actions(plan) == {'workspace["R"]': ("update", {"tags": ({}, {"a": "1"})})}
+    assert any("set only when a workspace is created" in w for w in plan.warnings)
+
+
+def test_archiving_is_explicit_and_its_members_are_not_planned() -> None:
+    plan = planning.make_plan(
+        desired(workspaces={"Old": {"archived": True, "members": {"ben@x.io": "workspace_user"}}}),
+        live(workspaces={"Old": {}}),
+    )
+    assert actions(plan) == {'workspace["Old"]': ("archive", {"archived": (False, True)})}
+    assert any("cannot be undone" in w for w in plan.warnings)
+
+
+def test_an_archived_workspace_of_the_same_name_means_a_new_one() -> None:
+    plan = planning.make_plan(
+        desired(workspaces={"Old": {}}), live(archived={"Old": "wrkspc_gone"})
+    )
+    assert [str(r.action) for r in plan.resources] == ["create"]
+    assert any("cannot be restored" in w for w in plan.warnings)
+
+
+def test_api_keys_are_renamed_never_created_or_revived() -> None:
+    keys = {
+        "apikey_1": {"name": "a", "status": "active"},
+        "apikey_2": {"name": "b", "status": "archived"},
+    }
+    plan = planning.make_plan(
+        desired(api_keys={"apikey_1": {"status": "inactive"}}), live(keys=keys)
+    )
+    assert actions(plan) == {'api_key["apikey_1"]': ("update", {"status": ("active", "inactive")})}
+    with pytest.raises(PlanError, match="cannot be created"):
+        planning.make_plan(desired(api_keys={"apikey_9": {"name": "x"}}), live(keys=keys))
+    with pytest.raises(PlanError, match="cannot be made active again"):
+        planning.make_plan(desired(api_keys={"apikey_2": {"status": "active"}}), live(keys=keys))
+
+
+def test_nothing_is_removed_without_prune() -> None:
+    state = live(workspaces={"R": {}}, members={"R": {"ben@x.io": "workspace_user"}})
+    plan = planning.make_plan(desired(users={"ben@x.io": "developer"}, workspaces={"R": {}}), state)
+    assert plan.is_empty
+
+
+def test_prune_removes_what_is_not_listed_and_guards_large_removals() -> None:
+    users = {f"u{n}@x.io": "user" for n in range(8)}
+    listed = {email: "user" for email in list(users)[:6]}
+    plan = planning.make_plan(
+        desired(users={"prune": True, **listed}), live(users=users, invites={"inv@x.io": "user"})
+    )
+    assert sorted(r.address for r in plan.resources) == [
+        'user["inv@x.io"]',
+        'user["u6@x.io"]',
+        'user["u7@x.io"]',
+    ]
+    assert all(r.action is Action.DELETE for r in plan.resources)
+    assert plan.guards == ("removes 3 of 9 users and invites (33%), more than 25%",)
+    with pytest.raises(UnsafePlanError, match="--force"):
+        manager.check_safe(plan, max_changes=None)
+    manager.check_safe(plan, max_changes=None, force=True)
+
+
+def test_pruning_an_admin_is_always_guarded() -> None:
+    users = {"ada@x.io": "admin", **{f"u{n}@x.io": "user" for n in range(9)}}
+    plan = planning.make_plan(
+        desired(users={"prune": True, **{e: "user" for e in users if e != "ada@x.io"}}),
+        live(users=users),
+    )
+    assert plan.guards == ("removes the organization admin ada@x.io",)
+
+
+def test_member_prune_is_per_workspace_and_targets_never_prune() -> None:
+    state = live(
+        workspaces={"R": {}, "S": {}},
+        members={
+            "R": {"ben@x.io": "workspace_user", "ada@x.io": "workspace_admin"},
+            "S": {"ben@x.io": "workspace_user"},
+        },
+    )
+    wanted = desired(
+        workspaces={"R": {"members": {"prune": True, "ada@x.io": "workspace_admin"}}, "S": {}}
+    )
+    plan = planning.make_plan(wanted, state)
+    assert actions(plan) == {
+        'member["R"]["ben@x.io"]': ("delete", {"workspace_role": ("workspace_user", None)})
+    }
+    assert plan.guards == ('removes 1 of 2 members of workspace "R" (50%), more than 25%',)
+    targeted = planning.make_plan(wanted, state, targets=['workspace["R"]'])
+    assert targeted.is_empty and targeted.guards == ()
+
+
+def test_a_saved_admin_plan_round_trips_and_a_create_that_exists_now_is_stale(
+    tmp_path: Path,
+) -> None:
+    plan = planning.make_plan(
+        desired(workspaces={"New": {"members": {"ben@x.io": "workspace_user"}}}), live()
+    )
+    path = tmp_path / "plan.json"
+    planfile.save(plan, path, base_url="http://127.0.0.1:1", api_key_env=None)
+    loaded = planfile.load_saved(path).plan
+    assert loaded == plan
+    assert loaded.provider == "anthropic-admin"
+    with pytest.raises(StalePlanError, match='workspace\\["New"\\] \\(exists now\\)'):
+        planning.check_not_stale(loaded, live(workspaces={"New": {}}))
+
+
+def test_a_removal_the_base_file_already_pruned_is_drift() -> None:
+    users = {"ben@x.io": "user", "old@x.io": "user", "c@x.io": "user", "d@x.io": "user"}
+    base = desired(users={"prune": True, "ben@x.io": "user", "c@x.io": "user", "d@x.io": "user"})
+    edited = desired(
+        users={"prune": True, "ben@x.io": "developer", "c@x.io": "user", "d@x.io": "user"}
+    )
+    plan = planning.make_plan(edited, live(users=users))
+    change, drift = planning.split_by_origin(plan, base)
+    assert [r.address for r in change.resources] == ['user["ben@x.io"]']
+    assert [r.address for r in drift.resources] == ['user["old@x.io"]']
