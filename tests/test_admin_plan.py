@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import config, manager, planfile
+from reconciler import manager, planfile
 from reconciler import plan as planning
 from reconciler.errors import PlanError, StalePlanError, UnsafePlanError
 from reconciler.model import Action, DesiredState, LiveResource, LiveState, Plan
@@ -192,7 +192,7 @@ def test_nothing_is_removed_without_prune() -> None:
 
 def test_prune_removes_what_is_not_listed_and_guards_large_removals() -> None:
     users = {f"u{n}@x.io": "user" for n in range(8)}
-    listed = {email: "user" for email in list(users)[:6]}
+    listed = dict.fromkeys(list(users)[:6], "user")
     plan = planning.make_plan(
         desired(users={"prune": True, **listed}), live(users=users, invites={"inv@x.io": "user"})
     )
@@ -234,7 +234,8 @@ def test_member_prune_is_per_workspace_and_targets_never_prune() -> None:
     }
     assert plan.guards == ('removes 1 of 2 members of workspace "R" (50%), more than 25%',)
     targeted = planning.make_plan(wanted, state, targets=['workspace["R"]'])
-    assert targeted.is_empty and targeted.guards == ()
+    assert targeted.is_empty
+    assert targeted.guards == ()
 
 
 def test_a_saved_admin_plan_round_trips_and_a_create_that_exists_now_is_stale(
