@@ -1,0 +1,173 @@
+"""Convergence for the Admin API provider: random organizations and files, applied
+through the official SDK while the sandbox injects 500s, 529s, 429s, dropped
+connections and answers lost after the write. Re-running plan and apply always
+reaches an empty plan, creates are never duplicated (one workspace per name, one
+pending invite per email), and pruning removes exactly what the file leaves out."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler import manager
+from reconciler.errors import ApiError
+from reconciler.model import DesiredState
+from reconciler.providers.anthropic_admin.planning import resources
+
+from . import figures
+from .conftest import SandboxProcess
+from .test_convergence import FAST
+
+ADMIN_API_KEY = "sk-ant-admin01-sandbox"
+MAX_RUNS = 8
+ORG_ROLES = ["user", "developer", "billing", "claude_code_user"]
+WORKSPACE_ROLES = ["workspace_user", "workspace_developer", "workspace_admin"]
+
+
+def organization(rng: random.Random) -> dict[str, Any]:
+    people = [f"p{n}@example.com" for n in range(rng.randint(3, 14))]
+    users = [{"email": "owner@example.com", "role": "admin"}] + [
+        {"email": e, "role": rng.choice(ORG_ROLES)} for e in people
+    ]
+    workspaces = [
+        {
+            "name": f"Team {n}",
+            "tags": {"n": str(n)},
+            "members": [
+                {"email": e, "workspace_role": rng.choice(WORKSPACE_ROLES)}
+                for e in rng.sample(people, rng.randint(0, len(people)))
+            ],
+        }
+        for n in range(rng.randint(1, 3))
+    ]
+    return {
+        "company": {
+            "id": "org_h",
+            "name": "Harness",
+            "billing_email": "billing@example.com",
+            "plan": "team",
+            "usage_limit": None,
+            "created_at": "2024-01-01T00:00:00Z",
+        },
+        "keys": [
+            {"key": ADMIN_API_KEY, "scopes": ["organization:admin"]},
+            {"key": "sk-sandbox-control", "scopes": ["sandbox:control"]},
+        ],
+        "admin": {
+            "users": users,
+            "invites": [{"email": f"inv{n}@example.com", "role": "user"} for n in range(2)],
+            "workspaces": workspaces,
+            "api_keys": [{"id": f"apikey_{n}", "name": f"key {n}"} for n in range(2)],
+        },
+    }
+
+
+def file_for(rng: random.Random, org: dict[str, Any]) -> dict[str, Any]:
+    admin = org["admin"]
+    people = [u["email"] for u in admin["users"] if u["role"] != "admin"]
+    users: dict[str, Any] = {e: rng.choice(ORG_ROLES) for e in people if rng.random() < 0.7}
+    users.update({f"inv{n}@example.com": rng.choice(ORG_ROLES) for n in range(2)})
+    users.update({f"new{n}@example.com": "user" for n in range(rng.randint(0, 2))})
+    workspaces: dict[str, Any] = {}
+    for workspace in admin["workspaces"]:
+        members: dict[str, Any] = {
+            m["email"]: rng.choice(WORKSPACE_ROLES)
+            for m in workspace["members"]
+            if rng.random() < 0.8
+        }
+        if rng.random() < 0.4:
+            members["prune"] = True
+        workspaces[workspace["name"]] = {"tags": {"n": "x"}, "members": members}
+    workspaces["Fresh"] = {
+        "data_residency": {"default_inference_geo": "us"},
+        "members": {e: "workspace_user" for e in rng.sample(people, min(3, len(people)))},
+    }
+    return {
+        "version": 1,
+        "provider": "anthropic-admin",
+        "users": users,
+        "workspaces": workspaces,
+        "api_keys": {"apikey_0": {"name": "renamed", "status": rng.choice(["active", "inactive"])}},
+    }
+
+
+def listed(server: SandboxProcess, path: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{server.url}/v1/organizations/{path}",
+        params={"limit": 1000},
+        headers={"x-api-key": ADMIN_API_KEY},
+    )
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_admin_plans_converge_under_faults_without_duplicates(
+    server: SandboxProcess, seed: int
+) -> None:
+    rng = random.Random(seed)
+    org = organization(rng)
+    server.control("PATCH", "settings", json={"fault_rate": 0.0, "conflict_rate": 0.0})
+    assert server.control("POST", "reset", json=org).status_code == 200
+    data = file_for(rng, org)
+    found, prune = resources(data)
+    desired = DesiredState("admin.yaml", "0" * 64, found, provider="anthropic-admin", prune=prune)
+    server.control("DELETE", "requests")
+    server.control(
+        "PATCH",
+        "settings",
+        json={
+            "fault_rate": 0.2,
+            "fault_seed": seed,
+            "fault_retry_after": 0,
+            "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
+        },
+    )
+    connection = manager.Connection(
+        server.url, ADMIN_API_KEY, "ANTHROPIC_ADMIN_KEY", retry=FAST, provider="anthropic-admin"
+    )
+    runs = 0
+    while True:
+        runs += 1
+        assert runs <= MAX_RUNS, f"case {seed} did not converge in {MAX_RUNS} runs"
+        try:
+            plan = asyncio.run(manager.plan_file(desired, connection))
+            if plan.is_empty:
+                break
+            report = asyncio.run(manager.apply(plan, connection))
+            figures.add("admin apply runs")
+            if not report.ok:
+                figures.add("admin apply runs with a failed resource (then re-run)")
+        except ApiError:
+            figures.add("admin runs ended by exhausted retries (then re-run)")
+    log = server.requests()
+    server.control("PATCH", "settings", json={"fault_rate": 0.0})
+    figures.at_most("admin runs needed to converge (max)", runs)
+    figures.add("admin faults injected", sum(1 for r in log if r["fault"]))
+
+    names = [w["name"] for w in listed(server, "workspaces")]
+    assert len(names) == len(set(names)), f"case {seed}: a workspace was created twice"
+    pending = [i["email"] for i in listed(server, "invites") if i["status"] == "pending"]
+    assert len(pending) == len(set(pending)), f"case {seed}: an invite was sent twice"
+    emails = {u["id"]: u["email"] for u in listed(server, "users")}
+    for workspace in listed(server, "workspaces"):
+        members = {
+            emails[m["user_id"]]: m["workspace_role"]
+            for m in listed(server, f"workspaces/{workspace['id']}/members")
+        }
+        wanted = {
+            k: v
+            for k, v in data["workspaces"][workspace["name"]]["members"].items()
+            if k != "prune"
+        }
+        assert {e: members[e] for e in wanted if e in members} == {
+            e: r for e, r in wanted.items() if e in members
+        }
+        if data["workspaces"][workspace["name"]]["members"].get("prune"):
+            assert set(members) <= set(wanted), (
+                f"case {seed}: prune left {set(members) - set(wanted)}"
+            )
