@@ -84,7 +84,7 @@ def file_for(rng: random.Random, org: dict[str, Any]) -> dict[str, Any]:
         workspaces[workspace["name"]] = {"tags": {"n": "x"}, "members": members}
     workspaces["Fresh"] = {
         "data_residency": {"default_inference_geo": "us"},
-        "members": {e: "workspace_user" for e in rng.sample(people, min(3, len(people)))},
+        "members": dict.fromkeys(rng.sample(people, min(3, len(people))), "workspace_user"),
     }
     return {
         "version": 1,

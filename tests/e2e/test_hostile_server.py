@@ -88,3 +88,46 @@ def test_nonsense_after_a_write_is_reported_as_that_resources_failure(
     assert "✗ company: failed" in result.stdout
     assert "is not a Company" in result.stdout
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("scenario", "says"),
+    [
+        ("malformed-json", "its answer is not the Admin API's"),
+        ("wrong-types", "its answer is not the Admin API's"),
+        ("html", "but received `text/html`"),
+        ("hang", "no answer within 0.3 s"),
+        ("redirect", "reconciler does not follow redirects"),
+        ("error-without-json", "kept answering 502"),
+    ],
+)
+def test_nonsense_to_the_admin_provider_is_one_clear_error_and_no_write(
+    hostile: tuple[str, Hostile], tmp_path: Path, scenario: str, says: str
+) -> None:
+    """The same server, through Anthropic's SDK (strict response validation, no
+    redirects followed): the SDK's errors become the same one-sentence messages."""
+    base, counter = hostile
+    org = tmp_path / "admin.yaml"
+    org.write_text("version: 1\nprovider: anthropic-admin\nusers:\n  ada@example.com: user\n")
+    writes_before = counter.calls["POST"] + counter.calls["DELETE"]
+    started = time.perf_counter()
+    result = run_cli(
+        "--timeout",
+        "0.3",
+        "apply",
+        str(org),
+        "--auto-approve",
+        "--base-url",
+        f"{base}/{scenario}",
+        env={"ANTHROPIC_ADMIN_KEY": KEY},
+        timeout=120,
+    )
+    figures.at_most("slowest hostile-server case (s)", time.perf_counter() - started)
+    figures.add("hostile-server cases ending in a clear error")
+    assert result.exit_code == 1, result.output
+    assert says in result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert KEY not in result.output
+    assert counter.calls["POST"] + counter.calls["DELETE"] == writes_before

@@ -46,6 +46,8 @@ class AdminSession:
             base_url=connection.base_url,
             max_retries=max(0, connection.retry.attempts - 1),
             timeout=connection.retry.timeout,
+            # The key must never follow a redirect to another host.
+            http_client=anthropic.DefaultAsyncHttpxClient(follow_redirects=False),
             _strict_response_validation=True,
         )
         self.org = self._client.beta.organization
@@ -399,6 +401,15 @@ class AdminSession:
             ) from None
         except anthropic.APIStatusError as exc:
             status = exc.status_code
+            if 300 <= status < 400:
+                raise TransportError(
+                    f"{self._connection.base_url} answered with a redirect to "
+                    f"{exc.response.headers.get('location', '?')} when asked to {what}; "
+                    "reconciler does not follow redirects: set --base-url to the API's own "
+                    "address.",
+                    status=status,
+                    request_id=exc.request_id,
+                ) from None
             if status == 429 or status >= 500:
                 raise ApiError(
                     f"Could not {what}: after {attempts} attempt{'s' if attempts > 1 else ''} "
