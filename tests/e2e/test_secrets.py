@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 ADMIN = "sk-ant-admin01-CANARY-ADMIN-7f3a9c1e5d"
 READER = "sk-ant-admin01-CANARY-READER-0b8e2a4c6f"
 UNKNOWN = "sk-ant-admin01-CANARY-UNKNOWN-9d1f3b5a7c"
-CANARIES = (ADMIN, READER, UNKNOWN)
+ORG_ADMIN = "sk-ant-admin01-CANARY-ORGADMIN-5e7c9a1b3d"
+CANARIES = (ADMIN, READER, UNKNOWN, ORG_ADMIN)
 MARK = "CANARY"  # any piece of a key that names it
 
 
@@ -38,6 +39,7 @@ def server(workdir: Path) -> Iterator[SandboxProcess]:
     example["keys"] = [
         {"key": ADMIN, "scopes": ["organization:read", "organization:write"]},
         {"key": READER, "scopes": ["organization:read"]},
+        {"key": ORG_ADMIN, "scopes": ["organization:admin"]},
         {"key": "sk-sandbox-control", "scopes": ["sandbox:control"]},
     ]
     seed.write_text(json.dumps(example))
@@ -113,6 +115,67 @@ def test_no_command_shows_the_key(server: SandboxProcess, workdir: Path, debug: 
             total += leaked(result.stdout) + leaked(result.stderr)
             if debug:
                 assert "Traceback" in result.stderr  # --debug really shows the traceback
+    for written in work.rglob("*"):
+        if written.is_file():
+            total += leaked(written.read_text(errors="replace"))
+    figures.add("command runs checked for the key", runs)
+    figures.add("bytes of key leaked", total)
+    assert total == 0
+
+
+def admin_commands(work: Path) -> list[tuple[list[str], str]]:
+    org, plan, report, undo = (
+        str(work / n) for n in ("admin.yaml", "plan.json", "report.json", "undo.json")
+    )
+    return [
+        (["plan", org], ORG_ADMIN),
+        (["plan", org, "--format", "json"], ORG_ADMIN),
+        (["plan", org, "--format", "markdown", "--out", plan], ORG_ADMIN),
+        (["show", plan], ORG_ADMIN),
+        (["apply", plan, "--auto-approve", "--report", report, "--undo-out", undo], ORG_ADMIN),
+        (["apply", undo, "--auto-approve"], ORG_ADMIN),
+        (["apply", org, "--auto-approve"], ORG_ADMIN),
+        (["export", "--provider", "anthropic-admin"], ORG_ADMIN),
+        (["export", "--provider", "anthropic-admin", "--out", str(work / "out.yaml")], ORG_ADMIN),
+        (["plan", org], UNKNOWN),  # 401
+        (["apply", org, "--auto-approve"], ADMIN),  # 403: a Company key
+        (["plan", org, "--base-url", "http://api.example.com"], ORG_ADMIN),  # refused http://
+        (["plan", org, "--base-url", "http://127.0.0.1:9"], ORG_ADMIN),  # dead server
+    ]
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_no_admin_provider_command_shows_the_key(
+    server: SandboxProcess, workdir: Path, debug: bool
+) -> None:
+    """The same for the Admin API provider, whose errors come from Anthropic's SDK."""
+    work = workdir / ("admin-debug" if debug else "admin-plain")
+    work.mkdir()
+    (work / "admin.yaml").write_text(
+        "version: 1\nprovider: anthropic-admin\nusers:\n  ben@example.com: billing\n"
+        "  someone@example.com: user\nworkspaces:\n  Canaries:\n    members:\n"
+        "      ben@example.com: workspace_user\n"
+    )
+    total = runs = 0
+    for args, key in admin_commands(work):
+        env = {"ANTHROPIC_ADMIN_KEY": key, "RECONCILER_BASE_URL": server.url}
+        result = run_cli(
+            *(["--debug"] if debug else []), "--timeout", "0.5", *args, env=env, timeout=120
+        )
+        runs += 1
+        total += leaked(result.stdout) + leaked(result.stderr)
+    with hostile_server() as (base, _):
+        for scenario in ("malformed-json", "redirect"):
+            result = run_cli(
+                *(["--debug"] if debug else []),
+                "plan",
+                str(work / "admin.yaml"),
+                "--base-url",
+                f"{base}/{scenario}",
+                env={"ANTHROPIC_ADMIN_KEY": ORG_ADMIN},
+            )
+            runs += 1
+            total += leaked(result.stdout) + leaked(result.stderr)
     for written in work.rglob("*"):
         if written.is_file():
             total += leaked(written.read_text(errors="replace"))
