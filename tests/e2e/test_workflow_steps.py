@@ -97,7 +97,7 @@ def test_apply_step_applies_the_reviewed_plan_of_the_merged_file(
     done = run_step(
         step("reconciler-apply.yml", "Apply"),
         repo,
-        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true"),
+        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true", FORCE="false"),
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert sandbox.api("GET", "").json()["billing_email"] == "finance@example.com"
@@ -114,7 +114,7 @@ def test_apply_step_refuses_a_plan_of_another_version_of_the_file(
     done = run_step(
         step("reconciler-apply.yml", "Apply"),
         repo,
-        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true"),
+        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true", FORCE="false"),
     )
     assert done.returncode == 1
     assert "run plan again" in done.stderr.lower()
@@ -132,7 +132,7 @@ def test_apply_step_fails_with_plan_again_when_the_reviewed_plan_is_stale(
     done = run_step(
         step("reconciler-apply.yml", "Apply"),
         repo,
-        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true"),
+        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true", FORCE="false"),
     )
     assert done.returncode == 1
     assert "stale" in done.stderr
@@ -145,8 +145,34 @@ def test_apply_step_respects_max_changes(sandbox: SandboxProcess, repo: Path) ->
     done = run_step(
         step("reconciler-apply.yml", "Apply"),
         repo,
-        **inputs(sandbox, MAX_CHANGES="2", REVIEWED="false"),
+        **inputs(sandbox, MAX_CHANGES="2", REVIEWED="false", FORCE="false"),
     )
     assert done.returncode == 1
     assert "--max-changes 2" in done.stderr
     assert sandbox.writes() == []
+
+
+def test_apply_step_passes_force_only_when_the_input_says_so(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    """An Admin API file whose prune is guarded: refused by default, applied with
+    the workflow's ``force: true`` (the key goes in ANTHROPIC_ADMIN_KEY)."""
+    (repo / "org.yaml").write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n    members:\n"
+        "      prune: true\n      ben@example.com: workspace_developer\n"
+    )
+    admin = {"KEY_ENV": "ANTHROPIC_ADMIN_KEY", "RECONCILER_API_KEY": "sk-ant-admin01-sandbox"}
+    refused = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **{**inputs(sandbox, MAX_CHANGES="20", REVIEWED="false", FORCE="false"), **admin},
+    )
+    assert refused.returncode == 1
+    assert "apply with --force" in refused.stderr
+    forced = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **{**inputs(sandbox, MAX_CHANGES="20", REVIEWED="false", FORCE="true"), **admin},
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert "1 applied, 0 failed" in forced.stdout
