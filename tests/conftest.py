@@ -29,6 +29,16 @@ settings.load_profile("reconciler")
 ADMIN_KEY = "sk-sandbox-admin"
 READER_KEY = "sk-sandbox-reader"
 CONTROL_KEY = "sk-sandbox-control"
+ORG_ADMIN_KEY = "sk-ant-admin01-sandbox"  # the shipped seed's Admin API key
+# A company for seeds that are about the Admin API (a seed must have one).
+SEED_COMPANY = {
+    "id": "org_harness",
+    "name": "Harness",
+    "billing_email": "billing@example.com",
+    "plan": "enterprise",
+    "usage_limit": None,
+    "created_at": "2024-01-01T00:00:00Z",
+}
 DATA = Path(__file__).parent / "data"
 
 

@@ -6,7 +6,6 @@ pending invite per email), and pruning removes exactly what the file leaves out.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 
@@ -14,16 +13,13 @@ import httpx
 import pytest
 
 from reconciler import manager
-from reconciler.errors import ApiError
 from reconciler.model import DesiredState
 from reconciler.providers.anthropic_admin.planning import resources
 
 from . import figures
-from .conftest import SandboxProcess
-from .test_convergence import FAST
+from .conftest import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess
+from .test_convergence import FAST, converge
 
-ADMIN_API_KEY = "sk-ant-admin01-sandbox"
-MAX_RUNS = 8
 ORG_ROLES = ["user", "developer", "billing", "claude_code_user"]
 WORKSPACE_ROLES = ["workspace_user", "workspace_developer", "workspace_admin"]
 
@@ -45,16 +41,9 @@ def organization(rng: random.Random) -> dict[str, Any]:
         for n in range(rng.randint(1, 3))
     ]
     return {
-        "company": {
-            "id": "org_h",
-            "name": "Harness",
-            "billing_email": "billing@example.com",
-            "plan": "team",
-            "usage_limit": None,
-            "created_at": "2024-01-01T00:00:00Z",
-        },
+        "company": SEED_COMPANY,
         "keys": [
-            {"key": ADMIN_API_KEY, "scopes": ["organization:admin"]},
+            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
             {"key": "sk-sandbox-control", "scopes": ["sandbox:control"]},
         ],
         "admin": {
@@ -99,7 +88,7 @@ def listed(server: SandboxProcess, path: str) -> list[dict[str, Any]]:
     response = httpx.get(
         f"{server.url}/v1/organizations/{path}",
         params={"limit": 1000},
-        headers={"x-api-key": ADMIN_API_KEY},
+        headers={"x-api-key": ORG_ADMIN_KEY},
     )
     data: list[dict[str, Any]] = response.json()["data"]
     return data
@@ -128,22 +117,9 @@ def test_admin_plans_converge_under_faults_without_duplicates(
         },
     )
     connection = manager.Connection(
-        server.url, ADMIN_API_KEY, "ANTHROPIC_ADMIN_KEY", retry=FAST, provider="anthropic-admin"
+        server.url, ORG_ADMIN_KEY, "ANTHROPIC_ADMIN_KEY", retry=FAST, provider="anthropic-admin"
     )
-    runs = 0
-    while True:
-        runs += 1
-        assert runs <= MAX_RUNS, f"case {seed} did not converge in {MAX_RUNS} runs"
-        try:
-            plan = asyncio.run(manager.plan_file(desired, connection))
-            if plan.is_empty:
-                break
-            report = asyncio.run(manager.apply(plan, connection))
-            figures.add("admin apply runs")
-            if not report.ok:
-                figures.add("admin apply runs with a failed resource (then re-run)")
-        except ApiError:
-            figures.add("admin runs ended by exhausted retries (then re-run)")
+    runs, _ = converge(desired, connection, seed, label="admin ")
     log = server.requests()
     server.control("PATCH", "settings", json={"fault_rate": 0.0})
     figures.at_most("admin runs needed to converge (max)", runs)

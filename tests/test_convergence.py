@@ -87,6 +87,29 @@ def live_state(server: SandboxProcess) -> dict[str, dict[str, Any]]:
     return found
 
 
+def converge(
+    desired: DesiredState, connection: manager.Connection, seed: int, *, label: str = ""
+) -> tuple[int, set[str]]:
+    """Plan and apply until the plan is empty, as a user re-running after a failure
+    would; the runs it took and every address any plan named."""
+    planned: set[str] = set()
+    runs = 0
+    while True:
+        runs += 1
+        assert runs <= MAX_RUNS, f"case {seed} did not converge in {MAX_RUNS} runs"
+        try:
+            plan = asyncio.run(manager.plan_file(desired, connection))
+            planned |= {r.address for r in plan.resources}
+            if plan.is_empty:
+                return runs, planned
+            report = asyncio.run(manager.apply(plan, connection))
+            figures.add(f"{label}apply runs")
+            if not report.ok:
+                figures.add(f"{label}apply runs with a failed resource (then re-run)")
+        except ApiError:
+            figures.add(f"{label}plan or apply runs ended by exhausted retries (then re-run)")
+
+
 def run_case(server: SandboxProcess, seed: int) -> None:
     rng = random.Random(seed)
     org = organization(rng)
@@ -106,22 +129,7 @@ def run_case(server: SandboxProcess, seed: int) -> None:
         },
     )
     connection = manager.Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
-    planned_addresses: set[str] = set()
-    runs = 0
-    while True:
-        runs += 1
-        assert runs <= MAX_RUNS, f"case {seed} did not converge in {MAX_RUNS} runs"
-        try:
-            plan = asyncio.run(manager.plan_file(desired, connection))
-            planned_addresses |= {r.address for r in plan.resources}
-            if plan.is_empty:
-                break
-            report = asyncio.run(manager.apply(plan, connection))
-            figures.add("apply runs")
-            if not report.ok:
-                figures.add("apply runs with a failed resource (then re-run)")
-        except ApiError:
-            figures.add("plan or apply runs ended by exhausted retries (then re-run)")
+    runs, planned_addresses = converge(desired, connection, seed)
     figures.at_most("runs needed to converge (max)", runs)
     log = server.requests()
     server.control("PATCH", "settings", json={"fault_rate": 0.0})

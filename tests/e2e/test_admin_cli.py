@@ -11,11 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ..conftest import CONTROL_KEY, SandboxProcess, run_cli
+from ..conftest import CONTROL_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_API_KEY = "sk-ant-admin01-sandbox"
 EXAMPLE = Path("reconciler/examples/anthropic-admin.yaml")
 
 ORG = """\
@@ -35,7 +34,7 @@ workspaces:
 """
 
 
-def env(sandbox: SandboxProcess, key: str = ADMIN_API_KEY) -> dict[str, str]:
+def env(sandbox: SandboxProcess, key: str = ORG_ADMIN_KEY) -> dict[str, str]:
     return {"ANTHROPIC_ADMIN_KEY": key, "RECONCILER_BASE_URL": sandbox.url}
 
 
@@ -43,7 +42,7 @@ def admin(sandbox: SandboxProcess, method: str, path: str, **kwargs: Any) -> Any
     response = httpx.request(
         method,
         f"{sandbox.url}/v1/organizations/{path}",
-        headers={"x-api-key": ADMIN_API_KEY, "anthropic-version": "2023-06-01"},
+        headers={"x-api-key": ORG_ADMIN_KEY, "anthropic-version": "2023-06-01"},
         timeout=30,
         **kwargs,
     )
@@ -164,7 +163,7 @@ def test_a_dead_server_is_one_sentence(org: Path) -> None:
         str(org),
         "--base-url",
         "http://127.0.0.1:9",
-        env={"ANTHROPIC_ADMIN_KEY": ADMIN_API_KEY},
+        env={"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY},
     )
     assert result.exit_code == 1
     assert "cannot connect to http://127.0.0.1:9" in result.stderr

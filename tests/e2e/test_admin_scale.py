@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..conftest import SandboxProcess, run_cli, start_sandbox
+from ..conftest import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess, run_cli, start_sandbox
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_API_KEY = "sk-ant-admin01-sandbox"
 MEMBERS = 1000
 
 
@@ -23,16 +22,9 @@ MEMBERS = 1000
 def big_org(tmp_path: Path) -> Iterator[SandboxProcess]:
     people = [f"person{n:04d}@example.com" for n in range(MEMBERS)]
     seed = {
-        "company": {
-            "id": "org_big",
-            "name": "Big",
-            "billing_email": "billing@example.com",
-            "plan": "enterprise",
-            "usage_limit": None,
-            "created_at": "2024-01-01T00:00:00Z",
-        },
+        "company": SEED_COMPANY,
         "keys": [
-            {"key": ADMIN_API_KEY, "scopes": ["organization:admin"]},
+            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
             {"key": "sk-sandbox-control", "scopes": ["sandbox:control"]},
         ],
         "admin": {
@@ -70,7 +62,7 @@ def test_a_thousand_members_plan_in_a_few_requests_and_apply_whole(
             }
         )
     )
-    env = {"ANTHROPIC_ADMIN_KEY": ADMIN_API_KEY, "RECONCILER_BASE_URL": big_org.url}
+    env = {"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY, "RECONCILER_BASE_URL": big_org.url}
     big_org.control("DELETE", "requests")
     plan = run_cli("plan", str(org), "--format", "json", env=env)
     assert plan.exit_code == 0, plan.output

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .. import figures
-from ..conftest import run_cli
+from ..conftest import Run, run_cli
 from ..hostile import Hostile, hostile_server
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +29,34 @@ def org(tmp_path: Path) -> Path:
     path = tmp_path / "org.yaml"
     path.write_text("version: 1\ncompany:\n  name: Wanted\n")
     return path
+
+
+def apply_against(base: str, scenario: str, org: Path, key_variable: str) -> Run:
+    """``apply`` against one hostile scenario, with a short timeout; its figures."""
+    started = time.perf_counter()
+    result = run_cli(
+        "--timeout",
+        "0.3",
+        "apply",
+        str(org),
+        "--auto-approve",
+        "--base-url",
+        f"{base}/{scenario}",
+        env={key_variable: KEY},
+        timeout=120,
+    )
+    figures.at_most("slowest hostile-server case (s)", time.perf_counter() - started)
+    figures.add("hostile-server cases ending in a clear error")
+    return result
+
+
+def assert_one_clear_error(result: Run, says: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert says in result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert KEY not in result.output
 
 
 @pytest.mark.parametrize(
@@ -49,26 +77,7 @@ def test_nonsense_is_one_clear_error_and_no_write(
 ) -> None:
     base, counter = hostile
     writes_before = counter.calls["PATCH"]
-    started = time.perf_counter()
-    result = run_cli(
-        "--timeout",
-        "0.3",
-        "apply",
-        str(org),
-        "--auto-approve",
-        "--base-url",
-        f"{base}/{scenario}",
-        env={"CLAUDE_API_KEY": KEY},
-        timeout=120,
-    )
-    figures.at_most("slowest hostile-server case (s)", time.perf_counter() - started)
-    figures.add("hostile-server cases ending in a clear error")
-    assert result.exit_code == 1, result.output
-    assert says in result.stderr
-    assert result.stderr.startswith("Error: ")
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.output
-    assert KEY not in result.output
+    assert_one_clear_error(apply_against(base, scenario, org, "CLAUDE_API_KEY"), says)
     assert counter.calls["PATCH"] == writes_before
 
 
@@ -110,24 +119,5 @@ def test_nonsense_to_the_admin_provider_is_one_clear_error_and_no_write(
     org = tmp_path / "admin.yaml"
     org.write_text("version: 1\nprovider: anthropic-admin\nusers:\n  ada@example.com: user\n")
     writes_before = counter.calls["POST"] + counter.calls["DELETE"]
-    started = time.perf_counter()
-    result = run_cli(
-        "--timeout",
-        "0.3",
-        "apply",
-        str(org),
-        "--auto-approve",
-        "--base-url",
-        f"{base}/{scenario}",
-        env={"ANTHROPIC_ADMIN_KEY": KEY},
-        timeout=120,
-    )
-    figures.at_most("slowest hostile-server case (s)", time.perf_counter() - started)
-    figures.add("hostile-server cases ending in a clear error")
-    assert result.exit_code == 1, result.output
-    assert says in result.stderr
-    assert result.stderr.startswith("Error: ")
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.output
-    assert KEY not in result.output
+    assert_one_clear_error(apply_against(base, scenario, org, "ANTHROPIC_ADMIN_KEY"), says)
     assert counter.calls["POST"] + counter.calls["DELETE"] == writes_before

@@ -82,6 +82,46 @@ def leaked(text: str) -> int:
     return sum(text.count(k) * len(k) for k in CANARIES) + text.count(MARK) * len(MARK)
 
 
+def run_all(
+    to_run: list[tuple[list[str], str]],
+    key_variable: str,
+    server: SandboxProcess,
+    debug: bool,
+    *,
+    hostile: tuple[str, ...],
+    hostile_args: list[str],
+) -> tuple[int, int]:
+    """Run every command (with ``--debug`` or not), then ``hostile_args`` against each
+    hostile scenario; how many runs, and how many bytes of key their output held."""
+    prefix = ["--debug"] if debug else []
+    runs = total = 0
+    for args, key in to_run:
+        env = {key_variable: key, "RECONCILER_BASE_URL": server.url}
+        result = run_cli(*prefix, "--timeout", "0.5", *args, env=env, timeout=120)
+        runs += 1
+        total += leaked(result.stdout) + leaked(result.stderr)
+    with hostile_server() as (base, _):
+        for scenario in hostile:
+            result = run_cli(
+                *prefix,
+                "--timeout",
+                "0.5",
+                *hostile_args,
+                "--base-url",
+                f"{base}/{scenario}",
+                env={key_variable: to_run[0][1]},
+            )
+            runs += 1
+            total += leaked(result.stdout) + leaked(result.stderr)
+            if debug:
+                assert "Traceback" in result.stderr  # --debug really shows the traceback
+    return runs, total
+
+
+def leaked_in_files(work: Path) -> int:
+    return sum(leaked(f.read_text(errors="replace")) for f in work.rglob("*") if f.is_file())
+
+
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
 def test_no_command_shows_the_key(server: SandboxProcess, workdir: Path, debug: bool) -> None:
     work = workdir / ("debug" if debug else "plain")
@@ -90,34 +130,15 @@ def test_no_command_shows_the_key(server: SandboxProcess, workdir: Path, debug: 
         "version: 1\ncompany:\n  billing_email: finance@example.com\n"
         "projects:\n  proj_1: {usage_limit: 7}\n"
     )
-    total = 0
-    runs = 0
-    for args, key in commands(work):
-        env = {"CLAUDE_API_KEY": key, "RECONCILER_BASE_URL": server.url}
-        result = run_cli(
-            *(["--debug"] if debug else []), "--timeout", "0.5", *args, env=env, timeout=120
-        )
-        runs += 1
-        total += leaked(result.stdout) + leaked(result.stderr)
-    with hostile_server() as (base, _):
-        for scenario in ("malformed-json", "wrong-types", "redirect", "error-without-json"):
-            result = run_cli(
-                *(["--debug"] if debug else []),
-                "--timeout",
-                "0.5",
-                "plan",
-                str(work / "org.yaml"),
-                "--base-url",
-                f"{base}/{scenario}",
-                env={"CLAUDE_API_KEY": ADMIN},
-            )
-            runs += 1
-            total += leaked(result.stdout) + leaked(result.stderr)
-            if debug:
-                assert "Traceback" in result.stderr  # --debug really shows the traceback
-    for written in work.rglob("*"):
-        if written.is_file():
-            total += leaked(written.read_text(errors="replace"))
+    runs, total = run_all(
+        commands(work),
+        "CLAUDE_API_KEY",
+        server,
+        debug,
+        hostile=("malformed-json", "wrong-types", "redirect", "error-without-json"),
+        hostile_args=["plan", str(work / "org.yaml")],
+    )
+    total += leaked_in_files(work)
     figures.add("command runs checked for the key", runs)
     figures.add("bytes of key leaked", total)
     assert total == 0
@@ -156,29 +177,15 @@ def test_no_admin_provider_command_shows_the_key(
         "  someone@example.com: user\nworkspaces:\n  Canaries:\n    members:\n"
         "      ben@example.com: workspace_user\n"
     )
-    total = runs = 0
-    for args, key in admin_commands(work):
-        env = {"ANTHROPIC_ADMIN_KEY": key, "RECONCILER_BASE_URL": server.url}
-        result = run_cli(
-            *(["--debug"] if debug else []), "--timeout", "0.5", *args, env=env, timeout=120
-        )
-        runs += 1
-        total += leaked(result.stdout) + leaked(result.stderr)
-    with hostile_server() as (base, _):
-        for scenario in ("malformed-json", "redirect"):
-            result = run_cli(
-                *(["--debug"] if debug else []),
-                "plan",
-                str(work / "admin.yaml"),
-                "--base-url",
-                f"{base}/{scenario}",
-                env={"ANTHROPIC_ADMIN_KEY": ORG_ADMIN},
-            )
-            runs += 1
-            total += leaked(result.stdout) + leaked(result.stderr)
-    for written in work.rglob("*"):
-        if written.is_file():
-            total += leaked(written.read_text(errors="replace"))
+    runs, total = run_all(
+        admin_commands(work),
+        "ANTHROPIC_ADMIN_KEY",
+        server,
+        debug,
+        hostile=("malformed-json", "redirect"),
+        hostile_args=["plan", str(work / "admin.yaml")],
+    )
+    total += leaked_in_files(work)
     figures.add("command runs checked for the key", runs)
     figures.add("bytes of key leaked", total)
     assert total == 0

@@ -366,63 +366,22 @@ class AdminSession:
     ) -> T:
         """The one place SDK exceptions become reconciler errors, each one sentence
         saying what happened and what to do; the key never appears in them."""
-        source = self._connection.key_source
         attempts = self._connection.retry.attempts if retry_hint else 1
         try:
             async with self._limit:
                 return await call
-        except anthropic.AuthenticationError as exc:
-            raise AuthError(
-                f"The API did not accept the key in {source} ({_message(exc)}); set {source} "
-                f"to a valid Admin API key (sk-ant-admin...) with the scope {SCOPE}.",
-                status=exc.status_code,
-                request_id=exc.request_id,
-            ) from None
-        except anthropic.PermissionDeniedError as exc:
-            raise AuthError(
-                f"The key in {source} may not {what}: it needs the scope {SCOPE} "
-                f"({_message(exc)}). Use an Admin API key.",
-                status=exc.status_code,
-                request_id=exc.request_id,
-            ) from None
-        except anthropic.NotFoundError as exc:
-            if missing_ok:
-                return None  # type: ignore[return-value]  # a removal of what is gone
-            raise ApiError(
-                f"The API refused to {what} (404: {_message(exc)}); run plan again.",
-                status=exc.status_code,
-                request_id=exc.request_id,
-            ) from None
         except anthropic.APIResponseValidationError as exc:
             raise TransportError(
                 f"{self._connection.base_url} answered when asked to {what}, but its answer is "
                 f"not the Admin API's ({str(exc)[:120]}); is --base-url the Admin API?",
                 status=exc.status_code,
             ) from None
+        except anthropic.NotFoundError as exc:
+            if missing_ok:
+                return None  # type: ignore[return-value]  # a removal of what is gone
+            raise self._status_error(exc, what, attempts) from None
         except anthropic.APIStatusError as exc:
-            status = exc.status_code
-            if 300 <= status < 400:
-                raise TransportError(
-                    f"{self._connection.base_url} answered with a redirect to "
-                    f"{exc.response.headers.get('location', '?')} when asked to {what}; "
-                    "reconciler does not follow redirects: set --base-url to the API's own "
-                    "address.",
-                    status=status,
-                    request_id=exc.request_id,
-                ) from None
-            if status == 429 or status >= 500:
-                raise ApiError(
-                    f"Could not {what}: after {attempts} attempt{'s' if attempts > 1 else ''} "
-                    f"it kept answering {status} ({_message(exc)}). Wait a little and run "
-                    "again; a re-run picks up where this left off.",
-                    status=status,
-                    request_id=exc.request_id,
-                ) from None
-            raise ApiError(
-                f"The API refused to {what} ({status}: {_message(exc)}).",
-                status=status,
-                request_id=exc.request_id,
-            ) from None
+            raise self._status_error(exc, what, attempts) from None
         except anthropic.APITimeoutError:
             raise TransportError(
                 f"Could not {what}: no answer within {self._connection.retry.timeout:g} s, "
@@ -441,7 +400,41 @@ class AdminSession:
             ) from None
 
 
+    def _status_error(self, exc: anthropic.APIStatusError, what: str, attempts: int) -> ApiError:
+        """An error status as one sentence that says what to do, by status."""
+        status, message, source = exc.status_code, _message(exc), self._connection.key_source
+        kind: type[ApiError] = ApiError
+        if status == 401:
+            kind, text = AuthError, (
+                f"The API did not accept the key in {source} ({message}); set {source} "
+                f"to a valid Admin API key (sk-ant-admin...) with the scope {SCOPE}."
+            )
+        elif status == 403:
+            kind, text = AuthError, (
+                f"The key in {source} may not {what}: it needs the scope {SCOPE} "
+                f"({message}). Use an Admin API key."
+            )
+        elif 300 <= status < 400:
+            kind, text = TransportError, (
+                f"{self._connection.base_url} answered with a redirect to "
+                f"{exc.response.headers.get('location', '?')} when asked to {what}; "
+                "reconciler does not follow redirects: set --base-url to the API's own "
+                "address."
+            )
+        elif status == 404:
+            text = f"The API refused to {what} (404: {message}); run plan again."
+        elif status == 429 or status >= 500:
+            text = (
+                f"Could not {what}: after {attempts} attempt{'s' if attempts > 1 else ''} "
+                f"it kept answering {status} ({message}). Wait a little and run "
+                "again; a re-run picks up where this left off."
+            )
+        else:
+            text = f"The API refused to {what} ({status}: {message})."
+        return kind(text, status=status, request_id=exc.request_id)
+
 def _message(exc: anthropic.APIStatusError) -> str:
+    """The API's own message from its error body, else the SDK's."""
     body = exc.body
     if isinstance(body, dict):
         error = body.get("error")
