@@ -399,27 +399,35 @@ class AdminSession:
                 "Check that the API is reachable and run again."
             ) from None
 
-
     def _status_error(self, exc: anthropic.APIStatusError, what: str, attempts: int) -> ApiError:
         """An error status as one sentence that says what to do, by status."""
         status, message, source = exc.status_code, _message(exc), self._connection.key_source
         kind: type[ApiError] = ApiError
         if status == 401:
-            kind, text = AuthError, (
-                f"The API did not accept the key in {source} ({message}); set {source} "
-                f"to a valid Admin API key (sk-ant-admin...) with the scope {SCOPE}."
+            kind, text = (
+                AuthError,
+                (
+                    f"The API did not accept the key in {source} ({message}); set {source} "
+                    f"to a valid Admin API key (sk-ant-admin...) with the scope {SCOPE}."
+                ),
             )
         elif status == 403:
-            kind, text = AuthError, (
-                f"The key in {source} may not {what}: it needs the scope {SCOPE} "
-                f"({message}). Use an Admin API key."
+            kind, text = (
+                AuthError,
+                (
+                    f"The key in {source} may not {what}: it needs the scope {SCOPE} "
+                    f"({message}). Use an Admin API key."
+                ),
             )
         elif 300 <= status < 400:
-            kind, text = TransportError, (
-                f"{self._connection.base_url} answered with a redirect to "
-                f"{exc.response.headers.get('location', '?')} when asked to {what}; "
-                "reconciler does not follow redirects: set --base-url to the API's own "
-                "address."
+            kind, text = (
+                TransportError,
+                (
+                    f"{self._connection.base_url} answered with a redirect to "
+                    f"{exc.response.headers.get('location', '?')} when asked to {what}; "
+                    "reconciler does not follow redirects: set --base-url to the API's own "
+                    "address."
+                ),
             )
         elif status == 404:
             text = f"The API refused to {what} (404: {message}); run plan again."
@@ -432,6 +440,7 @@ class AdminSession:
         else:
             text = f"The API refused to {what} ({status}: {message})."
         return kind(text, status=status, request_id=exc.request_id)
+
 
 def _message(exc: anthropic.APIStatusError) -> str:
     """The API's own message from its error body, else the SDK's."""
