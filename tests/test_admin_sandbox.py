@@ -157,3 +157,18 @@ def test_errors_carry_the_request_id_and_the_key_needs_the_admin_scope(
     with pytest.raises(anthropic.PermissionDeniedError) as refused:
         company_key.beta.organization.users.list().data  # noqa: B018
     assert "organization:admin" in str(refused.value)
+
+
+def test_admins_and_billing_users_inherit_a_role_in_every_workspace(org: Any) -> None:
+    workspace = next(iter(org.workspaces.list()))
+    users = {u.email: u for u in org.users.list()}
+    ada = users["ada@example.com"].id  # an organization admin, never added
+    inherited = accepted(org.workspaces.members.retrieve(ada, workspace_id=workspace.id))
+    assert inherited.workspace_role == "workspace_admin"
+    assert ada not in [m.user_id for m in org.workspaces.members.list(workspace.id)]
+    with pytest.raises(anthropic.BadRequestError, match="inherited role"):
+        org.workspaces.members.update(
+            ada, workspace_id=workspace.id, workspace_role="workspace_user"
+        )
+    with pytest.raises(anthropic.NotFoundError):  # a developer inherits nothing
+        org.workspaces.members.retrieve(users["ben@example.com"].id, workspace_id="wrkspc_none")

@@ -27,6 +27,8 @@ WORKSPACE_ROLES = (
     "workspace_billing",
 )
 MAX_ACTIVE_WORKSPACES = 100
+# Organization roles that carry a workspace role into every workspace.
+_INHERITED = {"admin": "workspace_admin", "billing": "workspace_billing"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS admin_org (id TEXT PRIMARY KEY, name TEXT NOT NULL);
@@ -305,13 +307,42 @@ class AdminStore:
         return [_member(r) for r in rows]
 
     def member(self, workspace_id: str, user_id: str) -> dict[str, Any]:
-        row = self._db.execute(
+        """An explicit member, or the role an organization admin (workspace_admin) or
+        billing user (workspace_billing) has in every workspace without being added."""
+        row = self._explicit_member(workspace_id, user_id)
+        if row is not None:
+            return _member(row)
+        inherited = _INHERITED.get(self._role_of(user_id) or "")
+        if inherited and self.workspace(workspace_id)["archived_at"] is None:
+            return {
+                "type": "workspace_member",
+                "user_id": user_id,
+                "workspace_id": workspace_id,
+                "workspace_role": inherited,
+            }
+        raise AdminError(404, f"User {user_id!r} is not a member of {workspace_id!r}.")
+
+    def _explicit_member(self, workspace_id: str, user_id: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._db.execute(
             "SELECT * FROM admin_members WHERE workspace_id = ? AND user_id = ?",
             (workspace_id, user_id),
         ).fetchone()
-        if row is None:
-            raise AdminError(404, f"User {user_id!r} is not a member of {workspace_id!r}.")
-        return _member(row)
+        return row
+
+    def _role_of(self, user_id: str) -> str | None:
+        row = self._db.execute("SELECT role FROM admin_users WHERE id = ?", (user_id,)).fetchone()
+        return str(row["role"]) if row else None
+
+    def _explicit(self, workspace_id: str, user_id: str) -> None:
+        """Only an explicit membership can be changed or removed; an inherited role
+        follows the organization role."""
+        self.member(workspace_id, user_id)
+        if self._explicit_member(workspace_id, user_id) is None:
+            raise AdminError(
+                400,
+                f"User {user_id!r} has an inherited role in {workspace_id!r} (from their "
+                "organization role); it cannot be changed or removed here.",
+            )
 
     def add_member(self, workspace_id: str, user_id: str, role: str) -> dict[str, Any]:
         if self.workspace(workspace_id)["archived_at"] is not None:
@@ -327,7 +358,7 @@ class AdminStore:
         return self.member(workspace_id, user_id)
 
     def update_member(self, workspace_id: str, user_id: str, role: str) -> dict[str, Any]:
-        self.member(workspace_id, user_id)
+        self._explicit(workspace_id, user_id)
         _check_workspace_role(role, adding=False)
         self._db.execute(
             "UPDATE admin_members SET workspace_role = ? WHERE workspace_id = ? AND user_id = ?",
@@ -336,7 +367,7 @@ class AdminStore:
         return self.member(workspace_id, user_id)
 
     def remove_member(self, workspace_id: str, user_id: str) -> dict[str, Any]:
-        self.member(workspace_id, user_id)
+        self._explicit(workspace_id, user_id)
         self._db.execute(
             "DELETE FROM admin_members WHERE workspace_id = ? AND user_id = ?",
             (workspace_id, user_id),
