@@ -107,13 +107,15 @@ _targets_option = click.option(
     "targets",
     multiple=True,
     metavar="ADDR",
-    help="Only this address (company, project.<id>); repeatable.",
+    help='Only this address of the file (company, project.<id>, user["EMAIL"], ...); '
+    "repeatable. A targeted plan never prunes.",
 )
 _api_key_env_option = click.option(
     "--api-key-env",
     metavar="NAME",
     default=None,
-    help="Read the key from this variable instead of CLAUDE_API_KEY.",
+    help="Read the key from this variable instead of the provider's default "
+    "(CLAUDE_API_KEY; ANTHROPIC_ADMIN_KEY for anthropic-admin).",
 )
 
 

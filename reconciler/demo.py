@@ -2,8 +2,9 @@
 
 It starts ``reconciler sandbox`` as a real process on a free port (the same
 server the tests and benchmarks use), runs plan → apply → plan with the
-shipped ``examples/org.yaml`` and stops the sandbox, so a new user sees what
-reconciler does without a key or a network.
+provider's shipped example (``examples/org.yaml``, or
+``examples/anthropic-admin.yaml`` for the Admin API) and stops the sandbox, so
+a new user sees what reconciler does without a key or a network.
 """
 
 from __future__ import annotations
