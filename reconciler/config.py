@@ -14,7 +14,7 @@ import codecs
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -129,7 +129,10 @@ def parse(raw: bytes, name: str) -> Any:
 def build(data: dict[str, Any], *, source: str, digest: str) -> DesiredState:
     """A valid file's data as resources by address, as its provider reads them."""
     provider = provider_of(data)
-    found, prune = providers.get(provider).resources(data)
+    try:
+        found, prune = providers.get(provider).resources(data)
+    except ConfigError as exc:  # a provider's own rule: name the file it is about
+        raise ConfigError([replace(p, file=source) for p in exc.problems]) from None
     api = data.get("api") or {}
     return DesiredState(
         source=source,

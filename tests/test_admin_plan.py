@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import manager, planfile
+from reconciler import config, manager, planfile
 from reconciler import plan as planning
-from reconciler.errors import PlanError, StalePlanError, UnsafePlanError
+from reconciler.errors import ConfigError, PlanError, StalePlanError, UnsafePlanError
 from reconciler.model import Action, DesiredState, LiveResource, LiveState, Plan
 from reconciler.providers.anthropic_admin.planning import resources
 
@@ -263,3 +263,14 @@ def test_a_removal_the_base_file_already_pruned_is_drift() -> None:
     change, drift = planning.split_by_origin(plan, base)
     assert [r.address for r in change.resources] == ['user["ben@x.io"]']
     assert [r.address for r in drift.resources] == ['user["old@x.io"]']
+
+
+def test_emails_match_without_case_and_two_spellings_are_refused(tmp_path: Path) -> None:
+    plan = planning.make_plan(desired(users={"Ben@X.io": "developer"}), live())
+    assert plan.is_empty
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "version: 1\nprovider: anthropic-admin\nusers:\n  ben@x.io: user\n  BEN@x.io: billing\n"
+    )
+    with pytest.raises(ConfigError, match="are the same email"):
+        config.load(path)

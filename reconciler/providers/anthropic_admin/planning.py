@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.errors import ConfigError, Problem
 from reconciler.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
 from reconciler.plan import differing
 from reconciler.providers import Proposal
@@ -27,13 +28,15 @@ WORKSPACE_GEO = "data_residency.workspace_geo"
 
 
 def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
-    """A valid file's sections as resources by address, and the prefixes it prunes."""
+    """A valid file's sections as resources by address, and the prefixes it prunes.
+    Emails are compared without case (as mail is delivered), so addresses hold them
+    in lower case; two spellings of one email in a section are a problem."""
     found: dict[str, dict[str, Any]] = {}
     prune: set[str] = set()
     users = dict(data.get("users") or {})
     if users.pop("prune", False):
         prune.add(at.prefix(USER))
-    for email, role in users.items():
+    for email, role in _by_email(users, "users").items():
         found[at.make(USER, email)] = {"role": role}
     for name, spec in (data.get("workspaces") or {}).items():
         spec = dict(spec or {})
@@ -45,11 +48,34 @@ def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], froze
         found[at.make(WORKSPACE, name)] = fields
         if members.pop("prune", False):
             prune.add(at.prefix(MEMBER, name))
-        for email, role in members.items():
+        for email, role in _by_email(members, f"workspaces.{name}.members").items():
             found[at.make(MEMBER, name, email)] = {"workspace_role": role}
     for key_id, fields in (data.get("api_keys") or {}).items():
         found[at.make(API_KEY, key_id)] = dict(fields or {})
     return found, frozenset(prune)
+
+
+def _by_email(section: Mapping[str, Any], where: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for email, value in section.items():
+        key = email.lower()
+        if key in spelled:
+            raise ConfigError(
+                [
+                    Problem(
+                        "",
+                        1,
+                        1,
+                        f"{where}.{email}",
+                        f"{email} and {spelled[key]} are the same email (case does not "
+                        "count); keep one",
+                    )
+                ]
+            )
+        spelled[key] = email
+        found[key] = value
+    return found
 
 
 def propose(desired: DesiredState, live: LiveState) -> Proposal:

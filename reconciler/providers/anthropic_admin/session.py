@@ -74,17 +74,17 @@ class AdminSession:
             self._all("list API keys", self.org.api_keys.list),
         )
         found: dict[str, LiveResource] = {}
-        emails = {u.id: u.email for u in users}
-        org_roles = {u.email: u.role for u in users}
+        emails = {u.id: u.email.lower() for u in users}
+        org_roles = {u.email.lower(): u.role for u in users}
         for user in users:
-            found[at.make(USER, user.email)] = LiveResource(
+            found[at.make(USER, user.email.lower())] = LiveResource(
                 {"role": user.role, "status": "member"}, None, user.id
             )
         invited = set()
         for invite in invites:
-            address = at.make(USER, invite.email)
+            address = at.make(USER, invite.email.lower())
             if invite.status == "pending" and address not in found:
-                invited.add(invite.email)
+                invited.add(invite.email.lower())
                 found[address] = LiveResource(
                     {"role": invite.role, "status": "invited"}, None, invite.id
                 )
