@@ -81,10 +81,15 @@ _ACTION_COLORS = {
 }
 
 
-def _heading(resource: ResourceChange) -> str:
-    """``~ company``; other actions than update say themselves: ``+ user["a@b"] (create)``."""
+def _heading(resource: ResourceChange, *, count_fields: bool = False) -> str:
+    """``~ company``; other actions than update say themselves: ``+ user["a@b"] (create)``;
+    with ``count_fields``, ``~ company (2 fields)``, ``+ user["a@b"] (create, 1 field)``."""
+    notes = [] if resource.action is Action.UPDATE else [str(resource.action)]
+    if count_fields:
+        count = len(resource.changes)
+        notes.append(f"{count} field{'s' if count != 1 else ''}")
     heading = f"{resource.action.symbol} {resource.address}"
-    return heading if resource.action is Action.UPDATE else f"{heading} ({resource.action})"
+    return f"{heading} ({', '.join(notes)})" if notes else heading
 
 
 def plan_json(plan: Plan) -> str:
@@ -127,8 +132,7 @@ def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
     collapse = len(plan.resources) > COLLAPSE_OVER
     blocks = []
     for resource in plan.resources:
-        count = len(resource.changes)
-        heading = f"{_heading(resource)} ({count} field{'s' if count != 1 else ''})"
+        heading = _heading(resource, count_fields=True)
         table = ["| field | before | after |", "|---|---|---|"] + [
             f"| `{name}` | {_md(c.before)} | {_md(c.after)} |"
             for name, c in resource.changes.items()

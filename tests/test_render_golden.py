@@ -46,8 +46,52 @@ HUGE = Plan(
     unmanaged={"project": 0},
 )
 
+ADMIN = Plan(
+    resources=(
+        ResourceChange(
+            'workspace["Support"]',
+            Action.CREATE,
+            None,
+            {"name": FieldChange(None, "Support"), "tags": FieldChange(None, {"team": "s"})},
+        ),
+        ResourceChange(
+            'workspace["Old"]', Action.ARCHIVE, None, {"archived": FieldChange(False, True)}
+        ),
+        ResourceChange(
+            'user["new@example.com"]', Action.CREATE, None, {"role": FieldChange(None, "user")}
+        ),
+        ResourceChange(
+            'user["inv@example.com"]',
+            Action.REPLACE,
+            None,
+            {"role": FieldChange("user", "developer")},
+        ),
+        ResourceChange(
+            'member["Support"]["ben@example.com"]',
+            Action.CREATE,
+            None,
+            {"workspace_role": FieldChange(None, "workspace_user")},
+            ('workspace["Support"]',),
+        ),
+        ResourceChange(
+            'member["Research"]["cleo@example.com"]',
+            Action.DELETE,
+            None,
+            {"workspace_role": FieldChange("workspace_developer", None)},
+        ),
+    ),
+    warnings=(
+        'workspace["Old"]: archiving cannot be undone, and deactivates the workspace\'s API keys',
+    ),
+    guards=('removes 1 of 2 members of workspace "Research" (50%), more than 25%',),
+    unmanaged={"user": 2},
+    provider="anthropic-admin",
+)
+
 
 def rendered(name: str) -> str:
+    if name == "admin-actions":
+        return render.plan_markdown(ADMIN, title="reconciler plan: `admin.yaml`")
     if name == "small":
         return render.plan_markdown(SMALL, title="reconciler plan: `org.yaml`")
     if name == "empty":
@@ -63,7 +107,7 @@ def rendered(name: str) -> str:
     raise AssertionError(name)
 
 
-NAMES = ["small", "empty", "drift-only", "mixed", "oversized"]
+NAMES = ["small", "empty", "drift-only", "mixed", "oversized", "admin-actions"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -97,3 +141,12 @@ def test_cut_sections_still_fit() -> None:
     assert len(cut) <= 10_000
     assert "#### Changes from this edit of the file" in cut
     assert "This plan was cut to fit" in cut
+
+
+def test_text_shows_what_a_create_sets_and_what_a_delete_removes() -> None:
+    lines = render.plan_text(ADMIN).splitlines()
+    create = lines.index('  + user["new@example.com"] (create)')
+    assert lines[create + 1].split() == ["role:", '"user"']
+    delete = lines.index('  - member["Research"]["cleo@example.com"] (delete)')
+    assert lines[delete + 1].split() == ["workspace_role:", '"workspace_developer"']
+    assert "Apply refuses this plan without --force:" in lines
