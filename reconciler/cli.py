@@ -25,6 +25,7 @@ from reconciler.model import (
     Outcome,
     Plan,
 )
+from reconciler.providers.company import usage as company_usage
 from reconciler.sandbox.command import sandbox as sandbox_command
 
 T = TypeVar("T")
@@ -501,21 +502,19 @@ def usage(
     count: int | None,
     api_key_env: str | None,
 ) -> None:
-    """Token usage this month: used, remaining, API calls."""
+    """Company API: token usage this month (used, remaining, API calls)."""
     connection = _connection(ctx, base_url, None, api_key_env, provider="company")
     if watch is None:
-        _echo(ctx, render.usage(_run(manager.usage(connection)), fmt))
+        _echo(ctx, company_usage.usage_text(_run(company_usage.read_usage(connection)), fmt))
         return
-    from reconciler.watch import watch_usage
-
     try:
         _run(
-            watch_usage(
+            company_usage.watch_usage(
                 connection,
                 interval=watch,
                 count=count,
                 log=log,
-                show=lambda u: _echo(ctx, render.usage(u, fmt)),
+                show=lambda u: _echo(ctx, company_usage.usage_text(u, fmt)),
                 warn=lambda m: _echo(ctx, f"Warning: {m}\n", err=True),
             )
         )

@@ -88,10 +88,3 @@ async def export(connection: Connection) -> dict[str, Any]:
     """The live organization as desired-state data: every writable field."""
     async with providers.get(connection.provider).session(connection) as session:
         return await session.export()
-
-
-async def usage(connection: Connection) -> dict[str, Any]:
-    from reconciler.providers.company.session import CompanySession
-
-    async with CompanySession(connection) as session:
-        return await session.usage()

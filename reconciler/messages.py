@@ -96,8 +96,9 @@ def message_for(error: ValidationError) -> str:
         return f"{shown} is not supported; this must be {json.dumps(expected)}"
     if error.validator == "enum":
         options = ", ".join(json.dumps(v) for v in expected)
-        if error.instance == "admin" and "admin" in schema_at(error).get("description", ""):
-            return f"{shown} is not assignable through the API; use one of {options}"
+        refused = schema_.get("x-refused", {})  # a schema's own word on a value it refuses
+        if isinstance(error.instance, str) and error.instance in refused:
+            return f"{shown} {refused[error.instance]}; use one of {options}"
         return f"{shown} is not one of {options}"
     if error.validator == "required":
         return error.message.replace("'", "") + " (add it)"

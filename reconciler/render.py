@@ -312,22 +312,6 @@ def report(result: ApplyReport, fmt: str, *, title: str, color: bool = False) ->
     return report_text(result, color=color)
 
 
-def usage(found: dict[str, Any], fmt: str) -> str:
-    """One line of usage: JSON, or prose with thousands separators."""
-    if fmt == "json":
-        return json.dumps(found) + "\n"
-    limit = found.get("usage_limit")
-    used = found["tokens_used"]
-    share = f" ({used / limit:.1%} of {limit:,})" if limit else " (no limit)"
-    remaining = found["tokens_remaining"]
-    return (
-        f"Tokens used: {used:,}{share}; remaining: "
-        f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
-        f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
-        f"{found['period_end']}\n"
-    )
-
-
 def desired_state_yaml(data: dict[str, Any], *, origin: str) -> str:
     """An exported organization as a file: where it came from, then the YAML.
     PyYAML quotes strings like ``no`` itself, so the file reads back as written."""

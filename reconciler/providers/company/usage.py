@@ -1,0 +1,71 @@
+"""``reconciler usage``: the Company API's token usage this month, once or watched.
+
+``--watch`` is the guide's usage monitor, made to last: one poll per interval;
+each appends one JSON line to the log, either the usage or the error, so a
+transient failure is a line in the log and not the end of the watch. A refused
+key is not transient and ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.connection import Connection
+from reconciler.errors import ApiError, AuthError
+from reconciler.providers.company.session import CompanySession
+
+
+async def read_usage(connection: Connection) -> dict[str, Any]:
+    """This month's usage, with the company's limit beside it."""
+    async with CompanySession(connection) as session:
+        return await session.usage()
+
+
+def usage_text(found: dict[str, Any], fmt: str) -> str:
+    """One line of usage: JSON, or prose with thousands separators."""
+    if fmt == "json":
+        return json.dumps(found) + "\n"
+    limit = found.get("usage_limit")
+    used = found["tokens_used"]
+    share = f" ({used / limit:.1%} of {limit:,})" if limit else " (no limit)"
+    remaining = found["tokens_remaining"]
+    return (
+        f"Tokens used: {used:,}{share}; remaining: "
+        f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
+        f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
+        f"{found['period_end']}\n"
+    )
+
+
+async def watch_usage(
+    connection: Connection,
+    *,
+    interval: float,
+    count: int | None,
+    log: Path | None,
+    show: Callable[[dict[str, Any]], None],
+    warn: Callable[[str], None],
+) -> None:
+    polls = 0
+    while count is None or polls < count:
+        line: dict[str, Any] = {"time": datetime.now(UTC).isoformat(timespec="seconds")}
+        try:
+            found = await read_usage(connection)
+            line.update(found)
+            show(found)
+        except AuthError:
+            raise
+        except ApiError as exc:
+            line["error"] = exc.message
+            warn(f"{exc.message} (will poll again in {interval:g} s)")
+        if log:
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(line) + "\n")
+        polls += 1
+        if count is None or polls < count:
+            await asyncio.sleep(interval)
