@@ -74,6 +74,21 @@ EXPECTED = {
     "merge-key.yaml": (3, 3, "merge keys (<<) are not allowed"),
     "email-no-break-space.yaml": (3, 18, '"a\\u00a0b@example.com" is not a valid email address'),
     "complex-key.yaml": (2, 3, "keys must be text"),
+    # Files for the Admin API provider: its own schema, the same positions and care.
+    "admin-api-key-not-an-id.yaml": (4, 3, "'key_1' is not an API key id"),
+    "admin-bad-geo.yaml": (6, 30, '"eu" is not one of "global", "us"'),
+    "admin-company-section.yaml": (3, 1, "unknown key 'projects'"),
+    "admin-member-role.yaml": (6, 24, '"workspace_owner" is not one of'),
+    "admin-provider-typo.yaml": (
+        2,
+        11,
+        '"anthropic-admn" is not one of "company", "anthropic-admin"',
+    ),
+    "admin-prune-not-boolean.yaml": (4, 10, "1 is not true or false"),
+    "admin-read-only-id.yaml": (5, 5, "id is read-only"),
+    "admin-role-admin.yaml": (4, 20, '"admin" is not assignable through the API'),
+    "admin-user-not-an-email.yaml": (4, 3, "'bob' is not an email address"),
+    "admin-workspace-name-too-long.yaml": (4, 3, "is not a workspace name of 1 to 40 characters"),
 }
 
 
