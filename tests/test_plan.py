@@ -198,3 +198,27 @@ def test_with_no_base_file_everything_is_this_edit() -> None:
     change, drift = planning.split_by_origin(result, empty("old.yaml"))
     assert change.to_change == 1
     assert drift.is_empty
+
+
+def test_a_saved_plan_of_format_1_still_loads(tmp_path: Path) -> None:
+    old = {
+        "format_version": 1,
+        "resources": [
+            {
+                "address": "project.proj_1",
+                "action": "update",
+                "etag": '"e"',
+                "changes": {"name": {"before": "a", "after": "b"}},
+            }
+        ],
+        "warnings": [],
+        "summary": {"to_change": 1, "fields": 1, "unmanaged_projects": 4},
+        "source": {"file": "org.yaml", "sha256": "0" * 64},
+        "api": {"base_url": "http://127.0.0.1:1", "api_key_env": None},
+    }
+    path = tmp_path / "old-plan.json"
+    path.write_text(json.dumps(old))
+    loaded = planfile.load_saved(path).plan
+    assert loaded.provider == "company"
+    assert loaded.unmanaged == {"project": 4}
+    assert loaded.summary() == "Plan: 1 resource to change (1 field). 4 unmanaged projects."
