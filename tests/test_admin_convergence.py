@@ -6,6 +6,7 @@ pending invite per email), and pruning removes exactly what the file leaves out.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -124,6 +125,17 @@ def test_admin_plans_converge_under_faults_without_duplicates(
     server.control("PATCH", "settings", json={"fault_rate": 0.0})
     figures.at_most("admin runs needed to converge (max)", runs)
     figures.add("admin faults injected", sum(1 for r in log if r["fault"]))
+    figures.add(
+        "admin creates written whose answer was lost (then found, not sent again)",
+        sum(
+            1
+            for r in log
+            if r["fault"] == "drop-after-write"
+            and r["wrote"]
+            and r["method"] == "POST"
+            and r["path"].endswith(("/invites", "/workspaces", "/members"))
+        ),
+    )
 
     names = [w["name"] for w in listed(server, "workspaces")]
     assert len(names) == len(set(names)), f"case {seed}: a workspace was created twice"
@@ -147,3 +159,52 @@ def test_admin_plans_converge_under_faults_without_duplicates(
             assert set(members) <= set(wanted), (
                 f"case {seed}: prune left {set(members) - set(wanted)}"
             )
+
+
+def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess) -> None:
+    """Every POST and DELETE writes and then loses its answer: creates are found and
+    not sent again, updates and removals are retried or found done, and the report
+    says applied for each, honestly (the read-back agrees)."""
+    org = organization(random.Random(99))
+    server.control("PATCH", "settings", json={"fault_rate": 0.0})
+    assert server.control("POST", "reset", json=org).status_code == 200
+    people = [u["email"] for u in org["admin"]["users"] if u["role"] != "admin"]
+    team = org["admin"]["workspaces"][0]
+    data = {
+        "version": 1,
+        "provider": "anthropic-admin",
+        "users": {people[0]: "billing", "brand.new@example.com": "developer"},
+        "workspaces": {
+            "Lost Answers": {
+                "members": {people[1]: "workspace_user", people[2]: "workspace_admin"}
+            },
+            team["name"]: {"members": {"prune": True}},
+        },
+    }
+    found, prune = resources(data)
+    desired = DesiredState("lost.yaml", "0" * 64, found, provider="anthropic-admin", prune=prune)
+    connection = manager.Connection(
+        server.url, ORG_ADMIN_KEY, "ANTHROPIC_ADMIN_KEY", retry=FAST, provider="anthropic-admin"
+    )
+    plan = asyncio.run(manager.plan_file(desired, connection))
+    assert {str(r.action) for r in plan.resources} >= {"create", "update"}
+    server.control("DELETE", "requests")
+    server.control(
+        "PATCH",
+        "settings",
+        json={
+            "fault_rate": 1.0,
+            "fault_kinds": ["drop-after-write"],
+            "fault_methods": ["POST", "DELETE"],
+        },
+    )
+    report = asyncio.run(manager.apply(plan, connection))
+    log = server.requests()
+    server.control("PATCH", "settings", json={"fault_rate": 0.0, "fault_methods": []})
+    assert report.ok, [(r.address, r.reason) for r in report.results if r.reason]
+    creates = [r for r in log if r["method"] == "POST" and r["path"].endswith("/workspaces")]
+    invites = [r for r in log if r["method"] == "POST" and r["path"].endswith("/invites")]
+    assert (len(creates), len(invites)) == (1, 1)  # each answer lost once, never re-sent
+    assert all(r["fault"] == "drop-after-write" for r in log if r["method"] != "GET")
+    assert asyncio.run(manager.plan_file(desired, connection)).is_empty
+    figures.add("admin applies with every write's answer lost, reported applied", 1)

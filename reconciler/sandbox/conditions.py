@@ -27,6 +27,7 @@ class Settings:
     fault_rate: float = 0.0
     fault_seed: int | None = None
     fault_kinds: list[str] = field(default_factory=lambda: list(DEFAULT_FAULT_KINDS))
+    fault_methods: list[str] = field(default_factory=list)  # empty: every method
     fault_retry_after: int = 1
     conflict_rate: float = 0.0
     rate_limit: float = 0.0
@@ -101,7 +102,9 @@ class Conditions:
             setattr(self.settings, name, value)
         if "rate_limit" in changes:
             self.bucket.reset(self.settings.rate_limit)
-        if {"fault_seed", "fault_rate", "fault_kinds", "conflict_rate"} & changes.keys():
+        if {"fault_seed", "fault_rate", "fault_kinds", "fault_methods", "conflict_rate"} & (
+            changes.keys()
+        ):
             self._faults = random.Random(self.settings.fault_seed)
             self._jitter = random.Random(self.settings.fault_seed)
             self._conflicts = random.Random(self.settings.fault_seed)
@@ -112,12 +115,14 @@ class Conditions:
         jitter = self._jitter.uniform(-s.latency_jitter_ms, s.latency_jitter_ms)
         return max(0.0, s.latency_ms + jitter) / 1000
 
-    def draw_fault(self) -> str | None:
+    def draw_fault(self, method: str = "GET") -> str | None:
         """The fault for the next request, or None. Two draws per request, always,
-        so that the sequence of faults depends only on the seed and the count."""
+        so that the sequence of faults depends only on the seed and the count;
+        ``fault_methods`` (when set) spares requests of other methods."""
         hit = self._faults.random() < self.settings.fault_rate
         kind = self._faults.choice(self.settings.fault_kinds)
-        return kind if hit else None
+        methods = self.settings.fault_methods
+        return kind if hit and (not methods or method in methods) else None
 
     def draw_conflict(self) -> bool:
         """Whether someone else edits the resource just before this PATCH lands, as a

@@ -66,7 +66,7 @@ class ConditionsMiddleware:
             delay = self.conditions.latency_seconds()
             if delay:
                 await asyncio.sleep(delay)
-            fault = self.conditions.draw_fault()
+            fault = self.conditions.draw_fault(scope["method"])
             entry["fault"] = fault
             if fault in ("500", "529"):
                 status = int(fault)

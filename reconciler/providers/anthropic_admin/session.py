@@ -187,7 +187,8 @@ class AdminSession:
             lambda client: client.beta.organization.workspaces.create(**body),
             change.address,
         )
-        self._created[name] = created.id if created is not None else await self._id(change.address)
+        if created is not None:
+            self._created[name] = created
 
     async def _update_workspace(self, change: ResourceChange, name: str) -> None:
         body: dict[str, Any] = {}
@@ -312,12 +313,12 @@ class AdminSession:
     async def _create(
         self,
         what: str,
-        send: Callable[[anthropic.AsyncAnthropic], Awaitable[T]],
+        send: Callable[[anthropic.AsyncAnthropic], Awaitable[Any]],
         address: str,
-    ) -> T | None:
-        """Send a create without the SDK's retries. When it fails in a way that may have
-        written (5xx, a lost answer), look: if the resource exists now, it was ours
-        (``None`` is returned); if not, send it again, within the retry bounds."""
+    ) -> str | None:
+        """Send a create without the SDK's retries; the new resource's id. When it fails
+        in a way that may have written (5xx, a lost answer), look: if the resource
+        exists now, it was ours; if not, send it again, within the retry bounds."""
         once = self._client.with_options(max_retries=0)
         policy = self._connection.retry
         retrying = AsyncRetrying(
@@ -331,13 +332,15 @@ class AdminSession:
             async for attempt in retrying:
                 with attempt:
                     try:
-                        return await self._calling(what, send(once), retry_hint=False)
+                        created = await self._calling(what, send(once), retry_hint=False)
+                        return getattr(created, "id", None)
                     except ApiError as exc:
                         if not _may_have_written(exc) and exc.status != 429:
                             raise
                         last = exc
-                        if exc.status != 429 and await self.current(address) is not None:
-                            return None
+                        found = await self.current(address) if exc.status != 429 else None
+                        if found is not None:
+                            return found.id
                         raise _Unsure() from None
         except _Unsure:
             assert last is not None
