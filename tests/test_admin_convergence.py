@@ -22,6 +22,7 @@ from .conftest import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess
 from .test_convergence import FAST, converge
 
 ORG_ROLES = ["user", "developer", "billing", "claude_code_user"]
+CREATE_PATHS = ("/invites", "/workspaces", "/members")
 WORKSPACE_ROLES = ["workspace_user", "workspace_developer", "workspace_admin"]
 
 
@@ -133,7 +134,7 @@ def test_admin_plans_converge_under_faults_without_duplicates(
             if r["fault"] == "drop-after-write"
             and r["wrote"]
             and r["method"] == "POST"
-            and r["path"].endswith(("/invites", "/workspaces", "/members"))
+            and r["path"].endswith(CREATE_PATHS)
         ),
     )
 
@@ -208,3 +209,7 @@ def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess
     assert all(r["fault"] == "drop-after-write" for r in log if r["method"] != "GET")
     assert asyncio.run(manager.plan_file(desired, connection)).is_empty
     figures.add("admin applies with every write's answer lost, reported applied", 1)
+    figures.add(
+        "admin creates written whose answer was lost (then found, not sent again)",
+        sum(1 for r in log if r["method"] == "POST" and r["path"].endswith(CREATE_PATHS)),
+    )
