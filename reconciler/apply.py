@@ -140,9 +140,12 @@ async def _after_uncertain(
 
 
 def _is_done(resource: ResourceChange, found: Mapping[str, Any] | None) -> bool:
-    """A deleted resource is absent; any other holds every value the plan wanted."""
+    """A removed resource (deleted, or archived: out of the live set either way) is
+    absent or says so; any other holds every value the plan wanted."""
+    if resource.action.removes and found is None:
+        return True
     if resource.action is Action.DELETE:
-        return found is None
+        return False
     return found is not None and _holds(found, resource.after)
 
 

@@ -215,3 +215,21 @@ def test_the_control_key_is_not_an_admin_key(sandbox: SandboxProcess, org: Path)
     result = run_cli("plan", str(org), env=env(sandbox, key=CONTROL_KEY))
     assert result.exit_code == 1
     assert "organization:admin" in result.stderr
+
+
+def test_archiving_a_workspace_is_applied_verified_and_then_no_change(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n    archived: true\n"
+    )
+    plan = run_cli("plan", str(path), env=env(sandbox))
+    assert '- workspace["Research"] (archive)' in plan.stdout
+    assert "archiving cannot be undone" in plan.stdout
+    applied = run_cli("apply", str(path), "--auto-approve", env=env(sandbox))
+    assert applied.exit_code == 0, applied.output
+    assert '✓ workspace["Research"]: applied' in applied.stdout
+    assert "Research" not in [w["name"] for w in admin(sandbox, "GET", "workspaces")["data"]]
+    again = run_cli("plan", str(path), "--detailed-exitcode", env=env(sandbox))
+    assert again.exit_code == 0, again.output
