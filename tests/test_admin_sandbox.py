@@ -170,5 +170,9 @@ def test_admins_and_billing_users_inherit_a_role_in_every_workspace(org: Any) ->
         org.workspaces.members.update(
             ada, workspace_id=workspace.id, workspace_role="workspace_user"
         )
+    empty = org.workspaces.create(name="Empty")
     with pytest.raises(anthropic.NotFoundError):  # a developer inherits nothing
-        org.workspaces.members.retrieve(users["ben@example.com"].id, workspace_id="wrkspc_none")
+        org.workspaces.members.retrieve(users["ben@example.com"].id, workspace_id=empty.id)
+    assert accepted(org.workspaces.members.retrieve(ada, workspace_id=empty.id)).workspace_role == (
+        "workspace_admin"
+    )
