@@ -19,7 +19,7 @@ from reconciler.providers.anthropic_admin.planning import resources
 
 from . import figures
 from .conftest import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess
-from .test_convergence import FAST, converge
+from .test_convergence import FAST, converge, inject_faults
 
 ORG_ROLES = ["user", "developer", "billing", "claude_code_user"]
 CREATE_PATHS = ("/invites", "/workspaces", "/members")
@@ -86,6 +86,17 @@ def file_for(rng: random.Random, org: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def admin_desired(data: dict[str, Any]) -> DesiredState:
+    found, prune = resources(data)
+    return DesiredState("admin.yaml", "0" * 64, found, provider="anthropic-admin", prune=prune)
+
+
+def admin_connection(server: SandboxProcess) -> manager.Connection:
+    return manager.Connection(
+        server.url, ORG_ADMIN_KEY, "ANTHROPIC_ADMIN_KEY", retry=FAST, provider="anthropic-admin"
+    )
+
+
 def listed(server: SandboxProcess, path: str) -> list[dict[str, Any]]:
     response = httpx.get(
         f"{server.url}/v1/organizations/{path}",
@@ -105,22 +116,10 @@ def test_admin_plans_converge_under_faults_without_duplicates(
     server.control("PATCH", "settings", json={"fault_rate": 0.0, "conflict_rate": 0.0})
     assert server.control("POST", "reset", json=org).status_code == 200
     data = file_for(rng, org)
-    found, prune = resources(data)
-    desired = DesiredState("admin.yaml", "0" * 64, found, provider="anthropic-admin", prune=prune)
+    desired = admin_desired(data)
     server.control("DELETE", "requests")
-    server.control(
-        "PATCH",
-        "settings",
-        json={
-            "fault_rate": 0.2,
-            "fault_seed": seed,
-            "fault_retry_after": 0,
-            "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
-        },
-    )
-    connection = manager.Connection(
-        server.url, ORG_ADMIN_KEY, "ANTHROPIC_ADMIN_KEY", retry=FAST, provider="anthropic-admin"
-    )
+    inject_faults(server, 0.2, seed)
+    connection = admin_connection(server)
     runs, _ = converge(desired, connection, seed, label="admin ")
     log = server.requests()
     server.control("PATCH", "settings", json={"fault_rate": 0.0})
@@ -182,11 +181,8 @@ def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess
             team["name"]: {"members": {"prune": True}},
         },
     }
-    found, prune = resources(data)
-    desired = DesiredState("lost.yaml", "0" * 64, found, provider="anthropic-admin", prune=prune)
-    connection = manager.Connection(
-        server.url, ORG_ADMIN_KEY, "ANTHROPIC_ADMIN_KEY", retry=FAST, provider="anthropic-admin"
-    )
+    desired = admin_desired(data)
+    connection = admin_connection(server)
     plan = asyncio.run(manager.plan_file(desired, connection))
     assert {str(r.action) for r in plan.resources} >= {"create", "update"}
     server.control("DELETE", "requests")

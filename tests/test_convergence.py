@@ -87,6 +87,20 @@ def live_state(server: SandboxProcess) -> dict[str, dict[str, Any]]:
     return found
 
 
+def inject_faults(server: SandboxProcess, rate: float, seed: int) -> None:
+    """Every fault kind, drop-after-write included, at ``rate``, reproducible by ``seed``."""
+    server.control(
+        "PATCH",
+        "settings",
+        json={
+            "fault_rate": rate,
+            "fault_seed": seed,
+            "fault_retry_after": 0,
+            "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
+        },
+    )
+
+
 def converge(
     desired: DesiredState, connection: manager.Connection, seed: int, *, label: str = ""
 ) -> tuple[int, set[str]]:
@@ -118,16 +132,7 @@ def run_case(server: SandboxProcess, seed: int) -> None:
     before = live_state(server)
     desired = desired_for(rng, org)
     server.control("DELETE", "requests")
-    server.control(
-        "PATCH",
-        "settings",
-        json={
-            "fault_rate": 0.3,
-            "fault_seed": seed,
-            "fault_retry_after": 0,
-            "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
-        },
-    )
+    inject_faults(server, 0.3, seed)
     connection = manager.Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
     runs, planned_addresses = converge(desired, connection, seed)
     figures.at_most("runs needed to converge (max)", runs)
