@@ -1,12 +1,16 @@
-"""Addresses of Admin API resources, Terraform style: ``user["ada@example.com"]``,
+"""Names of Admin API resources and fields. Addresses, Terraform style: ``user["ada@example.com"]``,
 ``workspace["Research"]``, ``member["Research"]["ada@example.com"]``,
 ``api_key["apikey_01"]``. Names are JSON strings, so any workspace name (dots,
-quotes, brackets) makes an address that reads back to the same names."""
+quotes, brackets) makes an address that reads back to the same names. A
+workspace's ``data_residency`` settings are fields of their own
+(``data_residency.default_inference_geo``), so each is compared on its own."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 USER, WORKSPACE, MEMBER, API_KEY = "user", "workspace", "member", "api_key"
 _PART = re.compile(r'\[("(?:[^"\\]|\\.)*")\]')
@@ -26,3 +30,11 @@ def parse(address: str) -> tuple[str, list[str]]:
 def prefix(kind: str, *names: str) -> str:
     """What every address of ``kind`` under ``names`` starts with (a pruned section)."""
     return make(kind, *names) + "["
+
+
+RESIDENCY = "data_residency."
+
+
+def residency(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``data_residency`` object of a workspace's fields."""
+    return {n.removeprefix(RESIDENCY): v for n, v in fields.items() if n.startswith(RESIDENCY)}

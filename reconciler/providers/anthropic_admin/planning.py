@@ -24,7 +24,7 @@ from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER
 
 PRUNE_SHARE = 0.25
 _KIND_ORDER = {WORKSPACE: 0, USER: 1, MEMBER: 2, API_KEY: 3}
-WORKSPACE_GEO = "data_residency.workspace_geo"
+WORKSPACE_GEO = f"{at.RESIDENCY}workspace_geo"
 
 
 def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
@@ -43,7 +43,7 @@ def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], froze
         members = dict(spec.pop("members", None) or {})
         fields: dict[str, Any] = {}
         for key, value in (spec.pop("data_residency", None) or {}).items():
-            fields[f"data_residency.{key}"] = value
+            fields[f"{at.RESIDENCY}{key}"] = value
         fields.update(spec)
         found[at.make(WORKSPACE, name)] = fields
         if members.pop("prune", False):

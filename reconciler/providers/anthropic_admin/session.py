@@ -3,10 +3,11 @@
 The SDK (``AsyncAnthropic(...).beta.organization``) is the authority on paths,
 fields, headers, pagination and retries (429 with ``retry-after``, 5xx,
 network failures); this module turns its objects into live resources, plan
-changes into its calls, and its exceptions into reconciler's errors at one
-boundary (``_calling``). Creates are not idempotent, so they are sent without the
-SDK's retries: after a failure that may have written, the resource is looked
-for, and the create is sent again only when it is not there.
+changes into its calls, and lets ``sdk_errors`` turn its exceptions into
+reconciler's errors at one boundary (``_calling``). Creates are not idempotent,
+so they are sent without the SDK's retries: after a failure that may have
+written, the resource is looked for, and the create is sent again only when it
+is not there.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from tenacity import (
 )
 
 from reconciler.connection import Connection
-from reconciler.errors import ApiError, AuthError, TransportError
+from reconciler.errors import ApiError
 from reconciler.model import LiveResource, LiveState, ResourceChange
 from reconciler.providers.anthropic_admin import addresses as at
 from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER, WORKSPACE
+from reconciler.providers.anthropic_admin.export import file_data
+from reconciler.providers.anthropic_admin.sdk_errors import Context, may_have_written, translated
 
-SCOPE = "organization:admin"
 PAGE_SIZE = 1000
 T = TypeVar("T")
 
@@ -132,36 +134,7 @@ class AdminSession:
         return {a: (live.resources[a].fields if a in live.resources else None) for a in addresses}
 
     async def export(self) -> dict[str, Any]:
-        """Every member but admins (whose role the API cannot set), pending invites,
-        active workspaces with their explicit members, and every API key."""
-        live = await self.read_live()
-        users: dict[str, str] = {}
-        workspaces: dict[str, dict[str, Any]] = {}
-        keys: dict[str, dict[str, Any]] = {}
-        for address, resource in sorted(live.resources.items()):
-            kind, names = at.parse(address)
-            fields = resource.fields
-            if kind == USER and fields["role"] != "admin":
-                users[names[0]] = fields["role"]
-            elif kind == WORKSPACE:
-                residency = {
-                    name.split(".", 1)[1]: value
-                    for name, value in fields.items()
-                    if name.startswith("data_residency.")
-                }
-                workspaces[names[0]] = {"data_residency": residency, "tags": fields["tags"]}
-            elif kind == API_KEY:
-                keys[names[0]] = {"name": fields["name"], "status": fields["status"]}
-        for address, resource in sorted(live.resources.items()):
-            kind, names = at.parse(address)
-            if kind == MEMBER:
-                members = workspaces[names[0]].setdefault("members", {})
-                members[names[1]] = resource.fields["workspace_role"]
-        data: dict[str, Any] = {"version": 1, "provider": "anthropic-admin"}
-        for section, found in (("users", users), ("workspaces", workspaces), ("api_keys", keys)):
-            if found:
-                data[section] = found
-        return data
+        return file_data(await self.read_live())
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -176,7 +149,7 @@ class AdminSession:
 
     async def _create_workspace(self, change: ResourceChange, name: str) -> None:
         after = change.after
-        residency = _residency(after)
+        residency = at.residency(after)
         body: dict[str, Any] = {"name": name}
         if residency:
             body["data_residency"] = residency
@@ -192,7 +165,7 @@ class AdminSession:
 
     async def _update_workspace(self, change: ResourceChange, name: str) -> None:
         body: dict[str, Any] = {}
-        residency = _residency(change.after)
+        residency = at.residency(change.after)
         if residency:
             body["data_residency"] = residency
         if "tags" in change.changes:
@@ -335,7 +308,7 @@ class AdminSession:
                         created = await self._calling(what, send(once), retry_hint=False)
                         return getattr(created, "id", None)
                     except ApiError as exc:
-                        if not _may_have_written(exc) and exc.status != 429:
+                        if not may_have_written(exc) and exc.status != 429:
                             raise
                         last = exc
                         found = await self.current(address) if exc.status != 429 else None
@@ -373,90 +346,18 @@ class AdminSession:
         try:
             async with self._limit:
                 return await call
-        except anthropic.APIResponseValidationError as exc:
-            raise TransportError(
-                f"{self._connection.base_url} answered when asked to {what}, but its answer is "
-                f"not the Admin API's ({str(exc)[:120]}); is --base-url the Admin API?",
-                status=exc.status_code,
-            ) from None
         except anthropic.NotFoundError as exc:
             if missing_ok:
                 return None  # type: ignore[return-value]  # a removal of what is gone
-            raise self._status_error(exc, what, attempts) from None
-        except anthropic.APIStatusError as exc:
-            raise self._status_error(exc, what, attempts) from None
-        except anthropic.APITimeoutError:
-            raise TransportError(
-                f"Could not {what}: no answer within {self._connection.retry.timeout:g} s, "
-                f"{attempts} time{'s' if attempts > 1 else ''}. Check the network and run again."
-            ) from None
-        except anthropic.APIConnectionError as exc:
-            cause = exc.__cause__
-            why = (
-                f"cannot connect to {self._connection.base_url}"
-                if type(cause).__name__ == "ConnectError"
-                else "the connection broke before the answer was complete"
-            )
-            raise TransportError(
-                f"Could not {what}: {why} ({attempts} attempt{'s' if attempts > 1 else ''}). "
-                "Check that the API is reachable and run again."
-            ) from None
+            raise translated(exc, self._context(what, attempts)) from None
+        except anthropic.APIError as exc:
+            raise translated(exc, self._context(what, attempts)) from None
 
-    def _status_error(self, exc: anthropic.APIStatusError, what: str, attempts: int) -> ApiError:
-        """An error status as one sentence that says what to do, by status."""
-        status, message, source = exc.status_code, _message(exc), self._connection.key_source
-        kind: type[ApiError] = ApiError
-        if status == 401:
-            kind, text = (
-                AuthError,
-                (
-                    f"The API did not accept the key in {source} ({message}); set {source} "
-                    f"to a valid Admin API key (sk-ant-admin...) with the scope {SCOPE}."
-                ),
-            )
-        elif status == 403:
-            kind, text = (
-                AuthError,
-                (
-                    f"The key in {source} may not {what}: it needs the scope {SCOPE} "
-                    f"({message}). Use an Admin API key."
-                ),
-            )
-        elif 300 <= status < 400:
-            kind, text = (
-                TransportError,
-                (
-                    f"{self._connection.base_url} answered with a redirect to "
-                    f"{exc.response.headers.get('location', '?')} when asked to {what}; "
-                    "reconciler does not follow redirects: set --base-url to the API's own "
-                    "address."
-                ),
-            )
-        elif status == 404:
-            text = f"The API refused to {what} (404: {message}); run plan again."
-        elif status == 429 or status >= 500:
-            text = (
-                f"Could not {what}: after {attempts} attempt{'s' if attempts > 1 else ''} "
-                f"it kept answering {status} ({message}). Wait a little and run "
-                "again; a re-run picks up where this left off."
-            )
-        else:
-            text = f"The API refused to {what} ({status}: {message})."
-        return kind(text, status=status, request_id=exc.request_id)
-
-
-def _message(exc: anthropic.APIStatusError) -> str:
-    """The API's own message from its error body, else the SDK's."""
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:300]
-    return str(exc.message)[:300]
-
-
-def _may_have_written(exc: ApiError) -> bool:
-    return isinstance(exc, TransportError) or (exc.status is not None and exc.status >= 500)
+    def _context(self, what: str, attempts: int) -> Context:
+        connection = self._connection
+        return Context(
+            what, connection.base_url, connection.key_source, connection.retry.timeout, attempts
+        )
 
 
 def _workspace_fields(workspace: Any) -> dict[str, Any]:
@@ -464,19 +365,11 @@ def _workspace_fields(workspace: Any) -> dict[str, Any]:
     allowed = residency.allowed_inference_geos
     return {
         "name": workspace.name,
-        "data_residency.allowed_inference_geos": allowed
+        f"{at.RESIDENCY}allowed_inference_geos": allowed
         if isinstance(allowed, str)
         else list(allowed),
-        "data_residency.default_inference_geo": residency.default_inference_geo,
-        "data_residency.workspace_geo": residency.workspace_geo,
+        f"{at.RESIDENCY}default_inference_geo": residency.default_inference_geo,
+        f"{at.RESIDENCY}workspace_geo": residency.workspace_geo,
         "tags": dict(workspace.tags or {}),
         "archived": workspace.archived_at is not None,
-    }
-
-
-def _residency(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        name.split(".", 1)[1]: value
-        for name, value in fields.items()
-        if name.startswith("data_residency.")
     }

@@ -1,0 +1,97 @@
+"""Anthropic SDK exceptions as reconciler's errors: each one sentence that says what
+happened and what to do, the same as the Company provider's; never the key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anthropic
+
+from reconciler.errors import ApiError, AuthError, TransportError
+
+SCOPE = "organization:admin"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a message names: the request (``what``), where, whose key, how hard we tried."""
+
+    what: str
+    base_url: str
+    key_source: str
+    timeout: float
+    attempts: int
+
+
+def translated(exc: anthropic.APIError, at: Context) -> ApiError:
+    tries = f"{at.attempts} attempt{'s' if at.attempts > 1 else ''}"
+    if isinstance(exc, anthropic.APIResponseValidationError):
+        return TransportError(
+            f"{at.base_url} answered when asked to {at.what}, but its answer is not the "
+            f"Admin API's ({str(exc)[:120]}); is --base-url the Admin API?",
+            status=exc.status_code,
+        )
+    if isinstance(exc, anthropic.APIStatusError):
+        return _status_error(exc, at, tries)
+    if isinstance(exc, anthropic.APITimeoutError):
+        return TransportError(
+            f"Could not {at.what}: no answer within {at.timeout:g} s, {tries}. "
+            "Check the network and run again."
+        )
+    why = (
+        f"cannot connect to {at.base_url}"
+        if type(exc.__cause__).__name__ == "ConnectError"
+        else "the connection broke before the answer was complete"
+    )
+    return TransportError(
+        f"Could not {at.what}: {why} ({tries}). Check that the API is reachable and run again."
+    )
+
+
+def _status_error(exc: anthropic.APIStatusError, at: Context, tries: str) -> ApiError:
+    status, message, source = exc.status_code, _message(exc), at.key_source
+    kind: type[ApiError] = ApiError
+    if status == 401:
+        kind = AuthError
+        text = (
+            f"The API did not accept the key in {source} ({message}); set {source} to a "
+            f"valid Admin API key (sk-ant-admin...) with the scope {SCOPE}."
+        )
+    elif status == 403:
+        kind = AuthError
+        text = (
+            f"The key in {source} may not {at.what}: it needs the scope {SCOPE} ({message}). "
+            "Use an Admin API key."
+        )
+    elif 300 <= status < 400:
+        kind = TransportError
+        text = (
+            f"{at.base_url} answered with a redirect to "
+            f"{exc.response.headers.get('location', '?')} when asked to {at.what}; reconciler "
+            "does not follow redirects: set --base-url to the API's own address."
+        )
+    elif status == 404:
+        text = f"The API refused to {at.what} (404: {message}); run plan again."
+    elif status == 429 or status >= 500:
+        text = (
+            f"Could not {at.what}: after {tries} it kept answering {status} ({message}). "
+            "Wait a little and run again; a re-run picks up where this left off."
+        )
+    else:
+        text = f"The API refused to {at.what} ({status}: {message})."
+    return kind(text, status=status, request_id=exc.request_id)
+
+
+def _message(exc: anthropic.APIStatusError) -> str:
+    """The API's own message from its error body, else the SDK's."""
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])[:300]
+    return str(exc.message)[:300]
+
+
+def may_have_written(exc: ApiError) -> bool:
+    """A lost answer or a 5xx: the request may have been carried out."""
+    return isinstance(exc, TransportError) or (exc.status is not None and exc.status >= 500)
