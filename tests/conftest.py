@@ -98,6 +98,23 @@ class SandboxProcess:
             **kwargs,
         )
 
+    def admin_call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One Admin API request (``users``, ``workspaces/ID/members``...) with the seed's
+        Admin key; its JSON, after checking it succeeded."""
+        response = self.http.request(
+            method,
+            f"{self.url}/v1/organizations/{path}",
+            headers={"x-api-key": ORG_ADMIN_KEY, "anthropic-version": "2023-06-01"},
+            **kwargs,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def admin_list(self, path: str) -> list[dict[str, Any]]:
+        """Every item of an Admin API list (one page of 1,000 is all a test makes)."""
+        data: list[dict[str, Any]] = self.admin_call("GET", path, params={"limit": 1000})["data"]
+        return data
+
     def stop(self) -> int:
         self.http.close()
         self.process.terminate()

@@ -10,7 +10,6 @@ import asyncio
 import random
 from typing import Any
 
-import httpx
 import pytest
 
 from reconciler import manager
@@ -97,16 +96,6 @@ def admin_connection(server: SandboxProcess) -> manager.Connection:
     )
 
 
-def listed(server: SandboxProcess, path: str) -> list[dict[str, Any]]:
-    response = httpx.get(
-        f"{server.url}/v1/organizations/{path}",
-        params={"limit": 1000},
-        headers={"x-api-key": ORG_ADMIN_KEY},
-    )
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_admin_plans_converge_under_faults_without_duplicates(
     server: SandboxProcess, seed: int
@@ -137,15 +126,15 @@ def test_admin_plans_converge_under_faults_without_duplicates(
         ),
     )
 
-    names = [w["name"] for w in listed(server, "workspaces")]
+    names = [w["name"] for w in server.admin_list("workspaces")]
     assert len(names) == len(set(names)), f"case {seed}: a workspace was created twice"
-    pending = [i["email"] for i in listed(server, "invites") if i["status"] == "pending"]
+    pending = [i["email"] for i in server.admin_list("invites") if i["status"] == "pending"]
     assert len(pending) == len(set(pending)), f"case {seed}: an invite was sent twice"
-    emails = {u["id"]: u["email"] for u in listed(server, "users")}
-    for workspace in listed(server, "workspaces"):
+    emails = {u["id"]: u["email"] for u in server.admin_list("users")}
+    for workspace in server.admin_list("workspaces"):
         members = {
             emails[m["user_id"]]: m["workspace_role"]
-            for m in listed(server, f"workspaces/{workspace['id']}/members")
+            for m in server.admin_list(f"workspaces/{workspace['id']}/members")
         }
         wanted = {
             k: v

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from ..conftest import CONTROL_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
@@ -38,21 +36,9 @@ def env(sandbox: SandboxProcess, key: str = ORG_ADMIN_KEY) -> dict[str, str]:
     return {"ANTHROPIC_ADMIN_KEY": key, "RECONCILER_BASE_URL": sandbox.url}
 
 
-def admin(sandbox: SandboxProcess, method: str, path: str, **kwargs: Any) -> Any:
-    response = httpx.request(
-        method,
-        f"{sandbox.url}/v1/organizations/{path}",
-        headers={"x-api-key": ORG_ADMIN_KEY, "anthropic-version": "2023-06-01"},
-        timeout=30,
-        **kwargs,
-    )
-    response.raise_for_status()
-    return response.json()
-
-
 def ids(sandbox: SandboxProcess) -> dict[str, str]:
-    users = admin(sandbox, "GET", "users", params={"limit": 1000})["data"]
-    workspaces = admin(sandbox, "GET", "workspaces", params={"limit": 1000})["data"]
+    users = sandbox.admin_list("users")
+    workspaces = sandbox.admin_list("workspaces")
     return {**{u["email"]: u["id"] for u in users}, **{w["name"]: w["id"] for w in workspaces}}
 
 
@@ -82,12 +68,12 @@ def test_plan_apply_plan_converges_and_invites_instead_of_adding(
     assert applied.exit_code == 0, applied.output
     again = run_cli("plan", str(org), "--detailed-exitcode", env=env(sandbox))
     assert again.exit_code == 0, again.output
-    invites = admin(sandbox, "GET", "invites")["data"]
+    invites = sandbox.admin_list("invites")
     assert {(i["email"], i["role"]) for i in invites if i["status"] == "pending"} >= {
         ("grace@example.com", "user")
     }
     support = ids(sandbox)["Support"]
-    members = admin(sandbox, "GET", f"workspaces/{support}/members")["data"]
+    members = sandbox.admin_list(f"workspaces/{support}/members")
     assert [m["workspace_role"] for m in members] == ["workspace_user"]
 
 
@@ -110,7 +96,7 @@ def test_a_saved_plan_is_refused_whole_when_a_planned_value_moved(
     assert run_cli("plan", str(org), "--out", str(saved), env=env(sandbox)).exit_code == 0
     assert json.loads(saved.read_text())["provider"] == "anthropic-admin"
     found = ids(sandbox)
-    admin(sandbox, "POST", f"users/{found['dev@example.com']}", json={"role": "billing"})
+    sandbox.admin_call("POST", f"users/{found['dev@example.com']}", json={"role": "billing"})
     before = len(sandbox.requests())
     result = run_cli("apply", str(saved), "--auto-approve", env=env(sandbox))
     assert result.exit_code == 1
@@ -133,10 +119,10 @@ def test_pruning_past_the_guard_needs_force(sandbox: SandboxProcess, tmp_path: P
     assert "removes 1 of 2 members of workspace" in refused.stderr
     assert "--force" in refused.stderr
     research = ids(sandbox)["Research"]
-    assert len(admin(sandbox, "GET", f"workspaces/{research}/members")["data"]) == 2
+    assert len(sandbox.admin_list(f"workspaces/{research}/members")) == 2
     forced = run_cli("apply", str(path), "--auto-approve", "--force", env=env(sandbox))
     assert forced.exit_code == 0, forced.output
-    assert len(admin(sandbox, "GET", f"workspaces/{research}/members")["data"]) == 1
+    assert len(sandbox.admin_list(f"workspaces/{research}/members")) == 1
 
 
 def test_a_company_key_or_a_wrong_key_is_one_sentence_and_never_echoed(
@@ -185,11 +171,9 @@ def test_faults_and_lost_answers_do_not_duplicate_creates(
             break
     sandbox.control("PATCH", "settings", json={"fault_rate": 0.0})
     assert run_cli("plan", str(org), "--detailed-exitcode", env=env(sandbox)).exit_code == 0
-    names = [w["name"] for w in admin(sandbox, "GET", "workspaces")["data"]]
+    names = [w["name"] for w in sandbox.admin_list("workspaces")]
     assert sorted(names) == ["Research", "Support"]
-    pending = [
-        i["email"] for i in admin(sandbox, "GET", "invites")["data"] if i["status"] == "pending"
-    ]
+    pending = [i["email"] for i in sandbox.admin_list("invites") if i["status"] == "pending"]
     assert len(pending) == len(set(pending))
     assert any(r["fault"] for r in sandbox.requests())
 
@@ -230,6 +214,6 @@ def test_archiving_a_workspace_is_applied_verified_and_then_no_change(
     applied = run_cli("apply", str(path), "--auto-approve", env=env(sandbox))
     assert applied.exit_code == 0, applied.output
     assert '✓ workspace["Research"]: applied' in applied.stdout
-    assert "Research" not in [w["name"] for w in admin(sandbox, "GET", "workspaces")["data"]]
+    assert "Research" not in [w["name"] for w in sandbox.admin_list("workspaces")]
     again = run_cli("plan", str(path), "--detailed-exitcode", env=env(sandbox))
     assert again.exit_code == 0, again.output
