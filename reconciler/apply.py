@@ -79,7 +79,7 @@ async def apply_plan(
         await asyncio.gather(*(worker(queue) for _ in range(max(1, concurrency))))
     ordered = tuple(results[r.address] for r in plan.resources)
     verified, notes = await _read_back(ordered, plan, session)
-    return ApplyReport(results=verified, warnings=tuple(plan.warnings) + tuple(notes))
+    return ApplyReport(results=verified, warnings=tuple(plan.warnings) + tuple(notes), api=plan.api)
 
 
 def _waves(resources: tuple[ResourceChange, ...]) -> list[list[ResourceChange]]:

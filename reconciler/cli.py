@@ -10,21 +10,25 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from reconciler import __version__, config, manager, planfile, providers, render, terminal
+from reconciler import __version__, config, escape, manager, planfile, providers, render, terminal
 from reconciler import plan as planning
-from reconciler.connection import RetryPolicy, check_base_url
-from reconciler.errors import ConfigError, Problem, ReconcilerError
-from reconciler.files import write_json, write_text
-from reconciler.model import (
-    Outcome,
-    Plan,
+from reconciler.connection import (
+    Connection,
+    RetryPolicy,
+    check_base_url,
+    endpoint_for,
+    key_for,
+    key_variable_for,
 )
+from reconciler.errors import ConfigError, Problem, ReconcilerError
+from reconciler.files import check_writable, write_json, write_text
+from reconciler.model import DesiredState, Outcome, Plan
 from reconciler.providers.company import usage as company_usage
 from reconciler.sandbox.command import sandbox as sandbox_command
 
@@ -69,7 +73,8 @@ def _fail(ctx: click.Context, message: str, exc: BaseException, exit_code: int =
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, ConfigError) and os.environ.get("GITHUB_ACTIONS") == "true":
         click.echo(render.github_annotations(exc.problems), nl=False)
-    click.echo(click.style("Error: ", fg="red", bold=True) + message, err=True, color=options.color)
+    shown = escape.no_workflow_commands(escape.lines(message))
+    click.echo(click.style("Error: ", fg="red", bold=True) + shown, err=True, color=options.color)
     ctx.exit(exit_code)
 
 
@@ -82,7 +87,9 @@ def _options(ctx: click.Context) -> Options:
 
 
 def _echo(ctx: click.Context, text: str, *, err: bool = False) -> None:
-    click.echo(text, nl=False, err=err, color=_options(ctx).color)
+    """Everything reconciler prints goes through here: names and values in it were
+    escaped where they were rendered, and no line may start a CI workflow command."""
+    click.echo(escape.no_workflow_commands(text), nl=False, err=err, color=_options(ctx).color)
 
 
 def _wants_color(ctx: click.Context, stream: Any = None) -> bool:
@@ -98,8 +105,8 @@ def _base_url_option(f: Callable[..., Any]) -> Callable[..., Any]:
         "base_url",
         metavar="URL",
         default=None,
-        help="API base URL (else RECONCILER_BASE_URL, the file's api.base_url, "
-        "https://api.anthropic.com).",
+        help="API base URL (else RECONCILER_BASE_URL, else https://api.anthropic.com; a "
+        "file's api.base_url is used only when it is loopback, the default or this URL).",
     )(f)
 
 
@@ -115,39 +122,58 @@ _api_key_env_option = click.option(
     "--api-key-env",
     metavar="NAME",
     default=None,
-    help="Read the key from this variable instead of the provider's default "
-    "(CLAUDE_API_KEY; ANTHROPIC_ADMIN_KEY for anthropic-admin).",
+    help="Read the key from this variable instead of the file's api.api_key_env or the "
+    "provider's default (CLAUDE_API_KEY; ANTHROPIC_ADMIN_KEY for anthropic-admin).",
 )
 
 
 def _connection(
     ctx: click.Context,
-    base_url: str | None,
-    from_file: str | None,
-    api_key_env: str | None,
     *,
+    base_url: str | None,
     provider: str,
+    asked: DesiredState | Plan | None = None,
+    asked_by: str = "the file",
+    api_key_env: str | None = None,
     write: bool = False,
     concurrency: int = 8,
-) -> manager.Connection:
+) -> Connection:
+    """Where the key goes and which variable holds it, as the operator allows: flags and
+    environment decide; a file (or an undo plan) may only ask, within the rules of
+    ``connection``. Checked before the key is even read."""
     options = _options(ctx)
-    url = manager.base_url_for(base_url or options.base_url, from_file)
-    check_base_url(url, insecure=options.insecure)  # before the key is even read
+    if isinstance(asked, Plan):
+        asked_url, asked_key = asked.api.get("base_url"), asked.api.get("key_variable")
+    else:
+        asked_url = asked.base_url if asked else None
+        asked_key = asked.api_key_env if asked else None
+    endpoint = endpoint_for(base_url or options.base_url, asked_url, source=asked_by)
+    check_base_url(endpoint.url, insecure=options.insecure)
     chosen = providers.get(provider)
-    key, source = manager.key_for(
-        api_key_env,
-        variables=chosen.key_variables,
+    names = key_variable_for(api_key_env, asked_key, defaults=chosen.key_variables, source=asked_by)
+    key, source = key_for(
+        names,
         scope=chosen.write_scope if write else chosen.read_scope,
+        from_file=bool(asked_key) and not api_key_env and names == (asked_key,),
     )
-    return manager.Connection(
-        url,
+    return Connection(
+        endpoint.url,
         key,
         source,
         insecure=options.insecure,
         concurrency=concurrency,
         retry=RetryPolicy(timeout=options.timeout),
         provider=provider,
+        base_url_origin=endpoint.origin,
     )
+
+
+def _check_outputs(*outputs: tuple[str, Path | None], inputs: tuple[Path | None, ...]) -> None:
+    """Every output path, checked before the first request (see ``files.check_writable``)."""
+    given = tuple(p for p in inputs if p is not None)
+    for option, path in outputs:
+        if path is not None:
+            check_writable(path, option=option, inputs=given, append=option == "--log")
 
 
 _provider_option = click.option(
@@ -224,6 +250,7 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
 @_targets_option
+@_api_key_env_option
 @click.option(
     "--max-chars",
     type=click.IntRange(min=1000),
@@ -248,33 +275,37 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
+    api_key_env: str | None,
     max_chars: int | None,
     compare_to: Path | None,
 ) -> None:
     """Show the changes that would make the live organization match FILE."""
+    _check_outputs(("--out", out), inputs=(Path(file), compare_to))
     desired = config.load(file)
-    connection = _connection(
-        ctx, base_url, desired.base_url, desired.api_key_env, provider=desired.provider
-    )
-    _progress(ctx, f"Reading the live organization at {connection.base_url}...")
-    result = _run(manager.plan_file(desired, connection, targets))
-    sections = None
+    base = None
     if compare_to is not None:
         base = (
             config.load(compare_to)
             if compare_to.exists()
             else config.empty(str(compare_to), desired.provider)
         )
+    connection = _connection(
+        ctx,
+        base_url=base_url,
+        provider=desired.provider,
+        asked=desired,
+        asked_by=desired.source,
+        api_key_env=api_key_env,
+    )
+    _progress(ctx, f"Reading the live organization at {connection.base_url}...")
+    result = _run(manager.plan_file(desired, connection, targets))
+    sections = None
+    if base is not None:
+        result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
         sections = planning.split_by_origin(result, base)
     _show_plan(ctx, result, sections, fmt, title=f"reconciler plan: `{file}`", max_chars=max_chars)
     if out:
-        planfile.save(
-            result,
-            out,
-            base_url=connection.base_url,
-            api_key_env=desired.api_key_env,
-            sections=sections,
-        )
+        planfile.save(result, out, sections=sections)
     if detailed_exitcode and not result.is_empty:
         ctx.exit(2)
 
@@ -364,9 +395,11 @@ def schema(provider: str) -> None:
     "--expect-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="With a saved plan: refuse it, before any request, unless it was made from this file "
-    "as it is now (CI: the reviewed plan must be the plan of the merged file).",
+    help="With a saved plan: the desired-state file it was made from, as it is now (default: "
+    "the file the plan names, when it lies below this directory). The plan is checked "
+    "against it before any write.",
 )
+@_api_key_env_option
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -380,34 +413,58 @@ def apply(
     targets: tuple[str, ...],
     force: bool,
     expect_file: Path | None,
+    api_key_env: str | None,
 ) -> None:
-    """Make the changes of FILE, or exactly those of a saved PLAN.json."""
+    """Make the changes of FILE, or of a saved PLAN.json once checked against its file.
+
+    A saved plan is a claim: apply reads the file it was made from, plans it again
+    against live state, and writes only resources the plan holds that are, to the
+    value, what the file asks for now. An undo plan (--undo-out) is checked by the
+    signature apply gave it instead."""
+    _check_outputs(("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file))
     if planfile.is_saved_plan(source):
         loaded = planfile.load_saved(source)
-        saved, api = loaded.plan, loaded.api
-        if expect_file is not None:
-            planfile.check_source(saved, expect_file)
-        connection = _connection(
-            ctx,
-            base_url,
-            api.get("base_url"),
-            api.get("api_key_env"),
-            provider=saved.provider,
-            write=True,
-            concurrency=concurrency,
-        )
-        planfile.warn_if_source_changed(saved, lambda w: _echo(ctx, f"Warning: {w}\n", err=True))
-        result = _run(manager.refresh_saved(saved, connection, targets))
+        if loaded.is_undo:
+            if expect_file is not None:
+                raise click.UsageError(
+                    "--expect-file goes with a plan from 'plan --out'; an undo plan is checked "
+                    "by the signature apply gave it."
+                )
+            connection = _connection(
+                ctx,
+                base_url=base_url,
+                provider=loaded.plan.provider,
+                asked=loaded.plan,
+                asked_by=str(source),
+                api_key_env=api_key_env,
+                write=True,
+                concurrency=concurrency,
+            )
+            result = _run(manager.verified_undo(loaded, connection, targets))
+        else:
+            desired = config.load(planfile.source_of(loaded, expect_file))
+            connection = _connection(
+                ctx,
+                base_url=base_url,
+                provider=desired.provider,
+                asked=desired,
+                asked_by=desired.source,
+                api_key_env=api_key_env,
+                write=True,
+                concurrency=concurrency,
+            )
+            result = _run(manager.verified_saved(loaded.plan, desired, connection, targets))
     else:
         if expect_file is not None:
             raise click.UsageError("--expect-file goes with a saved plan, not a file.")
         desired = config.load(source)
         connection = _connection(
             ctx,
-            base_url,
-            desired.base_url,
-            desired.api_key_env,
+            base_url=base_url,
             provider=desired.provider,
+            asked=desired,
+            asked_by=desired.source,
+            api_key_env=api_key_env,
             write=True,
             concurrency=concurrency,
         )
@@ -417,13 +474,7 @@ def apply(
         return
     manager.check_safe(result, max_changes=max_changes, force=force)
     terminal.approve(auto_approve)
-    undo = (
-        planfile.UndoRecorder(
-            undo_out, result, base_url=connection.base_url, api_key_env=connection.key_source
-        )
-        if undo_out
-        else None
-    )
+    undo = planfile.UndoRecorder(undo_out, result, api_key=connection.api_key) if undo_out else None
     outcome = _run(terminal.apply_until_interrupted(result, connection, undo=undo))
     if report:
         write_json(report, outcome.data())
@@ -454,7 +505,8 @@ def export(
     provider: str,
 ) -> None:
     """Write the live organization as a desired-state file that plans to no changes."""
-    connection = _connection(ctx, base_url, None, api_key_env, provider=provider)
+    _check_outputs(("--out", out), inputs=())
+    connection = _connection(ctx, base_url=base_url, provider=provider, api_key_env=api_key_env)
     data = _run(manager.export(connection))
     if api_key_env:
         head = {k: v for k, v in data.items() if k in ("version", "provider")}
@@ -503,7 +555,8 @@ def usage(
     api_key_env: str | None,
 ) -> None:
     """Company API: token usage this month (used, remaining, API calls)."""
-    connection = _connection(ctx, base_url, None, api_key_env, provider="company")
+    _check_outputs(("--log", log), inputs=())
+    connection = _connection(ctx, base_url=base_url, provider="company", api_key_env=api_key_env)
     if watch is None:
         _echo(ctx, company_usage.usage_text(_run(company_usage.read_usage(connection)), fmt))
         return

@@ -14,6 +14,7 @@ import codecs
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -25,6 +26,7 @@ import yaml
 
 from reconciler import providers
 from reconciler.errors import ConfigError, Problem
+from reconciler.escape import visible
 from reconciler.messages import (
     alternatives_message,
     lookalikes,
@@ -68,9 +70,29 @@ def schema(provider: str = providers.DEFAULT_PROVIDER) -> dict[str, Any]:
 
 @cache
 def _validator(provider: str) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
+    """jsonschema with JSON Schema's own regex semantics for ``pattern``: ``$`` is the end
+    of the text, as in ECMA-262 and jsonschema-rs, not "or before a final newline" as in
+    Python's ``re`` (which let ``"ORG_KEY\\n"`` through)."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
 
-    return Draft202012Validator(schema(provider))
+    def pattern(validator: Any, wanted: str, instance: Any, schema_: Any) -> Any:
+        if validator.is_type(instance, "string") and not _search(wanted, instance):
+            yield ValidationError(f"{instance!r} does not match {wanted!r}")
+
+    extended = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, {"pattern": pattern}
+    )
+    return extended(schema(provider))  # type: ignore[no-any-return]
+
+
+@cache
+def _end_anchored(pattern: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def _search(pattern: str, text: str) -> bool:
+    return _end_anchored(pattern).search(text) is not None
 
 
 @cache
@@ -290,6 +312,7 @@ class _Document:
                 continue
             key = key_node.value
             key_path = (*path, key)
+            self._check_text(key_node, key_path, key)
             if key in first_seen:
                 self.add_at(
                     key_node.start_mark,
@@ -309,6 +332,7 @@ class _Document:
         tag, text = node.tag, node.value
         plain = not node.style  # None (pure Python) or "" (libyaml) for plain scalars
         if tag == _STR:
+            self._check_text(node, path, text)
             return text
         if tag == "tag:yaml.org,2002:null":
             return None
@@ -342,6 +366,19 @@ class _Document:
             return text
         self.add_at(node.start_mark, path, f"YAML tags ({tag}) are not allowed")
         return None
+
+    def _check_text(self, node: yaml.Node, path: Path_, text: str) -> None:
+        """No API takes a control character in a name, and a trailing newline (a ``|``
+        block, a quoted ``\\n``) would be written and then break every later read."""
+        odd = sorted({c for c in text if unicodedata.category(c) == "Cc"})
+        if odd:
+            shown = ", ".join(f"U+{ord(c):04X}" for c in odd)
+            self.add_at(
+                node.start_mark,
+                path,
+                f"'{visible(text[:40])}' holds a control character ({shown}: a line break, tab "
+                "or terminal code); remove it",
+            )
 
     # -- data to schema problems ---------------------------------------------------------
 

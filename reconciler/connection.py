@@ -1,15 +1,23 @@
-"""Where an API is and how to reach it, for every provider: the base URL and its
-precedence, the key (read from the environment, kept out of every ``repr``),
-the refusal to send a key in clear text off this machine, retry bounds and TLS."""
+"""Where an API is and how to reach it, for every provider: which base URL and
+which key variable the operator allows (a desired-state file may only ask), the
+key (read from the environment, kept out of every ``repr``), the refusal to send
+a key in clear text off this machine, retry bounds and TLS.
+
+Who decides: the operator (flags and environment) names the host and the key
+variable; the default API and loopback need no naming. A file's ``api:`` section
+is a request, granted only when it stays inside what the operator allowed, and
+checked before any connection is opened or any key is read.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import ssl
 from dataclasses import dataclass, field
 from functools import cache
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -17,6 +25,12 @@ from reconciler.errors import CredentialsError
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_VARIABLE = "RECONCILER_BASE_URL"
+KEY_VARIABLES_VARIABLE = "RECONCILER_KEY_VARIABLES"
+# The key variables a file may name without the operator listing them: Anthropic's
+# own naming (``ORG_A_ADMIN_KEY``, ``ANTHROPIC_...KEY``, ``CLAUDE_...KEY``), never a
+# CI's or a cloud's secret (``GITHUB_TOKEN``, ``AWS_SECRET_ACCESS_KEY``).
+FILE_KEY_VARIABLE = re.compile(r"[A-Z][A-Z0-9_]*_ADMIN_KEY|(?:ANTHROPIC|CLAUDE)_[A-Z0-9_]*KEY")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -43,26 +57,120 @@ class Connection:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
     provider: str = "company"
+    base_url_origin: str = "the default"
+
+    @property
+    def api(self) -> dict[str, str]:
+        """What every plan and report names: the API and the variable the key came from."""
+        return {"base_url": self.base_url, "key_variable": self.key_source}
 
 
-def base_url_for(flag: str | None, from_file: str | None) -> str:
-    """``--base-url``, else ``RECONCILER_BASE_URL``, else the file's ``api.base_url``."""
-    return flag or os.environ.get(BASE_URL_VARIABLE) or from_file or DEFAULT_BASE_URL
+@dataclass(frozen=True)
+class Endpoint:
+    """The base URL to use and where it came from (for messages: "from --base-url")."""
+
+    url: str
+    origin: str
 
 
-def key_for(api_key_env: str | None, *, variables: tuple[str, ...], scope: str) -> tuple[str, str]:
-    """The key and the name of the variable it came from; never a literal."""
-    names = (api_key_env,) if api_key_env else variables
+def normalise_url(url: str) -> str:
+    """One spelling per URL: scheme and host in lower case, no trailing slash, so
+    ``HTTPS://API.example.com/`` is compared (and verified) as ``https://api.example.com``."""
+    parts = urlsplit(url.strip())
+    netloc = parts.netloc
+    if parts.hostname:
+        host = parts.hostname
+        shown = f"[{host}]" if ":" in host else host
+        netloc = shown + (f":{parts.port}" if _port(url) else "")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+def _port(url: str) -> int | None:
+    try:
+        return urlsplit(url.strip()).port
+    except ValueError:
+        raise CredentialsError(
+            f"The base URL {url!r} has an invalid port; set --base-url to a URL like "
+            "https://api.anthropic.com."
+        ) from None
+
+
+def endpoint_for(flag: str | None, from_file: str | None, *, source: str = "the file") -> Endpoint:
+    """The operator's URL (``--base-url``, else ``RECONCILER_BASE_URL``), else the file's,
+    else the default; a file's URL must be the default API, loopback, or the URL the
+    operator named, or it is refused here, before anything is sent."""
+    variable = os.environ.get(BASE_URL_VARIABLE) or None
+    operator = (
+        Endpoint(normalise_url(flag), "--base-url")
+        if flag
+        else Endpoint(normalise_url(variable), BASE_URL_VARIABLE)
+        if variable
+        else None
+    )
+    if from_file:
+        asked = normalise_url(from_file)
+        host = urlsplit(asked).hostname or ""
+        allowed = {normalise_url(DEFAULT_BASE_URL)} | ({operator.url} if operator else set())
+        if asked not in allowed and not is_loopback(host):
+            raise CredentialsError(
+                f"{source} asks for the API at {asked} (api.base_url), a host the operator did "
+                f"not name; nothing was sent. If that host is meant, pass --base-url {asked} "
+                f"or set {BASE_URL_VARIABLE} to it."
+            )
+        if operator is None:
+            return Endpoint(asked, f"{source}'s api.base_url")
+    return operator or Endpoint(normalise_url(DEFAULT_BASE_URL), "the default")
+
+
+def key_variable_for(
+    operator: str | None, from_file: str | None, *, defaults: tuple[str, ...], source: str
+) -> tuple[str, ...]:
+    """The variables to read the key from, in order: the operator's ``--api-key-env``,
+    else the file's ``api.api_key_env`` when the operator allows it, else the
+    provider's defaults. A file may name a default, a variable the operator listed in
+    ``RECONCILER_KEY_VARIABLES``, or one in Anthropic's naming (``*_ADMIN_KEY``,
+    ``ANTHROPIC_*KEY``, ``CLAUDE_*KEY``); any other (``AWS_SECRET_ACCESS_KEY``,
+    ``GITHUB_TOKEN``) is refused before it is read."""
+    if operator:
+        if not _VARIABLE_NAME.fullmatch(operator):
+            raise CredentialsError(
+                f"--api-key-env {operator!r} is not a variable name; name the variable "
+                "holding the key, not the key."
+            )
+        return (operator,)
+    if not from_file:
+        return defaults
+    listed = {n for n in re.split(r"[\s,]+", os.environ.get(KEY_VARIABLES_VARIABLE, "")) if n}
+    if from_file in defaults or from_file in listed or FILE_KEY_VARIABLE.fullmatch(from_file):
+        return (from_file,)
+    raise CredentialsError(
+        f"{source} asks for the key from {from_file} (api.api_key_env), which is not a key "
+        "variable the operator allowed; nothing was read or sent. Name it in "
+        f"{KEY_VARIABLES_VARIABLE} or pass --api-key-env {from_file} if it is meant, or "
+        "rename it to end in _ADMIN_KEY."
+    )
+
+
+def key_for(names: tuple[str, ...], *, scope: str, from_file: bool = False) -> tuple[str, str]:
+    """The key and the name of the variable it came from; never a literal. A value that
+    cannot be a key (a line break inside, text that is not ASCII) is refused at once:
+    no API would accept it, so retrying could only repeat the failure."""
     for name in names:
         key = os.environ.get(name, "").strip()
         if key:
+            if not (key.isascii() and key.isprintable()):
+                raise CredentialsError(
+                    f"The variable {name} does not hold a key (it contains a line break, a "
+                    "control character or non-ASCII text); set it to the key alone."
+                )
             return key, name
     wanted = " (or ".join(names) + (")" if len(names) > 1 else "")
-    raise CredentialsError(f"No API key: set {wanted} to a key with the scope {scope}.")
+    named = ", the variable the file's api.api_key_env names," if from_file else ""
+    raise CredentialsError(f"No API key: set {wanted}{named} to a key with the scope {scope}.")
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -72,7 +180,7 @@ def is_loopback(host: str) -> bool:
 
 def check_base_url(base_url: str, *, insecure: bool) -> None:
     """Refuse, before any byte is sent, to send a key in clear text off this machine."""
-    parts = urlsplit(base_url)
+    parts = urlsplit(normalise_url(base_url))
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CredentialsError(
             f"The base URL {base_url!r} is not an http(s) URL; set --base-url to one, "
@@ -83,6 +191,12 @@ def check_base_url(base_url: str, *, insecure: bool) -> None:
             f"Refusing to send the API key over plain http:// to {parts.hostname}; use https://, "
             "or pass --insecure if you really mean it."
         )
+
+
+def verify_for(base_url: str) -> ssl.SSLContext | bool:
+    """TLS verification for ``base_url``: always on for https (whatever the spelling of
+    the scheme), and nothing to verify for plain http (loopback, or --insecure)."""
+    return tls_context() if urlsplit(base_url).scheme.lower() == "https" else False
 
 
 @cache

@@ -7,7 +7,9 @@
     ├── UnsafePlanError        the plan is larger than --max-changes allows
     ├── StalePlanError         live values moved since the saved plan was made
     ├── ApprovalError          apply was not approved (or could not be asked)
-    ├── CredentialsError       no key, or a key refused before any request (http://)
+    ├── CredentialsError       no key, or a key refused before any request (http://, a host
+    │                          or key variable the operator did not allow)
+    ├── OutputPathError        an output path that cannot be written, found before any request
     └── ApiError               the API answered with an error (status, request id)
         ├── AuthError          401 or 403: names the variable read and the scope needed
         ├── ConflictError      412: the resource changed since it was read
@@ -84,6 +86,10 @@ class ApprovalError(ReconcilerError):
 
 class CredentialsError(ReconcilerError):
     """The key is missing, or would be sent where it must not go."""
+
+
+class OutputPathError(ReconcilerError):
+    """An output path (``--out``, ``--report``, ...) that cannot be written."""
 
 
 class ApiError(ReconcilerError):

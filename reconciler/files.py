@@ -1,20 +1,86 @@
-"""Files reconciler writes (plans, reports, undo plans, exports): whole or not at all."""
+"""Files reconciler writes (plans, reports, undo plans, exports, usage logs): checked
+before the first request, written whole or not at all, never through a link.
+
+Output paths are the operator's (flags), but the directories they land in may hold
+what others left there: a planted symlink where a temporary file will be, or a
+link in place of the log. Temporary files are created exclusively (``O_EXCL``,
+which refuses an existing name and does not follow a link) with an unguessable
+name in the target's own directory, then renamed over the target, which replaces
+a link rather than writing through it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from reconciler.errors import OutputPathError
+
+
+def check_writable(
+    path: Path, *, option: str, inputs: Iterable[Path] = (), append: bool = False
+) -> None:
+    """Refuse, before the first request, an output path that could only fail after the
+    writes: a directory, a missing or unwritable directory, one of the inputs, or (for
+    a log appended to) a symbolic link."""
+    if append and path.is_symlink():
+        raise OutputPathError(
+            f"{option} {path} is a symbolic link; name the log file itself. Nothing was sent."
+        )
+    if path.is_dir():
+        raise OutputPathError(f"{option} {path} is a directory; name a file. Nothing was sent.")
+    target = path.resolve()
+    for given in inputs:
+        if given.resolve() == target:
+            raise OutputPathError(
+                f"{option} {path} is also the input {given}; writing it would replace what is "
+                "being read. Name another file. Nothing was sent."
+            )
+    folder = path.parent
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+    except OSError as exc:
+        raise OutputPathError(
+            f"cannot write {option} {path}: {exc.strerror or exc} (in {folder}); choose a "
+            "writable place. Nothing was sent."
+        ) from exc
+    os.close(handle)
+    os.unlink(probe)
+
 
 def write_text(path: Path, text: str) -> None:
-    """Write through a temporary sibling and rename, so a crash or an interrupt
-    never leaves half a file where a reader (or a later apply) expects a whole one."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    """Write through an exclusive temporary sibling and rename, so a crash or an
+    interrupt never leaves half a file where a reader (or a later apply) expects a
+    whole one, and a planted link is replaced, never followed."""
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
 
 
 def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line to a log, refusing to write through a link planted in its place."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        handle = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise OutputPathError(
+            f"cannot append to {path}: {exc.strerror or exc}"
+            f"{' (it is a symbolic link)' if path.is_symlink() else ''}; choose another log."
+        ) from exc
+    with os.fdopen(handle, "a", encoding="utf-8") as stream:
+        stream.write(line + "\n")

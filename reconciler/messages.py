@@ -8,6 +8,8 @@ import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
+from reconciler.escape import visible
+
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
@@ -25,13 +27,6 @@ def lookalikes(text: str) -> str:
     if not odd:
         return ""
     return " (it contains " + ", ".join(f"'{c}' U+{ord(c):04X}" for c in odd) + ")"
-
-
-def visible(text: str) -> str:
-    """Whitespace other than a plain space, and control characters, written as escapes."""
-    return "".join(
-        c if c == " " or (c.isprintable() and not c.isspace()) else f"\\u{ord(c):04x}" for c in text
-    )
 
 
 TYPE_NAMES = {

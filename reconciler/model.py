@@ -133,6 +133,8 @@ class Plan:
     source: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     provider: str = "company"
     guards: tuple[str, ...] = ()
+    # The API it was planned against and the variable the key came from (never the key).
+    api: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def to_change(self) -> int:
@@ -168,6 +170,7 @@ class Plan:
         return {
             "format_version": FORMAT_VERSION,
             "provider": self.provider,
+            "api": dict(self.api),
             "resources": [r.data() for r in self.resources],
             "warnings": list(self.warnings),
             "guards": list(self.guards),
@@ -203,6 +206,7 @@ class ApplyReport:
 
     results: tuple[ResourceResult, ...]
     warnings: tuple[str, ...] = ()
+    api: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -220,6 +224,7 @@ class ApplyReport:
     def data(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
+            "api": dict(self.api),
             "results": [r.data() for r in self.results],
             "warnings": list(self.warnings),
             "summary": {outcome.value: self.count(outcome) for outcome in Outcome},

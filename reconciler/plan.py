@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import PlanError, StalePlanError
+from reconciler.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.model import (
     Action,
     DesiredState,
@@ -29,13 +29,16 @@ def make_plan(
     provider: Provider | None = None,
     *,
     targets: Iterable[str] = (),
+    only: frozenset[str] | None = None,
 ) -> Plan:
     """The changes that would make ``live`` match ``desired``, in the order of the
     provider (the file's, unless given).
 
     The provider proposes changes for the whole file; ``--target`` then keeps only
-    the addresses it names (so a target never prunes). Problems of chosen
-    addresses (a project that does not exist, say) fail the plan with one sentence.
+    the addresses it names (so a target never prunes), and ``only`` (the addresses of
+    a saved plan being applied) narrows further. Problems of chosen addresses (a
+    project that does not exist, say) fail the plan with one sentence. Warnings and
+    guards are the provider's review of exactly the changes kept.
     """
     if provider is None:
         from reconciler import providers
@@ -47,9 +50,13 @@ def make_plan(
     problems = [why for address, why in proposal.problems.items() if address in chosen]
     if problems:
         raise PlanError(f"{desired.source}: {'; '.join(problems)}.")
-    changes = tuple(c for c in proposal.changes if not targets or c.address in chosen)
+
+    def kept(address: str) -> bool:
+        return (not targets or address in chosen) and (only is None or address in only)
+
+    changes = tuple(c for c in proposal.changes if kept(c.address))
     warnings, guards = provider.review(changes, live)
-    notes = [note for address, note in proposal.notes if not targets or address in chosen]
+    notes = [note for address, note in proposal.notes if kept(address)]
     return Plan(
         resources=changes,
         warnings=tuple(notes + warnings),
@@ -150,6 +157,53 @@ def check_not_stale(plan: Plan, live: LiveState) -> None:
             f"{f' and {len(moved) - 5} more' if len(moved) > 5 else ''} changed since it was "
             "made. Nothing was written; run plan again and review the new plan."
         )
+
+
+def check_matches(saved: Plan, fresh: Plan, *, source: str) -> None:
+    """Refuse a saved plan that claims more than its file asks for: every resource it
+    holds must be, to the value, one the file and live state propose now (same action,
+    fields, values and requirements). A plan may hold fewer (a subset), never other."""
+    proposed = {r.address: r for r in fresh.resources}
+    unasked = []
+    for resource in saved.resources:
+        wanted = proposed.get(resource.address)
+        if wanted is None or not _same_change(resource, wanted):
+            unasked.append(resource.address)
+    if unasked:
+        raise PlanFileError(
+            f"The saved plan does not match {source}: {_list(unasked[:5])}"
+            f"{f' and {len(unasked) - 5} more' if len(unasked) > 5 else ''} "
+            f"{'is' if len(unasked) == 1 else 'are'} not what the file asks for; nothing was "
+            "written. Run plan again from the file and review the new plan."
+        )
+
+
+def _same_change(a: ResourceChange, b: ResourceChange) -> bool:
+    return (
+        a.action is b.action
+        and a.requires == b.requires
+        and a.changes.keys() == b.changes.keys()
+        and all(
+            _same(c.before, b.changes[n].before) and _same(c.after, b.changes[n].after)
+            for n, c in a.changes.items()
+        )
+    )
+
+
+def api_changes(base: DesiredState, desired: DesiredState) -> tuple[str, ...]:
+    """Warnings for a reviewer when an edit changes where the key goes or which variable
+    holds it: the operator's rules still decide, but such an edit deserves a look."""
+    found = []
+    for name, before, after in (
+        ("api.base_url", base.base_url, desired.base_url),
+        ("api.api_key_env", base.api_key_env, desired.api_key_env),
+    ):
+        if before != after:
+            found.append(
+                f"this edit changes {name} from {json.dumps(before)} to {json.dumps(after)}: "
+                "where the key is sent or which secret is read; check who asked for it"
+            )
+    return tuple(found)
 
 
 def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:

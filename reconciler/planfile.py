@@ -1,19 +1,21 @@
 """The life of a saved plan (``plan --out``): written whole with the source file's
-digest and never the key, read back, checked against the file it should come
-from, rendered again; the undo plan ``apply --undo-out`` writes as it goes; and
-apply reports read back for ``show``."""
+digest and never the key, read back, matched to the file it must come from,
+rendered again; the signed undo plan ``apply --undo-out`` writes as it goes; and
+apply reports read back for ``show``. A saved plan is only ever a claim: what
+apply may write is derived again from the file and live state (``manager``)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler import providers
 from reconciler.errors import ConfigError, PlanFileError, StalePlanError
+from reconciler.escape import visible
 from reconciler.files import write_json
 from reconciler.model import (
     FORMAT_VERSION,
@@ -32,23 +34,28 @@ Sections = tuple[Plan, Plan]
 
 @dataclass(frozen=True)
 class SavedPlan:
-    """A plan read back from ``--out``: the plan, where to apply it, and (when it was
-    made with ``--compare-to``) its split into this edit and drift, for ``show``."""
+    """A plan read back from ``--out`` (or an undo plan from ``--undo-out``): a claim,
+    not an instruction. ``plan.api`` is the API it says it was made against; an undo
+    plan carries the ``signature`` apply gave it. ``sections`` (a plan made with
+    ``--compare-to``) are for ``show``."""
 
     plan: Plan
-    api: Mapping[str, Any]
     sections: Sections | None = None
+    kind: str = "plan"
+    signature: str | None = None
+
+    @property
+    def is_undo(self) -> bool:
+        return self.kind == "undo"
 
 
-def saved_plan_data(
-    plan: Plan, *, base_url: str, api_key_env: str | None, sections: Sections | None = None
-) -> dict[str, Any]:
-    """The plan's JSON plus where it came from; the key's value is never in it."""
+def saved_plan_data(plan: Plan, *, sections: Sections | None = None) -> dict[str, Any]:
+    """The plan's JSON plus the file it came from; the key's value is never in it."""
     data = {
         **plan.data(),
+        "kind": "plan",
         "source": dict(plan.source),
         "targets": list(plan.targets),
-        "api": {"base_url": base_url, "api_key_env": api_key_env},
     }
     if sections is not None:
         change, drift = sections
@@ -59,18 +66,8 @@ def saved_plan_data(
     return data
 
 
-def save(
-    plan: Plan,
-    path: Path,
-    *,
-    base_url: str,
-    api_key_env: str | None,
-    sections: Sections | None = None,
-) -> None:
-    write_json(
-        path,
-        saved_plan_data(plan, base_url=base_url, api_key_env=api_key_env, sections=sections),
-    )
+def save(plan: Plan, path: Path, *, sections: Sections | None = None) -> None:
+    write_json(path, saved_plan_data(plan, sections=sections))
 
 
 def load_saved(path: Path) -> SavedPlan:
@@ -79,7 +76,7 @@ def load_saved(path: Path) -> SavedPlan:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise PlanFileError(
-            f"{path} is not a readable plan file ({exc}); make one with "
+            f"{path} is not a readable plan file ({visible(str(exc))}); make one with "
             "'reconciler plan FILE --out PLAN.json'."
         ) from None
     if not isinstance(data, dict) or data.get("format_version") not in READABLE_FORMAT_VERSIONS:
@@ -98,10 +95,11 @@ def load_saved(path: Path) -> SavedPlan:
             resources=_resources(data["resources"]),
             warnings=tuple(str(w) for w in data.get("warnings", [])),
             unmanaged=unmanaged,
-            targets=tuple(data.get("targets", [])),
-            source=dict(data.get("source", {})),
+            targets=tuple(str(t) for t in data.get("targets", [])),
+            source={str(k): str(v) for k, v in dict(data.get("source", {})).items()},
             provider=str(data.get("provider", "company")),
             guards=tuple(str(g) for g in data.get("guards", [])),
+            api=_api(data.get("api")),
         )
         providers.get(plan.provider)
         sections = None
@@ -111,13 +109,24 @@ def load_saved(path: Path) -> SavedPlan:
                 replace(plan, resources=_resources(parts["change"])),
                 replace(plan, resources=_resources(parts["drift"]), warnings=()),
             )
-        api = dict(data.get("api") or {})
+        kind = "undo" if data.get("kind") == "undo" else "plan"
+        signature = data.get("signature") if isinstance(data.get("signature"), str) else None
     except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
         raise PlanFileError(
-            f"{path} is damaged ({type(exc).__name__}: {exc}); make it again "
+            f"{path} is damaged ({type(exc).__name__}: {visible(str(exc))}); make it again "
             "with 'reconciler plan --out'."
         ) from None
-    return SavedPlan(plan, api, sections)
+    return SavedPlan(plan, sections, kind, signature)
+
+
+def _api(recorded: Any) -> dict[str, str]:
+    """The API a plan says it was made against (earlier plans said ``api_key_env``)."""
+    api = recorded if isinstance(recorded, dict) else {}
+    pairs = (
+        ("base_url", api.get("base_url")),
+        ("key_variable", api.get("key_variable", api.get("api_key_env"))),
+    )
+    return {name: found for name, found in pairs if isinstance(found, str)}
 
 
 def _resources(items: Any) -> tuple[ResourceChange, ...]:
@@ -133,19 +142,41 @@ def _resources(items: Any) -> tuple[ResourceChange, ...]:
     )
 
 
-def check_source(saved: Plan, expected: Path) -> None:
-    """Refuse a saved plan that was not made from ``expected`` as it is now: in CI, the
-    reviewed plan must be the plan of the file being merged, or nothing is applied."""
+def source_of(saved: SavedPlan, expected: Path | None) -> Path:
+    """The desired-state file a saved plan is checked against: ``--expect-file``, else
+    the file the plan names when it lies below the current directory; either way its
+    bytes must be those the plan was made from. A plan cannot point apply at a file
+    elsewhere (``/etc/...``, ``../..``): it names, the operator decides."""
+    digest = saved.plan.source.get("sha256")
+    if expected is None:
+        named = saved.plan.source.get("file") or ""
+        candidate = Path(named)
+        here = Path.cwd().resolve()
+        inside = bool(named) and not candidate.is_absolute() and ".." not in candidate.parts
+        if not inside or here not in (here / candidate).resolve().parents:
+            raise PlanFileError(
+                f"The saved plan names no desired-state file below this directory to check it "
+                f"against ({visible(named) or 'none'}); nothing was written. Pass --expect-file "
+                "FILE, the file the plan was made from."
+            )
+        if not candidate.is_file():
+            raise PlanFileError(
+                f"The saved plan was made from {visible(named)}, which is not here to check it "
+                "against; nothing was written. Pass --expect-file FILE, the file the plan was "
+                "made from."
+            )
+        expected = candidate
     try:
-        digest = hashlib.sha256(expected.read_bytes()).hexdigest()
+        found = hashlib.sha256(expected.read_bytes()).hexdigest()
     except OSError as exc:
         raise PlanFileError(f"cannot read {expected} to check the plan: {exc.strerror}") from None
-    if saved.source.get("sha256") != digest:
+    if found != digest:
         raise StalePlanError(
             f"The saved plan was not made from {expected} as it is now (it was made from "
-            f"another version of the file); nothing was written. Run plan again and review "
+            "another version of the file); nothing was written. Run plan again and review "
             "the new plan."
         )
+    return expected
 
 
 def is_saved_plan(path: Path) -> bool:
@@ -162,19 +193,37 @@ def is_saved_plan(path: Path) -> bool:
     return isinstance(data, dict) and "format_version" in data
 
 
-def warn_if_source_changed(plan: Plan, warn: Callable[[str], None]) -> None:
-    """A saved plan applies what was reviewed; say so when the file has moved on since."""
-    name, digest = plan.source.get("file"), plan.source.get("sha256")
-    if not name or not digest:
-        return
-    try:
-        current = hashlib.sha256(Path(name).read_bytes()).hexdigest()
-    except OSError:
-        return
-    if current != digest:
-        warn(
-            f"{name} changed since this plan was made; applying the saved plan as reviewed, "
-            "not the file as it is now."
+def signing_key(api_key: str) -> bytes:
+    """The key an undo plan is signed with: derived from the API key, so only someone
+    holding the key can make or change an undo plan that apply accepts, and the
+    signature reveals nothing of the key."""
+    return hashlib.sha256(b"reconciler undo plan 1\0" + api_key.encode()).digest()
+
+
+def undo_signature(plan: Plan, key: bytes) -> str:
+    """HMAC-SHA256 over what an undo plan would write and say: provider, API host, every
+    resource (address, action, ETag, field changes) and its warnings."""
+    body = json.dumps(
+        {
+            "provider": plan.provider,
+            "base_url": plan.api.get("base_url"),
+            "resources": [r.data() for r in plan.resources],
+            "warnings": list(plan.warnings),
+        },
+        sort_keys=True,
+        ensure_ascii=True,
+    )
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def check_undo(saved: SavedPlan, api_key: str) -> None:
+    """Refuse an undo plan whose signature is not the one apply wrote with this key."""
+    wanted = undo_signature(saved.plan, signing_key(api_key))
+    if not saved.signature or not hmac.compare_digest(saved.signature, wanted):
+        raise PlanFileError(
+            "The undo plan is not the one apply wrote (it was edited since, or written with "
+            "another key); nothing was written. Plan the values you want back from a file "
+            "instead."
         )
 
 
@@ -189,17 +238,16 @@ _UNDO = {
 class UndoRecorder:
     """``apply --undo-out``: after each applied resource, rewrite a saved plan that puts
     back every value changed so far, with the new ETags, so an interrupted apply
-    still leaves a complete undo of what it did. An archive cannot be undone (the
-    API has no unarchive); it is named in the undo plan's warnings instead."""
+    still leaves a complete undo of what it did. It is signed (``undo_signature``)
+    with a key derived from the API key, since no file can vouch for it. An archive
+    cannot be undone (the API has no unarchive); it is named in the warnings instead."""
 
-    def __init__(self, path: Path, plan: Plan, *, base_url: str, api_key_env: str | None) -> None:
+    def __init__(self, path: Path, plan: Plan, *, api_key: str) -> None:
         self._path = path
-        self._source = plan.source
-        self._provider = plan.provider
+        self._plan = plan
+        self._key = signing_key(api_key)
         self._actions = {r.address: r.action for r in plan.resources}
         self._lost: list[str] = []
-        self._base_url = base_url
-        self._api_key_env = api_key_env
         self._reverse: list[ResourceChange] = []
 
     def record(self, result: ResourceResult) -> None:
@@ -219,11 +267,17 @@ class UndoRecorder:
             self._lost.append(f"{result.address} was archived; archiving cannot be undone")
         undo = Plan(
             resources=tuple(self._reverse),
-            source=self._source,
-            provider=self._provider,
+            source=self._plan.source,
+            provider=self._plan.provider,
             warnings=tuple(self._lost),
+            api=self._plan.api,
         )
-        save(undo, self._path, base_url=self._base_url, api_key_env=self._api_key_env)
+        data = {
+            **saved_plan_data(undo),
+            "kind": "undo",
+            "signature": undo_signature(undo, self._key),
+        }
+        write_json(self._path, data)
 
 
 def load_report_if_report(path: Path) -> ApplyReport | None:
@@ -246,6 +300,7 @@ def load_report_if_report(path: Path) -> ApplyReport | None:
                 for r in data["results"]
             ),
             warnings=tuple(str(w) for w in data.get("warnings", [])),
+            api={str(k): str(v) for k, v in dict(data.get("api") or {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanFileError(f"{path} is a damaged apply report ({type(exc).__name__}).") from None

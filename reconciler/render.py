@@ -8,7 +8,7 @@ comment or ``$GITHUB_STEP_SUMMARY``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ import yaml
 
 from reconciler import __version__
 from reconciler.errors import Problem
+from reconciler.escape import html_code, markdown_code, markdown_text, visible
 from reconciler.model import Action, ApplyReport, Outcome, Plan, ResourceChange
 
 COLLAPSE_OVER = 10
@@ -24,8 +25,17 @@ ARROW = "→"
 
 
 def value(v: Any) -> str:
-    """A field value as JSON: strings quoted, null as null."""
-    return json.dumps(v, ensure_ascii=False)
+    """A field value as JSON: strings quoted, null as null, nothing unprintable raw."""
+    return visible(json.dumps(v, ensure_ascii=False))
+
+
+def api_line(api: Mapping[str, str]) -> str | None:
+    """``API: https://api.anthropic.com (key from CLAUDE_API_KEY)``: where a plan was made
+    or an apply wrote, and which variable held the key (never the key)."""
+    if not api.get("base_url"):
+        return None
+    key = f" (key from {api['key_variable']})" if api.get("key_variable") else ""
+    return visible(f"API: {api['base_url']}{key}")
 
 
 def _styler(color: bool) -> Callable[..., str]:
@@ -41,8 +51,12 @@ def _styler(color: bool) -> Callable[..., str]:
 def plan_text(plan: Plan, *, color: bool = False) -> str:
     style = _styler(color)
     lines: list[str] = []
+    shown_api = api_line(plan.api)
+    if shown_api:
+        lines += [style(shown_api, dim=True), ""]
     if plan.targets:
-        lines += [style(f"Targeted plan: only {', '.join(plan.targets)}.", fg="yellow"), ""]
+        targets = visible(", ".join(plan.targets))
+        lines += [style(f"Targeted plan: only {targets}.", fg="yellow"), ""]
     if not plan.is_empty:
         lines += ["reconciler will make these changes:", ""]
     for resource in plan.resources:
@@ -58,15 +72,15 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
                 shown = before
             else:
                 shown = f"{before} {ARROW} {after}"
-            lines.append(f"      {name + ':':<{width + 1}} {shown}")
+            lines.append(f"      {visible(name) + ':':<{width + 1}} {shown}")
         lines.append("")
     if plan.warnings:
         lines.append(style("Warnings:", fg="magenta", bold=True))
-        lines += [style(f"  ! {w}", fg="magenta") for w in plan.warnings]
+        lines += [style(f"  ! {visible(w)}", fg="magenta") for w in plan.warnings]
         lines.append("")
     if plan.guards:
         lines.append(style("Apply refuses this plan without --force:", fg="red", bold=True))
-        lines += [style(f"  ! it {g}", fg="red") for g in plan.guards]
+        lines += [style(f"  ! it {visible(g)}", fg="red") for g in plan.guards]
         lines.append("")
     lines.append(style(plan.summary(), bold=True))
     return "\n".join(lines) + "\n"
@@ -88,7 +102,7 @@ def _heading(resource: ResourceChange, *, count_fields: bool = False) -> str:
     if count_fields:
         count = len(resource.changes)
         notes.append(f"{count} field{'s' if count != 1 else ''}")
-    heading = f"{resource.action.symbol} {resource.address}"
+    heading = f"{resource.action.symbol} {visible(resource.address)}"
     return f"{heading} ({', '.join(notes)})" if notes else heading
 
 
@@ -98,8 +112,7 @@ def plan_json(plan: Plan) -> str:
 
 def _md(text: Any) -> str:
     """A value for a markdown table cell: code, with pipes and backticks made harmless."""
-    shown = value(text).replace("|", "\\|").replace("`", "\u02cb")
-    return f"`{shown}`"
+    return f"`{markdown_code(json.dumps(text, ensure_ascii=False))}`"
 
 
 def plan_markdown(
@@ -113,14 +126,20 @@ def plan_markdown(
 
 def _plan_head(plan: Plan) -> list[str]:
     lines = []
+    shown_api = api_line(plan.api)
+    if shown_api:
+        lines += [f"_{markdown_text(shown_api)}_", ""]
     if plan.targets:
-        lines += [f"_Targeted plan: only {', '.join(f'`{t}`' for t in plan.targets)}._", ""]
+        lines += [
+            f"_Targeted plan: only {', '.join(f'`{markdown_code(t)}`' for t in plan.targets)}._",
+            "",
+        ]
     lines += [f"**{plan.summary()}**", ""]
     if plan.warnings:
-        lines += ["> [!WARNING]"] + [f"> - {w}" for w in plan.warnings] + [""]
+        lines += ["> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in plan.warnings] + [""]
     if plan.guards:
         lines += ["> [!CAUTION]", "> **Apply refuses this plan without `--force`:**"]
-        lines += [f"> - it {g}" for g in plan.guards] + [""]
+        lines += [f"> - it {markdown_text(g)}" for g in plan.guards] + [""]
     return lines
 
 
@@ -134,13 +153,13 @@ def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
     for resource in plan.resources:
         heading = _heading(resource, count_fields=True)
         table = ["| field | before | after |", "|---|---|---|"] + [
-            f"| `{name}` | {_md(c.before)} | {_md(c.after)} |"
+            f"| `{markdown_code(name)}` | {_md(c.before)} | {_md(c.after)} |"
             for name, c in resource.changes.items()
         ]
         if collapse:
             lines = [
                 "<details>",
-                f"<summary><code>{heading}</code></summary>",
+                f"<summary><code>{html_code(heading)}</code></summary>",
                 "",
                 *table,
                 "",
@@ -148,7 +167,7 @@ def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
                 "",
             ]
         else:
-            lines = [f"{'#' * level} `{heading}`", "", *table, ""]
+            lines = [f"{'#' * level} `{markdown_code(heading)}`", "", *table, ""]
         blocks.append(("\n".join(lines), True))
     return blocks
 
@@ -189,11 +208,14 @@ def report_text(report: ApplyReport, *, color: bool = False) -> str:
     lines = []
     for result in report.results:
         mark, fg = _MARKS[result.outcome]
-        line = style(f"  {mark} {result.address}: {result.outcome}", fg=fg)
-        lines.append(f"{line}{f' ({result.reason})' if result.reason else ''}")
+        line = style(f"  {mark} {visible(result.address)}: {result.outcome}", fg=fg)
+        lines.append(f"{line}{f' ({visible(result.reason)})' if result.reason else ''}")
     if report.warnings:
         lines += ["", style("Warnings:", fg="magenta", bold=True)]
-        lines += [style(f"  ! {w}", fg="magenta") for w in report.warnings]
+        lines += [style(f"  ! {visible(w)}", fg="magenta") for w in report.warnings]
+    shown_api = api_line(report.api)
+    if shown_api:
+        lines += ["", style(shown_api, dim=True)]
     lines += ["", style(report.summary(), bold=True)]
     return "\n".join(lines) + "\n"
 
@@ -208,15 +230,16 @@ def report_markdown(report: ApplyReport, *, title: str = "reconciler apply") -> 
         "",
         f"**{report.summary()}**",
         "",
+        *([f"_{markdown_text(a)}_", ""] if (a := api_line(report.api)) else []),
         "| resource | outcome | why |",
         "|---|---|---|",
     ]
     for result in report.results:
         mark, _ = _MARKS[result.outcome]
-        why = (result.reason or "").replace("|", "\\|")
-        lines.append(f"| `{result.address}` | {mark} {result.outcome} | {why} |")
+        why = markdown_text(result.reason or "")
+        lines.append(f"| `{markdown_code(result.address)}` | {mark} {result.outcome} | {why} |")
     if report.warnings:
-        lines += ["", "> [!WARNING]"] + [f"> - {w}" for w in report.warnings]
+        lines += ["", "> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"
 
 

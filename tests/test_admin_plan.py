@@ -245,7 +245,7 @@ def test_a_saved_admin_plan_round_trips_and_a_create_that_exists_now_is_stale(
         desired(workspaces={"New": {"members": {"ben@x.io": "workspace_user"}}}), live()
     )
     path = tmp_path / "plan.json"
-    planfile.save(plan, path, base_url="http://127.0.0.1:1", api_key_env=None)
+    planfile.save(plan, path)
     loaded = planfile.load_saved(path).plan
     assert loaded == plan
     assert loaded.provider == "anthropic-admin"

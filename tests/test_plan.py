@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -124,13 +125,15 @@ def test_risky_values_are_warned_about() -> None:
 
 
 def test_a_saved_plan_round_trips_and_holds_no_key(tmp_path: Path) -> None:
-    result = planning.make_plan(desired(company={"name": "B"}), live())
+    api = {"base_url": "http://127.0.0.1:1", "key_variable": "ORG_A_ADMIN_KEY"}
+    result = replace(planning.make_plan(desired(company={"name": "B"}), live()), api=api)
     path = tmp_path / "plan.json"
-    planfile.save(result, path, base_url="http://127.0.0.1:1", api_key_env="ORG_KEY")
+    planfile.save(result, path)
     saved = planfile.load_saved(path)
     assert saved.plan.data() == result.data()
     assert saved.sections is None
-    assert saved.api == {"base_url": "http://127.0.0.1:1", "api_key_env": "ORG_KEY"}
+    assert saved.plan.api == api
+    assert not saved.is_undo
     assert json.loads(path.read_text())["source"]["sha256"] == "0" * 64
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reconciler.sandbox.admin_bodies import first_problem
 from reconciler.sandbox.admin_store import AdminError, AdminStore
 
 ADMIN_SCOPE = "organization:admin"
@@ -36,7 +37,7 @@ def admin_routes(
         return admin
 
     async def body_of(
-        request: Request, *, allowed: set[str], required: Collection[str] = ()
+        request: Request, kind: str, *, allowed: set[str], required: Collection[str] = ()
     ) -> dict[str, Any]:
         body: dict[str, Any] = await read_body(request)
         unknown = sorted(set(body) - allowed)
@@ -45,6 +46,9 @@ def admin_routes(
         missing = sorted(set(required) - set(body))
         if missing:
             raise api_error(400, f"{', '.join(missing)}: required.")
+        problem = first_problem(kind, body)
+        if problem:
+            raise api_error(400, problem)
         return body
 
     def run(request: Request, action: Callable[[AdminStore], Any], *, wrote: bool = False) -> Any:
@@ -60,7 +64,7 @@ def admin_routes(
 
     def page(request: Request, items: list[dict[str, Any]], key: str = "id") -> Response:
         raw = request.query_params.get("limit", "20")
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
             raise api_error(400, f"limit: must be an integer from 1 to 1000, not {raw!r}.")
         after, before = request.query_params.get("after_id"), request.query_params.get("before_id")
         if after and before:
@@ -106,14 +110,17 @@ def admin_routes(
             return run(request, lambda s: s.user(user_id))
         if request.method == "DELETE":
             return run(request, lambda s: s.remove_user(user_id), wrote=True)
-        body = await body_of(request, allowed={"role"}, required={"role"})
+        body = await body_of(request, "user", allowed={"role"}, required={"role"})
         return run(request, lambda s: s.update_user(user_id, body["role"]), wrote=True)
 
     async def invites(request: Request) -> Any:
         if request.method == "GET":
             return page(request, run(request, lambda s: s.invites()))
         body = await body_of(
-            request, allowed={"email", "role", "rbac_group_ids"}, required={"email", "role"}
+            request,
+            "invite",
+            allowed={"email", "role", "rbac_group_ids"},
+            required={"email", "role"},
         )
         return run(request, lambda s: s.create_invite(body["email"], body["role"]), wrote=True)
 
@@ -129,7 +136,9 @@ def admin_routes(
         if request.method == "GET":
             archived = request.query_params.get("include_archived", "false") == "true"
             return page(request, run(request, lambda s: s.workspaces(include_archived=archived)))
-        body = await body_of(request, allowed=workspace_fields, required={"name"})
+        body = await body_of(
+            request, "workspace_create", allowed=workspace_fields, required={"name"}
+        )
         _check_name(body.get("name"), api_error)
         return run(request, lambda s: s.create_workspace(body), wrote=True)
 
@@ -137,7 +146,7 @@ def admin_routes(
         workspace_id = request.path_params["workspace_id"]
         if request.method == "GET":
             return run(request, lambda s: s.workspace(workspace_id))
-        body = await body_of(request, allowed=workspace_fields)
+        body = await body_of(request, "workspace_update", allowed=workspace_fields)
         if "name" in body:
             _check_name(body["name"], api_error)
         return run(request, lambda s: s.update_workspace(workspace_id, body), wrote=True)
@@ -151,7 +160,10 @@ def admin_routes(
         if request.method == "GET":
             return page(request, run(request, lambda s: s.members(workspace_id)), key="user_id")
         body = await body_of(
-            request, allowed={"user_id", "workspace_role"}, required={"user_id", "workspace_role"}
+            request,
+            "member_add",
+            allowed={"user_id", "workspace_role"},
+            required={"user_id", "workspace_role"},
         )
         return run(
             request,
@@ -166,7 +178,9 @@ def admin_routes(
             return run(request, lambda s: s.member(workspace_id, user_id))
         if request.method == "DELETE":
             return run(request, lambda s: s.remove_member(workspace_id, user_id), wrote=True)
-        body = await body_of(request, allowed={"workspace_role"}, required={"workspace_role"})
+        body = await body_of(
+            request, "member_update", allowed={"workspace_role"}, required={"workspace_role"}
+        )
         return run(
             request,
             lambda s: s.update_member(workspace_id, user_id, body["workspace_role"]),
@@ -189,7 +203,7 @@ def admin_routes(
         key_id = request.path_params["api_key_id"]
         if request.method == "GET":
             return run(request, lambda s: s.api_key(key_id))
-        body = await body_of(request, allowed={"name", "status"})
+        body = await body_of(request, "api_key", allowed={"name", "status"})
         if body.get("status", "active") not in ("active", "inactive", "archived"):
             raise api_error(400, "status: must be active, inactive or archived.")
         return run(request, lambda s: s.update_api_key(key_id, body), wrote=True)

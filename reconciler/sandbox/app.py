@@ -9,6 +9,7 @@ Anthropic's error JSON (``errors.py``).
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -75,7 +76,30 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         raise ApiError(400, f"Request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "Request body must be a JSON object.")
+    odd = _odd_value(body)
+    if odd:
+        raise ApiError(400, f"Request body holds {odd}, which the API does not accept.")
     return body
+
+
+def _odd_value(value: Any) -> str | None:
+    """What is wrong with a JSON value, keys included: text with a lone surrogate (not
+    Unicode; SQLite cannot store it) or a control character (a trailing newline that
+    would be stored and then break every read), or a number past a float (``1e400``
+    reads as infinity), or None."""
+    if isinstance(value, dict):
+        return next(filter(None, (_odd_value(k) or _odd_value(v) for k, v in value.items())), None)
+    if isinstance(value, list):
+        return next(filter(None, map(_odd_value, value)), None)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number too large to be one"
+    if isinstance(value, str):
+        for c in value:
+            if 0xD800 <= ord(c) <= 0xDFFF:
+                return f"text with a lone surrogate (U+{ord(c):04X})"
+            if ord(c) < 0x20 or ord(c) == 0x7F:
+                return f"text with a control character (U+{ord(c):04X})"
+    return None
 
 
 def _reject_constant(name: str) -> Any:
@@ -150,7 +174,7 @@ async def get_usage(request: Request) -> Response:
 async def list_projects(request: Request) -> Response:
     authorize(request, "organization:read")
     raw_limit = request.query_params.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 1000:
         raise ApiError(400, f"limit: must be an integer from 1 to 1000, not {raw_limit!r}.")
     after_id = request.query_params.get("after_id")
     page, has_more = request.app.state.store.projects_page(limit=int(raw_limit), after_id=after_id)

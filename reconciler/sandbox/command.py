@@ -7,12 +7,24 @@ the main command group only mounts it.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from reconciler.sandbox.conditions import FAULT_KINDS, Settings
+
+
+class FiniteRange(click.FloatRange):
+    """A float range that refuses ``nan`` and ``inf`` (which every range check lets by)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 @click.command()
@@ -45,11 +57,11 @@ from reconciler.sandbox.conditions import FAULT_KINDS, Settings
     default=0,
     help="Add N synthetic projects (proj_00001...) to a new database.",
 )
-@click.option("--latency-ms", type=click.FloatRange(0, 60000), default=0.0)
-@click.option("--latency-jitter-ms", type=click.FloatRange(0, 60000), default=0.0)
+@click.option("--latency-ms", type=FiniteRange(0, 60000), default=0.0)
+@click.option("--latency-jitter-ms", type=FiniteRange(0, 60000), default=0.0)
 @click.option(
     "--fault-rate",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     default=0.0,
     help="Fraction of API requests answered 500/529/429 or dropped.",
 )
@@ -62,7 +74,7 @@ from reconciler.sandbox.conditions import FAULT_KINDS, Settings
 )
 @click.option(
     "--rate-limit",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(min=0),
     default=0.0,
     help="Requests per second (token bucket, burst = rate); 0 is off.",
 )

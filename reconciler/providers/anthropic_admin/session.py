@@ -24,7 +24,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from reconciler.connection import Connection
+from reconciler.connection import Connection, verify_for
 from reconciler.errors import ApiError
 from reconciler.model import LiveResource, LiveState, ResourceChange
 from reconciler.providers.anthropic_admin import addresses as at
@@ -49,7 +49,10 @@ class AdminSession:
             max_retries=max(0, connection.retry.attempts - 1),
             timeout=connection.retry.timeout,
             # The key must never follow a redirect to another host.
-            http_client=anthropic.DefaultAsyncHttpxClient(follow_redirects=False),
+            http_client=anthropic.DefaultAsyncHttpxClient(
+                follow_redirects=False,
+                verify=verify_for(connection.base_url),
+            ),
             _strict_response_validation=True,
         )
         self.org = self._client.beta.organization

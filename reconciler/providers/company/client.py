@@ -29,7 +29,7 @@ from tenacity import (
 )
 
 from reconciler import __version__
-from reconciler.connection import RetryPolicy, check_base_url, tls_context
+from reconciler.connection import RetryPolicy, check_base_url, normalise_url, verify_for
 from reconciler.errors import ApiError, AuthError, ConflictError, TransportError
 from reconciler.model import LiveResource, LiveState
 from reconciler.pacing import Pacer
@@ -107,7 +107,7 @@ class CompanyClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         check_base_url(base_url, insecure=insecure)
-        self.base_url = base_url.rstrip("/")
+        self.base_url = normalise_url(base_url)
         self._key_source = key_source
         self._retry = retry or RetryPolicy()
         self._limit = asyncio.Semaphore(concurrency)
@@ -125,8 +125,7 @@ class CompanyClient:
             timeout=httpx.Timeout(self._retry.timeout, connect=min(10.0, self._retry.timeout)),
             transport=transport,
             follow_redirects=False,
-            # Plain http (loopback, or --insecure) never does TLS: skip loading the CA bundle.
-            verify=tls_context() if base_url.startswith("https:") else False,
+            verify=verify_for(self.base_url),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler.connection import Connection
 from reconciler.errors import ApiError, AuthError
+from reconciler.files import append_line
 from reconciler.providers.company.session import CompanySession
 
 
@@ -64,8 +65,7 @@ async def watch_usage(
             line["error"] = exc.message
             warn(f"{exc.message} (will poll again in {interval:g} s)")
         if log:
-            with log.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(line) + "\n")
+            append_line(log, json.dumps(line))
         polls += 1
         if count is None or polls < count:
             await asyncio.sleep(interval)
