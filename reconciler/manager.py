@@ -58,7 +58,15 @@ async def verified_saved(
         only=frozenset(r.address for r in narrowed.resources),
     )
     planning.check_matches(narrowed, fresh, source=desired.source)
-    return replace(fresh, targets=targets or fresh.targets, api=connection.api)
+    # The reviewed ETags stay: a write then fails if anything in its resource moved since
+    # review (If-Match), which a changed ETag can only make stricter, never broader.
+    reviewed = {r.address: r.etag for r in narrowed.resources}
+    return replace(
+        fresh,
+        resources=tuple(replace(r, etag=reviewed[r.address]) for r in fresh.resources),
+        targets=targets or fresh.targets,
+        api=connection.api,
+    )
 
 
 async def verified_undo(

@@ -144,37 +144,27 @@ def _resources(items: Any) -> tuple[ResourceChange, ...]:
 
 def source_of(saved: SavedPlan, expected: Path | None) -> Path:
     """The desired-state file a saved plan is checked against: ``--expect-file``, else
-    the file the plan names when it lies below the current directory; either way its
-    bytes must be those the plan was made from. A plan cannot point apply at a file
-    elsewhere (``/etc/...``, ``../..``): it names, the operator decides."""
-    digest = saved.plan.source.get("sha256")
+    the file the plan names; either way its bytes must be those the plan was made
+    from (the SHA-256 the plan records), so a plan can name a file but never choose
+    what apply reads as the file."""
     if expected is None:
         named = saved.plan.source.get("file") or ""
-        candidate = Path(named)
-        here = Path.cwd().resolve()
-        inside = bool(named) and not candidate.is_absolute() and ".." not in candidate.parts
-        if not inside or here not in (here / candidate).resolve().parents:
+        if not named or not Path(named).is_file():
             raise PlanFileError(
-                f"The saved plan names no desired-state file below this directory to check it "
-                f"against ({visible(named) or 'none'}); nothing was written. Pass --expect-file "
-                "FILE, the file the plan was made from."
+                f"The saved plan was made from {visible(named) or 'a file it does not name'}, "
+                "which is not here to check it against; nothing was written. Pass "
+                "--expect-file FILE, the desired-state file the plan was made from."
             )
-        if not candidate.is_file():
-            raise PlanFileError(
-                f"The saved plan was made from {visible(named)}, which is not here to check it "
-                "against; nothing was written. Pass --expect-file FILE, the file the plan was "
-                "made from."
-            )
-        expected = candidate
+        expected = Path(named)
     try:
         found = hashlib.sha256(expected.read_bytes()).hexdigest()
     except OSError as exc:
         raise PlanFileError(f"cannot read {expected} to check the plan: {exc.strerror}") from None
-    if found != digest:
+    if found != saved.plan.source.get("sha256"):
         raise StalePlanError(
-            f"The saved plan was not made from {expected} as it is now (it was made from "
-            "another version of the file); nothing was written. Run plan again and review "
-            "the new plan."
+            f"The saved plan was not made from {visible(str(expected))} as it is now (it was "
+            "made from another version of the file); nothing was written. Run plan again and "
+            "review the new plan."
         )
     return expected
 

@@ -94,9 +94,14 @@ def test_a_saved_plan_applies_exactly_what_was_reviewed(
     saved = tmp_path / "plan.json"
     run_cli("plan", str(org), "--out", str(saved), env=env(sandbox))
     org.write_text(ORG + "  proj_3:\n    name: Not reviewed\n")
+    moved = run_cli("apply", str(saved), "--auto-approve", env=env(sandbox))
+    assert moved.exit_code == 1
+    assert "was not made from" in moved.stderr
+    assert "Run plan again" in moved.stderr
+    assert sandbox.writes() == []
+    org.write_text(ORG)
     result = run_cli("apply", str(saved), "--auto-approve", env=env(sandbox))
     assert result.exit_code == 0, result.output
-    assert "changed since this plan was made" in result.stderr
     assert sandbox.api("GET", "/projects/proj_3").json()["name"] == "Support Bot"
 
 
@@ -129,12 +134,12 @@ def test_a_missing_key_is_one_sentence(org: Path) -> None:
 def test_the_file_can_name_its_own_key_variable(sandbox: SandboxProcess, tmp_path: Path) -> None:
     path = tmp_path / "org.yaml"
     path.write_text(
-        f"version: 1\napi: {{base_url: '{sandbox.url}', api_key_env: ORG_B_KEY}}\n"
+        f"version: 1\napi: {{base_url: '{sandbox.url}', api_key_env: ORG_B_ADMIN_KEY}}\n"
         "company: {name: B}\n"
     )
     missing = run_cli("plan", str(path), env={"CLAUDE_API_KEY": ADMIN_KEY})
-    assert "ORG_B_KEY" in missing.stderr
-    found = run_cli("plan", str(path), env={"ORG_B_KEY": ADMIN_KEY})
+    assert "ORG_B_ADMIN_KEY, the variable the file's api.api_key_env names," in missing.stderr
+    found = run_cli("plan", str(path), env={"ORG_B_ADMIN_KEY": ADMIN_KEY})
     assert found.exit_code == 0, found.output
     assert 'name: "My Awesome Team" → "B"' in found.stdout
 
