@@ -134,12 +134,19 @@ def _resources(items: Any) -> tuple[ResourceChange, ...]:
         ResourceChange(
             address=str(r["address"]),
             action=Action(r["action"]),
-            etag=r.get("etag"),
+            etag=_etag(r.get("etag")),
             changes={str(n): FieldChange(c["before"], c["after"]) for n, c in r["changes"].items()},
             requires=tuple(str(a) for a in r.get("requires", [])),
         )
         for r in items
     )
+
+
+def _etag(value: Any) -> str | None:
+    """An ETag as a plan may hold one: absent, or printable ASCII (it becomes a header)."""
+    if value is None or (isinstance(value, str) and value.isascii() and value.isprintable()):
+        return value
+    raise ValueError("an etag is not printable ASCII text")
 
 
 def source_of(saved: SavedPlan, expected: Path | None) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -249,26 +250,47 @@ CHANGE_HEADING = "Changes from this edit of the file"
 DRIFT_HEADING = "Drift already present (live differs from the file before this edit)"
 
 
-def sections_text(change: Plan, drift: Plan, *, color: bool = False) -> str:
+def sections_text(whole: Plan, change: Plan, drift: Plan, *, color: bool = False) -> str:
+    """The API and every warning first (an edit of ``api:`` is one), then each part."""
     style = _styler(color)
+    top = []
+    if shown_api := api_line(whole.api):
+        top.append(style(shown_api, dim=True) + "\n")
+    if whole.warnings:
+        warnings = [style(f"  ! {visible(w)}", fg="magenta") for w in whole.warnings]
+        top.append("\n".join([style("Warnings:", fg="magenta", bold=True), *warnings]) + "\n")
     parts = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
-        body = plan_text(part, color=color) if not part.is_empty else "None.\n"
+        quiet = replace(part, warnings=(), api={})
+        body = plan_text(quiet, color=color) if not part.is_empty else "None.\n"
         parts.append(style(f"== {heading} ==", bold=True) + "\n\n" + body)
-    return "\n".join(parts)
+    return "\n".join(top + parts)
 
 
 def sections_markdown(
-    change: Plan, drift: Plan, *, title: str = "reconciler plan", max_chars: int | None = None
+    whole: Plan,
+    change: Plan,
+    drift: Plan,
+    *,
+    title: str = "reconciler plan",
+    max_chars: int | None = None,
 ) -> str:
+    """The API and every warning under the title (an edit of ``api:`` is one), then
+    each part."""
+    head = [f"### {title}", ""]
+    if shown_api := api_line(whole.api):
+        head += [f"_{markdown_text(shown_api)}_", ""]
+    if whole.warnings:
+        head += ["> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in whole.warnings] + [""]
     blocks: list[_Block] = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
         if part.is_empty:
             blocks.append((f"#### {heading}\n\nNone.\n", False))
             continue
-        blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(part)), False))
+        quiet = replace(part, warnings=(), api={})
+        blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(quiet)), False))
         blocks += _resource_blocks(part, level=5)
-    return _fit(f"### {title}\n", blocks, max_chars)
+    return _fit("\n".join(head).rstrip() + "\n", blocks, max_chars)
 
 
 def _escape_annotation(text: str, *, property_value: bool = False) -> str:
@@ -323,8 +345,8 @@ def sections(
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        return sections_markdown(change, drift, title=title, max_chars=max_chars)
-    return sections_text(change, drift, color=color)
+        return sections_markdown(whole, change, drift, title=title, max_chars=max_chars)
+    return sections_text(whole, change, drift, color=color)
 
 
 def report(result: ApplyReport, fmt: str, *, title: str, color: bool = False) -> str:

@@ -105,12 +105,12 @@ def test_report_text_says_each_outcome_and_why() -> None:
 
 def test_sections_show_this_edit_and_drift_apart() -> None:
     drift = Plan(resources=(change("project.proj_9", name=("live", "file")),))
-    text = render.sections_text(PLAN, drift)
+    text = render.sections_text(PLAN, PLAN, drift)
     first, second = text.split("== Drift already present")
     assert "== Changes from this edit of the file ==" in first
     assert "project.proj_1" in first
     assert "project.proj_9" in second
-    md = render.sections_markdown(PLAN, Plan(resources=()))
+    md = render.sections_markdown(PLAN, PLAN, Plan(resources=()))
     assert "#### Changes from this edit of the file" in md
     assert md.rstrip().endswith("None.")
 

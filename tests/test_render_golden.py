@@ -98,10 +98,10 @@ def rendered(name: str) -> str:
         return render.plan_markdown(EMPTY, title="reconciler plan: `org.yaml`")
     if name == "drift-only":
         return render.sections_markdown(
-            Plan(resources=()), DRIFT, title="reconciler plan: `org.yaml`"
+            DRIFT, Plan(resources=()), DRIFT, title="reconciler plan: `org.yaml`"
         )
     if name == "mixed":
-        return render.sections_markdown(EDIT, DRIFT, title="reconciler plan: `org.yaml`")
+        return render.sections_markdown(EDIT, EDIT, DRIFT, title="reconciler plan: `org.yaml`")
     if name == "oversized":
         return render.plan_markdown(HUGE, title="reconciler plan: `org.yaml`", max_chars=6000)
     raise AssertionError(name)
@@ -137,7 +137,7 @@ def test_a_plan_that_fits_is_not_cut() -> None:
 
 
 def test_cut_sections_still_fit() -> None:
-    cut = render.sections_markdown(EDIT, HUGE, title="t", max_chars=10_000)
+    cut = render.sections_markdown(EDIT, EDIT, HUGE, title="t", max_chars=10_000)
     assert len(cut) <= 10_000
     assert "#### Changes from this edit of the file" in cut
     assert "This plan was cut to fit" in cut
