@@ -1,0 +1,162 @@
+"""The apply workflow applies only the reviewed plan: an artifact from a successful
+pull_request run of the plan workflow, in this repository (not a fork), for the
+merged pull request's head commit. Its fetch step runs for real in bash with jq;
+``gh api`` is a stand-in on PATH answering GitHub's documented JSON from a folder,
+and the artifact zip holds a marker naming which artifact was taken."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+REPO, REPO_ID, FORK_ID = "acme/org-settings", 100, 999
+MERGE, HEAD = "m" * 40, "h" * 40
+GH = """#!/usr/bin/env python3
+import pathlib, sys, urllib.parse
+path = sys.argv[2]
+name = urllib.parse.quote(path, safe="")
+found = pathlib.Path(sys.argv[0]).parent / "answers" / name
+if not found.exists():
+    sys.exit(f"gh: no answer for {path}")
+sys.stdout.buffer.write(found.read_bytes())
+"""
+
+
+def fetch_step() -> dict[str, Any]:
+    data = yaml.safe_load((WORKFLOWS / "reconciler-apply.yml").read_text())
+    (job,) = data["jobs"].values()
+    found: dict[str, Any] = next(
+        s for s in job["steps"] if s.get("name", "").startswith("Fetch the plan")
+    )
+    return found
+
+
+def artifact(
+    artifact_id: int, run: int, *, head: str = HEAD, repo: int = REPO_ID
+) -> dict[str, Any]:
+    return {
+        "id": artifact_id,
+        "expired": False,
+        "workflow_run": {
+            "id": run,
+            "repository_id": REPO_ID,
+            "head_repository_id": repo,
+            "head_sha": head,
+        },
+    }
+
+
+def run_of(
+    conclusion: str = "success", event: str = "pull_request", repo: str = REPO
+) -> dict[str, Any]:
+    return {
+        "conclusion": conclusion,
+        "event": event,
+        "path": ".github/workflows/reconciler-plan.yml",
+        "head_repository": {"full_name": repo},
+    }
+
+
+def fetch(
+    tmp_path: Path, artifacts: list[dict[str, Any]], runs: dict[int, dict[str, Any]]
+) -> subprocess.CompletedProcess[str]:
+    tools, answers = tmp_path / "bin", tmp_path / "bin" / "answers"
+    answers.mkdir(parents=True)
+    gh = tools / "gh"
+    gh.write_text(GH)
+    gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+
+    def answer(path: str, body: Any) -> None:
+        from urllib.parse import quote
+
+        target = answers / quote(path, safe="")
+        target.write_bytes(body if isinstance(body, bytes) else json.dumps(body).encode())
+
+    answer(
+        f"repos/{REPO}/commits/{MERGE}/pulls", [{"number": 7, "merged_at": "2026-11-26T00:00:00Z"}]
+    )
+    answer(f"repos/{REPO}/pulls/7", {"head": {"sha": HEAD}})
+    answer(
+        f"repos/{REPO}/actions/artifacts?name=reconciler-plan-pr-7&per_page=100",
+        {"artifacts": artifacts},
+    )
+    for run_id, run in runs.items():
+        answer(f"repos/{REPO}/actions/runs/{run_id}", run)
+    for item in artifacts:
+        zipped = tmp_path / f"{item['id']}.zip"
+        with zipfile.ZipFile(zipped, "w") as archive:
+            archive.writestr("plan.json", json.dumps({"artifact": item["id"]}))
+        answer(f"repos/{REPO}/actions/artifacts/{item['id']}/zip", zipped.read_bytes())
+    work = tmp_path / "work"
+    work.mkdir()
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", fetch_step()["run"]],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PATH": f"{tools}:{os.environ['PATH']}",
+            "RUNNER_TEMP": str(tmp_path),
+            "REPO": REPO,
+            "REPO_ID": str(REPO_ID),
+            "SHA": MERGE,
+            "FILE": "org.yaml",
+            "PREFIX": "reconciler-plan",
+            "PLAN_WORKFLOW": "reconciler-plan.yml",
+        },
+    )
+
+
+def taken(tmp_path: Path) -> int | None:
+    plan = tmp_path / "work" / "reviewed" / "plan.json"
+    return json.loads(plan.read_text())["artifact"] if plan.exists() else None
+
+
+CASES = {
+    "a fork's run": ([artifact(1, 11, repo=FORK_ID)], {11: run_of(repo="mallory/org-settings")}),
+    "another commit": ([artifact(1, 11, head="e" * 40)], {11: run_of()}),
+    "a failed run": ([artifact(1, 11)], {11: run_of(conclusion="failure")}),
+    "a push run": ([artifact(1, 11)], {11: run_of(event="workflow_dispatch")}),
+    "another workflow": ([artifact(1, 11)], {11: {**run_of(), "path": ".github/workflows/x.yml"}}),
+    "none at all": ([], {}),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_an_artifact_that_fails_provenance_is_never_applied(tmp_path: Path, case: str) -> None:
+    artifacts, runs = CASES[case]
+    done = fetch(tmp_path, artifacts, runs)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "::error::No plan of pull request #7 passes the provenance check" in done.stdout
+    assert "nothing was applied" in done.stdout
+    assert taken(tmp_path) is None
+
+
+def test_the_reviewed_plan_is_found_among_impostors(tmp_path: Path) -> None:
+    """Newest first, a fork's artifact and a failed run's come before the real one."""
+    artifacts = [artifact(3, 33, repo=FORK_ID), artifact(2, 22), artifact(1, 11)]
+    runs = {22: run_of(conclusion="failure"), 11: run_of()}
+    done = fetch(tmp_path, artifacts, runs)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert taken(tmp_path) == 1
+
+
+def test_what_ci_installs_is_this_project_pinned_to_its_release() -> None:
+    project = tomllib.loads((WORKFLOWS.parents[1] / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "claude-org-reconciler"
+    pinned = f"{project['name']}=={project['version']}"
+    for workflow in ("reconciler-plan.yml", "reconciler-apply.yml", "reconciler-drift.yml"):
+        data = yaml.safe_load((WORKFLOWS / workflow).read_text())
+        inputs = data[True]["workflow_call"]["inputs"]  # YAML 1.1 reads "on" as true
+        assert inputs["install"]["default"] == pinned, workflow
