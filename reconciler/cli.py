@@ -422,6 +422,19 @@ def apply(
     value, what the file asks for now. An undo plan (--undo-out) is checked by the
     signature apply gave it instead."""
     _check_outputs(("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file))
+
+    def writing(asked: DesiredState | Plan, asked_by: str, provider: str) -> Connection:
+        return _connection(
+            ctx,
+            base_url=base_url,
+            provider=provider,
+            asked=asked,
+            asked_by=asked_by,
+            api_key_env=api_key_env,
+            write=True,
+            concurrency=concurrency,
+        )
+
     if planfile.is_saved_plan(source):
         loaded = planfile.load_saved(source)
         if loaded.is_undo:
@@ -430,44 +443,17 @@ def apply(
                     "--expect-file goes with a plan from 'plan --out'; an undo plan is checked "
                     "by the signature apply gave it."
                 )
-            connection = _connection(
-                ctx,
-                base_url=base_url,
-                provider=loaded.plan.provider,
-                asked=loaded.plan,
-                asked_by=str(source),
-                api_key_env=api_key_env,
-                write=True,
-                concurrency=concurrency,
-            )
+            connection = writing(loaded.plan, str(source), loaded.plan.provider)
             result = _run(manager.verified_undo(loaded, connection, targets))
         else:
             desired = config.load(planfile.source_of(loaded, expect_file))
-            connection = _connection(
-                ctx,
-                base_url=base_url,
-                provider=desired.provider,
-                asked=desired,
-                asked_by=desired.source,
-                api_key_env=api_key_env,
-                write=True,
-                concurrency=concurrency,
-            )
+            connection = writing(desired, desired.source, desired.provider)
             result = _run(manager.verified_saved(loaded.plan, desired, connection, targets))
     else:
         if expect_file is not None:
             raise click.UsageError("--expect-file goes with a saved plan, not a file.")
         desired = config.load(source)
-        connection = _connection(
-            ctx,
-            base_url=base_url,
-            provider=desired.provider,
-            asked=desired,
-            asked_by=desired.source,
-            api_key_env=api_key_env,
-            write=True,
-            concurrency=concurrency,
-        )
+        connection = writing(desired, desired.source, desired.provider)
         result = _run(manager.plan_file(desired, connection, targets))
     _echo(ctx, render.plan_text(result, color=_wants_color(ctx)))
     if result.is_empty:

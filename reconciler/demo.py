@@ -44,7 +44,7 @@ def run_demo(
         url = _wait_for_listening(process)
         api = "Company API" if provider == "company" else "Admin API"
         show(f"Started a sandbox {api} at {url} (database {db}).\n\n")
-        connection = manager.Connection(url, key, "the demo sandbox's key", provider=provider)
+        connection = manager.Connection(url, key, "the demo sandbox's seed", provider=provider)
         example = resources.files("reconciler").joinpath(example_name)
         with resources.as_file(example) as path:
             desired = replace(config.load(path), source=example_name)
