@@ -70,29 +70,9 @@ def schema(provider: str = providers.DEFAULT_PROVIDER) -> dict[str, Any]:
 
 @cache
 def _validator(provider: str) -> Draft202012Validator:
-    """jsonschema with JSON Schema's own regex semantics for ``pattern``: ``$`` is the end
-    of the text, as in ECMA-262 and jsonschema-rs, not "or before a final newline" as in
-    Python's ``re`` (which let ``"ORG_KEY\\n"`` through)."""
-    from jsonschema import Draft202012Validator, validators
-    from jsonschema.exceptions import ValidationError
+    from reconciler.validators import validator_for
 
-    def pattern(validator: Any, wanted: str, instance: Any, schema_: Any) -> Any:
-        if validator.is_type(instance, "string") and not _search(wanted, instance):
-            yield ValidationError(f"{instance!r} does not match {wanted!r}")
-
-    extended = validators.extend(  # type: ignore[no-untyped-call]
-        Draft202012Validator, {"pattern": pattern}
-    )
-    return extended(schema(provider))  # type: ignore[no-any-return]
-
-
-@cache
-def _end_anchored(pattern: str) -> re.Pattern[str]:
-    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
-
-
-def _search(pattern: str, text: str) -> bool:
-    return _end_anchored(pattern).search(text) is not None
+    return validator_for(schema(provider))
 
 
 @cache

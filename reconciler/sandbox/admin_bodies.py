@@ -8,6 +8,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from reconciler.validators import validator_for
+
 EMAIL = {"type": "string", "maxLength": 254, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"}
 TEXT = {"type": "string"}
 NAME = {"type": "string", "minLength": 1, "maxLength": 40}
@@ -76,9 +78,7 @@ BODIES: dict[str, dict[str, Any]] = {
 
 @cache
 def _validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(BODIES[kind])
+    return validator_for(BODIES[kind])
 
 
 def first_problem(kind: str, body: Any) -> str | None:

@@ -200,3 +200,15 @@ def test_escaping_keeps_every_character_visible() -> None:
     text = render.plan_text(Plan(resources=(ResourceChange(HOSTILE, Action.UPDATE, None, {}),)))
     assert_harmless(escape.no_workflow_commands(text))
     assert os.linesep not in escape.visible(HOSTILE)
+
+
+def test_schema_patterns_end_at_the_end_of_the_text_everywhere() -> None:
+    """A trailing newline passes Python's ``$``; the one validator class refuses it, for
+    files and for the sandbox's bodies alike."""
+    from reconciler.sandbox import admin_bodies, contract
+    from reconciler.validators import validator_for
+
+    assert list(validator_for({"pattern": "^[A-Z_]+$"}).iter_errors("KEY\n"))
+    assert not list(validator_for({"pattern": "^[A-Z_]+$"}).iter_errors("KEY"))
+    assert admin_bodies.first_problem("invite", {"email": "a@b.co\n", "role": "user"})
+    assert contract.first_error("CompanyUpdate", {"billing_email": "a@b.co\n"})
