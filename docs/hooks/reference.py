@@ -1,0 +1,82 @@
+"""mkdocs hook: the file reference, written from the JSON Schemas at every build,
+so the documented fields cannot drift from what ``validate`` checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mkdocs.structure.files import File, Files
+
+from reconciler import config as files_config
+from reconciler import providers
+
+PAGE = "reference/files.md"
+
+
+def on_files(files: Files, *, config: Any, **_: Any) -> Files:
+    files.append(File.generated(config, PAGE, content=reference()))
+    return files
+
+
+def reference() -> str:
+    lines = [
+        "# File reference",
+        "",
+        "Generated from each provider's JSON Schema (`reconciler schema --provider P`) at",
+        "every build of these pages: every key a file may hold, its type and its meaning.",
+        "",
+    ]
+    for name in providers.names():
+        schema = files_config.schema(name)
+        lines += [f"## `provider: {name}`", "", schema.get("description", ""), ""]
+        lines += ["| key | type | meaning |", "|---|---|---|"]
+        lines += [
+            f"| `{path}` | {kind} | {meaning} |" for path, kind, meaning in _rows(schema, schema)
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _rows(schema: dict[str, Any], node: dict[str, Any], prefix: str = "") -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    for key, sub in (node.get("properties") or {}).items():
+        resolved = _resolve(schema, sub)
+        path = f"{prefix}{key}"
+        rows.append((path, _kind(schema, resolved), _cell(resolved.get("description", ""))))
+        rows += _rows(schema, resolved, prefix=f"{path}.")
+        extra = resolved.get("additionalProperties")
+        if isinstance(extra, dict):
+            item = _resolve(schema, extra)
+            name = f"{path}.<key>"
+            keys = _resolve(schema, resolved.get("propertyNames") or {}).get("description", "")
+            meaning = item.get("description") or (f"Each key: {keys}." if keys else "")
+            rows.append((name, _kind(schema, item), _cell(meaning)))
+            rows += _rows(schema, item, prefix=f"{name}.")
+    return rows
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            target = target[part]
+        return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _kind(schema: dict[str, Any], node: dict[str, Any]) -> str:
+    if "enum" in node:
+        return " or ".join(f"`{json.dumps(v)}`" for v in node["enum"])
+    if "const" in node:
+        return f"`{json.dumps(node['const'])}`"
+    for key in ("oneOf", "anyOf"):
+        if key in node:
+            return " or ".join(_kind(schema, _resolve(schema, n)) for n in node[key])
+    kind = node.get("type", "any")
+    return " or ".join(kind) if isinstance(kind, list) else str(kind)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
