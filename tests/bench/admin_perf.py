@@ -1,6 +1,6 @@
 """Performance of the Admin API provider on a 1,000-member organization.
 
-    python tests/bench/admin_perf.py [--latency-ms 50] [--json admin-bench.json]
+    python tests/bench/admin_perf.py [--quick] [--latency-ms 50] [--json admin-bench.json]
 
 Starts a real sandbox seeded with 1,000 users who are all members of one
 workspace, with L ms of latency per request, and measures with the installed
@@ -9,6 +9,9 @@ CLI (wall time, so Python start-up and the SDK's import are included):
 1. ``reconciler plan`` of a file naming all 1,000 users and members, nothing to change;
 2. ``reconciler apply`` of 1,000 member role changes (concurrency 8);
 3. the start-up alone (``reconciler validate``), to tell it apart from the work.
+
+``--quick`` (a smoke run for CI: it proves the benchmark works, not how fast)
+uses 100 members and 5 ms of latency.
 
 The limit: a plan reads users, invites, workspaces and keys at once, then every
 workspace's members: two round trips of lists of 1,000 (2·L). An apply of k
@@ -21,14 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
+from common import checked, run_cli, write_results
 
 ADMIN_API_KEY = "sk-ant-admin01-sandbox"
 MEMBERS = 1000
@@ -77,25 +79,23 @@ def org_file(path: Path, people: list[str], role: str) -> None:
     )
 
 
-def timed(*args: str, url: str) -> float:
-    env = {**os.environ, "ANTHROPIC_ADMIN_KEY": ADMIN_API_KEY, "RECONCILER_BASE_URL": url}
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "reconciler", *args], env=env, capture_output=True, text=True
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode not in (0, 2):
-        raise SystemExit(f"reconciler {' '.join(args)} failed: {done.stderr}")
-    return elapsed
+def timed(*args: str, url: str) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of one CLI run."""
+    env = {"ANTHROPIC_ADMIN_KEY": ADMIN_API_KEY, "RECONCILER_BASE_URL": url}
+    measured = checked(run_cli(*args, env=env), *args)
+    return measured.seconds, measured.peak_rss_mb
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--latency-ms", type=float, default=None)
+    parser.add_argument("--json", type=Path, default=Path("admin-bench.json"))
+    parser.add_argument("--quick", action="store_true", help="100 members, 5 ms: a smoke run")
     args = parser.parse_args()
-    latency = args.latency_ms / 1000
-    people = [f"person{n:04d}@example.com" for n in range(MEMBERS)]
+    members = 100 if args.quick else MEMBERS
+    latency_ms = args.latency_ms if args.latency_ms is not None else 5.0 if args.quick else 50.0
+    latency = latency_ms / 1000
+    people = [f"person{n:04d}@example.com" for n in range(members)]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         seed(work / "seed.json", people)
@@ -112,7 +112,7 @@ def main() -> None:
                 "--seed",
                 str(work / "seed.json"),
                 "--latency-ms",
-                str(args.latency_ms),
+                str(latency_ms),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -123,30 +123,41 @@ def main() -> None:
             unchanged, changed = work / "same.yaml", work / "changed.yaml"
             org_file(unchanged, people, "workspace_user")
             org_file(changed, people, "workspace_developer")
-            startup = timed("validate", str(unchanged), url=url)
-            plan = timed("plan", str(unchanged), url=url)
-            apply = timed("apply", str(changed), "--auto-approve", url=url)
+            startup, startup_rss = timed("validate", str(unchanged), url=url)
+            plan, plan_rss = timed("plan", str(unchanged), url=url)
+            apply, apply_rss = timed("apply", str(changed), "--auto-approve", url=url)
         finally:
             process.terminate()
             process.wait(timeout=30)
     rows = [
-        ("start-up (validate, no HTTP)", startup, None),
-        (f"plan, {MEMBERS} users + {MEMBERS} members", plan, 2 * latency),
+        ("start-up (validate, no HTTP)", startup, None, startup_rss),
+        (f"plan, {members} users + {members} members", plan, 2 * latency, plan_rss),
         (
-            f"apply, {MEMBERS} member changes",
+            f"apply, {members} member changes",
             apply,
-            math.ceil(MEMBERS / CONCURRENCY) * latency + 6 * latency,
+            math.ceil(members / CONCURRENCY) * latency + 6 * latency,
+            apply_rss,
         ),
     ]
-    print(f"{'scenario':<44} {'measured s':>10} {'limit s':>8} {'ratio':>6}")
-    for name, measured, limit in rows:
+    print(f"{'scenario':<44} {'measured s':>10} {'limit s':>8} {'ratio':>6} {'peak MB':>8}")
+    for name, measured, limit, rss in rows:
         ratio = f"{measured / limit:6.2f}" if limit else "      "
         shown = f"{limit:8.2f}" if limit else "        "
-        print(f"{name:<44} {measured:10.2f} {shown} {ratio}")
-    if args.json:
-        args.json.write_text(
-            json.dumps([{"scenario": n, "measured_s": m, "limit_s": lim} for n, m, lim in rows])
-        )
+        print(f"{name:<44} {measured:10.2f} {shown} {ratio} {rss:8.1f}")
+    write_results(
+        args.json,
+        [
+            {
+                "scenario": name,
+                "measured_s": measured,
+                "limit_s": limit,
+                "ratio_to_limit": measured / limit if limit else None,
+                "note": f"peak RSS {rss:.0f} MB; L = {latency_ms:g} ms",
+            }
+            for name, measured, limit, rss in rows
+        ],
+        {"members": members, "latency_ms": latency_ms},
+    )
 
 
 if __name__ == "__main__":

@@ -22,9 +22,7 @@ sequential, P = 1,000); applying k changes at least max(ceil(k/C)·L, k/R)
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import checked, write_results
+from common import run_cli as common_run
 
 LATENCY = 0.050
 PAGE = 1000
@@ -112,35 +112,16 @@ def write_file(path: Path, ids: list[str], changed: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-REPORT_PEAK_RSS = (
-    "import atexit, resource, runpy, sys; "
-    "atexit.register(lambda: sys.stderr.write("
-    "f'PEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')); "
-    "sys.argv = ['reconciler', *sys.argv[1:]]; runpy.run_module('reconciler', run_name='__main__')"
-)
-
-
-def run_cli(*args: str, url: str) -> tuple[float, int, str]:
-    """Wall time, peak RSS (KiB) and stderr of one CLI run."""
-    # The installed module, not a console-script shim (pyenv's adds a shell and 0.2 s),
-    # reporting its own peak RSS on the way out.
-    exe = [sys.executable, "-c", REPORT_PEAK_RSS]
-    env = {**os.environ, "CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": url}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [*exe, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    _, stderr = process.communicate()
-    elapsed = time.perf_counter() - started
-    if process.returncode not in (0, 2):
-        raise SystemExit(f"reconciler {' '.join(args)} failed: {stderr}")
-    peak = int(stderr.rsplit("PEAK_RSS_KB ", 1)[1].split()[0])
-    return elapsed, peak, stderr
+def run_cli(*args: str, url: str) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of one CLI run."""
+    env = {"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": url}
+    measured = checked(common_run(*args, env=env), *args)
+    return measured.seconds, measured.peak_rss_mb
 
 
 def cpu_per_project(workdir: Path, count: int) -> float:
     """CPU seconds per project for load + validate + diff + render, no HTTP."""
-    from reconciler import config, render
+    from reconciler import config, providers, render
     from reconciler.model import LiveResource, LiveState
     from reconciler.plan import make_plan
 
@@ -163,11 +144,11 @@ def cpu_per_project(workdir: Path, count: int) -> float:
             for pid in ids
         }
         | {"company": LiveResource({"id": "org_abc123", "name": "X"}, '"c"')},
-        tokens_used=0,
+        context={"tokens_used": 0},
     )
     started = time.process_time()
     desired = config.load(path)
-    plan = make_plan(desired, live)
+    plan = make_plan(desired, live, providers.get("company"))
     render.plan_text(plan)
     return (time.process_time() - started) / count
 
@@ -200,7 +181,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args()
     plan_sizes = [100, 1000] if args.quick else [100, 1000, 10_000]
-    apply_sizes = [100] if args.quick else [100, 1000]
+    apply_sizes = [20] if args.quick else [100, 1000]
+    synced = 100 if args.quick else 1000  # the baseline loop is sequential: N round trips
     rows: list[Row] = []
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,7 +196,7 @@ def main() -> None:
                 file = workdir / f"plan-{count}.yaml"
                 write_file(file, project_ids(count), changed=count // 10)
                 run_cli("plan", str(file), url=sandbox.url)  # warm the page cache
-                elapsed, rss, _ = run_cli("plan", str(file), url=sandbox.url)
+                elapsed, rss = run_cli("plan", str(file), url=sandbox.url)
                 limit = read_limit(count) + cpu[count] * count
                 rows.append(
                     Row(
@@ -222,10 +204,10 @@ def main() -> None:
                         elapsed,
                         limit,
                         elapsed / limit,
-                        note=f"limit = ceil(N/P)*L + CPU; peak RSS {rss / 1024:.0f} MB",
+                        note=f"limit = ceil(N/P)*L + CPU; peak RSS {rss:.0f} MB",
                     )
                 )
-                figures[f"plan_peak_rss_mb_{count}"] = round(rss / 1024, 1)
+                figures[f"plan_peak_rss_mb_{count}"] = round(rss, 1)
             finally:
                 sandbox.stop()
 
@@ -236,7 +218,7 @@ def main() -> None:
                 write_file(file, project_ids(changes), changed=changes)
                 time.sleep(1.5)  # let the bucket refill after start-up requests: a fair start
                 sandbox.clear()
-                elapsed, _, _ = run_cli("apply", str(file), "--auto-approve", url=sandbox.url)
+                elapsed, _ = run_cli("apply", str(file), "--auto-approve", url=sandbox.url)
                 log = sandbox.requests()
                 refused = sum(1 for r in log if r["status"] == 429)
                 limit = apply_limit(changes, RATE)
@@ -253,24 +235,25 @@ def main() -> None:
             finally:
                 sandbox.stop()
 
-        sandbox = Sandbox(workdir, 1000)
+        sandbox = Sandbox(workdir, synced)
         try:
-            ids = project_ids(1000)
-            slow = baseline(sandbox.url, ids, changed=100)
+            ids = project_ids(synced)
+            changed = synced // 10
+            slow = baseline(sandbox.url, ids, changed=changed)
             # reset the changed values, then the same work through reconciler
-            for pid in ids[:100]:
+            for pid in ids[:changed]:
                 sandbox.http.patch(
                     f"/v1/organizations/company/projects/{pid}",
                     json={"usage_limit": None},
                     headers={"x-api-key": ADMIN_KEY},
                 )
             file = workdir / "baseline.yaml"
-            write_file(file, ids, changed=100)
-            fast, _, _ = run_cli("apply", str(file), "--auto-approve", url=sandbox.url)
-            limit = read_limit(1000) + apply_limit(100, 0) + read_limit(1000)
+            write_file(file, ids, changed=changed)
+            fast, _ = run_cli("apply", str(file), "--auto-approve", url=sandbox.url)
+            limit = read_limit(synced) + apply_limit(changed, 0) + read_limit(synced)
             rows.append(
                 Row(
-                    "sync N=1,000, k=100 (plan + apply)",
+                    f"sync N={synced:,}, k={changed:,} (plan + apply)",
                     fast,
                     limit,
                     fast / limit,
@@ -296,10 +279,7 @@ def main() -> None:
         )
     for name, value in figures.items():
         print(f"{name}: {value}")
-    args.json.write_text(
-        json.dumps({"rows": [asdict(r) for r in rows], "figures": figures}, indent=2) + "\n"
-    )
-    print(f"wrote {args.json}")
+    write_results(args.json, [asdict(r) for r in rows], figures)
 
 
 if __name__ == "__main__":

@@ -4,21 +4,23 @@ Starts ``reconciler sandbox`` as a real process (1,000 generated projects, no
 latency, no limit) and drives it over loopback with a bounded number of
 concurrent keep-alive connections, for a fixed number of requests:
 
-    python bench/sandbox_rps.py [--requests 3000] [--concurrency 8]
+    python tests/bench/sandbox_rps.py [--quick] [--requests 3000] [--concurrency 8]
+        [--json sandbox-rps.json]
 
-Prints one line per scenario and a JSON summary.
+Prints one line per scenario and writes them as JSON (``--quick``: 300 requests,
+a smoke run).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from common import write_results
 from perf import Sandbox  # the benchmark's sandbox process, beside this file
 
 KEY = "sk-sandbox-admin"
@@ -45,9 +47,12 @@ async def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--json", type=Path, default=Path("sandbox-rps.json"))
+    parser.add_argument("--quick", action="store_true", help="300 requests: a smoke run")
     args = parser.parse_args()
+    args.requests = args.requests or (300 if args.quick else 3000)
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = Sandbox(Path(tmp), 1000, latency=0)
         try:
@@ -75,7 +80,11 @@ def main() -> None:
             sandbox.stop()
     for name, rps in results.items():
         print(f"{name:>20}: {rps:8.1f} requests/s")
-    print(json.dumps({k: round(v, 1) for k, v in results.items()}))
+    rows = [
+        {"scenario": name, "requests_per_s": round(rps, 1), "note": f"{args.concurrency} at once"}
+        for name, rps in results.items()
+    ]
+    write_results(args.json, rows, {"requests": args.requests})
 
 
 if __name__ == "__main__":

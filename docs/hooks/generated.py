@@ -1,9 +1,12 @@
-"""mkdocs hook: the file reference, written from the JSON Schemas at every build,
-so the documented fields cannot drift from what ``validate`` checks."""
+"""mkdocs hooks: pages written from the program and its measurements at every build,
+so they cannot drift: the file reference from the JSON Schemas (what ``validate``
+checks), and the performance tables from the benchmarks' own JSON output."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from mkdocs.structure.files import File, Files
@@ -38,7 +41,9 @@ def reference() -> str:
     return "\n".join(lines)
 
 
-def _rows(schema: dict[str, Any], node: dict[str, Any], prefix: str = "") -> list[tuple[str, str, str]]:
+def _rows(
+    schema: dict[str, Any], node: dict[str, Any], prefix: str = ""
+) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     for key, sub in (node.get("properties") or {}).items():
         resolved = _resolve(schema, sub)
@@ -80,3 +85,53 @@ def _kind(schema: dict[str, Any], node: dict[str, Any]) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+_MARKER = re.compile(r"\{\{ bench (\w+) \}\}")
+
+
+def on_page_markdown(markdown: str, *, page: Any, **_: Any) -> str:
+    """``{{ bench NAME }}``: the table of ``docs/bench/NAME.json``, as the benchmark wrote it."""
+    return _MARKER.sub(lambda m: bench_table(m.group(1)), markdown)
+
+
+def bench_table(name: str) -> str:
+    data = json.loads((BENCH / f"{name}.json").read_text())
+    rows: list[dict[str, Any]] = data["rows"]
+    columns = [c for c in _COLUMNS if any(row.get(c) is not None for row in rows)]
+    lines = [
+        "| " + " | ".join(_COLUMNS[c] for c in columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    lines += ["| " + " | ".join(_shown(c, row.get(c)) for c in columns) + " |" for row in rows]
+    machine = data["machine"]
+    figures = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in data["figures"].items())
+    lines += [
+        "",
+        f"Measured on {machine['date']}: Python {machine['python']}, {machine['platform']}, "
+        f"{machine['processor']}, {machine['cpus']} CPUs. {figures}.",
+    ]
+    return "\n".join(lines)
+
+
+_COLUMNS = {
+    "scenario": "scenario",
+    "measured_s": "measured",
+    "limit_s": "limit",
+    "ratio_to_limit": "\u00d7 limit",
+    "baseline_s": "baseline",
+    "speedup_vs_baseline": "speed-up",
+    "requests_per_s": "requests/s",
+    "note": "note",
+}
+
+
+def _shown(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if column in ("measured_s", "limit_s", "baseline_s"):
+        return f"{value:.2f} s"
+    if column in ("ratio_to_limit", "speedup_vs_baseline"):
+        return f"{value:.2f}\u00d7"
+    return _cell(str(value))
