@@ -124,7 +124,11 @@ def test_an_undo_plan_applies_as_signed_and_not_once_edited(
     )
     assert applied.exit_code == 0, applied.output
     good = undo.read_text()
-    edit(undo, lambda d: d["resources"][0]["changes"]["billing_email"].update(after="evil@x.io"))
+    def evil(data: dict[str, Any]) -> None:
+        (company,) = [r for r in data["resources"] if r["address"] == "company"]
+        company["changes"]["billing_email"]["after"] = "evil@x.io"
+
+    edit(undo, evil)
     writes = len(sandbox.writes())
     refused = run_cli("apply", str(undo), "--auto-approve", env=env(sandbox))
     assert refused.exit_code == 1
