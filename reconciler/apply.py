@@ -26,7 +26,7 @@ from reconciler.model import (
     ResourceChange,
     ResourceResult,
 )
-from reconciler.providers import Session
+from reconciler.provider import Session
 
 OnResult = Callable[[ResourceResult], None]
 

@@ -4,45 +4,39 @@ sentence and an exit code. Exit codes: 0 success / no changes, 1 error,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from reconciler import __version__, config, escape, manager, planfile, providers, render, terminal
+from reconciler import __version__, config, manager, planfile, providers, render, terminal
 from reconciler import plan as planning
-from reconciler.connection import (
-    Connection,
-    RetryPolicy,
-    check_base_url,
-    endpoint_for,
-    key_for,
-    key_variable_for,
+from reconciler.commandline import (
+    FORMATS,
+    Options,
+    api_key_env_option,
+    base_url_option,
+    check_outputs,
+    connection_for,
+    echo,
+    progress,
+    provider_option,
+    run,
+    targets_option,
+    wants_color,
 )
+from reconciler.connection import Connection, RetryPolicy
+from reconciler.demo import run_demo
 from reconciler.errors import ConfigError, Problem, ReconcilerError
-from reconciler.files import check_writable, write_json, write_text
+from reconciler.escape import lines, no_workflow_commands
+from reconciler.files import write_json, write_text
 from reconciler.model import DesiredState, Outcome, Plan
-from reconciler.providers.company import usage as company_usage
 from reconciler.sandbox.command import sandbox as sandbox_command
-
-T = TypeVar("T")
-FORMATS = click.Choice(["text", "json", "markdown"])
-
-
-@dataclass
-class Options:
-    debug: bool = False
-    color: bool | None = None
-    base_url: str | None = None
-    insecure: bool = False
-    timeout: float = RetryPolicy.timeout
 
 
 class ReconcilerGroup(click.Group):
@@ -73,121 +67,9 @@ def _fail(ctx: click.Context, message: str, exc: BaseException, exit_code: int =
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, ConfigError) and os.environ.get("GITHUB_ACTIONS") == "true":
         click.echo(render.github_annotations(exc.problems), nl=False)
-    shown = escape.no_workflow_commands(escape.lines(message))
+    shown = no_workflow_commands(lines(message))
     click.echo(click.style("Error: ", fg="red", bold=True) + shown, err=True, color=options.color)
     ctx.exit(exit_code)
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
-
-
-def _options(ctx: click.Context) -> Options:
-    return ctx.ensure_object(Options)
-
-
-def _echo(ctx: click.Context, text: str, *, err: bool = False) -> None:
-    """Everything reconciler prints goes through here: names and values in it were
-    escaped where they were rendered, and no line may start a CI workflow command."""
-    click.echo(escape.no_workflow_commands(text), nl=False, err=err, color=_options(ctx).color)
-
-
-def _wants_color(ctx: click.Context, stream: Any = None) -> bool:
-    options = _options(ctx)
-    if options.color is not None:
-        return options.color
-    return bool((stream or sys.stdout).isatty())
-
-
-def _base_url_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--base-url",
-        "base_url",
-        metavar="URL",
-        default=None,
-        help="API base URL (else RECONCILER_BASE_URL, else https://api.anthropic.com; a "
-        "file's api.base_url is used only when it is loopback, the default or this URL).",
-    )(f)
-
-
-_targets_option = click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="ADDR",
-    help='Only this address of the file (company, project.<id>, user["EMAIL"], ...); '
-    "repeatable. A targeted plan never prunes.",
-)
-_api_key_env_option = click.option(
-    "--api-key-env",
-    metavar="NAME",
-    default=None,
-    help="Read the key from this variable instead of the file's api.api_key_env or the "
-    "provider's default (CLAUDE_API_KEY; ANTHROPIC_ADMIN_KEY for anthropic-admin).",
-)
-
-
-def _connection(
-    ctx: click.Context,
-    *,
-    base_url: str | None,
-    provider: str,
-    asked: DesiredState | Plan | None = None,
-    asked_by: str = "the file",
-    api_key_env: str | None = None,
-    write: bool = False,
-    concurrency: int = 8,
-) -> Connection:
-    """Where the key goes and which variable holds it, as the operator allows: flags and
-    environment decide; a file (or an undo plan) may only ask, within the rules of
-    ``connection``. Checked before the key is even read."""
-    options = _options(ctx)
-    if isinstance(asked, Plan):
-        asked_url, asked_key = asked.api.get("base_url"), asked.api.get("key_variable")
-    else:
-        asked_url = asked.base_url if asked else None
-        asked_key = asked.api_key_env if asked else None
-    endpoint = endpoint_for(base_url or options.base_url, asked_url, source=asked_by)
-    check_base_url(endpoint.url, insecure=options.insecure)
-    chosen = providers.get(provider)
-    names = key_variable_for(api_key_env, asked_key, defaults=chosen.key_variables, source=asked_by)
-    key, source = key_for(
-        names,
-        scope=chosen.write_scope if write else chosen.read_scope,
-        from_file=bool(asked_key) and not api_key_env and names == (asked_key,),
-    )
-    return Connection(
-        endpoint.url,
-        key,
-        source,
-        insecure=options.insecure,
-        concurrency=concurrency,
-        retry=RetryPolicy(timeout=options.timeout),
-        provider=provider,
-        base_url_origin=endpoint.origin,
-    )
-
-
-def _check_outputs(*outputs: tuple[str, Path | None], inputs: tuple[Path | None, ...]) -> None:
-    """Every output path, checked before the first request (see ``files.check_writable``)."""
-    given = tuple(p for p in inputs if p is not None)
-    for option, path in outputs:
-        if path is not None:
-            check_writable(path, option=option, inputs=given, append=option == "--log")
-
-
-_provider_option = click.option(
-    "--provider",
-    type=click.Choice(providers.names()),
-    default=providers.DEFAULT_PROVIDER,
-    show_default=True,
-    help="Which API: the Company API, or Anthropic's Admin API.",
-)
-
-
-def _progress(ctx: click.Context, message: str) -> None:
-    if sys.stderr.isatty():
-        click.echo(click.style(message, dim=True), err=True, color=_options(ctx).color)
 
 
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -202,7 +84,7 @@ def _progress(ctx: click.Context, message: str) -> None:
     show_default=True,
     help="Seconds to wait for one answer before retrying.",
 )
-@_base_url_option
+@base_url_option
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -232,7 +114,7 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     for name in files:
         try:
             config.load(name)
-            _echo(ctx, f"{name}: valid\n")
+            echo(ctx, f"{name}: valid\n")
         except ConfigError as exc:
             problems += exc.problems
     if problems:
@@ -241,7 +123,7 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@_base_url_option
+@base_url_option
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option(
     "--out",
@@ -249,8 +131,8 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     help="Save the plan (JSON) for 'reconciler apply PLAN.json'.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
-@_targets_option
-@_api_key_env_option
+@targets_option
+@api_key_env_option
 @click.option(
     "--max-chars",
     type=click.IntRange(min=1000),
@@ -280,7 +162,7 @@ def plan(
     compare_to: Path | None,
 ) -> None:
     """Show the changes that would make the live organization match FILE."""
-    _check_outputs(("--out", out), inputs=(Path(file), compare_to))
+    check_outputs(("--out", out), inputs=(Path(file), compare_to))
     desired = config.load(file)
     base = None
     if compare_to is not None:
@@ -289,7 +171,7 @@ def plan(
             if compare_to.exists()
             else config.empty(str(compare_to), desired.provider)
         )
-    connection = _connection(
+    connection = connection_for(
         ctx,
         base_url=base_url,
         provider=desired.provider,
@@ -297,8 +179,8 @@ def plan(
         asked_by=desired.source,
         api_key_env=api_key_env,
     )
-    _progress(ctx, f"Reading the live organization at {connection.base_url}...")
-    result = _run(manager.plan_file(desired, connection, targets))
+    progress(ctx, f"Reading the live organization at {connection.base_url}...")
+    result = run(manager.plan_file(desired, connection, targets))
     sections = None
     if base is not None:
         result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
@@ -319,12 +201,12 @@ def _show_plan(
     title: str,
     max_chars: int | None,
 ) -> None:
-    color = _wants_color(ctx)
+    color = wants_color(ctx)
     if sections is None:
-        _echo(ctx, render.plan(result, fmt, title=title, color=color, max_chars=max_chars))
+        echo(ctx, render.plan(result, fmt, title=title, color=color, max_chars=max_chars))
     else:
         change, drift = sections
-        _echo(
+        echo(
             ctx,
             render.sections(
                 result, change, drift, fmt, title=title, color=color, max_chars=max_chars
@@ -350,14 +232,14 @@ def show(
     heading = title or f"reconciler: `{saved.name}`"
     report = planfile.load_report_if_report(saved)
     if report is not None:
-        _echo(ctx, render.report(report, fmt, title=heading, color=_wants_color(ctx)))
+        echo(ctx, render.report(report, fmt, title=heading, color=wants_color(ctx)))
         return
     loaded = planfile.load_saved(saved)
     _show_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars)
 
 
 @cli.command()
-@_provider_option
+@provider_option
 def schema(provider: str) -> None:
     """Print the desired-state file's JSON Schema, to save beside your files for editors."""
     click.echo(json.dumps(config.schema(provider), indent=2))
@@ -365,7 +247,7 @@ def schema(provider: str) -> None:
 
 @cli.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@_base_url_option
+@base_url_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
 @click.option(
     "--max-changes",
@@ -384,7 +266,7 @@ def schema(provider: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write, as it applies, a saved plan that puts back every value changed.",
 )
-@_targets_option
+@targets_option
 @click.option(
     "--force",
     is_flag=True,
@@ -399,7 +281,7 @@ def schema(provider: str) -> None:
     "the file the plan names, when it lies below this directory). The plan is checked "
     "against it before any write.",
 )
-@_api_key_env_option
+@api_key_env_option
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -421,10 +303,10 @@ def apply(
     against live state, and writes only resources the plan holds that are, to the
     value, what the file asks for now. An undo plan (--undo-out) is checked by the
     signature apply gave it instead."""
-    _check_outputs(("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file))
+    check_outputs(("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file))
 
     def writing(asked: DesiredState | Plan, asked_by: str, provider: str) -> Connection:
-        return _connection(
+        return connection_for(
             ctx,
             base_url=base_url,
             provider=provider,
@@ -444,27 +326,27 @@ def apply(
                     "by the signature apply gave it."
                 )
             connection = writing(loaded.plan, str(source), loaded.plan.provider)
-            result = _run(manager.verified_undo(loaded, connection, targets))
+            result = run(manager.verified_undo(loaded, connection, targets))
         else:
             desired = config.load(planfile.source_of(loaded, expect_file))
             connection = writing(desired, desired.source, desired.provider)
-            result = _run(manager.verified_saved(loaded.plan, desired, connection, targets))
+            result = run(manager.verified_saved(loaded.plan, desired, connection, targets))
     else:
         if expect_file is not None:
             raise click.UsageError("--expect-file goes with a saved plan, not a file.")
         desired = config.load(source)
         connection = writing(desired, desired.source, desired.provider)
-        result = _run(manager.plan_file(desired, connection, targets))
-    _echo(ctx, render.plan_text(result, color=_wants_color(ctx)))
+        result = run(manager.plan_file(desired, connection, targets))
+    echo(ctx, render.plan_text(result, color=wants_color(ctx)))
     if result.is_empty:
         return
     manager.check_safe(result, max_changes=max_changes, force=force)
     terminal.approve(auto_approve)
     undo = planfile.UndoRecorder(undo_out, result, api_key=connection.api_key) if undo_out else None
-    outcome = _run(terminal.apply_until_interrupted(result, connection, undo=undo))
+    outcome = run(terminal.apply_until_interrupted(result, connection, undo=undo))
     if report:
         write_json(report, outcome.data())
-    _echo(ctx, "\n" + render.report_text(outcome, color=_wants_color(ctx)))
+    echo(ctx, "\n" + render.report_text(outcome, color=wants_color(ctx)))
     if not outcome.ok:
         raise ReconcilerError(
             f"{outcome.count(Outcome.FAILED)} failed and {outcome.count(Outcome.SKIPPED)} "
@@ -474,14 +356,14 @@ def apply(
 
 
 @cli.command()
-@_base_url_option
+@base_url_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the file here instead of stdout.",
 )
-@_api_key_env_option
-@_provider_option
+@api_key_env_option
+@provider_option
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -491,9 +373,9 @@ def export(
     provider: str,
 ) -> None:
     """Write the live organization as a desired-state file that plans to no changes."""
-    _check_outputs(("--out", out), inputs=())
-    connection = _connection(ctx, base_url=base_url, provider=provider, api_key_env=api_key_env)
-    data = _run(manager.export(connection))
+    check_outputs(("--out", out), inputs=())
+    connection = connection_for(ctx, base_url=base_url, provider=provider, api_key_env=api_key_env)
+    data = run(manager.export(connection))
     if api_key_env:
         head = {k: v for k, v in data.items() if k in ("version", "provider")}
         data = {
@@ -504,77 +386,26 @@ def export(
     text = render.desired_state_yaml(data, origin=connection.base_url)
     if out:
         write_text(out, text)
-        _echo(ctx, f"Wrote {out}.\n", err=True)
+        echo(ctx, f"Wrote {out}.\n", err=True)
     else:
-        _echo(ctx, text)
-
-
-@cli.command()
-@_base_url_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option(
-    "--watch",
-    type=click.FloatRange(min=0.01),
-    default=None,
-    metavar="SECONDS",
-    help="Poll every SECONDS until interrupted.",
-)
-@click.option(
-    "--log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="With --watch: append one JSON line per poll to this file.",
-)
-@click.option(
-    "--count", type=click.IntRange(min=1), default=None, help="With --watch: stop after N polls."
-)
-@_api_key_env_option
-@click.pass_context
-def usage(
-    ctx: click.Context,
-    base_url: str | None,
-    fmt: str,
-    watch: float | None,
-    log: Path | None,
-    count: int | None,
-    api_key_env: str | None,
-) -> None:
-    """Company API: token usage this month (used, remaining, API calls)."""
-    _check_outputs(("--log", log), inputs=())
-    connection = _connection(ctx, base_url=base_url, provider="company", api_key_env=api_key_env)
-    if watch is None:
-        _echo(ctx, company_usage.usage_text(_run(company_usage.read_usage(connection)), fmt))
-        return
-    try:
-        _run(
-            company_usage.watch_usage(
-                connection,
-                interval=watch,
-                count=count,
-                log=log,
-                show=lambda u: _echo(ctx, company_usage.usage_text(u, fmt)),
-                warn=lambda m: _echo(ctx, f"Warning: {m}\n", err=True),
-            )
-        )
-    except KeyboardInterrupt:
-        return
+        echo(ctx, text)
 
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Leave the sandbox database in place.")
-@_provider_option
+@provider_option
 @click.pass_context
 def demo(ctx: click.Context, keep: bool, provider: str) -> None:
     """Start a sandbox on a free port and run plan → apply → plan on the shipped example."""
-    from reconciler.demo import run_demo
-
     run_demo(
-        show=lambda text: _echo(ctx, text), color=_wants_color(ctx), keep=keep, provider=provider
+        show=lambda text: echo(ctx, text), color=wants_color(ctx), keep=keep, provider=provider
     )
 
 
 cli.add_command(sandbox_command, name="sandbox")
+for _provider in providers.installed():  # each API's own commands (the Company API's usage)
+    for _command in _provider.commands():
+        cli.add_command(_command)
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from reconciler.messages import (
 if TYPE_CHECKING:  # jsonschema is imported only for files with a problem (see _surely_valid)
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-from reconciler.model import DesiredState
+from reconciler.model import DEFAULT_PROVIDER, DesiredState
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -60,7 +60,7 @@ _TOO_DEEP = (
 
 
 @cache
-def schema(provider: str = providers.DEFAULT_PROVIDER) -> dict[str, Any]:
+def schema(provider: str = DEFAULT_PROVIDER) -> dict[str, Any]:
     """The file schema of ``provider`` (each provider's file has its own sections)."""
     name = providers.get(provider).schema_file
     text = resources.files("reconciler").joinpath(f"schemas/{name}").read_text()
@@ -94,7 +94,7 @@ def provider_of(data: Any) -> str:
     """The provider a file names (``provider:``), or the default; anything that is not
     a known provider's name is left to the default schema to report."""
     named = data.get("provider") if isinstance(data, dict) else None
-    return named if isinstance(named, str) and named in providers.names() else "company"
+    return named if isinstance(named, str) and named in providers.names() else DEFAULT_PROVIDER
 
 
 def load(path: str | Path) -> DesiredState:
@@ -110,7 +110,7 @@ def load(path: str | Path) -> DesiredState:
     return build(data, source=name, digest=hashlib.sha256(raw).hexdigest())
 
 
-def empty(source: str, provider: str = providers.DEFAULT_PROVIDER) -> DesiredState:
+def empty(source: str, provider: str = DEFAULT_PROVIDER) -> DesiredState:
     """A file that manages nothing: what a file that did not exist yet asked for."""
     return DesiredState(source=source, digest="", resources={}, provider=provider)
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from reconciler.errors import CredentialsError
+from reconciler.model import DEFAULT_PROVIDER
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_VARIABLE = "RECONCILER_BASE_URL"
@@ -56,7 +57,7 @@ class Connection:
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
-    provider: str = "company"
+    provider: str = DEFAULT_PROVIDER
     base_url_origin: str = "the default"
 
     @property

@@ -2,8 +2,8 @@
 
 It starts ``reconciler sandbox`` as a real process on a free port (the same
 server the tests and benchmarks use), runs plan → apply → plan with the
-provider's shipped example (``examples/org.yaml``, or
-``examples/anthropic-admin.yaml`` for the Admin API) and stops the sandbox, so
+provider's shipped example (its ``demo_example``, with its sandbox key) and stops
+the sandbox, so
 a new user sees what reconciler does without a key or a network.
 """
 
@@ -18,20 +18,15 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from reconciler import config, manager, render
+from reconciler import config, manager, providers, render
 from reconciler.errors import ReconcilerError
-
-# Per provider: the shipped example, and the well-known key of the sandbox seed for it.
-EXAMPLES = {
-    "company": ("examples/org.yaml", "sk-sandbox-admin"),
-    "anthropic-admin": ("examples/anthropic-admin.yaml", "sk-ant-admin01-sandbox"),
-}
 
 
 def run_demo(
-    *, show: Callable[[str], None], color: bool, keep: bool = False, provider: str = "company"
+    *, show: Callable[[str], None], color: bool, keep: bool = False, provider: str
 ) -> None:
-    example_name, key = EXAMPLES[provider]
+    chosen = providers.get(provider)
+    example_name, key = chosen.demo_example, chosen.sandbox_key
     workdir = Path(tempfile.mkdtemp(prefix="reconciler-demo-"))
     db = workdir / "sandbox.db"
     process = subprocess.Popen(
@@ -42,8 +37,7 @@ def run_demo(
     )
     try:
         url = _wait_for_listening(process)
-        api = "Company API" if provider == "company" else "Admin API"
-        show(f"Started a sandbox {api} at {url} (database {db}).\n\n")
+        show(f"Started a sandbox {chosen.display_name} at {url} (database {db}).\n\n")
         connection = manager.Connection(url, key, "the demo sandbox's seed", provider=provider)
         example = resources.files("reconciler").joinpath(example_name)
         with resources.as_file(example) as path:

@@ -15,7 +15,7 @@ from reconciler.connection import Connection, normalise_url
 from reconciler.errors import PlanFileError, UnsafePlanError
 from reconciler.escape import visible
 from reconciler.model import ApplyReport, DesiredState, Plan
-from reconciler.providers import Provider
+from reconciler.provider import Provider
 
 __all__ = ["Connection"]
 

@@ -18,6 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 FORMAT_VERSION = 2
+# A file without ``provider:`` is a Company API file: the file format's default.
+DEFAULT_PROVIDER = "company"
 READABLE_FORMAT_VERSIONS = (1, 2)
 
 
@@ -65,7 +67,7 @@ class DesiredState:
     resources: Mapping[str, Mapping[str, Any]]
     base_url: str | None = None
     api_key_env: str | None = None
-    provider: str = "company"
+    provider: str = DEFAULT_PROVIDER
     prune: frozenset[str] = frozenset()
 
 
@@ -131,7 +133,7 @@ class Plan:
     unmanaged: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     targets: tuple[str, ...] = ()
     source: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    provider: str = "company"
+    provider: str = DEFAULT_PROVIDER
     guards: tuple[str, ...] = ()
     # The API it was planned against and the variable the key came from (never the key).
     api: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

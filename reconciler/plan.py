@@ -20,19 +20,19 @@ from reconciler.model import (
 )
 
 if TYPE_CHECKING:
-    from reconciler.providers import Provider
+    from reconciler.provider import Provider
 
 
 def make_plan(
     desired: DesiredState,
     live: LiveState,
-    provider: Provider | None = None,
+    provider: Provider,
     *,
     targets: Iterable[str] = (),
     only: frozenset[str] | None = None,
 ) -> Plan:
     """The changes that would make ``live`` match ``desired``, in the order of the
-    provider (the file's, unless given).
+    provider (the file's: the caller looks it up, so this module imports none).
 
     The provider proposes changes for the whole file; ``--target`` then keeps only
     the addresses it names (so a target never prunes), and ``only`` (the addresses of
@@ -40,10 +40,6 @@ def make_plan(
     project that does not exist, say) fail the plan with one sentence. Warnings and
     guards are the provider's review of exactly the changes kept.
     """
-    if provider is None:
-        from reconciler import providers
-
-        provider = providers.get(desired.provider)
     chosen = set(select(desired.resources, targets, source=desired.source, provider=provider))
     targets = tuple(sorted(set(targets)))
     proposal = provider.propose(desired, live)
@@ -82,49 +78,6 @@ def select(
             f"addresses of the file, like {provider.address_example}."
         )
     return [a for a in resources if a in set(targets)]
-
-
-def differing(
-    pairs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
-) -> dict[str, dict[str, FieldChange]]:
-    """Per address whose ``(current, wanted)`` fields differ, the changed fields as
-    ``FieldChange``s, sorted by name; 1, 1.0 and True are not the same value."""
-    current: dict[str, dict[str, Any]] = {}
-    wanted: dict[str, dict[str, Any]] = {}
-    for address, (now, want) in pairs.items():
-        if now != want or not _same_types(now, want):
-            current[address], wanted[address] = dict(now), dict(want)
-    found = _differing_fields(current, wanted)
-    return {
-        address: {
-            n: FieldChange(current[address][n], wanted[address][n]) for n in sorted(found[address])
-        }
-        for address in found
-    }
-
-
-def _differing_fields(
-    current: dict[str, dict[str, Any]], wanted: dict[str, dict[str, Any]]
-) -> dict[str, set[str]]:
-    """Per address, the managed fields deepdiff finds different (1, 1.0 and True are
-    not the same value); one deepdiff over every resource that differs at all.
-
-    Imported here: deepdiff pulls in numpy and pydantic (a quarter of a second), and
-    only plans with a difference ever get this far."""
-    if not current:
-        return {}
-    from deepdiff import DeepDiff
-
-    found: dict[str, set[str]] = {}
-    for change in DeepDiff(current, wanted, ignore_order=False, view="tree").values():
-        for leaf in change:
-            address, field, *_ = leaf.path(output_format="list")
-            found.setdefault(str(address), set()).add(str(field))
-    return found
-
-
-def _same_types(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    return all(type(current[k]) is type(wanted[k]) for k in wanted)
 
 
 def _list(items: list[str]) -> str:

@@ -18,6 +18,7 @@ from reconciler.errors import ConfigError, PlanFileError, StalePlanError
 from reconciler.escape import visible
 from reconciler.files import write_json
 from reconciler.model import (
+    DEFAULT_PROVIDER,
     FORMAT_VERSION,
     READABLE_FORMAT_VERSIONS,
     Action,
@@ -97,7 +98,7 @@ def load_saved(path: Path) -> SavedPlan:
             unmanaged=unmanaged,
             targets=tuple(str(t) for t in data.get("targets", [])),
             source={str(k): str(v) for k, v in dict(data.get("source", {})).items()},
-            provider=str(data.get("provider", "company")),
+            provider=str(data.get("provider", DEFAULT_PROVIDER)),  # format 1: Company API
             guards=tuple(str(g) for g in data.get("guards", [])),
             api=_api(data.get("api")),
         )

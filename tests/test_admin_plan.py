@@ -15,6 +15,8 @@ from reconciler.errors import ConfigError, PlanError, StalePlanError, UnsafePlan
 from reconciler.model import Action, DesiredState, LiveResource, LiveState, Plan
 from reconciler.providers.anthropic_admin.planning import resources
 
+from .builders import plan_of
+
 
 def desired(**sections: Any) -> Any:
     data = {"version": 1, "provider": "anthropic-admin", **sections}
@@ -81,7 +83,7 @@ def actions(plan: Plan) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def test_users_are_invited_updated_and_pending_invites_replaced() -> None:
-    plan = planning.make_plan(
+    plan = plan_of(
         desired(users={"ben@x.io": "billing", "new@x.io": "user", "inv@x.io": "developer"}),
         live(invites={"inv@x.io": "user"}),
     )
@@ -98,11 +100,11 @@ def test_users_are_invited_updated_and_pending_invites_replaced() -> None:
 
 def test_an_admins_role_is_a_problem_not_a_write() -> None:
     with pytest.raises(PlanError, match="admin's role cannot be changed through the API"):
-        planning.make_plan(desired(users={"ada@x.io": "developer"}), live())
+        plan_of(desired(users={"ada@x.io": "developer"}), live())
 
 
 def test_a_new_workspace_is_planned_with_its_members_which_wait_for_it() -> None:
-    plan = planning.make_plan(
+    plan = plan_of(
         desired(
             workspaces={
                 "Support": {
@@ -121,7 +123,7 @@ def test_a_new_workspace_is_planned_with_its_members_which_wait_for_it() -> None
 
 
 def test_members_who_are_not_in_the_organization_yet_wait_with_a_note() -> None:
-    plan = planning.make_plan(
+    plan = plan_of(
         desired(
             users={"new@x.io": "user"},
             workspaces={
@@ -136,7 +138,7 @@ def test_members_who_are_not_in_the_organization_yet_wait_with_a_note() -> None:
 
 
 def test_org_admins_inherit_workspace_admin() -> None:
-    plan = planning.make_plan(
+    plan = plan_of(
         desired(workspaces={"R": {"members": {"ada@x.io": "workspace_admin"}}}),
         live(workspaces={"R": {}}),
     )
@@ -144,7 +146,7 @@ def test_org_admins_inherit_workspace_admin() -> None:
 
 
 def test_workspace_geo_is_flagged_never_changed() -> None:
-    plan = planning.make_plan(
+    plan = plan_of(
         desired(workspaces={"R": {"data_residency": {"workspace_geo": "us"}, "tags": {"a": "1"}}}),
         live(workspaces={"R": {"data_residency.workspace_geo": "eu"}}),
     )
@@ -153,7 +155,7 @@ def test_workspace_geo_is_flagged_never_changed() -> None:
 
 
 def test_archiving_is_explicit_and_its_members_are_not_planned() -> None:
-    plan = planning.make_plan(
+    plan = plan_of(
         desired(workspaces={"Old": {"archived": True, "members": {"ben@x.io": "workspace_user"}}}),
         live(workspaces={"Old": {}}),
     )
@@ -162,9 +164,7 @@ def test_archiving_is_explicit_and_its_members_are_not_planned() -> None:
 
 
 def test_an_archived_workspace_of_the_same_name_means_a_new_one() -> None:
-    plan = planning.make_plan(
-        desired(workspaces={"Old": {}}), live(archived={"Old": "wrkspc_gone"})
-    )
+    plan = plan_of(desired(workspaces={"Old": {}}), live(archived={"Old": "wrkspc_gone"}))
     assert [str(r.action) for r in plan.resources] == ["create"]
     assert any("cannot be restored" in w for w in plan.warnings)
 
@@ -174,26 +174,24 @@ def test_api_keys_are_renamed_never_created_or_revived() -> None:
         "apikey_1": {"name": "a", "status": "active"},
         "apikey_2": {"name": "b", "status": "archived"},
     }
-    plan = planning.make_plan(
-        desired(api_keys={"apikey_1": {"status": "inactive"}}), live(keys=keys)
-    )
+    plan = plan_of(desired(api_keys={"apikey_1": {"status": "inactive"}}), live(keys=keys))
     assert actions(plan) == {'api_key["apikey_1"]': ("update", {"status": ("active", "inactive")})}
     with pytest.raises(PlanError, match="cannot be created"):
-        planning.make_plan(desired(api_keys={"apikey_9": {"name": "x"}}), live(keys=keys))
+        plan_of(desired(api_keys={"apikey_9": {"name": "x"}}), live(keys=keys))
     with pytest.raises(PlanError, match="cannot be made active again"):
-        planning.make_plan(desired(api_keys={"apikey_2": {"status": "active"}}), live(keys=keys))
+        plan_of(desired(api_keys={"apikey_2": {"status": "active"}}), live(keys=keys))
 
 
 def test_nothing_is_removed_without_prune() -> None:
     state = live(workspaces={"R": {}}, members={"R": {"ben@x.io": "workspace_user"}})
-    plan = planning.make_plan(desired(users={"ben@x.io": "developer"}, workspaces={"R": {}}), state)
+    plan = plan_of(desired(users={"ben@x.io": "developer"}, workspaces={"R": {}}), state)
     assert plan.is_empty
 
 
 def test_prune_removes_what_is_not_listed_and_guards_large_removals() -> None:
     users = {f"u{n}@x.io": "user" for n in range(8)}
     listed = dict.fromkeys(list(users)[:6], "user")
-    plan = planning.make_plan(
+    plan = plan_of(
         desired(users={"prune": True, **listed}), live(users=users, invites={"inv@x.io": "user"})
     )
     assert sorted(r.address for r in plan.resources) == [
@@ -210,7 +208,7 @@ def test_prune_removes_what_is_not_listed_and_guards_large_removals() -> None:
 
 def test_pruning_an_admin_is_always_guarded() -> None:
     users = {"ada@x.io": "admin", **{f"u{n}@x.io": "user" for n in range(9)}}
-    plan = planning.make_plan(
+    plan = plan_of(
         desired(users={"prune": True, **{e: "user" for e in users if e != "ada@x.io"}}),
         live(users=users),
     )
@@ -228,12 +226,12 @@ def test_member_prune_is_per_workspace_and_targets_never_prune() -> None:
     wanted = desired(
         workspaces={"R": {"members": {"prune": True, "ada@x.io": "workspace_admin"}}, "S": {}}
     )
-    plan = planning.make_plan(wanted, state)
+    plan = plan_of(wanted, state)
     assert actions(plan) == {
         'member["R"]["ben@x.io"]': ("delete", {"workspace_role": ("workspace_user", None)})
     }
     assert plan.guards == ('removes 1 of 2 members of workspace "R" (50%), more than 25%',)
-    targeted = planning.make_plan(wanted, state, targets=['workspace["R"]'])
+    targeted = plan_of(wanted, state, targets=['workspace["R"]'])
     assert targeted.is_empty
     assert targeted.guards == ()
 
@@ -241,9 +239,7 @@ def test_member_prune_is_per_workspace_and_targets_never_prune() -> None:
 def test_a_saved_admin_plan_round_trips_and_a_create_that_exists_now_is_stale(
     tmp_path: Path,
 ) -> None:
-    plan = planning.make_plan(
-        desired(workspaces={"New": {"members": {"ben@x.io": "workspace_user"}}}), live()
-    )
+    plan = plan_of(desired(workspaces={"New": {"members": {"ben@x.io": "workspace_user"}}}), live())
     path = tmp_path / "plan.json"
     planfile.save(plan, path)
     loaded = planfile.load_saved(path).plan
@@ -259,14 +255,14 @@ def test_a_removal_the_base_file_already_pruned_is_drift() -> None:
     edited = desired(
         users={"prune": True, "ben@x.io": "developer", "c@x.io": "user", "d@x.io": "user"}
     )
-    plan = planning.make_plan(edited, live(users=users))
+    plan = plan_of(edited, live(users=users))
     change, drift = planning.split_by_origin(plan, base)
     assert [r.address for r in change.resources] == ['user["ben@x.io"]']
     assert [r.address for r in drift.resources] == ['user["old@x.io"]']
 
 
 def test_emails_match_without_case_and_two_spellings_are_refused(tmp_path: Path) -> None:
-    plan = planning.make_plan(desired(users={"Ben@X.io": "developer"}), live())
+    plan = plan_of(desired(users={"Ben@X.io": "developer"}), live())
     assert plan.is_empty
     path = tmp_path / "org.yaml"
     path.write_text(

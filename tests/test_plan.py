@@ -16,6 +16,8 @@ from reconciler import planfile
 from reconciler.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.model import DesiredState, LiveResource, LiveState
 
+from .builders import plan_of
+
 LIVE_COMPANY = {
     "id": "org_1",
     "name": "A",
@@ -51,12 +53,12 @@ def desired(**resources: dict[str, Any]) -> DesiredState:
 
 
 def test_only_fields_written_are_compared() -> None:
-    result = planning.make_plan(desired(company={"name": "A"}), live())
+    result = plan_of(desired(company={"name": "A"}), live())
     assert result.is_empty
 
 
 def test_changes_carry_before_after_and_the_etag() -> None:
-    result = planning.make_plan(
+    result = plan_of(
         desired(company={"usage_limit": 2000}, project__proj_1={"billing_email": None}),
         live(project("proj_1", billing_email="x@example.com")),
     )
@@ -78,18 +80,18 @@ def test_changes_carry_before_after_and_the_etag() -> None:
 
 
 def test_explicit_null_differs_from_a_value() -> None:
-    result = planning.make_plan(desired(company={"usage_limit": None}), live())
+    result = plan_of(desired(company={"usage_limit": None}), live())
     assert result.resources[0].changes["usage_limit"].after is None
 
 
 def test_a_project_missing_live_is_an_error_naming_it() -> None:
     with pytest.raises(PlanError) as caught:
-        planning.make_plan(desired(project__proj_9={"name": "x"}), live(project("proj_1")))
+        plan_of(desired(project__proj_9={"name": "x"}), live(project("proj_1")))
     assert "project.proj_9" in caught.value.message
 
 
 def test_live_projects_not_in_the_file_are_counted_unmanaged() -> None:
-    result = planning.make_plan(
+    result = plan_of(
         desired(project__proj_1={"name": "proj_1"}),
         live(project("proj_1"), project("proj_2"), project("proj_3")),
     )
@@ -100,21 +102,21 @@ def test_live_projects_not_in_the_file_are_counted_unmanaged() -> None:
 
 def test_targets_narrow_the_plan_and_unknown_targets_are_errors() -> None:
     wanted = desired(company={"name": "B"}, project__proj_1={"name": "new"})
-    result = planning.make_plan(wanted, live(project("proj_1")), targets=["project.proj_1"])
+    result = plan_of(wanted, live(project("proj_1")), targets=["project.proj_1"])
     assert [r.address for r in result.resources] == ["project.proj_1"]
     with pytest.raises(PlanError):
-        planning.make_plan(wanted, live(project("proj_1")), targets=["project.proj_7"])
+        plan_of(wanted, live(project("proj_1")), targets=["project.proj_7"])
 
 
 def test_an_integer_and_a_float_or_boolean_are_not_the_same_value() -> None:
-    result = planning.make_plan(
+    result = plan_of(
         desired(project__proj_1={"usage_limit": 1}), live(project("proj_1", usage_limit=True))
     )
     assert not result.is_empty
 
 
 def test_risky_values_are_warned_about() -> None:
-    result = planning.make_plan(
+    result = plan_of(
         desired(company={"usage_limit": 100, "plan": "team", "billing_email": "billing@other.org"}),
         live(tokens_used=500),
     )
@@ -126,7 +128,7 @@ def test_risky_values_are_warned_about() -> None:
 
 def test_a_saved_plan_round_trips_and_holds_no_key(tmp_path: Path) -> None:
     api = {"base_url": "http://127.0.0.1:1", "key_variable": "ORG_A_ADMIN_KEY"}
-    result = replace(planning.make_plan(desired(company={"name": "B"}), live()), api=api)
+    result = replace(plan_of(desired(company={"name": "B"}), live()), api=api)
     path = tmp_path / "plan.json"
     planfile.save(result, path)
     saved = planfile.load_saved(path)
@@ -155,7 +157,7 @@ def test_damaged_plan_files_are_clear_errors(tmp_path: Path, text: str) -> None:
 
 
 def test_stale_when_a_planned_value_moved() -> None:
-    result = planning.make_plan(desired(company={"name": "B"}), live())
+    result = plan_of(desired(company={"name": "B"}), live())
     planning.check_not_stale(result, live(usage_limit=5))  # unrelated field: not stale
     with pytest.raises(StalePlanError) as caught:
         planning.check_not_stale(result, live(name="Z"))
@@ -173,10 +175,10 @@ def test_applying_the_plan_to_live_yields_no_further_plan(
     before: dict[str, Any], after: dict[str, Any]
 ) -> None:
     current = project("proj_1", **before)
-    result = planning.make_plan(desired(project__proj_1=after), live(current))
+    result = plan_of(desired(project__proj_1=after), live(current))
     for resource in result.resources:
         current = {**current, **resource.after}
-    assert planning.make_plan(desired(project__proj_1=after), live(current)).is_empty
+    assert plan_of(desired(project__proj_1=after), live(current)).is_empty
     changed = {n for r in result.resources for n in r.changes}
     assert changed <= set(after)
 
@@ -184,7 +186,7 @@ def test_applying_the_plan_to_live_yields_no_further_plan(
 def test_split_by_origin_tells_this_edit_from_drift_already_there() -> None:
     new = desired(company={"name": "B", "usage_limit": 2000}, project__proj_1={"name": "x"})
     base = desired(company={"name": "B", "usage_limit": 1000})
-    result = planning.make_plan(new, live(project("proj_1")))
+    result = plan_of(new, live(project("proj_1")))
     change, drift = planning.split_by_origin(result, base)
     assert {(r.address, tuple(r.changes)) for r in change.resources} == {
         ("company", ("usage_limit",)),
@@ -197,7 +199,7 @@ def test_split_by_origin_tells_this_edit_from_drift_already_there() -> None:
 def test_with_no_base_file_everything_is_this_edit() -> None:
     from reconciler.config import empty
 
-    result = planning.make_plan(desired(company={"name": "B"}), live())
+    result = plan_of(desired(company={"name": "B"}), live())
     change, drift = planning.split_by_origin(result, empty("old.yaml"))
     assert change.to_change == 1
     assert drift.is_empty

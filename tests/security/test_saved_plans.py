@@ -124,6 +124,7 @@ def test_an_undo_plan_applies_as_signed_and_not_once_edited(
     )
     assert applied.exit_code == 0, applied.output
     good = undo.read_text()
+
     def evil(data: dict[str, Any]) -> None:
         (company,) = [r for r in data["resources"] if r["address"] == "company"]
         company["changes"]["billing_email"]["after"] = "evil@x.io"

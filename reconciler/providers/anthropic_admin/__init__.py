@@ -4,20 +4,28 @@ and their members, API keys; through Anthropic's official SDK."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import click
 
 from reconciler.connection import Connection
 from reconciler.model import DesiredState, LiveState, ResourceChange
-from reconciler.providers import Proposal
+from reconciler.provider import Proposal
 from reconciler.providers.anthropic_admin import planning
+
+if TYPE_CHECKING:
+    from reconciler.providers.anthropic_admin.session import AdminSession
 
 
 class AnthropicAdminProvider:
     name = "anthropic-admin"
+    display_name = "Admin API"
     schema_file = "anthropic-admin.schema.json"
     key_variables: tuple[str, ...] = ("ANTHROPIC_ADMIN_KEY",)
     read_scope = write_scope = "organization:admin"
     address_example = '\'user["ada@example.com"]\' or \'member["Research"]["ada@example.com"]\''
+    demo_example = "examples/anthropic-admin.yaml"
+    sandbox_key = "sk-ant-admin01-sandbox"
 
     def resources(
         self, data: Mapping[str, Any]
@@ -32,7 +40,12 @@ class AnthropicAdminProvider:
     ) -> tuple[list[str], list[str]]:
         return planning.review(changes, live)
 
-    def session(self, connection: Connection) -> Any:
+    def session(self, connection: Connection) -> AdminSession:
+        # Imported when a session opens, not with the provider: Anthropic's SDK takes
+        # about two seconds to import, which no other command should pay.
         from reconciler.providers.anthropic_admin.session import AdminSession
 
         return AdminSession(connection)
+
+    def commands(self) -> Sequence[click.Command]:
+        return ()

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.errors import ConfigError, Problem
+from reconciler.fielddiff import differing
 from reconciler.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
-from reconciler.plan import differing
-from reconciler.providers import Proposal
+from reconciler.provider import Proposal
 from reconciler.providers.anthropic_admin import addresses as at
 from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER, WORKSPACE
 

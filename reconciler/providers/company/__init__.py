@@ -6,20 +6,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import click
+
 from reconciler.connection import Connection
 from reconciler.model import DesiredState, LiveState, ResourceChange
-from reconciler.providers import Proposal
+from reconciler.provider import Proposal
 from reconciler.providers.company import planning
+from reconciler.providers.company.commands import usage
 from reconciler.providers.company.session import CompanySession
 
 
 class CompanyProvider:
     name = "company"
+    display_name = "Company API"
     schema_file = "org.schema.json"
     key_variables: tuple[str, ...] = ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY")
     read_scope = "organization:read"
     write_scope = "organization:write"
     address_example = "'company' or 'project.proj_1'"
+    demo_example = "examples/org.yaml"
+    sandbox_key = "sk-sandbox-admin"
 
     def resources(
         self, data: Mapping[str, Any]
@@ -41,3 +47,6 @@ class CompanyProvider:
 
     def session(self, connection: Connection) -> CompanySession:
         return CompanySession(connection)
+
+    def commands(self) -> Sequence[click.Command]:
+        return (usage,)

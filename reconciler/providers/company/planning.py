@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler.fielddiff import differing
 from reconciler.model import Action, DesiredState, LiveState, ResourceChange
-from reconciler.plan import differing
-from reconciler.providers import Proposal
+from reconciler.provider import Proposal
 
 PLAN_ORDER = ("build", "team", "scale", "enterprise")
 

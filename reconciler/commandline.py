@@ -1,0 +1,157 @@
+"""What every command shares, whichever package defines it (the engine's commands
+in ``cli``, a provider's own in its package): the global options, output that is
+escaped for terminals and CI logs, the options several commands take, and the
+connection the operator allows (where the key goes, which variable holds it)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import escape, providers
+from reconciler.connection import (
+    Connection,
+    RetryPolicy,
+    check_base_url,
+    endpoint_for,
+    key_for,
+    key_variable_for,
+)
+from reconciler.files import check_writable
+from reconciler.model import DesiredState, Plan
+
+T = TypeVar("T")
+FORMATS = click.Choice(["text", "json", "markdown"])
+
+
+@dataclass
+class Options:
+    debug: bool = False
+    color: bool | None = None
+    base_url: str | None = None
+    insecure: bool = False
+    timeout: float = RetryPolicy.timeout
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def options_of(ctx: click.Context) -> Options:
+    return ctx.ensure_object(Options)
+
+
+def echo(ctx: click.Context, text: str, *, err: bool = False) -> None:
+    """Everything reconciler prints goes through here: names and values in it were
+    escaped where they were rendered, and no line may start a CI workflow command."""
+    click.echo(escape.no_workflow_commands(text), nl=False, err=err, color=options_of(ctx).color)
+
+
+def wants_color(ctx: click.Context, stream: Any = None) -> bool:
+    options = options_of(ctx)
+    if options.color is not None:
+        return options.color
+    return bool((stream or sys.stdout).isatty())
+
+
+def base_url_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--base-url",
+        "base_url",
+        metavar="URL",
+        default=None,
+        help="API base URL (else RECONCILER_BASE_URL, else https://api.anthropic.com; a "
+        "file's api.base_url is used only when it is loopback, the default or this URL).",
+    )(f)
+
+
+targets_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDR",
+    help='Only this address of the file (company, project.<id>, user["EMAIL"], ...); '
+    "repeatable. A targeted plan never prunes.",
+)
+api_key_env_option = click.option(
+    "--api-key-env",
+    metavar="NAME",
+    default=None,
+    help="Read the key from this variable instead of the file's api.api_key_env or the "
+    "provider's default (CLAUDE_API_KEY; ANTHROPIC_ADMIN_KEY for anthropic-admin).",
+)
+
+
+def connection_for(
+    ctx: click.Context,
+    *,
+    base_url: str | None,
+    provider: str,
+    asked: DesiredState | Plan | None = None,
+    asked_by: str = "the file",
+    api_key_env: str | None = None,
+    write: bool = False,
+    concurrency: int = 8,
+) -> Connection:
+    """Where the key goes and which variable holds it, as the operator allows: flags and
+    environment decide; a file (or an undo plan) may only ask, within the rules of
+    ``connection``. Checked before the key is even read."""
+    options = options_of(ctx)
+    if isinstance(asked, Plan):
+        asked_url, asked_key = asked.api.get("base_url"), asked.api.get("key_variable")
+    else:
+        asked_url = asked.base_url if asked else None
+        asked_key = asked.api_key_env if asked else None
+    endpoint = endpoint_for(base_url or options.base_url, asked_url, source=asked_by)
+    check_base_url(endpoint.url, insecure=options.insecure)
+    chosen = providers.get(provider)
+    names = key_variable_for(api_key_env, asked_key, defaults=chosen.key_variables, source=asked_by)
+    key, source = key_for(
+        names,
+        scope=chosen.write_scope if write else chosen.read_scope,
+        from_file=bool(asked_key) and not api_key_env and names == (asked_key,),
+    )
+    return Connection(
+        endpoint.url,
+        key,
+        source,
+        insecure=options.insecure,
+        concurrency=concurrency,
+        retry=RetryPolicy(timeout=options.timeout),
+        provider=provider,
+        base_url_origin=endpoint.origin,
+    )
+
+
+def check_outputs(*outputs: tuple[str, Path | None], inputs: tuple[Path | None, ...]) -> None:
+    """Every output path, checked before the first request (see ``files.check_writable``)."""
+    given = tuple(p for p in inputs if p is not None)
+    for option, path in outputs:
+        if path is not None:
+            check_writable(path, option=option, inputs=given, append=option == "--log")
+
+
+def provider_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--provider``, its choices the installed providers. Built when a command is
+    defined, not when this module loads: a provider's own command module imports this
+    one while the registry may still be loading that provider."""
+    return click.option(
+        "--provider",
+        type=click.Choice(providers.names()),
+        default=providers.DEFAULT_PROVIDER,
+        show_default=True,
+        help="Which API ("
+        + ", ".join(f"{p.name}: {p.display_name}" for p in providers.installed())
+        + ").",
+    )(f)
+
+
+def progress(ctx: click.Context, message: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(click.style(message, dim=True), err=True, color=options_of(ctx).color)

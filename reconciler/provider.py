@@ -1,0 +1,91 @@
+"""The seam between the engine and an API: what a provider is (``Provider``), what an
+open connection to it does (``Session``), and what it proposes for a file
+(``Proposal``).
+
+The engine (config, planning, render, apply, the commands) knows addresses,
+actions and field changes; a provider knows one API: its file schema, how a file
+becomes resources, how live state is read and written, what is risky, and any
+command of its own. Providers are found through the entry points of the group
+``reconciler.providers`` (see ``providers``), so a package of another author adds
+one without touching this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import click
+
+from reconciler.connection import Connection
+from reconciler.model import DesiredState, LiveResource, LiveState, ResourceChange
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a provider proposes for a whole file, before ``--target`` narrows it.
+
+    ``problems`` are addresses the file names that cannot be planned (with why);
+    they fail the plan only when the address is chosen. ``notes`` are warnings
+    tied to an address, kept with it when narrowing."""
+
+    changes: Sequence[ResourceChange]
+    unmanaged: Mapping[str, int] = field(default_factory=dict)
+    problems: Mapping[str, str] = field(default_factory=dict)
+    notes: Sequence[tuple[str, str]] = ()
+
+
+class Session(Protocol):
+    """An open connection to one provider's API: what plan and apply need of it."""
+
+    async def __aenter__(self) -> Session: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+    async def read_live(self) -> LiveState: ...
+
+    async def write(self, change: ResourceChange) -> str | None:
+        """Make one change; the resource's new ETag when the API has them."""
+
+    async def current(self, address: str) -> LiveResource | None:
+        """The resource as it is now, or None when it does not exist."""
+
+    async def read_back(self, addresses: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
+        """The live fields of each address (None: absent), read in as few requests as
+        the API allows, to verify an apply."""
+
+    async def export(self) -> dict[str, Any]:
+        """The live organization as this provider's file data."""
+
+
+class Provider(Protocol):
+    """One API, everything reconciler needs of it. The engine asks only this."""
+
+    name: str
+    display_name: str  # "Company API": how messages and the demo name it
+    schema_file: str  # its file schema, under reconciler/schemas/
+    key_variables: tuple[str, ...]  # where its key is read from, in order
+    read_scope: str
+    write_scope: str
+    address_example: str
+    demo_example: str  # a file inside the package that `reconciler demo` plans
+    sandbox_key: str  # the sandbox seed's key for this API (the demo's)
+
+    def resources(
+        self, data: Mapping[str, Any]
+    ) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
+        """A valid file's managed resources by address, and the sections it prunes."""
+
+    def propose(self, desired: DesiredState, live: LiveState) -> Proposal: ...
+
+    def review(
+        self, changes: Sequence[ResourceChange], live: LiveState
+    ) -> tuple[list[str], list[str]]:
+        """``(warnings, guards)`` for the changes chosen: what a reviewer should see, and
+        why apply must refuse without ``--force``."""
+
+    def session(self, connection: Connection) -> Session: ...
+
+    def commands(self) -> Sequence[click.Command]:
+        """Commands of this API's own (``reconciler usage``), added to the CLI."""
