@@ -1,4 +1,4 @@
-"""The command line: parse, delegate to ``manager``, turn errors into one clear
+"""The command line: parse, delegate to ``operations``, turn errors into one clear
 sentence and an exit code. Exit codes: 0 success / no changes, 1 error,
 2 changes present (``plan --detailed-exitcode``)."""
 
@@ -14,8 +14,16 @@ from typing import Any
 
 import click
 
-from reconciler import __version__, config, manager, planfile, providers, render, terminal
-from reconciler import plan as planning
+from reconciler import (
+    __version__,
+    config,
+    operations,
+    planfile,
+    planning,
+    providers,
+    render,
+    terminal,
+)
 from reconciler.commandline import (
     FORMATS,
     Options,
@@ -180,7 +188,7 @@ def plan(
         api_key_env=api_key_env,
     )
     progress(ctx, f"Reading the live organization at {connection.base_url}...")
-    result = run(manager.plan_file(desired, connection, targets))
+    result = run(operations.plan_file(desired, connection, targets))
     sections = None
     if base is not None:
         result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
@@ -203,12 +211,12 @@ def _show_plan(
 ) -> None:
     color = wants_color(ctx)
     if sections is None:
-        echo(ctx, render.plan(result, fmt, title=title, color=color, max_chars=max_chars))
+        echo(ctx, render.plan_as(result, fmt, title=title, color=color, max_chars=max_chars))
     else:
         change, drift = sections
         echo(
             ctx,
-            render.sections(
+            render.sections_as(
                 result, change, drift, fmt, title=title, color=color, max_chars=max_chars
             ),
         )
@@ -232,7 +240,7 @@ def show(
     heading = title or f"reconciler: `{saved.name}`"
     report = planfile.load_report_if_report(saved)
     if report is not None:
-        echo(ctx, render.report(report, fmt, title=heading, color=wants_color(ctx)))
+        echo(ctx, render.report_as(report, fmt, title=heading, color=wants_color(ctx)))
         return
     loaded = planfile.load_saved(saved)
     _show_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars)
@@ -326,21 +334,21 @@ def apply(
                     "by the signature apply gave it."
                 )
             connection = writing(loaded.plan, str(source), loaded.plan.provider)
-            result = run(manager.verified_undo(loaded, connection, targets))
+            result = run(operations.verified_undo(loaded, connection, targets))
         else:
             desired = config.load(planfile.source_of(loaded, expect_file))
             connection = writing(desired, desired.source, desired.provider)
-            result = run(manager.verified_saved(loaded.plan, desired, connection, targets))
+            result = run(operations.verified_saved(loaded.plan, desired, connection, targets))
     else:
         if expect_file is not None:
             raise click.UsageError("--expect-file goes with a saved plan, not a file.")
         desired = config.load(source)
         connection = writing(desired, desired.source, desired.provider)
-        result = run(manager.plan_file(desired, connection, targets))
+        result = run(operations.plan_file(desired, connection, targets))
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
     if result.is_empty:
         return
-    manager.check_safe(result, max_changes=max_changes, force=force)
+    operations.check_safe(result, max_changes=max_changes, force=force)
     terminal.approve(auto_approve)
     undo = planfile.UndoRecorder(undo_out, result, api_key=connection.api_key) if undo_out else None
     outcome = run(terminal.apply_until_interrupted(result, connection, undo=undo))
@@ -375,7 +383,7 @@ def export(
     """Write the live organization as a desired-state file that plans to no changes."""
     check_outputs(("--out", out), inputs=())
     connection = connection_for(ctx, base_url=base_url, provider=provider, api_key_env=api_key_env)
-    data = run(manager.export(connection))
+    data = run(operations.export(connection))
     if api_key_env:
         head = {k: v for k, v in data.items() if k in ("version", "provider")}
         data = {

@@ -18,7 +18,8 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from reconciler import config, manager, providers, render
+from reconciler import config, operations, providers, render
+from reconciler.connection import Connection
 from reconciler.errors import ReconcilerError
 
 
@@ -38,21 +39,21 @@ def run_demo(
     try:
         url = _wait_for_listening(process)
         show(f"Started a sandbox {chosen.display_name} at {url} (database {db}).\n\n")
-        connection = manager.Connection(url, key, "the demo sandbox's seed", provider=provider)
+        connection = Connection(url, key, "the demo sandbox's seed", provider=provider)
         example = resources.files("reconciler").joinpath(example_name)
         with resources.as_file(example) as path:
             desired = replace(config.load(path), source=example_name)
 
         show(f"$ reconciler plan {example_name}\n")
-        first = asyncio.run(manager.plan_file(desired, connection))
+        first = asyncio.run(operations.plan_file(desired, connection))
         show(render.plan_text(first, color=color) + "\n")
 
         show(f"$ reconciler apply {example_name} --auto-approve\n")
-        report = asyncio.run(manager.apply(first, connection))
+        report = asyncio.run(operations.apply(first, connection))
         show(render.report_text(report, color=color) + "\n")
 
         show(f"$ reconciler plan {example_name}   # again: nothing left to do\n")
-        second = asyncio.run(manager.plan_file(desired, connection))
+        second = asyncio.run(operations.plan_file(desired, connection))
         show(render.plan_text(second, color=color))
         if not report.ok or not second.is_empty:
             raise ReconcilerError("The demo did not converge; run it with --debug and report it.")

@@ -2,7 +2,7 @@
 digest and never the key, read back, matched to the file it must come from,
 rendered again; the signed undo plan ``apply --undo-out`` writes as it goes; and
 apply reports read back for ``show``. A saved plan is only ever a claim: what
-apply may write is derived again from the file and live state (``manager``)."""
+apply may write is derived again from the file and live state (``operations``)."""
 
 from __future__ import annotations
 

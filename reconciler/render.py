@@ -316,7 +316,7 @@ def github_annotations(problems: Iterable[Problem]) -> str:
 # -- by format name, for the command line ----------------------------------------------
 
 
-def plan(
+def plan_as(
     result: Plan, fmt: str, *, title: str, color: bool = False, max_chars: int | None = None
 ) -> str:
     if fmt == "json":
@@ -326,7 +326,7 @@ def plan(
     return plan_text(result, color=color)
 
 
-def sections(
+def sections_as(
     whole: Plan,
     change: Plan,
     drift: Plan,
@@ -349,7 +349,7 @@ def sections(
     return sections_text(whole, change, drift, color=color)
 
 
-def report(result: ApplyReport, fmt: str, *, title: str, color: bool = False) -> str:
+def report_as(result: ApplyReport, fmt: str, *, title: str, color: bool = False) -> str:
     if fmt == "json":
         return report_json(result)
     if fmt == "markdown":

@@ -10,7 +10,8 @@ import sys
 
 import click
 
-from reconciler import manager
+from reconciler import operations
+from reconciler.connection import Connection
 from reconciler.errors import ApprovalError
 from reconciler.model import ApplyReport, Plan, ResourceResult
 from reconciler.planfile import UndoRecorder
@@ -32,7 +33,7 @@ def approve(auto_approve: bool) -> None:
 
 
 async def apply_until_interrupted(
-    plan: Plan, connection: manager.Connection, *, undo: UndoRecorder | None = None
+    plan: Plan, connection: Connection, *, undo: UndoRecorder | None = None
 ) -> ApplyReport:
     """Apply; SIGINT/SIGTERM stop new writes while those in flight finish and are reported."""
     stop = asyncio.Event()
@@ -52,7 +53,7 @@ async def apply_until_interrupted(
             undo.record(outcome)
 
     try:
-        return await manager.apply(plan, connection, stop=stop, on_result=on_result)
+        return await operations.apply(plan, connection, stop=stop, on_result=on_result)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

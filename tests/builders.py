@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reconciler import plan as planning
-from reconciler import providers
+from reconciler import planning, providers
 from reconciler.model import DesiredState, LiveState, Plan
 
 

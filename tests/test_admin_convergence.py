@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import manager
+from reconciler import operations
+from reconciler.connection import Connection
 from reconciler.model import DesiredState
-from reconciler.providers.anthropic_admin.planning import resources
+from reconciler.providers.anthropic_admin.proposals import resources
 
 from . import figures
 from .conftest import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess
@@ -90,8 +91,8 @@ def admin_desired(data: dict[str, Any]) -> DesiredState:
     return DesiredState("admin.yaml", "0" * 64, found, provider="anthropic-admin", prune=prune)
 
 
-def admin_connection(server: SandboxProcess) -> manager.Connection:
-    return manager.Connection(
+def admin_connection(server: SandboxProcess) -> Connection:
+    return Connection(
         server.url, ORG_ADMIN_KEY, "ANTHROPIC_ADMIN_KEY", retry=FAST, provider="anthropic-admin"
     )
 
@@ -172,7 +173,7 @@ def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess
     }
     desired = admin_desired(data)
     connection = admin_connection(server)
-    plan = asyncio.run(manager.plan_file(desired, connection))
+    plan = asyncio.run(operations.plan_file(desired, connection))
     assert {str(r.action) for r in plan.resources} >= {"create", "update"}
     server.control("DELETE", "requests")
     server.control(
@@ -184,7 +185,7 @@ def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess
             "fault_methods": ["POST", "DELETE"],
         },
     )
-    report = asyncio.run(manager.apply(plan, connection))
+    report = asyncio.run(operations.apply(plan, connection))
     log = server.requests()
     server.control("PATCH", "settings", json={"fault_rate": 0.0, "fault_methods": []})
     assert report.ok, [(r.address, r.reason) for r in report.results if r.reason]
@@ -192,7 +193,7 @@ def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess
     invites = [r for r in log if r["method"] == "POST" and r["path"].endswith("/invites")]
     assert (len(creates), len(invites)) == (1, 1)  # each answer lost once, never re-sent
     assert all(r["fault"] == "drop-after-write" for r in log if r["method"] != "GET")
-    assert asyncio.run(manager.plan_file(desired, connection)).is_empty
+    assert asyncio.run(operations.plan_file(desired, connection)).is_empty
     figures.add("admin applies with every write's answer lost, reported applied", 1)
     figures.add(
         "admin creates written whose answer was lost (then found, not sent again)",

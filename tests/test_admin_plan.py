@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import config, manager, planfile
-from reconciler import plan as planning
+from reconciler import config, operations, planfile, planning
 from reconciler.errors import ConfigError, PlanError, StalePlanError, UnsafePlanError
 from reconciler.model import Action, DesiredState, LiveResource, LiveState, Plan
-from reconciler.providers.anthropic_admin.planning import resources
+from reconciler.providers.anthropic_admin.proposals import resources
 
 from .builders import plan_of
 
@@ -202,8 +201,8 @@ def test_prune_removes_what_is_not_listed_and_guards_large_removals() -> None:
     assert all(r.action is Action.DELETE for r in plan.resources)
     assert plan.guards == ("removes 3 of 9 users and invites (33%), more than 25%",)
     with pytest.raises(UnsafePlanError, match="--force"):
-        manager.check_safe(plan, max_changes=None)
-    manager.check_safe(plan, max_changes=None, force=True)
+        operations.check_safe(plan, max_changes=None)
+    operations.check_safe(plan, max_changes=None, force=True)
 
 
 def test_pruning_an_admin_is_always_guarded() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from reconciler import manager
-from reconciler.connection import RetryPolicy
+from reconciler import operations
+from reconciler.connection import Connection, RetryPolicy
 from reconciler.model import DesiredState, Outcome
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.store import Store
@@ -16,8 +16,8 @@ from reconciler.sandbox.store import Store
 from .conftest import ADMIN_KEY, READER_KEY
 
 
-def connection(transport: httpx.ASGITransport, key: str = ADMIN_KEY) -> manager.Connection:
-    return manager.Connection(
+def connection(transport: httpx.ASGITransport, key: str = ADMIN_KEY) -> Connection:
+    return Connection(
         "http://127.0.0.1:9",
         key,
         "CLAUDE_API_KEY",
@@ -32,10 +32,10 @@ def wanted(**resources: dict[str, Any]) -> DesiredState:
     )
 
 
-def plan_and_apply(conn: manager.Connection, desired: DesiredState) -> Any:
+def plan_and_apply(conn: Connection, desired: DesiredState) -> Any:
     async def go() -> Any:
-        plan = await manager.plan_file(desired, conn)
-        return plan, await manager.apply(plan, conn)
+        plan = await operations.plan_file(desired, conn)
+        return plan, await operations.apply(plan, conn)
 
     return asyncio.run(go())
 
@@ -55,7 +55,7 @@ def test_apply_converges_and_a_second_plan_is_empty(
     assert store.company()["usage_limit"] == 5_000_000
     assert store.project("proj_3")["billing_email"] is None
     assert store.project("proj_3")["name"] == "Support Bot"  # unmanaged field untouched
-    assert asyncio.run(manager.plan_file(desired, conn)).is_empty
+    assert asyncio.run(operations.plan_file(desired, conn)).is_empty
 
 
 def test_an_edit_between_plan_and_apply_is_never_overwritten(
@@ -63,9 +63,9 @@ def test_an_edit_between_plan_and_apply_is_never_overwritten(
 ) -> None:
     conn = connection(asgi_transport)
     desired = wanted(project__proj_1={"name": "Ours"}, project__proj_2={"name": "Also ours"})
-    plan = asyncio.run(manager.plan_file(desired, conn))
+    plan = asyncio.run(operations.plan_file(desired, conn))
     store.update_project("proj_1", {"description": "someone else"}, None)
-    report = asyncio.run(manager.apply(plan, conn))
+    report = asyncio.run(operations.apply(plan, conn))
     outcomes = {r.address: (r.outcome, r.reason) for r in report.results}
     outcome, reason = outcomes["project.proj_1"]
     assert outcome is Outcome.FAILED
@@ -80,11 +80,11 @@ def test_a_read_only_key_fails_the_first_write_and_skips_the_rest(
 ) -> None:
     conn = connection(asgi_transport, READER_KEY)
     desired = wanted(**{f"project__proj_{i}": {"description": "x"} for i in (1, 2, 3)})
-    plan = asyncio.run(manager.plan_file(desired, conn))
+    plan = asyncio.run(operations.plan_file(desired, conn))
     report = asyncio.run(
-        manager.apply(
+        operations.apply(
             plan,
-            manager.Connection(
+            Connection(
                 conn.base_url, READER_KEY, "CLAUDE_API_KEY", concurrency=1, transport=asgi_transport
             ),
         )
@@ -119,10 +119,10 @@ def test_a_stop_request_skips_what_has_not_started(
     desired = wanted(project__proj_1={"name": "a"}, project__proj_2={"name": "b"})
 
     async def go() -> Any:
-        plan = await manager.plan_file(desired, conn)
+        plan = await operations.plan_file(desired, conn)
         stop = asyncio.Event()
         stop.set()
-        return await manager.apply(plan, conn, stop=stop)
+        return await operations.apply(plan, conn, stop=stop)
 
     report = asyncio.run(go())
     assert {r.outcome for r in report.results} == {Outcome.SKIPPED}

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import manager
-from reconciler.connection import RetryPolicy
+from reconciler import operations
+from reconciler.connection import Connection, RetryPolicy
 from reconciler.errors import ApiError
 from reconciler.model import DesiredState
 
@@ -102,7 +102,7 @@ def inject_faults(server: SandboxProcess, rate: float, seed: int) -> None:
 
 
 def converge(
-    desired: DesiredState, connection: manager.Connection, seed: int, *, label: str = ""
+    desired: DesiredState, connection: Connection, seed: int, *, label: str = ""
 ) -> tuple[int, set[str]]:
     """Plan and apply until the plan is empty, as a user re-running after a failure
     would; the runs it took and every address any plan named."""
@@ -112,11 +112,11 @@ def converge(
         runs += 1
         assert runs <= MAX_RUNS, f"case {seed} did not converge in {MAX_RUNS} runs"
         try:
-            plan = asyncio.run(manager.plan_file(desired, connection))
+            plan = asyncio.run(operations.plan_file(desired, connection))
             planned |= {r.address for r in plan.resources}
             if plan.is_empty:
                 return runs, planned
-            report = asyncio.run(manager.apply(plan, connection))
+            report = asyncio.run(operations.apply(plan, connection))
             figures.add(f"{label}apply runs")
             if not report.ok:
                 figures.add(f"{label}apply runs with a failed resource (then re-run)")
@@ -133,7 +133,7 @@ def run_case(server: SandboxProcess, seed: int) -> None:
     desired = desired_for(rng, org)
     server.control("DELETE", "requests")
     inject_faults(server, 0.3, seed)
-    connection = manager.Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
+    connection = Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
     runs, planned_addresses = converge(desired, connection, seed)
     figures.at_most("runs needed to converge (max)", runs)
     log = server.requests()

@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from reconciler import manager
+from reconciler import operations
+from reconciler.connection import Connection
 from reconciler.model import Outcome
 
 from . import figures
@@ -29,8 +30,8 @@ def test_edits_racing_the_apply_are_never_overwritten(server: SandboxProcess, se
     server.control("PATCH", "settings", json={"fault_rate": 0.0, "conflict_rate": 0.0})
     server.control("POST", "reset", json=org)
     desired = desired_for(rng, org)
-    connection = manager.Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
-    plan = asyncio.run(manager.plan_file(desired, connection))
+    connection = Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
+    plan = asyncio.run(operations.plan_file(desired, connection))
     server.control("DELETE", "requests")
     server.control(
         "PATCH",
@@ -43,7 +44,7 @@ def test_edits_racing_the_apply_are_never_overwritten(server: SandboxProcess, se
             "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
         },
     )
-    report = asyncio.run(manager.apply(plan, connection))
+    report = asyncio.run(operations.apply(plan, connection))
     server.control("PATCH", "settings", json={"fault_rate": 0.0, "conflict_rate": 0.0})
     log = server.requests()
     raced = {

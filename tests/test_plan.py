@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import plan as planning
-from reconciler import planfile
+from reconciler import planfile, planning
 from reconciler.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.model import DesiredState, LiveResource, LiveState
 

@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.sandbox.admin_bodies import first_problem
-from reconciler.sandbox.admin_store import AdminError, AdminStore
+from reconciler.sandbox.admin_store import AdminStore
+from reconciler.sandbox.errors import ErrorAnswer
 
 ADMIN_SCOPE = "organization:admin"
 BASE = "/v1/organizations"
@@ -28,9 +29,8 @@ def admin_routes(
     *,
     authorize: Callable[[Request, str], None],
     read_body: Callable[[Request], Any],
-    api_error: type[Exception],
 ) -> list[Route]:
-    """The routes; ``authorize``, ``read_body`` and ``api_error`` are the app's own."""
+    """The routes; ``authorize`` and ``read_body`` are the app's own."""
 
     def store(request: Request) -> AdminStore:
         admin: AdminStore = request.app.state.store.admin
@@ -42,33 +42,30 @@ def admin_routes(
         body: dict[str, Any] = await read_body(request)
         unknown = sorted(set(body) - allowed)
         if unknown:
-            raise api_error(400, f"{', '.join(unknown)}: unknown field.")
+            raise ErrorAnswer(400, f"{', '.join(unknown)}: unknown field.")
         missing = sorted(set(required) - set(body))
         if missing:
-            raise api_error(400, f"{', '.join(missing)}: required.")
+            raise ErrorAnswer(400, f"{', '.join(missing)}: required.")
         problem = first_problem(kind, body)
         if problem:
-            raise api_error(400, problem)
+            raise ErrorAnswer(400, problem)
         return body
 
     def run(request: Request, action: Callable[[AdminStore], Any], *, wrote: bool = False) -> Any:
-        try:
-            if not wrote:
-                return action(store(request))
-            with request.app.state.store.transaction():
-                result = action(store(request))
-            request.state.wrote = True
-            return result
-        except AdminError as exc:
-            raise api_error(exc.status, exc.message) from None
+        if not wrote:
+            return action(store(request))
+        with request.app.state.store.transaction():
+            result = action(store(request))
+        request.state.wrote = True
+        return result
 
     def page(request: Request, items: list[dict[str, Any]], key: str = "id") -> Response:
         raw = request.query_params.get("limit", "20")
         if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
-            raise api_error(400, f"limit: must be an integer from 1 to 1000, not {raw!r}.")
+            raise ErrorAnswer(400, f"limit: must be an integer from 1 to 1000, not {raw!r}.")
         after, before = request.query_params.get("after_id"), request.query_params.get("before_id")
         if after and before:
-            raise api_error(400, "after_id and before_id cannot both be given.")
+            raise ErrorAnswer(400, "after_id and before_id cannot both be given.")
         limit = int(raw)
         if after:
             chosen = [i for i in items if i[key] > after]
@@ -139,7 +136,7 @@ def admin_routes(
         body = await body_of(
             request, "workspace_create", allowed=workspace_fields, required={"name"}
         )
-        _check_name(body.get("name"), api_error)
+        _check_name(body.get("name"))
         return run(request, lambda s: s.create_workspace(body), wrote=True)
 
     async def workspace(request: Request) -> Any:
@@ -148,7 +145,7 @@ def admin_routes(
             return run(request, lambda s: s.workspace(workspace_id))
         body = await body_of(request, "workspace_update", allowed=workspace_fields)
         if "name" in body:
-            _check_name(body["name"], api_error)
+            _check_name(body["name"])
         return run(request, lambda s: s.update_workspace(workspace_id, body), wrote=True)
 
     async def archive(request: Request) -> Any:
@@ -205,7 +202,7 @@ def admin_routes(
             return run(request, lambda s: s.api_key(key_id))
         body = await body_of(request, "api_key", allowed={"name", "status"})
         if body.get("status", "active") not in ("active", "inactive", "archived"):
-            raise api_error(400, "status: must be active, inactive or archived.")
+            raise ErrorAnswer(400, "status: must be active, inactive or archived.")
         return run(request, lambda s: s.update_api_key(key_id, body), wrote=True)
 
     return [
@@ -230,6 +227,6 @@ def admin_routes(
     ]
 
 
-def _check_name(name: Any, api_error: type[Exception]) -> None:
+def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not 1 <= len(name) <= 40:
-        raise api_error(400, "name: must be text of 1 to 40 characters.")
+        raise ErrorAnswer(400, "name: must be text of 1 to 40 characters.")

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reconciler.sandbox.errors import ErrorAnswer
+
 ORG_ROLES = ("user", "developer", "billing", "admin", "claude_code_user")
 ASSIGNABLE_ROLES = ("user", "developer", "billing", "claude_code_user")
 WORKSPACE_ROLES = (
@@ -54,15 +56,6 @@ CREATE TABLE IF NOT EXISTS admin_api_keys (
     created_at TEXT NOT NULL, created_by TEXT NOT NULL, partial_key_hint TEXT NOT NULL
 );
 """
-
-
-class AdminError(Exception):
-    """A request the Admin API refuses: ``status`` and a message naming what is wrong."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def now() -> str:
@@ -134,7 +127,7 @@ class AdminStore:
     def organization(self) -> dict[str, Any]:
         row = self._db.execute("SELECT id, name FROM admin_org").fetchone()
         if row is None:
-            raise AdminError(404, "No organization.")
+            raise ErrorAnswer(404, "No organization.")
         return {"id": row[0], "name": row[1], "type": "organization"}
 
     # -- users ---------------------------------------------------------------------------
@@ -146,26 +139,26 @@ class AdminStore:
     def user(self, user_id: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM admin_users WHERE id = ?", (user_id,)).fetchone()
         if row is None:
-            raise AdminError(404, f"No user with id {user_id!r}.")
+            raise ErrorAnswer(404, f"No user with id {user_id!r}.")
         return _user(row)
 
     def user_by_email(self, email: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM admin_users WHERE email = ?", (email,)).fetchone()
         if row is None:
-            raise AdminError(404, f"No user with email {email!r}.")
+            raise ErrorAnswer(404, f"No user with email {email!r}.")
         return _user(row)
 
     def update_user(self, user_id: str, role: str) -> dict[str, Any]:
         current = self.user(user_id)
         _check_assignable(role)
         if current["role"] == "admin":
-            raise AdminError(400, "An admin's role cannot be changed through the API.")
+            raise ErrorAnswer(400, "An admin's role cannot be changed through the API.")
         self._db.execute("UPDATE admin_users SET role = ? WHERE id = ?", (role, user_id))
         return self.user(user_id)
 
     def remove_user(self, user_id: str) -> dict[str, Any]:
         if self.user(user_id)["role"] == "admin":
-            raise AdminError(400, "An admin cannot be removed through the API.")
+            raise ErrorAnswer(400, "An admin cannot be removed through the API.")
         self._db.execute("DELETE FROM admin_members WHERE user_id = ?", (user_id,))
         self._db.execute("DELETE FROM admin_users WHERE id = ?", (user_id,))
         return {"id": user_id, "type": "user_deleted"}
@@ -179,14 +172,14 @@ class AdminStore:
     def invite(self, invite_id: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM admin_invites WHERE id = ?", (invite_id,)).fetchone()
         if row is None:
-            raise AdminError(404, f"No invite with id {invite_id!r}.")
+            raise ErrorAnswer(404, f"No invite with id {invite_id!r}.")
         return _invite(row)
 
     def create_invite(self, email: str, role: str) -> dict[str, Any]:
         _check_assignable(role)
         taken = self._db.execute("SELECT 1 FROM admin_users WHERE email = ?", (email,)).fetchone()
         if taken:
-            raise AdminError(400, f"{email} is already a member of the organization.")
+            raise ErrorAnswer(400, f"{email} is already a member of the organization.")
         invited = datetime.now(UTC)
         invite_id = new_id("invite")
         self._db.execute(
@@ -204,7 +197,7 @@ class AdminStore:
 
     def delete_invite(self, invite_id: str) -> dict[str, Any]:
         if self.invite(invite_id)["status"] != "pending":
-            raise AdminError(400, "Only a pending invite can be deleted.")
+            raise ErrorAnswer(400, "Only a pending invite can be deleted.")
         self._db.execute("DELETE FROM admin_invites WHERE id = ?", (invite_id,))
         return {"id": invite_id, "type": "invite_deleted"}
 
@@ -221,7 +214,7 @@ class AdminStore:
             "SELECT * FROM admin_workspaces WHERE id = ?", (workspace_id,)
         ).fetchone()
         if row is None:
-            raise AdminError(404, f"No workspace with id {workspace_id!r}.")
+            raise ErrorAnswer(404, f"No workspace with id {workspace_id!r}.")
         return _workspace(row)
 
     def create_workspace(
@@ -231,7 +224,7 @@ class AdminStore:
             "SELECT COUNT(*) FROM admin_workspaces WHERE archived_at IS NULL"
         ).fetchone()[0]
         if active >= MAX_ACTIVE_WORKSPACES:
-            raise AdminError(
+            raise ErrorAnswer(
                 400,
                 f"An organization has at most {MAX_ACTIVE_WORKSPACES} "
                 "active workspaces; archive one first.",
@@ -261,11 +254,11 @@ class AdminStore:
     def update_workspace(self, workspace_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         current = self.workspace(workspace_id)
         if current["archived_at"] is not None:
-            raise AdminError(400, "An archived workspace cannot be changed.")
+            raise ErrorAnswer(400, "An archived workspace cannot be changed.")
         residency = dict(current["data_residency"])
         changes = body.get("data_residency") or {}
         if "workspace_geo" in changes and changes["workspace_geo"] != residency["workspace_geo"]:
-            raise AdminError(400, "data_residency.workspace_geo is set at creation only.")
+            raise ErrorAnswer(400, "data_residency.workspace_geo is set at creation only.")
         residency.update({k: v for k, v in changes.items() if k != "workspace_geo"})
         tags = dict(current["tags"])
         for key, value in (body.get("tags") or {}).items():
@@ -320,7 +313,7 @@ class AdminStore:
                 "workspace_id": workspace_id,
                 "workspace_role": inherited,
             }
-        raise AdminError(404, f"User {user_id!r} is not a member of {workspace_id!r}.")
+        raise ErrorAnswer(404, f"User {user_id!r} is not a member of {workspace_id!r}.")
 
     def _explicit_member(self, workspace_id: str, user_id: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._db.execute(
@@ -338,7 +331,7 @@ class AdminStore:
         follows the organization role."""
         self.member(workspace_id, user_id)
         if self._explicit_member(workspace_id, user_id) is None:
-            raise AdminError(
+            raise ErrorAnswer(
                 400,
                 f"User {user_id!r} has an inherited role in {workspace_id!r} (from their "
                 "organization role); it cannot be changed or removed here.",
@@ -346,14 +339,14 @@ class AdminStore:
 
     def add_member(self, workspace_id: str, user_id: str, role: str) -> dict[str, Any]:
         if self.workspace(workspace_id)["archived_at"] is not None:
-            raise AdminError(400, "Members cannot be added to an archived workspace.")
+            raise ErrorAnswer(400, "Members cannot be added to an archived workspace.")
         self.user(user_id)
         _check_workspace_role(role, adding=True)
         if self._db.execute(
             "SELECT 1 FROM admin_members WHERE workspace_id = ? AND user_id = ?",
             (workspace_id, user_id),
         ).fetchone():
-            raise AdminError(400, f"User {user_id!r} is already a member of {workspace_id!r}.")
+            raise ErrorAnswer(400, f"User {user_id!r} is already a member of {workspace_id!r}.")
         self._db.execute("INSERT INTO admin_members VALUES (?,?,?)", (workspace_id, user_id, role))
         return self.member(workspace_id, user_id)
 
@@ -387,14 +380,14 @@ class AdminStore:
     def api_key(self, key_id: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM admin_api_keys WHERE id = ?", (key_id,)).fetchone()
         if row is None:
-            raise AdminError(404, f"No API key with id {key_id!r}.")
+            raise ErrorAnswer(404, f"No API key with id {key_id!r}.")
         return _api_key(row)
 
     def update_api_key(self, key_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         current = self.api_key(key_id)
         status = body.get("status", current["status"])
         if current["status"] == "archived" and status != "archived":
-            raise AdminError(400, "An archived API key cannot be reactivated.")
+            raise ErrorAnswer(400, "An archived API key cannot be reactivated.")
         self._db.execute(
             "UPDATE admin_api_keys SET name = ?, status = ? WHERE id = ?",
             (body.get("name", current["name"]), status, key_id),
@@ -404,19 +397,19 @@ class AdminStore:
 
 def _check_assignable(role: str) -> None:
     if role == "admin":
-        raise AdminError(
+        raise ErrorAnswer(
             400,
             "role: 'admin' cannot be assigned through the API; assignable "
             f"roles are {', '.join(ASSIGNABLE_ROLES)}.",
         )
     if role not in ASSIGNABLE_ROLES:
-        raise AdminError(400, f"role: {role!r} is not one of {', '.join(ASSIGNABLE_ROLES)}.")
+        raise ErrorAnswer(400, f"role: {role!r} is not one of {', '.join(ASSIGNABLE_ROLES)}.")
 
 
 def _check_workspace_role(role: str, *, adding: bool) -> None:
     allowed = [r for r in WORKSPACE_ROLES if not (adding and r == "workspace_billing")]
     if role not in allowed:
-        raise AdminError(400, f"workspace_role: {role!r} is not one of {', '.join(allowed)}.")
+        raise ErrorAnswer(400, f"workspace_role: {role!r} is not one of {', '.join(allowed)}.")
 
 
 def _user(row: sqlite3.Row) -> dict[str, Any]:

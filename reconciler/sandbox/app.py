@@ -2,7 +2,7 @@
 
 Request flow: ``ConditionsMiddleware`` (``middleware.py``) → routing → an
 endpoint, which checks the key's scope, validates the body against the OpenAPI
-schemas and calls the store. Every failure is an ``ApiError`` rendered as
+schemas and calls the store. Every failure is an ``ErrorAnswer`` rendered as
 Anthropic's error JSON (``errors.py``).
 """
 
@@ -24,10 +24,10 @@ from starlette.routing import Route
 from reconciler.sandbox import contract
 from reconciler.sandbox.admin_app import admin_routes
 from reconciler.sandbox.conditions import Conditions
-from reconciler.sandbox.errors import ERROR_TYPES, ApiError, error_response
+from reconciler.sandbox.errors import ERROR_TYPES, ErrorAnswer, error_response
 from reconciler.sandbox.middleware import CONTROL_PREFIX, ConditionsMiddleware, rfc3339
 from reconciler.sandbox.seed import SeedError, seed_from_data
-from reconciler.sandbox.store import NotFound, PreconditionFailed, Store, etag_of
+from reconciler.sandbox.store import Store, etag_of
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -37,12 +37,12 @@ MAX_BODY_BYTES = 1024 * 1024
 def authorize(request: Request, scope_needed: str) -> None:
     key = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization", ""))
     if not key:
-        raise ApiError(401, "Missing x-api-key header (or Authorization: Bearer).")
+        raise ErrorAnswer(401, "Missing x-api-key header (or Authorization: Bearer).")
     scopes = request.app.state.store.scopes_of(key)
     if scopes is None:
-        raise ApiError(401, "Invalid x-api-key.")
+        raise ErrorAnswer(401, "Invalid x-api-key.")
     if scope_needed not in scopes:
-        raise ApiError(
+        raise ErrorAnswer(
             403,
             f"This API key lacks the scope '{scope_needed}', which "
             f"{request.method} {request.url.path} needs.",
@@ -59,26 +59,26 @@ def _bearer(header: str) -> str | None:
 async def read_json_object(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
-        raise ApiError(400, "Content-Type must be application/json.")
+        raise ErrorAnswer(400, "Content-Type must be application/json.")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ApiError(413, f"Request body is over {MAX_BODY_BYTES} bytes.")
+        raise ErrorAnswer(413, f"Request body is over {MAX_BODY_BYTES} bytes.")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise ApiError(413, f"Request body is over {MAX_BODY_BYTES} bytes.")
+            raise ErrorAnswer(413, f"Request body is over {MAX_BODY_BYTES} bytes.")
         chunks.append(chunk)
     try:
         body = json.loads(b"".join(chunks), parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise ApiError(400, f"Request body is not valid JSON: {exc}") from None
+        raise ErrorAnswer(400, f"Request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "Request body must be a JSON object.")
+        raise ErrorAnswer(400, "Request body must be a JSON object.")
     odd = _odd_value(body)
     if odd:
-        raise ApiError(400, f"Request body holds {odd}, which the API does not accept.")
+        raise ErrorAnswer(400, f"Request body holds {odd}, which the API does not accept.")
     return body
 
 
@@ -112,15 +112,15 @@ def checked_update(body: dict[str, Any], component: str, resource: str) -> dict[
     readable = contract.properties(resource)
     read_only = sorted(k for k in body if k not in writable and k in readable)
     if read_only:
-        raise ApiError(400, f"{', '.join(read_only)}: read-only, cannot be changed.")
+        raise ErrorAnswer(400, f"{', '.join(read_only)}: read-only, cannot be changed.")
     unknown = sorted(k for k in body if k not in writable)
     if unknown:
-        raise ApiError(
+        raise ErrorAnswer(
             400, f"{', '.join(unknown)}: unknown field (writable: {', '.join(writable)})."
         )
     problem = contract.first_error(component, body)
     if problem:
-        raise ApiError(400, problem)
+        raise ErrorAnswer(400, problem)
     return {k: int(v) if isinstance(v, float) else v for k, v in body.items()}
 
 
@@ -175,7 +175,7 @@ async def list_projects(request: Request) -> Response:
     authorize(request, "organization:read")
     raw_limit = request.query_params.get("limit", "100")
     if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 1000:
-        raise ApiError(400, f"limit: must be an integer from 1 to 1000, not {raw_limit!r}.")
+        raise ErrorAnswer(400, f"limit: must be an integer from 1 to 1000, not {raw_limit!r}.")
     after_id = request.query_params.get("after_id")
     page, has_more = request.app.state.store.projects_page(limit=int(raw_limit), after_id=after_id)
     data = [{**project, "etag": etag_of(project)} for project in page]
@@ -214,7 +214,7 @@ async def sandbox_settings(request: Request) -> Response:
         body = await read_json_object(request)
         problem = contract.first_error("SandboxSettingsUpdate", body)
         if problem:
-            raise ApiError(400, problem)
+            raise ErrorAnswer(400, problem)
         conditions.update(body)
     return JSONResponse(conditions.settings.as_json())
 
@@ -227,7 +227,7 @@ async def sandbox_reset(request: Request) -> Response:
     try:
         seed = seed_from_data(body, source="request body")
     except SeedError as exc:
-        raise ApiError(400, str(exc).removeprefix("request body: ")) from None
+        raise ErrorAnswer(400, str(exc).removeprefix("request body: ")) from None
     request.app.state.store.load(**seed, replace=True)
     return JSONResponse({"projects": len(seed["projects"])})
 
@@ -257,8 +257,8 @@ def by_method(**endpoints: Endpoint) -> Endpoint:
 # -- error handlers ------------------------------------------------------------------
 
 
-async def on_api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+async def on_error_answer(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ErrorAnswer)
     return error_response(exc.status, exc.message, exc.headers)
 
 
@@ -277,17 +277,6 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(status, exc.detail)
 
 
-async def on_not_found(request: Request, exc: Exception) -> Response:
-    what = request.path_params.get("project_id")
-    return error_response(404, f"No project with id {what!r}." if what else "Not found.")
-
-
-async def on_precondition_failed(request: Request, exc: Exception) -> Response:
-    return error_response(
-        412, "If-Match does not match the current ETag: the resource changed since it was read."
-    )
-
-
 async def on_crash(request: Request, exc: Exception) -> Response:
     return error_response(500, "Internal server error.")
 
@@ -301,7 +290,7 @@ def create_app(
     base = "/v1/organizations/company"
     app = Starlette(
         routes=[
-            *admin_routes(authorize=authorize, read_body=read_json_object, api_error=ApiError),
+            *admin_routes(authorize=authorize, read_body=read_json_object),
             Route(base, by_method(GET=get_company, PATCH=patch_company), methods=["GET", "PATCH"]),
             Route(f"{base}/usage", get_usage, methods=["GET"]),
             Route(f"{base}/projects", list_projects, methods=["GET"]),
@@ -315,10 +304,8 @@ def create_app(
             Route(f"{CONTROL_PREFIX}reset", sandbox_reset, methods=["POST"]),
         ],
         exception_handlers={
-            ApiError: on_api_error,
+            ErrorAnswer: on_error_answer,
             HTTPException: on_http_exception,
-            NotFound: on_not_found,
-            PreconditionFailed: on_precondition_failed,
             Exception: on_crash,
         },
     )

@@ -1,5 +1,7 @@
-"""The sandbox's error answers: Anthropic's error JSON, with the id of the request
-being served in the body as the ``request-id`` header has it."""
+"""The sandbox's errors, in one shape: ``ErrorAnswer`` (a status and a message) is
+raised wherever a request is refused, by the routes and by the stores alike, and
+answered as Anthropic's error JSON, with the id of the request being served in
+the body as the ``request-id`` header has it."""
 
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ ERROR_TYPES = {
 }
 
 
-class ApiError(Exception):
-    """An error answer: status, Anthropic error type, message, extra headers."""
+class ErrorAnswer(Exception):
+    """A refusal: the status, the message naming what is wrong, extra headers."""
 
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.sandbox.admin_store import AdminStore
+from reconciler.sandbox.errors import ErrorAnswer
 
 COMPANY_FIELDS = ("id", "name", "billing_email", "plan", "usage_limit", "created_at")
 PROJECT_FIELDS = ("id", "name", "description", "billing_email", "usage_limit", "created_at")
@@ -38,14 +39,6 @@ CREATE TABLE IF NOT EXISTS keys (
     key_sha256 TEXT PRIMARY KEY, scopes TEXT NOT NULL
 );
 """
-
-
-class NotFound(Exception):
-    """The resource does not exist."""
-
-
-class PreconditionFailed(Exception):
-    """``If-Match`` named a representation that is no longer current."""
 
 
 def etag_of(resource: Mapping[str, Any]) -> str:
@@ -144,7 +137,7 @@ class Store:
     def company(self) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM company").fetchone()
         if row is None:
-            raise NotFound("no company")
+            raise ErrorAnswer(404, "Not found.")
         return dict(row)
 
     def edit_out_of_band(self, project_id: str | None) -> None:
@@ -172,7 +165,7 @@ class Store:
     def project(self, project_id: str) -> dict[str, Any]:
         row = self._db.execute("SELECT * FROM projects WHERE id = ?", (project_id,)).fetchone()
         if row is None:
-            raise NotFound(project_id)
+            raise ErrorAnswer(404, f"No project with id {project_id!r}.")
         return dict(row)
 
     def projects_page(
@@ -200,7 +193,10 @@ def _check_precondition(current: Mapping[str, Any], if_match: str | None) -> Non
         return
     candidates = {tag.strip() for tag in if_match.split(",")}
     if etag_of(current) not in candidates:
-        raise PreconditionFailed(etag_of(current))
+        raise ErrorAnswer(
+            412,
+            "If-Match does not match the current ETag: the resource changed since it was read.",
+        )
 
 
 def _update(

@@ -123,7 +123,7 @@ def cpu_per_project(workdir: Path, count: int) -> float:
     """CPU seconds per project for load + validate + diff + render, no HTTP."""
     from reconciler import config, providers, render
     from reconciler.model import LiveResource, LiveState
-    from reconciler.plan import make_plan
+    from reconciler.planning import make_plan
 
     ids = project_ids(count)
     path = workdir / f"cpu-{count}.yaml"

@@ -4,7 +4,7 @@ the operator did not name, and never write what the file does not ask for.
 
 Each example plans a file against the sandbox app in-process, saves the plan,
 mutates the JSON, then takes the path ``reconciler apply PLAN --expect-file FILE``
-takes (``planfile`` and ``manager``), through a transport that records every
+takes (``planfile`` and ``operations``), through a transport that records every
 request it is asked to send."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import config, manager, planfile
+from reconciler import config, operations, planfile
 from reconciler.connection import Connection, RetryPolicy
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.app import create_app
@@ -72,7 +72,7 @@ def honest(work: Path) -> Iterator[dict[str, Any]]:
     """The saved plan of ``org.yaml`` against the shipped seed, as JSON."""
     store, recorder = _sandbox(work / "honest.db")
     desired = config.load(work / "org.yaml")
-    plan = asyncio.run(manager.plan_file(desired, _connection(recorder)))
+    plan = asyncio.run(operations.plan_file(desired, _connection(recorder)))
     assert plan.to_change == 3
     yield planfile.saved_plan_data(plan)
     store.close()
@@ -204,12 +204,12 @@ def apply_saved(path: Path, org: Path, recorder: Recorder) -> None:
 
     async def run() -> None:
         if loaded.is_undo:
-            plan = await manager.verified_undo(loaded, connection)
+            plan = await operations.verified_undo(loaded, connection)
         else:
             desired = config.load(planfile.source_of(loaded, org))
-            plan = await manager.verified_saved(loaded.plan, desired, connection)
-        manager.check_safe(plan, max_changes=None, force=False)
-        await manager.apply(plan, connection)
+            plan = await operations.verified_saved(loaded.plan, desired, connection)
+        operations.check_safe(plan, max_changes=None, force=False)
+        await operations.apply(plan, connection)
 
     asyncio.run(run())
 

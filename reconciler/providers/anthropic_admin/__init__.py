@@ -11,7 +11,7 @@ import click
 from reconciler.connection import Connection
 from reconciler.model import DesiredState, LiveState, ResourceChange
 from reconciler.provider import Proposal
-from reconciler.providers.anthropic_admin import planning
+from reconciler.providers.anthropic_admin import proposals
 
 if TYPE_CHECKING:
     from reconciler.providers.anthropic_admin.session import AdminSession
@@ -30,15 +30,15 @@ class AnthropicAdminProvider:
     def resources(
         self, data: Mapping[str, Any]
     ) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
-        return planning.resources(data)
+        return proposals.resources(data)
 
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal:
-        return planning.propose(desired, live)
+        return proposals.propose(desired, live)
 
     def review(
         self, changes: Sequence[ResourceChange], live: LiveState
     ) -> tuple[list[str], list[str]]:
-        return planning.review(changes, live)
+        return proposals.review(changes, live)
 
     def session(self, connection: Connection) -> AdminSession:
         # Imported when a session opens, not with the provider: Anthropic's SDK takes

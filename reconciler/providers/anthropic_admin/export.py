@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.model import LiveState
-from reconciler.providers.anthropic_admin import addresses as at
+from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER, WORKSPACE
 
 
@@ -18,12 +18,15 @@ def file_data(live: LiveState) -> dict[str, Any]:
     keys: dict[str, dict[str, Any]] = {}
     members: list[tuple[str, str, str]] = []
     for address, resource in sorted(live.resources.items()):
-        kind, names = at.parse(address)
+        kind, names = addresses.parse(address)
         fields = resource.fields
         if kind == USER and fields["role"] != "admin":
             users[names[0]] = fields["role"]
         elif kind == WORKSPACE:
-            workspaces[names[0]] = {"data_residency": at.residency(fields), "tags": fields["tags"]}
+            workspaces[names[0]] = {
+                "data_residency": addresses.residency(fields),
+                "tags": fields["tags"],
+            }
         elif kind == MEMBER:
             members.append((names[0], names[1], fields["workspace_role"]))
         elif kind == API_KEY:

@@ -23,33 +23,33 @@ class Context:
     attempts: int
 
 
-def translated(exc: anthropic.APIError, at: Context) -> ApiError:
-    tries = f"{at.attempts} attempt{'s' if at.attempts > 1 else ''}"
+def translated(exc: anthropic.APIError, context: Context) -> ApiError:
+    tries = f"{context.attempts} attempt{'s' if context.attempts > 1 else ''}"
     if isinstance(exc, anthropic.APIResponseValidationError):
         return TransportError(
-            f"{at.base_url} answered when asked to {at.what}, but its answer is not the "
+            f"{context.base_url} answered when asked to {context.what}, but its answer is not the "
             f"Admin API's ({str(exc)[:120]}); is --base-url the Admin API?",
             status=exc.status_code,
         )
     if isinstance(exc, anthropic.APIStatusError):
-        return _status_error(exc, at, tries)
+        return _status_error(exc, context, tries)
     if isinstance(exc, anthropic.APITimeoutError):
         return TransportError(
-            f"Could not {at.what}: no answer within {at.timeout:g} s, {tries}. "
+            f"Could not {context.what}: no answer within {context.timeout:g} s, {tries}. "
             "Check the network and run again."
         )
     why = (
-        f"cannot connect to {at.base_url}"
+        f"cannot connect to {context.base_url}"
         if type(exc.__cause__).__name__ == "ConnectError"
         else "the connection broke before the answer was complete"
     )
     return TransportError(
-        f"Could not {at.what}: {why} ({tries}). Check that the API is reachable and run again."
+        f"Could not {context.what}: {why} ({tries}). Check that the API is reachable and run again."
     )
 
 
-def _status_error(exc: anthropic.APIStatusError, at: Context, tries: str) -> ApiError:
-    status, message, source = exc.status_code, _message(exc), at.key_source
+def _status_error(exc: anthropic.APIStatusError, context: Context, tries: str) -> ApiError:
+    status, message, source = exc.status_code, _message(exc), context.key_source
     kind: type[ApiError] = ApiError
     if status == 401:
         kind = AuthError
@@ -60,25 +60,25 @@ def _status_error(exc: anthropic.APIStatusError, at: Context, tries: str) -> Api
     elif status == 403:
         kind = AuthError
         text = (
-            f"The key in {source} may not {at.what}: it needs the scope {SCOPE} ({message}). "
+            f"The key in {source} may not {context.what}: it needs the scope {SCOPE} ({message}). "
             "Use an Admin API key."
         )
     elif 300 <= status < 400:
         kind = TransportError
         text = (
-            f"{at.base_url} answered with a redirect to "
-            f"{exc.response.headers.get('location', '?')} when asked to {at.what}; reconciler "
+            f"{context.base_url} answered with a redirect to "
+            f"{exc.response.headers.get('location', '?')} when asked to {context.what}; reconciler "
             "does not follow redirects: set --base-url to the API's own address."
         )
     elif status == 404:
-        text = f"The API refused to {at.what} (404: {message}); run plan again."
+        text = f"The API refused to {context.what} (404: {message}); run plan again."
     elif status == 429 or status >= 500:
         text = (
-            f"Could not {at.what}: after {tries} it kept answering {status} ({message}). "
+            f"Could not {context.what}: after {tries} it kept answering {status} ({message}). "
             "Wait a little and run again; a re-run picks up where this left off."
         )
     else:
-        text = f"The API refused to {at.what} ({status}: {message})."
+        text = f"The API refused to {context.what} ({status}: {message})."
     return kind(text, status=status, request_id=exc.request_id)
 
 

@@ -27,7 +27,7 @@ from tenacity import (
 from reconciler.connection import Connection, verify_for
 from reconciler.errors import ApiError
 from reconciler.model import LiveResource, LiveState, ResourceChange
-from reconciler.providers.anthropic_admin import addresses as at
+from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER, WORKSPACE
 from reconciler.providers.anthropic_admin.export import file_data
 from reconciler.providers.anthropic_admin.sdk_errors import Context, may_have_written, translated
@@ -82,12 +82,12 @@ class AdminSession:
         emails = {u.id: u.email.lower() for u in users}
         org_roles = {u.email.lower(): u.role for u in users}
         for user in users:
-            found[at.make(USER, user.email.lower())] = LiveResource(
+            found[addresses.make(USER, user.email.lower())] = LiveResource(
                 {"role": user.role, "status": "member"}, None, user.id
             )
         invited = set()
         for invite in invites:
-            address = at.make(USER, invite.email.lower())
+            address = addresses.make(USER, invite.email.lower())
             if invite.status == "pending" and address not in found:
                 invited.add(invite.email.lower())
                 found[address] = LiveResource(
@@ -96,7 +96,7 @@ class AdminSession:
         active = [w for w in workspaces if w.archived_at is None]
         archived = {w.name: w.id for w in workspaces if w.archived_at is not None}
         for workspace in active:
-            found[at.make(WORKSPACE, workspace.name)] = LiveResource(
+            found[addresses.make(WORKSPACE, workspace.name)] = LiveResource(
                 _workspace_fields(workspace), None, workspace.id
             )
         member_lists = await asyncio.gather(
@@ -112,12 +112,12 @@ class AdminSession:
         for workspace, members in zip(active, member_lists, strict=True):
             for member in members:
                 if member.user_id in emails:
-                    address = at.make(MEMBER, workspace.name, emails[member.user_id])
+                    address = addresses.make(MEMBER, workspace.name, emails[member.user_id])
                     found[address] = LiveResource(
                         {"workspace_role": member.workspace_role}, None, member.user_id
                     )
         for key in keys:
-            found[at.make(API_KEY, key.id)] = LiveResource(
+            found[addresses.make(API_KEY, key.id)] = LiveResource(
                 {"name": key.name, "status": key.status}, None, key.id
             )
         return LiveState(
@@ -132,9 +132,9 @@ class AdminSession:
     async def current(self, address: str) -> LiveResource | None:
         return (await self.read_live()).resources.get(address)
 
-    async def read_back(self, addresses: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
+    async def read_back(self, chosen: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
         live = await self.read_live()
-        return {a: (live.resources[a].fields if a in live.resources else None) for a in addresses}
+        return {a: (live.resources[a].fields if a in live.resources else None) for a in chosen}
 
     async def export(self) -> dict[str, Any]:
         return file_data(await self.read_live())
@@ -142,7 +142,7 @@ class AdminSession:
     # -- writes -----------------------------------------------------------------------------
 
     async def write(self, change: ResourceChange) -> str | None:
-        kind, names = at.parse(change.address)
+        kind, names = addresses.parse(change.address)
         action = str(change.action)
         write = getattr(self, f"_{action}_{kind}", None)
         if write is None:
@@ -152,7 +152,7 @@ class AdminSession:
 
     async def _create_workspace(self, change: ResourceChange, name: str) -> None:
         after = change.after
-        residency = at.residency(after)
+        residency = addresses.residency(after)
         body: dict[str, Any] = {"name": name}
         if residency:
             body["data_residency"] = residency
@@ -168,7 +168,7 @@ class AdminSession:
 
     async def _update_workspace(self, change: ResourceChange, name: str) -> None:
         body: dict[str, Any] = {}
-        residency = at.residency(change.after)
+        residency = addresses.residency(change.after)
         if residency:
             body["data_residency"] = residency
         if "tags" in change.changes:
@@ -228,7 +228,7 @@ class AdminSession:
 
     async def _create_member(self, change: ResourceChange, workspace: str, email: str) -> None:
         workspace_id = await self._workspace_id(workspace)
-        user_id = await self._id(at.make(USER, email), status="member")
+        user_id = await self._id(addresses.make(USER, email), status="member")
         await self._create(
             f"add {email} to workspace {workspace!r}",
             lambda client: client.beta.organization.workspaces.members.add(
@@ -239,7 +239,7 @@ class AdminSession:
 
     async def _update_member(self, change: ResourceChange, workspace: str, email: str) -> None:
         workspace_id = await self._workspace_id(workspace)
-        user_id = await self._id(at.make(USER, email), status="member")
+        user_id = await self._id(addresses.make(USER, email), status="member")
         await self._calling(
             f"change the role of {email} in workspace {workspace!r}",
             self.org.workspaces.members.update(
@@ -249,7 +249,7 @@ class AdminSession:
 
     async def _delete_member(self, change: ResourceChange, workspace: str, email: str) -> None:
         workspace_id = await self._workspace_id(workspace)
-        user_id = await self._id(at.make(USER, email), status="member")
+        user_id = await self._id(addresses.make(USER, email), status="member")
         await self._calling(
             f"remove {email} from workspace {workspace!r}",
             self.org.workspaces.members.remove(user_id, workspace_id=workspace_id),
@@ -282,7 +282,7 @@ class AdminSession:
     async def _workspace_id(self, name: str) -> str:
         if name in self._created:
             return self._created[name]
-        return await self._id(at.make(WORKSPACE, name))
+        return await self._id(addresses.make(WORKSPACE, name))
 
     # -- the boundary ---------------------------------------------------------------------------
 
@@ -368,11 +368,11 @@ def _workspace_fields(workspace: Any) -> dict[str, Any]:
     allowed = residency.allowed_inference_geos
     return {
         "name": workspace.name,
-        f"{at.RESIDENCY}allowed_inference_geos": allowed
+        f"{addresses.RESIDENCY}allowed_inference_geos": allowed
         if isinstance(allowed, str)
         else list(allowed),
-        f"{at.RESIDENCY}default_inference_geo": residency.default_inference_geo,
-        f"{at.RESIDENCY}workspace_geo": residency.workspace_geo,
+        f"{addresses.RESIDENCY}default_inference_geo": residency.default_inference_geo,
+        f"{addresses.RESIDENCY}workspace_geo": residency.workspace_geo,
         "tags": dict(workspace.tags or {}),
         "archived": workspace.archived_at is not None,
     }

@@ -11,7 +11,7 @@ import click
 from reconciler.connection import Connection
 from reconciler.model import DesiredState, LiveState, ResourceChange
 from reconciler.provider import Proposal
-from reconciler.providers.company import planning
+from reconciler.providers.company import proposals
 from reconciler.providers.company.commands import usage
 from reconciler.providers.company.session import CompanySession
 
@@ -38,12 +38,12 @@ class CompanyProvider:
         return found, frozenset()
 
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal:
-        return planning.propose(desired, live)
+        return proposals.propose(desired, live)
 
     def review(
         self, changes: Sequence[ResourceChange], live: LiveState
     ) -> tuple[list[str], list[str]]:
-        return planning.warnings_for(changes, live), []
+        return proposals.warnings_for(changes, live), []
 
     def session(self, connection: Connection) -> CompanySession:
         return CompanySession(connection)

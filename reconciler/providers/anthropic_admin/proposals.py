@@ -19,12 +19,12 @@ from reconciler.errors import ConfigError, Problem
 from reconciler.fielddiff import differing
 from reconciler.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
 from reconciler.provider import Proposal
-from reconciler.providers.anthropic_admin import addresses as at
+from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER, WORKSPACE
 
 PRUNE_SHARE = 0.25
 _KIND_ORDER = {WORKSPACE: 0, USER: 1, MEMBER: 2, API_KEY: 3}
-WORKSPACE_GEO = f"{at.RESIDENCY}workspace_geo"
+WORKSPACE_GEO = f"{addresses.RESIDENCY}workspace_geo"
 
 
 def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
@@ -35,23 +35,23 @@ def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], froze
     prune: set[str] = set()
     users = dict(data.get("users") or {})
     if users.pop("prune", False):
-        prune.add(at.prefix(USER))
+        prune.add(addresses.prefix(USER))
     for email, role in _by_email(users, "users").items():
-        found[at.make(USER, email)] = {"role": role}
+        found[addresses.make(USER, email)] = {"role": role}
     for name, spec in (data.get("workspaces") or {}).items():
         spec = dict(spec or {})
         members = dict(spec.pop("members", None) or {})
         fields: dict[str, Any] = {}
         for key, value in (spec.pop("data_residency", None) or {}).items():
-            fields[f"{at.RESIDENCY}{key}"] = value
+            fields[f"{addresses.RESIDENCY}{key}"] = value
         fields.update(spec)
-        found[at.make(WORKSPACE, name)] = fields
+        found[addresses.make(WORKSPACE, name)] = fields
         if members.pop("prune", False):
-            prune.add(at.prefix(MEMBER, name))
+            prune.add(addresses.prefix(MEMBER, name))
         for email, role in _by_email(members, f"workspaces.{name}.members").items():
-            found[at.make(MEMBER, name, email)] = {"workspace_role": role}
+            found[addresses.make(MEMBER, name, email)] = {"workspace_role": role}
     for key_id, fields in (data.get("api_keys") or {}).items():
-        found[at.make(API_KEY, key_id)] = dict(fields or {})
+        found[addresses.make(API_KEY, key_id)] = dict(fields or {})
     return found, frozenset(prune)
 
 
@@ -81,7 +81,7 @@ def _by_email(section: Mapping[str, Any], where: str) -> dict[str, Any]:
 def propose(desired: DesiredState, live: LiveState) -> Proposal:
     planner = _Planner(desired, live)
     for address, fields in desired.resources.items():
-        kind, names = at.parse(address)
+        kind, names = addresses.parse(address)
         if kind == WORKSPACE:
             planner.workspace(address, names[0], fields)
         elif kind == USER:
@@ -177,12 +177,12 @@ class _Planner:
         if workspace in self.archiving:
             return
         role = fields["workspace_role"]
-        workspace_address = at.make(WORKSPACE, workspace)
+        workspace_address = addresses.make(WORKSPACE, workspace)
         if email not in self.org_roles:
             invited = (
                 email in self.invited
-                or any(c.address == at.make(USER, email) for c in self.changes)
-                or at.make(USER, email) in self.desired.resources
+                or any(c.address == addresses.make(USER, email) for c in self.changes)
+                or addresses.make(USER, email) in self.desired.resources
             )
             self.notes.append(
                 (
@@ -245,7 +245,7 @@ class _Planner:
     def prune(self) -> None:
         """A removal for each live user, invite or member a pruned section does not list."""
         for address, resource in self.live.resources.items():
-            kind, names = at.parse(address)
+            kind, names = addresses.parse(address)
             if kind not in (USER, MEMBER) or address in self.desired.resources:
                 continue
             if kind == MEMBER and names[0] in self.archiving:
@@ -263,7 +263,7 @@ class _Planner:
             ResourceChange(address, Action.UPDATE, None, changes)
             for address, changes in found.items()
         ]
-        self.changes.sort(key=lambda c: (_KIND_ORDER[at.parse(c.address)[0]], c.address))
+        self.changes.sort(key=lambda c: (_KIND_ORDER[addresses.parse(c.address)[0]], c.address))
         return Proposal(
             self.changes,
             unmanaged=self._unmanaged(),
@@ -276,7 +276,7 @@ class _Planner:
         counts: dict[str, int] = {}
         names = {USER: "user", WORKSPACE: "workspace", API_KEY: "API key"}
         for address in self.live.resources:
-            kind = at.parse(address)[0]
+            kind = addresses.parse(address)[0]
             if kind in names and address not in self.desired.resources and address not in removed:
                 counts[names[kind]] = counts.get(names[kind], 0) + 1
         return counts
@@ -296,8 +296,8 @@ def review(changes: Sequence[ResourceChange], live: LiveState) -> tuple[list[str
     for change in changes:
         if change.action is not Action.DELETE:
             continue
-        kind, names = at.parse(change.address)
-        section = at.prefix(USER) if kind == USER else at.prefix(MEMBER, names[0])
+        kind, names = addresses.parse(change.address)
+        section = addresses.prefix(USER) if kind == USER else addresses.prefix(MEMBER, names[0])
         sections.setdefault(section, []).append(change.address)
         if kind == USER and change.changes.get("role", FieldChange(None, None)).before == "admin":
             guards.append(f"removes the organization admin {names[0]}")
@@ -306,8 +306,8 @@ def review(changes: Sequence[ResourceChange], live: LiveState) -> tuple[list[str
         if total and len(removed) / total > PRUNE_SHARE:
             what = (
                 "users and invites"
-                if section == at.prefix(USER)
-                else (f"members of workspace {json.dumps(at.parse(removed[0])[1][0])}")
+                if section == addresses.prefix(USER)
+                else (f"members of workspace {json.dumps(addresses.parse(removed[0])[1][0])}")
             )
             guards.append(
                 f"removes {len(removed)} of {total} {what} ({len(removed) / total:.0%}), "

@@ -8,16 +8,13 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from reconciler import plan as planning
-from reconciler import planfile, providers
+from reconciler import planfile, planning, providers
 from reconciler.apply import OnResult, apply_plan
 from reconciler.connection import Connection, normalise_url
 from reconciler.errors import PlanFileError, UnsafePlanError
 from reconciler.escape import visible
 from reconciler.model import ApplyReport, DesiredState, Plan
 from reconciler.provider import Provider
-
-__all__ = ["Connection"]
 
 
 async def plan_file(
