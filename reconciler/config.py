@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,10 +60,7 @@ _TOO_DEEP = (
 @cache
 def schema(provider: str = DEFAULT_PROVIDER) -> dict[str, Any]:
     """The file schema of ``provider`` (each provider's file has its own sections)."""
-    name = providers.get(provider).schema_file
-    text = resources.files("reconciler").joinpath(f"schemas/{name}").read_text()
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+    return dict(providers.get(provider).schema())
 
 
 @cache
@@ -105,7 +100,7 @@ def load(path: str | Path) -> DesiredState:
     except OSError as exc:
         raise ConfigError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
-        ) from None
+        ) from exc
     data = parse(raw, name)
     return build(data, source=name, digest=hashlib.sha256(raw).hexdigest())
 
@@ -134,7 +129,7 @@ def build(data: dict[str, Any], *, source: str, digest: str) -> DesiredState:
     try:
         found, prune = providers.get(provider).resources(data)
     except ConfigError as exc:  # a provider's own rule: name the file it is about
-        raise ConfigError([replace(p, file=source) for p in exc.problems]) from None
+        raise ConfigError([replace(p, file=source) for p in exc.problems]) from exc
     api = data.get("api") or {}
     return DesiredState(
         source=source,

@@ -89,11 +89,11 @@ def normalise_url(url: str) -> str:
 def _port(url: str) -> int | None:
     try:
         return urlsplit(url.strip()).port
-    except ValueError:
+    except ValueError as exc:
         raise CredentialsError(
             f"The base URL {url!r} has an invalid port; set --base-url to a URL like "
             "https://api.anthropic.com."
-        ) from None
+        ) from exc
 
 
 def endpoint_for(flag: str | None, from_file: str | None, *, source: str = "the file") -> Endpoint:

@@ -35,7 +35,6 @@ class Pacer:
         self._stamp = clock()
         self._in_flight = 0
         self._lock = asyncio.Lock()
-        self.waited = 0.0
 
     def _refill(self) -> None:
         now = self._clock()
@@ -49,7 +48,6 @@ class Pacer:
             self._refill()
             if self._tokens is not None and self._tokens < 1 and self._rate > 0:
                 delay = (1 - self._tokens) / self._rate
-                self.waited += delay
                 await self._sleep(delay)
                 self._refill()
             if self._tokens is not None:

@@ -79,7 +79,7 @@ def load_saved(path: Path) -> SavedPlan:
         raise PlanFileError(
             f"{path} is not a readable plan file ({visible(str(exc))}); make one with "
             "'reconciler plan FILE --out PLAN.json'."
-        ) from None
+        ) from exc
     if not isinstance(data, dict) or data.get("format_version") not in READABLE_FORMAT_VERSIONS:
         raise PlanFileError(
             f"{path} is not a reconciler plan of format_version "
@@ -116,7 +116,7 @@ def load_saved(path: Path) -> SavedPlan:
         raise PlanFileError(
             f"{path} is damaged ({type(exc).__name__}: {visible(str(exc))}); make it again "
             "with 'reconciler plan --out'."
-        ) from None
+        ) from exc
     return SavedPlan(plan, sections, kind, signature)
 
 
@@ -167,7 +167,7 @@ def source_of(saved: SavedPlan, expected: Path | None) -> Path:
     try:
         found = hashlib.sha256(expected.read_bytes()).hexdigest()
     except OSError as exc:
-        raise PlanFileError(f"cannot read {expected} to check the plan: {exc.strerror}") from None
+        raise PlanFileError(f"cannot read {expected} to check the plan: {exc.strerror}") from exc
     if found != saved.plan.source.get("sha256"):
         raise StalePlanError(
             f"The saved plan was not made from {visible(str(expected))} as it is now (it was "
@@ -301,4 +301,4 @@ def load_report_if_report(path: Path) -> ApplyReport | None:
             api={str(k): str(v) for k, v in dict(data.get("api") or {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(f"{path} is a damaged apply report ({type(exc).__name__}).") from None
+        raise PlanFileError(f"{path} is a damaged apply report ({type(exc).__name__}).") from exc

@@ -12,14 +12,23 @@ one without touching this one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, Protocol
 
 import click
 
 from reconciler.connection import Connection
 from reconciler.model import DesiredState, LiveResource, LiveState, ResourceChange
+
+
+def packaged_schema(package: str, name: str) -> dict[str, Any]:
+    """A JSON Schema shipped as a file inside ``package`` (``schemas/NAME``)."""
+    text = resources.files(package).joinpath(f"schemas/{name}").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,15 @@ class Provider(Protocol):
 
     name: str
     display_name: str  # "Company API": how messages and the demo name it
-    schema_file: str  # its file schema, under reconciler/schemas/
     key_variables: tuple[str, ...]  # where its key is read from, in order
     read_scope: str
     write_scope: str
     address_example: str
     demo_example: str  # a file inside the package that `reconciler demo` plans
     sandbox_key: str  # the sandbox seed's key for this API (the demo's)
+
+    def schema(self) -> Mapping[str, Any]:
+        """The JSON Schema (2020-12) of this provider's desired-state file."""
 
     def resources(
         self, data: Mapping[str, Any]

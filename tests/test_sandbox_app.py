@@ -350,3 +350,18 @@ def test_a_conflict_edits_the_resource_first_so_if_match_fails(api: TestClient) 
     assert project["description"].startswith("Edited out of band #")
     log = api.get("/_sandbox/requests", headers=control).json()["data"]
     assert log[-2]["conflict"] is True
+
+
+def test_faults_jitter_and_conflicts_draw_from_independent_streams() -> None:
+    """One seed gives the same run again, but faults, jitter and conflicts do not move
+    together: with one shared seed each would repeat the others' sequence."""
+    from reconciler.sandbox.conditions import Conditions, Settings
+
+    def draws(conditions: Conditions) -> tuple[list[float], list[float]]:
+        faults = [conditions._faults.random() for _ in range(20)]
+        conflicts = [conditions._conflicts.random() for _ in range(20)]
+        return faults, conflicts
+
+    first = draws(Conditions(Settings(fault_seed=7)))
+    assert first == draws(Conditions(Settings(fault_seed=7)))
+    assert first[0] != first[1]

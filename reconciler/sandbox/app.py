@@ -73,7 +73,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(b"".join(chunks), parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise ErrorAnswer(400, f"Request body is not valid JSON: {exc}") from None
+        raise ErrorAnswer(400, f"Request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise ErrorAnswer(400, "Request body must be a JSON object.")
     odd = _odd_value(body)
@@ -227,7 +227,7 @@ async def sandbox_reset(request: Request) -> Response:
     try:
         seed = seed_from_data(body, source="request body")
     except SeedError as exc:
-        raise ErrorAnswer(400, str(exc).removeprefix("request body: ")) from None
+        raise ErrorAnswer(400, str(exc).removeprefix("request body: ")) from exc
     request.app.state.store.load(**seed, replace=True)
     return JSONResponse({"projects": len(seed["projects"])})
 

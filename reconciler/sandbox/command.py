@@ -123,7 +123,7 @@ def sandbox(
             announce=_announce,
         )
     except SeedError as exc:
-        raise click.ClickException(f"{exc}; fix the seed file, or use a fresh --db.") from None
+        raise click.ClickException(f"{exc}; fix the seed file, or use a fresh --db.") from exc
 
 
 def _announce(line: str) -> None:

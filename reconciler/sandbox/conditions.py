@@ -93,9 +93,7 @@ class Conditions:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.bucket = TokenBucket(self.settings.rate_limit)
-        self._faults = random.Random(self.settings.fault_seed)
-        self._jitter = random.Random(self.settings.fault_seed)
-        self._conflicts = random.Random(self.settings.fault_seed)
+        self._reseed()
 
     def update(self, changes: dict[str, Any]) -> Settings:
         for name, value in changes.items():
@@ -105,10 +103,23 @@ class Conditions:
         if {"fault_seed", "fault_rate", "fault_kinds", "fault_methods", "conflict_rate"} & (
             changes.keys()
         ):
-            self._faults = random.Random(self.settings.fault_seed)
-            self._jitter = random.Random(self.settings.fault_seed)
-            self._conflicts = random.Random(self.settings.fault_seed)
+            self._reseed()
         return self.settings
+
+    def _reseed(self) -> None:
+        """One independent stream per kind of draw, all from the one seed: faults, latency
+        jitter and conflicts must not move together (a seed alone would give each the
+        same sequence). Without a seed, each stream is seeded by the system."""
+        seed = self.settings.fault_seed
+
+        def stream(name: str) -> random.Random:
+            return random.Random() if seed is None else random.Random(f"{seed}/{name}")
+
+        self._faults, self._jitter, self._conflicts = (
+            stream("faults"),
+            stream("jitter"),
+            stream("conflicts"),
+        )
 
     def latency_seconds(self) -> float:
         s = self.settings

@@ -32,7 +32,7 @@ def parse_seed(text: str, *, source: str) -> dict[str, Any]:
     try:
         data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise SeedError(f"{source}: not valid YAML/JSON: {exc}") from None
+        raise SeedError(f"{source}: not valid YAML/JSON: {exc}") from exc
     return seed_from_data(data, source=source)
 
 
@@ -135,7 +135,7 @@ def seed_store(store: Store, *, seed_file: Path | None, generate_projects: int =
         try:
             text = seed_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise SeedError(f"cannot read seed file {seed_file}: {exc}") from None
+            raise SeedError(f"cannot read seed file {seed_file}: {exc}") from exc
         seed = parse_seed(text, source=str(seed_file))
     projects = list(seed["projects"])
     projects += generated_projects(generate_projects, taken={p["id"] for p in projects})

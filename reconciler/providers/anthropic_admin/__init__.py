@@ -10,7 +10,7 @@ import click
 
 from reconciler.connection import Connection
 from reconciler.model import DesiredState, LiveState, ResourceChange
-from reconciler.provider import Proposal
+from reconciler.provider import Proposal, packaged_schema
 from reconciler.providers.anthropic_admin import proposals
 
 if TYPE_CHECKING:
@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 class AnthropicAdminProvider:
     name = "anthropic-admin"
     display_name = "Admin API"
-    schema_file = "anthropic-admin.schema.json"
     key_variables: tuple[str, ...] = ("ANTHROPIC_ADMIN_KEY",)
     read_scope = write_scope = "organization:admin"
     address_example = '\'user["ada@example.com"]\' or \'member["Research"]["ada@example.com"]\''
     demo_example = "examples/anthropic-admin.yaml"
     sandbox_key = "sk-ant-admin01-sandbox"
+
+    def schema(self) -> Mapping[str, Any]:
+        return packaged_schema("reconciler", "anthropic-admin.schema.json")
 
     def resources(
         self, data: Mapping[str, Any]

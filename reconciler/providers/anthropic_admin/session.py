@@ -317,14 +317,14 @@ class AdminSession:
                         found = await self.current(address) if exc.status != 429 else None
                         if found is not None:
                             return found.id
-                        raise _Unsure() from None
-        except _Unsure:
+                        raise _Unsure() from exc
+        except _Unsure as exc:
             assert last is not None
             raise type(last)(
                 f"{what} did not succeed after {policy.attempts} attempts ({last.message}). "
                 "Wait a little and run again; a re-run picks up where this left off.",
                 status=last.status,
-            ) from None
+            ) from exc
         return None
 
     async def _all(
@@ -352,9 +352,9 @@ class AdminSession:
         except anthropic.NotFoundError as exc:
             if missing_ok:
                 return None  # type: ignore[return-value]  # a removal of what is gone
-            raise translated(exc, self._context(what, attempts)) from None
+            raise translated(exc, self._context(what, attempts)) from exc
         except anthropic.APIError as exc:
-            raise translated(exc, self._context(what, attempts)) from None
+            raise translated(exc, self._context(what, attempts)) from exc
 
     def _context(self, what: str, attempts: int) -> Context:
         connection = self._connection

@@ -10,7 +10,7 @@ import click
 
 from reconciler.connection import Connection
 from reconciler.model import DesiredState, LiveState, ResourceChange
-from reconciler.provider import Proposal
+from reconciler.provider import Proposal, packaged_schema
 from reconciler.providers.company import proposals
 from reconciler.providers.company.commands import usage
 from reconciler.providers.company.session import CompanySession
@@ -19,13 +19,15 @@ from reconciler.providers.company.session import CompanySession
 class CompanyProvider:
     name = "company"
     display_name = "Company API"
-    schema_file = "org.schema.json"
     key_variables: tuple[str, ...] = ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY")
     read_scope = "organization:read"
     write_scope = "organization:write"
     address_example = "'company' or 'project.proj_1'"
     demo_example = "examples/org.yaml"
     sandbox_key = "sk-sandbox-admin"
+
+    def schema(self) -> Mapping[str, Any]:
+        return packaged_schema("reconciler", "org.schema.json")
 
     def resources(
         self, data: Mapping[str, Any]

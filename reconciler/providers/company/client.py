@@ -113,8 +113,6 @@ class CompanyClient:
         self._limit = asyncio.Semaphore(concurrency)
         self.pacer = pacer or Pacer()
         self._sleep = sleep
-        self.requests_sent = 0
-        self.rate_limited = 0
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={
@@ -217,7 +215,7 @@ class CompanyClient:
                 f"({exc.message}). Wait a little and run again; a re-run picks up where this "
                 "left off.",
                 status=exc.status,
-            ) from None
+            ) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _wait(self, state: RetryCallState) -> float:
@@ -233,15 +231,14 @@ class CompanyClient:
         async with self._limit:
             await self.pacer.acquire()
             try:
-                self.requests_sent += 1
                 response = await self._http.request(method, path, **kwargs)
                 await response.aread()
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as exc:
                 raise _Retryable(
                     f"no answer within {self._retry.timeout:g} s", network=True
-                ) from None
+                ) from exc
             except httpx.TransportError as exc:
-                raise _Retryable(_network_reason(exc, self.base_url), network=True) from None
+                raise _Retryable(_network_reason(exc, self.base_url), network=True) from exc
             finally:
                 self.pacer.release()
         self.pacer.observe(response.headers)
@@ -255,10 +252,8 @@ class CompanyClient:
         message = _server_message(response)
         if status in RETRYABLE_STATUSES:
             retry_after = _seconds(response.headers.get("retry-after"))
-            if status == 429:
-                self.rate_limited += 1
-                if retry_after is not None:
-                    self.pacer.hold(retry_after)
+            if status == 429 and retry_after is not None:
+                self.pacer.hold(retry_after)
             return _Retryable(
                 f"{status}: {message}",
                 status=status,
@@ -300,8 +295,8 @@ class CompanyClient:
     def _body(self, response: httpx.Response, component: str) -> dict[str, Any]:
         try:
             body = response.json()
-        except (ValueError, UnicodeDecodeError):
-            raise self._nonsense(response, "its answer is not JSON") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self._nonsense(response, "its answer is not JSON") from exc
         validator = _validator(component)
         if not validator.is_valid(body):
             error = next(iter(validator.iter_errors(body)))
