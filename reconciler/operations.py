@@ -1,5 +1,6 @@
-"""The steps between the command line and the pipeline: read live state, plan,
-check that a plan is safe and fresh, apply it. Each command is a few lines that
+"""The operations a command performs: plan a file against live state, verify a
+saved plan against its file (an undo plan by its signature), check a plan is
+safe, apply it, export. Each command is a few lines that
 call one of these; which API is behind them is the provider's business."""
 
 from __future__ import annotations

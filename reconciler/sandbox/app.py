@@ -1,4 +1,6 @@
-"""The Company API as a Starlette app, over a ``Store`` and ``Conditions``.
+"""The sandbox as a Starlette app, over a ``Store`` and ``Conditions``: the Company
+API's routes here, the Admin API's from ``admin_app``, the control API under
+``/_sandbox/``.
 
 Request flow: ``ConditionsMiddleware`` (``middleware.py``) → routing → an
 endpoint, which checks the key's scope, validates the body against the OpenAPI

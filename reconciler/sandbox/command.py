@@ -1,4 +1,4 @@
-"""``reconciler sandbox``: the command line of the local Company API.
+"""``reconciler sandbox``: the command line of the local Company API and Admin API.
 
 It lives with the sandbox, not in ``reconciler.cli``: the sandbox stands in for
 a server someone else wrote and shares nothing with the reconciler's internals;
@@ -91,7 +91,8 @@ def sandbox(
     fault_kinds: str,
     rate_limit: float,
 ) -> None:
-    """Run the local Company API (Starlette on uvicorn, state in SQLite) until interrupted."""
+    """Run the local Company API and Admin API (Starlette on uvicorn, state in SQLite)
+    until interrupted."""
     # The server's imports (uvicorn, starlette, jsonschema) only when serving: every
     # other command starts faster.
     from reconciler.sandbox.seed import SeedError

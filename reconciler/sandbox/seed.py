@@ -1,6 +1,7 @@
 """Fixtures: the organization a fresh sandbox database starts with.
 
-A seed is checked against the contract's own ``Company`` and ``Project``
+A seed (company, projects, keys, and the Admin API's users, invites, workspaces
+and keys) is checked against the contract's own ``Company`` and ``Project``
 schemas before anything is written, so a sandbox never serves data the real
 API could not have.
 """

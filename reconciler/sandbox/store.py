@@ -1,4 +1,5 @@
-"""The sandbox's state: one organization in a SQLite file.
+"""The sandbox's state: one organization in a SQLite file (the Company API's
+company and projects here; the Admin API's objects in ``AdminStore``, same file).
 
 Every write runs in one ``BEGIN IMMEDIATE`` transaction that re-reads the row,
 checks the caller's ``If-Match`` against it and only then updates, so a
