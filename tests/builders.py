@@ -1,13 +1,49 @@
-"""Builders shared by the in-process tests: a plan made as the engine makes it, with
-the provider the file names (the engine's ``make_plan`` is told its provider)."""
+"""Builders shared by the in-process tests: a Company API organization live and a
+file's desired state, and a plan made as the engine makes it, with the provider
+the file names (the engine's ``make_plan`` is told its provider)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from reconciler import planning, providers
-from reconciler.model import DesiredState, LiveState, Plan
+from reconciler.model import DesiredState, LiveResource, LiveState, Plan
 
 
 def plan_of(desired: DesiredState, live: LiveState, *, targets: Iterable[str] = ()) -> Plan:
     return planning.make_plan(desired, live, providers.get(desired.provider), targets=targets)
+
+
+LIVE_COMPANY = {
+    "id": "org_1",
+    "name": "A",
+    "billing_email": "billing@example.com",
+    "plan": "scale",
+    "usage_limit": 1000,
+    "created_at": "2024-01-01T00:00:00Z",
+}
+
+
+def project(pid: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "name": pid,
+        "description": "",
+        "billing_email": None,
+        "usage_limit": None,
+        "created_at": "2024-01-01T00:00:00Z",
+        **fields,
+    }
+
+
+def live(*projects: dict[str, Any], tokens_used: int = 500, **company: Any) -> LiveState:
+    found = {"company": LiveResource({**LIVE_COMPANY, **company}, '"c1"')}
+    found.update({f"project.{p['id']}": LiveResource(p, f'"{p["id"]}"') for p in projects})
+    return LiveState(found, context={"tokens_used": tokens_used})
+
+
+def desired(**resources: dict[str, Any]) -> DesiredState:
+    return DesiredState(
+        "org.yaml", "0" * 64, {k.replace("__", "."): v for k, v in resources.items()}
+    )

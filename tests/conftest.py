@@ -3,12 +3,8 @@ ASGITransport for the async client) and as a real process on a loopback port."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +18,11 @@ from reconciler.sandbox.conditions import Conditions, Settings
 from reconciler.sandbox.seed import seed_store
 from reconciler.sandbox.store import Store
 
+from .sandbox import ADMIN_KEY, SandboxProcess, start_sandbox
+
 # Shared machines are noisy: hypothesis must judge behaviour, never speed.
 settings.register_profile("reconciler", deadline=None)
 settings.load_profile("reconciler")
-
-ADMIN_KEY = "sk-sandbox-admin"
-READER_KEY = "sk-sandbox-reader"
-CONTROL_KEY = "sk-sandbox-control"
-ORG_ADMIN_KEY = "sk-ant-admin01-sandbox"  # the shipped seed's Admin API key
-# A company for seeds that are about the Admin API (a seed must have one).
-SEED_COMPANY = {
-    "id": "org_harness",
-    "name": "Harness",
-    "billing_email": "billing@example.com",
-    "plan": "enterprise",
-    "usage_limit": None,
-    "created_at": "2024-01-01T00:00:00Z",
-}
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
@@ -69,85 +52,6 @@ def asgi_transport(store: Store, conditions: Conditions) -> httpx.ASGITransport:
     return httpx.ASGITransport(app=create_app(store, conditions))
 
 
-@dataclass
-class SandboxProcess:
-    """A real ``reconciler sandbox`` process and a way to talk to its control API."""
-
-    url: str
-    db: Path
-    process: subprocess.Popen[str]
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
-
-    def control(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.http.request(
-            method, f"{self.url}/_sandbox/{path}", headers={"x-api-key": CONTROL_KEY}, **kwargs
-        )
-
-    def requests(self) -> list[dict[str, Any]]:
-        data: list[dict[str, Any]] = self.control("GET", "requests").json()["data"]
-        return data
-
-    def writes(self) -> list[dict[str, Any]]:
-        return [r for r in self.requests() if r["method"] == "PATCH"]
-
-    def api(self, method: str, path: str, key: str = ADMIN_KEY, **kwargs: Any) -> httpx.Response:
-        return self.http.request(
-            method,
-            f"{self.url}/v1/organizations/company{path}",
-            headers={"x-api-key": key, **kwargs.pop("headers", {})},
-            **kwargs,
-        )
-
-    def admin_call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One Admin API request (``users``, ``workspaces/ID/members``...) with the seed's
-        Admin key; its JSON, after checking it succeeded."""
-        response = self.http.request(
-            method,
-            f"{self.url}/v1/organizations/{path}",
-            headers={"x-api-key": ORG_ADMIN_KEY, "anthropic-version": "2023-06-01"},
-            **kwargs,
-        )
-        response.raise_for_status()
-        return response.json()
-
-    def admin_list(self, path: str) -> list[dict[str, Any]]:
-        """Every item of an Admin API list (one page of 1,000 is all a test makes)."""
-        data: list[dict[str, Any]] = self.admin_call("GET", path, params={"limit": 1000})["data"]
-        return data
-
-    def stop(self) -> int:
-        self.http.close()
-        self.process.terminate()
-        try:
-            return self.process.wait(timeout=15)
-        finally:
-            if self.process.stdout:
-                self.process.stdout.close()
-            if self.process.stderr:
-                self.process.stderr.close()
-
-
-def reconciler_executable() -> str:
-    found = shutil.which("reconciler")
-    assert found, "the reconciler console script is not installed (pip install -e '.[test]')"
-    return found
-
-
-def start_sandbox(db: Path, *args: str) -> SandboxProcess:
-    process = subprocess.Popen(
-        [reconciler_executable(), "sandbox", "--db", str(db), "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("Listening on http://127.0.0.1:"):
-        process.kill()
-        raise AssertionError(f"sandbox did not start: {line!r} {process.stderr.read()}")
-    return SandboxProcess(line.split()[-1], db, process)
-
-
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
     """A fresh sandbox process on a free loopback port, seeded with the shipped seed."""
@@ -163,43 +67,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]
     running = start_sandbox(tmp_path_factory.mktemp("module-sandbox") / "sandbox.db")
     yield running
     running.stop()
-
-
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-def run_cli(
-    *args: str,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    input: str | None = None,
-    timeout: float = 120,
-) -> Run:
-    """The installed ``reconciler`` command, with a clean key environment."""
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY", "RECONCILER_BASE_URL", "GITHUB_ACTIONS")
-    }
-    done = subprocess.run(
-        [reconciler_executable(), *args],
-        env={**base, **(env or {})},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        input=input,
-        timeout=timeout,
-    )
-    return Run(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from reconciler.model import DesiredState
 from reconciler.providers.anthropic_admin.proposals import resources
 
 from . import figures
-from .conftest import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess
-from .test_convergence import FAST, converge, inject_faults
+from .harness import FAST, converge, inject_faults
+from .sandbox import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess
 
 ORG_ROLES = ["user", "developer", "billing", "claude_code_user"]
 CREATE_PATHS = ("/invites", "/workspaces", "/members")

@@ -9,7 +9,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from .conftest import CONTROL_KEY, SandboxProcess
+from .sandbox import CONTROL_KEY, SandboxProcess
 
 ADMIN_KEY = "sk-ant-admin01-sandbox"
 

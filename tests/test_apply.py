@@ -13,7 +13,7 @@ from reconciler.model import DesiredState, Outcome
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.store import Store
 
-from .conftest import ADMIN_KEY, READER_KEY
+from .sandbox import ADMIN_KEY, READER_KEY
 
 
 def connection(transport: httpx.ASGITransport, key: str = ADMIN_KEY) -> Connection:

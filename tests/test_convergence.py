@@ -10,118 +10,23 @@ does 200 seeded cases; ``pytest -m slow`` runs 2,000 more.
 
 from __future__ import annotations
 
-import asyncio
 import random
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from reconciler import operations
-from reconciler.connection import Connection, RetryPolicy
-from reconciler.errors import ApiError
-from reconciler.model import DesiredState
+from reconciler.connection import Connection
 
 from . import figures
-from .conftest import ADMIN_KEY, CONTROL_KEY, SandboxProcess
-
-FIELDS = ("name", "description", "billing_email", "usage_limit")
-MAX_RUNS = 8
-FAST = RetryPolicy(backoff=0.001, max_wait=0.02, timeout=5)
-
-
-def value(rng: random.Random, field: str) -> Any:
-    if field == "name":
-        return rng.choice(["Search", "Research", "Support", "Ops", "Ünïcode ✓"]) + str(
-            rng.randint(0, 9)
-        )
-    if field == "description":
-        return rng.choice(["", "x", "A longer description", "多言語"])
-    if field == "billing_email":
-        return rng.choice([None, "a@example.com", "b@example.org", "ml+x@example.com"])
-    return rng.choice([None, 0, 1, 1000, 250000, 2**53 - 1])
-
-
-def organization(rng: random.Random) -> dict[str, Any]:
-    count = rng.randint(1, 200) if rng.random() < 0.2 else rng.randint(1, 30)
-    projects = [
-        {
-            "id": f"proj_{n:04d}",
-            "created_at": "2024-01-01T00:00:00Z",
-            **{f: value(rng, f) for f in FIELDS},
-        }
-        for n in range(1, count + 1)
-    ]
-    company = {
-        "id": "org_h",
-        "name": "Harness",
-        "billing_email": "billing@example.com",
-        "plan": rng.choice(["build", "team", "scale", "enterprise"]),
-        "usage_limit": rng.choice([None, 1000, 10**9]),
-        "created_at": "2024-01-01T00:00:00Z",
-    }
-    return {"company": company, "projects": projects, "usage": {"tokens_used": 10, "api_calls": 1}}
-
-
-def desired_for(rng: random.Random, org: dict[str, Any]) -> DesiredState:
-    resources: dict[str, dict[str, Any]] = {}
-    if rng.random() < 0.5:
-        resources["company"] = {
-            "name": value(rng, "name"),
-            "plan": rng.choice(["build", "team", "scale", "enterprise"]),
-        }
-    for project in org["projects"]:
-        if rng.random() < 0.6:
-            managed = rng.sample(FIELDS, rng.randint(0, len(FIELDS)))
-            resources[f"project.{project['id']}"] = {f: value(rng, f) for f in managed}
-    return DesiredState("harness.yaml", "0" * 64, resources)
-
-
-def live_state(server: SandboxProcess) -> dict[str, dict[str, Any]]:
-    found = {"company": server.api("GET", "").json()}
-    page = server.api("GET", "/projects", params={"limit": 1000}).json()
-    found.update({f"project.{p['id']}": p for p in page["data"]})
-    for item in found.values():
-        item.pop("etag", None)
-    return found
-
-
-def inject_faults(server: SandboxProcess, rate: float, seed: int) -> None:
-    """Every fault kind, drop-after-write included, at ``rate``, reproducible by ``seed``."""
-    server.control(
-        "PATCH",
-        "settings",
-        json={
-            "fault_rate": rate,
-            "fault_seed": seed,
-            "fault_retry_after": 0,
-            "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
-        },
-    )
-
-
-def converge(
-    desired: DesiredState, connection: Connection, seed: int, *, label: str = ""
-) -> tuple[int, set[str]]:
-    """Plan and apply until the plan is empty, as a user re-running after a failure
-    would; the runs it took and every address any plan named."""
-    planned: set[str] = set()
-    runs = 0
-    while True:
-        runs += 1
-        assert runs <= MAX_RUNS, f"case {seed} did not converge in {MAX_RUNS} runs"
-        try:
-            plan = asyncio.run(operations.plan_file(desired, connection))
-            planned |= {r.address for r in plan.resources}
-            if plan.is_empty:
-                return runs, planned
-            report = asyncio.run(operations.apply(plan, connection))
-            figures.add(f"{label}apply runs")
-            if not report.ok:
-                figures.add(f"{label}apply runs with a failed resource (then re-run)")
-        except ApiError:
-            figures.add(f"{label}plan or apply runs ended by exhausted retries (then re-run)")
+from .harness import (
+    FAST,
+    check_converged,
+    converge,
+    desired_for,
+    inject_faults,
+    live_state,
+    organization,
+)
+from .sandbox import ADMIN_KEY, SandboxProcess
 
 
 def run_case(server: SandboxProcess, seed: int) -> None:
@@ -141,13 +46,7 @@ def run_case(server: SandboxProcess, seed: int) -> None:
     figures.add("convergence cases", 1)
     figures.add("requests sent under faults", len(log))
     figures.add("faults injected", sum(1 for r in log if r["fault"]))
-    after = live_state(server)
-    assert after.keys() == before.keys()
-    for address, fields in after.items():
-        wanted = desired.resources.get(address, {})
-        for field, now in fields.items():
-            expected = wanted.get(field, before[address][field])
-            assert now == expected, f"case {seed}: {address}.{field} is {now!r}, not {expected!r}"
+    check_converged(seed, before, live_state(server), desired)
     patched = {
         "company" if r["path"].endswith("/company") else "project." + r["path"].rsplit("/", 1)[1]
         for r in log
@@ -168,16 +67,26 @@ def test_apply_converges_under_faults_slow(server: SandboxProcess, seed: int) ->
     run_case(server, seed)
 
 
-def test_the_harness_would_notice_a_wrong_value(server: SandboxProcess, tmp_path: Path) -> None:
-    """The check above is real: an out-of-band change after convergence is caught."""
-    run_case(server, 7)
-    state = live_state(server)
-    project = next(a for a in state if a.startswith("project."))
-    server.api("PATCH", f"/projects/{project.split('.', 1)[1]}", json={"name": "Tampered"})
-    assert live_state(server)[project]["name"] == "Tampered"
-    assert (
-        httpx.get(f"{server.url}/_sandbox/settings", headers={"x-api-key": CONTROL_KEY}).json()[
-            "fault_rate"
-        ]
-        == 0.0
-    )
+def test_the_harness_would_notice_a_wrong_value(server: SandboxProcess) -> None:
+    """The check above is real: after a converged case, an out-of-band change to one
+    managed field makes the very comparison the cases run fail, naming the field."""
+    rng = random.Random(7)
+    org = organization(rng)
+    server.control("PATCH", "settings", json={"fault_rate": 0.0, "conflict_rate": 0.0})
+    assert server.control("POST", "reset", json=org).status_code == 200
+    before = live_state(server)
+    desired = desired_for(rng, org)
+    connection = Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
+    converge(desired, connection, 7)
+    check_converged(7, before, live_state(server), desired)  # converged: passes
+    address, fields = next((a, f) for a, f in desired.resources.items() if f)
+    field = next(iter(fields))
+    path = "" if address == "company" else f"/projects/{address.split('.', 1)[1]}"
+    other = {"usage_limit": 7, "billing_email": "x@tampered.example", "plan": "scale"}
+    tampered = other.get(field, "Tampered")
+    if fields[field] == tampered:
+        tampered = "build" if field == "plan" else 8 if field == "usage_limit" else "y@t.example"
+    answer = server.api("PATCH", path, json={field: tampered})
+    assert answer.status_code == 200, answer.text
+    with pytest.raises(AssertionError, match=f"{address}.{field} is"):
+        check_converged(7, before, live_state(server), desired)

@@ -13,8 +13,8 @@ from reconciler.connection import Connection
 from reconciler.model import Outcome
 
 from . import figures
-from .conftest import ADMIN_KEY, SandboxProcess
-from .test_convergence import FAST, desired_for, live_state, organization
+from .harness import FAST, desired_for, live_state, organization
+from .sandbox import ADMIN_KEY, SandboxProcess
 
 MARKER = "Edited out of band #"
 

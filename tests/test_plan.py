@@ -1,54 +1,18 @@
-"""Planning: managed fields only, errors for what cannot be, warnings, saved plans."""
+"""Planning: managed fields only, errors for what cannot be, warnings, staleness, the
+split into this edit and drift."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import planfile, planning
-from reconciler.errors import PlanError, PlanFileError, StalePlanError
-from reconciler.model import DesiredState, LiveResource, LiveState
+from reconciler import planning
+from reconciler.errors import PlanError, StalePlanError
 
-from .builders import plan_of
-
-LIVE_COMPANY = {
-    "id": "org_1",
-    "name": "A",
-    "billing_email": "billing@example.com",
-    "plan": "scale",
-    "usage_limit": 1000,
-    "created_at": "2024-01-01T00:00:00Z",
-}
-
-
-def project(pid: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": pid,
-        "name": pid,
-        "description": "",
-        "billing_email": None,
-        "usage_limit": None,
-        "created_at": "2024-01-01T00:00:00Z",
-        **fields,
-    }
-
-
-def live(*projects: dict[str, Any], tokens_used: int = 500, **company: Any) -> LiveState:
-    found = {"company": LiveResource({**LIVE_COMPANY, **company}, '"c1"')}
-    found.update({f"project.{p['id']}": LiveResource(p, f'"{p["id"]}"') for p in projects})
-    return LiveState(found, context={"tokens_used": tokens_used})
-
-
-def desired(**resources: dict[str, Any]) -> DesiredState:
-    return DesiredState(
-        "org.yaml", "0" * 64, {k.replace("__", "."): v for k, v in resources.items()}
-    )
+from .builders import desired, live, plan_of, project
 
 
 def test_only_fields_written_are_compared() -> None:
@@ -125,36 +89,6 @@ def test_risky_values_are_warned_about() -> None:
     assert "domain changes from example.com to other.org" in text
 
 
-def test_a_saved_plan_round_trips_and_holds_no_key(tmp_path: Path) -> None:
-    api = {"base_url": "http://127.0.0.1:1", "key_variable": "ORG_A_ADMIN_KEY"}
-    result = replace(plan_of(desired(company={"name": "B"}), live()), api=api)
-    path = tmp_path / "plan.json"
-    planfile.save(result, path)
-    saved = planfile.load_saved(path)
-    assert saved.plan.data() == result.data()
-    assert saved.sections is None
-    assert saved.plan.api == api
-    assert not saved.is_undo
-    assert json.loads(path.read_text())["source"]["sha256"] == "0" * 64
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "[]",
-        '{"format_version": 99}',
-        '{"format_version": 1}',
-        '{"format_version": 1, "resources": [{"address": 1}]}',
-    ],
-)
-def test_damaged_plan_files_are_clear_errors(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "plan.json"
-    path.write_text(text)
-    with pytest.raises(PlanFileError):
-        planfile.load_saved(path)
-
-
 def test_stale_when_a_planned_value_moved() -> None:
     result = plan_of(desired(company={"name": "B"}), live())
     planning.check_not_stale(result, live(usage_limit=5))  # unrelated field: not stale
@@ -202,27 +136,3 @@ def test_with_no_base_file_everything_is_this_edit() -> None:
     change, drift = planning.split_by_origin(result, empty("old.yaml"))
     assert change.to_change == 1
     assert drift.is_empty
-
-
-def test_a_saved_plan_of_format_1_still_loads(tmp_path: Path) -> None:
-    old = {
-        "format_version": 1,
-        "resources": [
-            {
-                "address": "project.proj_1",
-                "action": "update",
-                "etag": '"e"',
-                "changes": {"name": {"before": "a", "after": "b"}},
-            }
-        ],
-        "warnings": [],
-        "summary": {"to_change": 1, "fields": 1, "unmanaged_projects": 4},
-        "source": {"file": "org.yaml", "sha256": "0" * 64},
-        "api": {"base_url": "http://127.0.0.1:1", "api_key_env": None},
-    }
-    path = tmp_path / "old-plan.json"
-    path.write_text(json.dumps(old))
-    loaded = planfile.load_saved(path).plan
-    assert loaded.provider == "company"
-    assert loaded.unmanaged == {"project": 4}
-    assert loaded.summary() == "Plan: 1 resource to change (1 field). 4 unmanaged projects."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .conftest import DATA, run_cli
+from .sandbox import DATA, run_cli
 
 HOOKS = yaml.safe_load(Path(".pre-commit-hooks.yaml").read_text())
 

@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.store import Store
 
-from .conftest import CONTROL_KEY, READER_KEY
+from .sandbox import CONTROL_KEY, READER_KEY
 
 COMPANY = "/v1/organizations/company"
 PROJECTS = f"{COMPANY}/projects"

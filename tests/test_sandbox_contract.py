@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from reconciler.sandbox.conditions import Conditions
 
-from .conftest import ADMIN_KEY, CONTROL_KEY, READER_KEY
+from .sandbox import ADMIN_KEY, CONTROL_KEY, READER_KEY
 
 SPEC_PATH = "reconciler/schemas/company-api.openapi.yaml"
 URI = "urn:test:company-api"

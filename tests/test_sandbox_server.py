@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import SandboxProcess, run_cli, start_sandbox
+from .sandbox import SandboxProcess, run_cli, start_sandbox
 
 
 def test_it_listens_on_a_free_port_and_serves_http(sandbox: SandboxProcess) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import CONTROL_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
+from ..sandbox import CONTROL_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 

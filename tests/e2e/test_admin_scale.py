@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..conftest import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess, run_cli, start_sandbox
+from ..sandbox import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess, run_cli, start_sandbox
 
 pytestmark = pytest.mark.e2e
 

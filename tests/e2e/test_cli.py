@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ADMIN_KEY, DATA, READER_KEY, SandboxProcess, run_cli
+from ..sandbox import ADMIN_KEY, DATA, READER_KEY, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -280,7 +280,7 @@ def run_on_a_terminal(args: list[str], answer: str, environment: dict[str, str])
     import pty
     import subprocess
 
-    from ..conftest import reconciler_executable
+    from ..sandbox import reconciler_executable
 
     leader, follower = pty.openpty()
     process = subprocess.Popen(

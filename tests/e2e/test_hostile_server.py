@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from .. import figures
-from ..conftest import Run, run_cli
 from ..hostile import Hostile, hostile_server
+from ..sandbox import Run, run_cli
 
 pytestmark = pytest.mark.e2e
 KEY = "sk-ant-admin01-HOSTILE-CANARY-0123456789"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from .. import figures
-from ..conftest import ADMIN_KEY, SandboxProcess, reconciler_executable, run_cli
+from ..sandbox import ADMIN_KEY, SandboxProcess, reconciler_executable, run_cli
 
 pytestmark = pytest.mark.e2e
 PROJECTS = 12

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from .. import figures
-from ..conftest import SandboxProcess, run_cli, start_sandbox
 from ..hostile import hostile_server
+from ..sandbox import SandboxProcess, run_cli, start_sandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ..conftest import ADMIN_KEY, SandboxProcess
+from ..sandbox import ADMIN_KEY, SandboxProcess
 
 pytestmark = pytest.mark.e2e
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"

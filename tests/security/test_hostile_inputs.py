@@ -19,7 +19,7 @@ from reconciler import escape, render
 from reconciler.model import Action, FieldChange, Plan, ResourceChange
 
 from .. import figures
-from ..conftest import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
+from ..sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
 
 ADMIN_HEADERS = {"x-api-key": ORG_ADMIN_KEY, "anthropic-version": "2023-06-01"}
 BAD_COMPANY_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ADMIN_KEY, SandboxProcess, run_cli
+from ..sandbox import ADMIN_KEY, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 SECRET = "AKIA-CANARY-aws-secret-value"
