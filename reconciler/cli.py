@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import traceback
 from dataclasses import replace
@@ -26,21 +27,24 @@ from reconciler import (
 )
 from reconciler.commandline import (
     FORMATS,
+    KEYS_AND_HOST,
     Options,
     api_key_env_option,
     base_url_option,
     check_outputs,
     connection_for,
     echo,
+    global_options,
+    options_of,
     progress,
     provider_option,
     run,
     targets_option,
     wants_color,
 )
-from reconciler.connection import Connection, RetryPolicy
+from reconciler.connection import Connection
 from reconciler.demo import run_demo
-from reconciler.errors import ConfigError, Problem, ReconcilerError
+from reconciler.errors import ConfigError, OutputPathError, Problem, ReconcilerError
 from reconciler.escape import lines, no_workflow_commands
 from reconciler.files import write_json, write_text
 from reconciler.model import DesiredState, Outcome, Plan
@@ -82,38 +86,22 @@ def _fail(ctx: click.Context, message: str, exc: BaseException, exit_code: int =
 
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
-@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-@click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is respected too).")
-@click.option("--insecure", is_flag=True, help="Allow plain http:// to a non-loopback host.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1, max=600),
-    default=RetryPolicy.timeout,
-    show_default=True,
-    help="Seconds to wait for one answer before retrying.",
-)
+@global_options
 @base_url_option
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    debug: bool,
-    no_color: bool,
-    insecure: bool,
-    timeout: float,
-    base_url: str | None,
-) -> None:
-    """Keep a Claude API organization's settings as code: validate, plan, apply."""
-    no_color = no_color or bool(os.environ.get("NO_COLOR"))
-    ctx.obj = Options(
-        debug=debug,
-        color=False if no_color else None,
-        base_url=base_url,
-        insecure=insecure,
-        timeout=timeout,
-    )
+def cli(ctx: click.Context, base_url: str | None) -> None:
+    """Keep a Claude API organization's settings as code: validate, plan, apply.
+
+    Global options (--debug, --no-color, --insecure, --timeout, --base-url) go
+    before or after the command."""
+    options = options_of(ctx)
+    options.base_url = base_url
+    if os.environ.get("NO_COLOR"):
+        options.color = False
 
 
 @cli.command()
+@global_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
@@ -129,7 +117,8 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
         raise ConfigError(problems)
 
 
-@cli.command()
+@cli.command(epilog=KEYS_AND_HOST)
+@global_options
 @click.argument("file", type=click.Path(dir_okay=False))
 @base_url_option
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
@@ -196,6 +185,12 @@ def plan(
     _show_plan(ctx, result, sections, fmt, title=f"reconciler plan: `{file}`", max_chars=max_chars)
     if out:
         planfile.save(result, out, sections=sections)
+        echo(
+            ctx,
+            f"\nSaved the plan to {out}. To apply exactly this plan, run:\n"
+            f"    reconciler apply {shlex.quote(str(out))}\n",
+            err=True,
+        )
     if detailed_exitcode and not result.is_empty:
         ctx.exit(2)
 
@@ -223,6 +218,7 @@ def _show_plan(
 
 
 @cli.command()
+@global_options
 @click.argument("saved", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option(
@@ -247,13 +243,15 @@ def show(
 
 
 @cli.command()
+@global_options
 @provider_option
 def schema(provider: str) -> None:
     """Print the desired-state file's JSON Schema, to save beside your files for editors."""
     click.echo(json.dumps(config.schema(provider), indent=2))
 
 
-@cli.command()
+@cli.command(epilog=KEYS_AND_HOST)
+@global_options
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @base_url_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
@@ -352,9 +350,17 @@ def apply(
     terminal.approve(auto_approve)
     undo = planfile.UndoRecorder(undo_out, result, api_key=connection.api_key) if undo_out else None
     outcome = run(terminal.apply_until_interrupted(result, connection, undo=undo))
+    echo(ctx, "\n" + render.report_text(outcome, color=wants_color(ctx)))
     if report:
         write_json(report, outcome.data())
-    echo(ctx, "\n" + render.report_text(outcome, color=wants_color(ctx)))
+        echo(ctx, f"Wrote the apply report to {report}.\n", err=True)
+    if undo_out and undo_out.exists():
+        echo(
+            ctx,
+            f"Wrote the undo plan to {undo_out}; to put back what this apply changed, run:\n"
+            f"    reconciler apply {shlex.quote(str(undo_out))}\n",
+            err=True,
+        )
     if not outcome.ok:
         raise ReconcilerError(
             f"{outcome.count(Outcome.FAILED)} failed and {outcome.count(Outcome.SKIPPED)} "
@@ -364,12 +370,14 @@ def apply(
 
 
 @cli.command()
+@global_options
 @base_url_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the file here instead of stdout.",
+    help="Write the file here instead of stdout (an existing file only with --force).",
 )
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @api_key_env_option
 @provider_option
 @click.pass_context
@@ -377,10 +385,19 @@ def export(
     ctx: click.Context,
     base_url: str | None,
     out: Path | None,
+    force: bool,
     api_key_env: str | None,
     provider: str,
 ) -> None:
-    """Write the live organization as a desired-state file that plans to no changes."""
+    """Write the live organization as a desired-state file that plans to no changes.
+
+    Reads the key from --api-key-env, else the provider's default variable
+    (CLAUDE_API_KEY or ANTHROPIC_ADMIN_KEY; ANTHROPIC_ADMIN_KEY for anthropic-admin)."""
+    if out is not None and out.exists() and not force:
+        raise OutputPathError(
+            f"{out} exists and may be a file written by hand; nothing was sent. Pass --force "
+            "to replace it, or choose another --out."
+        )
     check_outputs(("--out", out), inputs=())
     connection = connection_for(ctx, base_url=base_url, provider=provider, api_key_env=api_key_env)
     data = run(operations.export(connection))
@@ -400,6 +417,7 @@ def export(
 
 
 @cli.command()
+@global_options
 @click.option("--keep", is_flag=True, help="Leave the sandbox database in place.")
 @provider_option
 @click.pass_context
@@ -421,6 +439,12 @@ def main() -> None:
     errors (which it would exit with 2) exit 1 like every other error."""
     try:
         code = cli.main(prog_name="reconciler", standalone_mode=False)
+    except click.UsageError as exc:  # one sentence, like every other error
+        where = exc.ctx.command_path if exc.ctx else "reconciler"
+        message = exc.format_message().rstrip(".")
+        end = "" if message.endswith("?") else "."
+        click.echo(f"Error: {message} (see '{where} --help'){end}", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(1)

@@ -39,6 +39,56 @@ class Options:
     timeout: float = RetryPolicy.timeout
 
 
+def _set(name: str, value: Any) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that records a global option in ``Options`` when it was given."""
+
+    def record(ctx: click.Context, _: click.Parameter, given: Any) -> None:
+        if given not in (None, False):
+            setattr(options_of(ctx), name, value if value is not None else given)
+
+    return record
+
+
+def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--debug``, ``--no-color``, ``--insecure`` and ``--timeout``, taken before the
+    command or after it (``reconciler plan org.yaml --no-color``), as Terraform users
+    write them; given twice, the later one counts."""
+    for option in (
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1, max=600),
+            default=None,
+            expose_value=False,
+            callback=_set("timeout", None),
+            help="Seconds to wait for one answer before retrying "
+            f"(default {RetryPolicy.timeout:g}).",
+        ),
+        click.option(
+            "--insecure",
+            is_flag=True,
+            expose_value=False,
+            callback=_set("insecure", True),
+            help="Allow plain http:// to a non-loopback host.",
+        ),
+        click.option(
+            "--no-color",
+            is_flag=True,
+            expose_value=False,
+            callback=_set("color", False),
+            help="No colours (NO_COLOR is respected too).",
+        ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_set("debug", True),
+            help="Show tracebacks of errors, with their causes.",
+        ),
+    ):
+        f = option(f)
+    return f
+
+
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
@@ -66,8 +116,7 @@ def base_url_option(f: Callable[..., Any]) -> Callable[..., Any]:
         "base_url",
         metavar="URL",
         default=None,
-        help="API base URL (else RECONCILER_BASE_URL, else https://api.anthropic.com; a "
-        "file's api.base_url is used only when it is loopback, the default or this URL).",
+        help="API base URL (else RECONCILER_BASE_URL, else https://api.anthropic.com).",
     )(f)
 
 
@@ -135,6 +184,17 @@ def check_outputs(*outputs: tuple[str, Path | None], inputs: tuple[Path | None, 
     for option, path in outputs:
         if path is not None:
             check_writable(path, option=option, inputs=given, append=option == "--log")
+
+
+KEYS_AND_HOST = (
+    "The key is read from --api-key-env, else from the variable the file's api.api_key_env "
+    "names (a provider default, a name ending in _ADMIN_KEY, ANTHROPIC_*KEY or CLAUDE_*KEY, "
+    "or one listed in RECONCILER_KEY_VARIABLES), else from CLAUDE_API_KEY or "
+    "ANTHROPIC_ADMIN_KEY (Company API) or ANTHROPIC_ADMIN_KEY (Admin API). The API is "
+    "--base-url, else RECONCILER_BASE_URL, else https://api.anthropic.com; the file's "
+    "api.base_url is used only when it is loopback, that default, or the URL the operator "
+    "named."
+)
 
 
 def provider_option(f: Callable[..., Any]) -> Callable[..., Any]:

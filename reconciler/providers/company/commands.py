@@ -14,12 +14,14 @@ from reconciler.commandline import (
     check_outputs,
     connection_for,
     echo,
+    global_options,
     run,
 )
 from reconciler.providers.company.usage import read_usage, usage_text, watch_usage
 
 
 @click.command()
+@global_options
 @base_url_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -50,7 +52,9 @@ def usage(
     count: int | None,
     api_key_env: str | None,
 ) -> None:
-    """Company API: token usage this month (used, remaining, API calls)."""
+    """Company API: token usage this month (used, remaining, API calls).
+
+    Reads the key from --api-key-env, else CLAUDE_API_KEY, else ANTHROPIC_ADMIN_KEY."""
     check_outputs(("--log", log), inputs=())
     connection = connection_for(ctx, base_url=base_url, provider="company", api_key_env=api_key_env)
     if watch is None:

@@ -1,0 +1,99 @@
+"""A new user's first hour, through the installed CLI: global options where
+Terraform users put them, usage errors as one sentence, files never replaced by
+surprise and never written in silence, help that names the variables read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ..sandbox import ADMIN_KEY, SandboxProcess, run_cli
+
+pytestmark = pytest.mark.e2e
+ORG = "version: 1\ncompany:\n  billing_email: finance@example.com\n"
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Path:
+    path = tmp_path / "org.yaml"
+    path.write_text(ORG)
+    return path
+
+
+def env(sandbox: SandboxProcess) -> dict[str, str]:
+    return {"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+
+
+def test_global_options_work_after_the_command(sandbox: SandboxProcess, org: Path) -> None:
+    after = run_cli("plan", str(org), "--no-color", "--timeout", "5", "--debug", env=env(sandbox))
+    assert after.exit_code == 0, after.output
+    assert "\x1b[" not in after.output
+    broken = run_cli("plan", str(org), "--debug", env={"RECONCILER_BASE_URL": sandbox.url})
+    assert "Traceback" in broken.stderr  # --debug after the command counts
+    before = run_cli("--timeout", "5", "plan", str(org), "--no-color", env=env(sandbox))
+    assert before.exit_code == 0, before.output
+
+
+def test_usage_errors_are_one_sentence(org: Path) -> None:
+    for args, says in (
+        (["plan"], "Error: Missing argument 'FILE' (see 'reconciler plan --help')."),
+        (["plan", str(org), "--no-such"], "Error: No such option '--no-such'."),
+        (["frob"], "Error: No such command 'frob' (see 'reconciler --help')."),
+    ):
+        result = run_cli(*args)
+        assert result.exit_code == 1
+        assert result.stderr.startswith(says), result.stderr
+        assert "Usage:" not in result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_export_never_replaces_a_file_without_force(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("# written by hand\n")
+    refused = run_cli("export", "--out", str(mine), env=env(sandbox))
+    assert refused.exit_code == 1
+    assert "exists and may be a file written by hand" in refused.stderr
+    assert mine.read_text() == "# written by hand\n"
+    assert sandbox.requests() == []
+    forced = run_cli("export", "--out", str(mine), "--force", env=env(sandbox))
+    assert forced.exit_code == 0, forced.output
+    assert "company:" in mine.read_text()
+
+
+def test_saved_files_are_named_with_the_next_command(
+    sandbox: SandboxProcess, org: Path, tmp_path: Path
+) -> None:
+    plan, report, undo = tmp_path / "plan.json", tmp_path / "report.json", tmp_path / "undo.json"
+    made = run_cli("plan", str(org), "--out", str(plan), env=env(sandbox))
+    assert f"Saved the plan to {plan}. To apply exactly this plan, run:" in made.stderr
+    assert f"reconciler apply {plan}" in made.stderr
+    applied = run_cli(
+        "apply",
+        str(plan),
+        "--auto-approve",
+        "--report",
+        str(report),
+        "--undo-out",
+        str(undo),
+        env=env(sandbox),
+    )
+    assert applied.exit_code == 0, applied.output
+    assert f"Wrote the apply report to {report}." in applied.stderr
+    assert f"Wrote the undo plan to {undo}" in applied.stderr
+    assert json.loads(report.read_text())["summary"]["applied"] == 1
+
+
+def test_help_names_the_variables_each_command_reads() -> None:
+    for command in ("plan", "apply"):
+        shown = run_cli(command, "--help").stdout
+        assert "RECONCILER_KEY_VARIABLES" in shown
+        assert "CLAUDE_API_KEY" in shown
+        assert "RECONCILER_BASE_URL" in shown
+    for command in ("usage", "export"):
+        shown = run_cli(command, "--help").stdout
+        assert "api.base_url" not in shown
+        assert "CLAUDE_API_KEY" in shown
