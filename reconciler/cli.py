@@ -205,16 +205,26 @@ def _show_plan(
     max_chars: int | None,
 ) -> None:
     color = wants_color(ctx)
+    # Where the whole of a cut plan is: a workflow run's artifacts only inside one.
+    in_ci = os.environ.get("GITHUB_ACTIONS") == "true"
+    full_plan = render.FULL_PLAN_GITHUB if in_ci else render.FULL_PLAN_LOCAL
     if sections is None:
-        echo(ctx, render.plan_as(result, fmt, title=title, color=color, max_chars=max_chars))
+        text = render.plan_as(
+            result, fmt, title=title, color=color, max_chars=max_chars, full_plan=full_plan
+        )
     else:
         change, drift = sections
-        echo(
-            ctx,
-            render.sections_as(
-                result, change, drift, fmt, title=title, color=color, max_chars=max_chars
-            ),
+        text = render.sections_as(
+            result,
+            change,
+            drift,
+            fmt,
+            title=title,
+            color=color,
+            max_chars=max_chars,
+            full_plan=full_plan,
         )
+    echo(ctx, text)
 
 
 @cli.command()

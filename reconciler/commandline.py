@@ -132,8 +132,7 @@ api_key_env_option = click.option(
     "--api-key-env",
     metavar="NAME",
     default=None,
-    help="Read the key from this variable instead of the file's api.api_key_env or the "
-    "provider's default (CLAUDE_API_KEY; ANTHROPIC_ADMIN_KEY for anthropic-admin).",
+    help="Read the key from this variable instead of the default one.",
 )
 
 

@@ -322,12 +322,13 @@ class _Document:
                 return None
             return text.lower() == "true"
         if tag == "tag:yaml.org,2002:int":
-            if ":" in text or _YAML11_OCTAL.match(text):
+            form = _yaml11_int_form(text)
+            if form:
                 self.add_at(
                     node.start_mark,
                     path,
-                    f"'{text}' is a YAML 1.1 {'sexagesimal' if ':' in text else 'octal'} "
-                    "number; write the number in decimal, or quote it for text",
+                    f"'{text}' is a YAML 1.1 {form} number; write the number in plain "
+                    "decimal digits, or quote it for text",
                 )
                 return None
             return yaml.SafeLoader.construct_yaml_int(_SCALARS, node)
@@ -400,6 +401,23 @@ class _Document:
 
 
 _SCALARS = yaml.SafeLoader("")
+
+
+def _yaml11_int_form(text: str) -> str | None:
+    """The YAML 1.1 integer forms YAML 1.2 (and every other reader) takes otherwise:
+    ``0755`` (octal), ``1:30`` (sexagesimal), ``0x10``, ``0b101``, ``1_000_000``."""
+    digits = text.lstrip("+-").lower()
+    if ":" in text:
+        return "sexagesimal"
+    if _YAML11_OCTAL.match(text):
+        return "octal"
+    if digits.startswith("0x"):
+        return "hexadecimal"
+    if digits.startswith("0b"):
+        return "binary"
+    if "_" in text:
+        return "underscore-grouped"
+    return None
 
 
 def _dotted(path: Path_) -> str:

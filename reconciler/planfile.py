@@ -76,6 +76,12 @@ def load_saved(path: Path) -> SavedPlan:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            raise PlanFileError(
+                f"{path} is a desired-state file; this takes a saved plan ('reconciler plan "
+                f"{path} --out PLAN.json') or an apply report ('apply --report'). To see the "
+                f"changes it asks for, run 'reconciler plan {path}'."
+            ) from exc
         raise PlanFileError(
             f"{path} is not a readable plan file ({visible(str(exc))}); make one with "
             "'reconciler plan FILE --out PLAN.json'."

@@ -4,6 +4,7 @@ Saved plans on disk are ``planfile``'s."""
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -73,8 +74,10 @@ def select(
         return list(resources)
     unknown = sorted(t for t in targets if t not in resources)
     if unknown:
+        close = difflib.get_close_matches(unknown[0], list(resources), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
         raise PlanError(
-            f"--target {_list(unknown)} names nothing in {source}; targets are "
+            f"--target {_list(unknown)} names nothing in {source}; {hint}targets are "
             f"addresses of the file, like {provider.address_example}."
         )
     return [a for a in resources if a in set(targets)]
@@ -87,6 +90,11 @@ def _list(items: list[str]) -> str:
 def check_not_stale(plan: Plan, live: LiveState) -> None:
     """Refuse the whole plan when any planned field's live value is not its ``before``
     (or a resource to create exists by now, or one to change is gone)."""
+    if plan.resources and all(_holds_after(r, live) for r in plan.resources):
+        raise StalePlanError(
+            "The saved plan looks applied already: live already holds every value it asks "
+            "for. Nothing was written; run plan again to see what, if anything, is left."
+        )
     moved = []
     for resource in plan.resources:
         current = live.resources.get(resource.address)
@@ -157,6 +165,18 @@ def api_changes(base: DesiredState, desired: DesiredState) -> tuple[str, ...]:
                 "where the key is sent or which secret is read; check who asked for it"
             )
     return tuple(found)
+
+
+def _holds_after(resource: ResourceChange, live: LiveState) -> bool:
+    """Whether live already is what this change would make it (a plan applied twice)."""
+    current = live.resources.get(resource.address)
+    if resource.action.removes:
+        return current is None
+    if current is None:
+        return False
+    return all(
+        _same(current.fields.get(name), change.after) for name, change in resource.changes.items()
+    )
 
 
 def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:

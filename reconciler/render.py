@@ -22,6 +22,9 @@ from reconciler.escape import html_code, markdown_code, markdown_text, visible
 from reconciler.model import Action, ApplyReport, Outcome, Plan, ResourceChange
 
 COLLAPSE_OVER = 10
+# Where the whole of a plan cut to fit (--max-chars) can be read.
+FULL_PLAN_LOCAL = "The full plan is in the saved plan (`reconciler plan --out`)."
+FULL_PLAN_GITHUB = "The full plan is in this workflow run's artifacts."
 ARROW = "→"
 
 
@@ -117,12 +120,16 @@ def _md(text: Any) -> str:
 
 
 def plan_markdown(
-    plan: Plan, *, title: str = "reconciler plan", max_chars: int | None = None
+    plan: Plan,
+    *,
+    title: str = "reconciler plan",
+    max_chars: int | None = None,
+    full_plan: str = FULL_PLAN_LOCAL,
 ) -> str:
     """Markdown for a PR comment; with ``max_chars``, whole resources are dropped from
     the end (with a note saying how many) until it fits GitHub's comment limit."""
     head = [f"### {title}", "", *_plan_head(plan)]
-    return _fit("\n".join(head), _resource_blocks(plan, level=4), max_chars)
+    return _fit("\n".join(head), _resource_blocks(plan, level=4), max_chars, full_plan)
 
 
 def _plan_head(plan: Plan) -> list[str]:
@@ -173,14 +180,17 @@ def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
     return blocks
 
 
-def _fit(head: str, blocks: list[_Block], max_chars: int | None) -> str:
+def _fit(
+    head: str, blocks: list[_Block], max_chars: int | None, full_plan: str = FULL_PLAN_LOCAL
+) -> str:
     whole = "\n".join([head, *(text for text, _ in blocks)]).rstrip() + "\n"
     if max_chars is None or len(whole) <= max_chars:
         return whole
     total = sum(1 for _, is_resource in blocks if is_resource)
     note = (
         "\n> [!NOTE]\n> **This plan was cut to fit:** {shown} of {total} resources are shown. "
-        "The full plan is in this workflow run's artifacts.\n"
+        + full_plan
+        + "\n"
     )
     budget = max_chars - len(note.format(shown=total, total=total)) - len(head) - 1
     kept: list[str] = []
@@ -274,6 +284,7 @@ def sections_markdown(
     *,
     title: str = "reconciler plan",
     max_chars: int | None = None,
+    full_plan: str = FULL_PLAN_LOCAL,
 ) -> str:
     """The API and every warning under the title (an edit of ``api:`` is one), then
     each part."""
@@ -290,7 +301,7 @@ def sections_markdown(
         quiet = replace(part, warnings=(), api={})
         blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(quiet)), False))
         blocks += _resource_blocks(part, level=5)
-    return _fit("\n".join(head).rstrip() + "\n", blocks, max_chars)
+    return _fit("\n".join(head).rstrip() + "\n", blocks, max_chars, full_plan)
 
 
 def _escape_annotation(text: str, *, property_value: bool = False) -> str:
@@ -317,12 +328,18 @@ def github_annotations(problems: Iterable[Problem]) -> str:
 
 
 def plan_as(
-    result: Plan, fmt: str, *, title: str, color: bool = False, max_chars: int | None = None
+    result: Plan,
+    fmt: str,
+    *,
+    title: str,
+    color: bool = False,
+    max_chars: int | None = None,
+    full_plan: str = FULL_PLAN_LOCAL,
 ) -> str:
     if fmt == "json":
         return plan_json(result)
     if fmt == "markdown":
-        return plan_markdown(result, title=title, max_chars=max_chars)
+        return plan_markdown(result, title=title, max_chars=max_chars, full_plan=full_plan)
     return plan_text(result, color=color)
 
 
@@ -335,6 +352,7 @@ def sections_as(
     title: str,
     color: bool = False,
     max_chars: int | None = None,
+    full_plan: str = FULL_PLAN_LOCAL,
 ) -> str:
     """The plan as this edit and drift; in JSON the whole plan plus a ``sections`` entry."""
     if fmt == "json":
@@ -345,7 +363,9 @@ def sections_as(
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        return sections_markdown(whole, change, drift, title=title, max_chars=max_chars)
+        return sections_markdown(
+            whole, change, drift, title=title, max_chars=max_chars, full_plan=full_plan
+        )
     return sections_text(whole, change, drift, color=color)
 
 

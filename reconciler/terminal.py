@@ -25,9 +25,12 @@ def approve(auto_approve: bool) -> None:
         raise ApprovalError(
             "apply needs --auto-approve when there is no terminal to ask; nothing was written."
         )
-    answer = click.prompt(
-        "Apply these changes? Only 'yes' will be accepted", default="", show_default=False
-    )
+    try:
+        answer = click.prompt(
+            "Apply these changes? Only 'yes' will be accepted", default="", show_default=False
+        )
+    except (click.Abort, KeyboardInterrupt, EOFError) as exc:
+        raise ApprovalError("Apply cancelled at the prompt; nothing was started.") from exc
     if answer.strip() != "yes":
         raise ApprovalError("Apply cancelled; nothing was written.")
 

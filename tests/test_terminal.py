@@ -53,3 +53,15 @@ def test_the_undo_plan_is_written_as_the_apply_goes(
     assert undo["kind"] == "undo"
     (back,) = undo["resources"]
     assert back["changes"]["name"] == {"before": "R", "after": "Research Lab"}
+
+
+def test_ctrl_c_at_the_prompt_says_nothing_was_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    def interrupted(*_: object, **__: object) -> str:
+        raise click.Abort
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("click.prompt", interrupted)
+    with pytest.raises(ApprovalError, match="cancelled at the prompt; nothing was started"):
+        terminal.approve(auto_approve=False)

@@ -97,3 +97,84 @@ def test_help_names_the_variables_each_command_reads() -> None:
         shown = run_cli(command, "--help").stdout
         assert "api.base_url" not in shown
         assert "CLAUDE_API_KEY" in shown
+
+
+def test_a_mistyped_target_gets_a_did_you_mean(sandbox: SandboxProcess, org: Path) -> None:
+    result = run_cli("plan", str(org), "--target", "compnay", env=env(sandbox))
+    assert result.exit_code == 1
+    assert "--target compnay names nothing in" in result.stderr
+    assert "did you mean company?" in result.stderr
+
+
+def test_applying_an_applied_plan_says_so(
+    sandbox: SandboxProcess, org: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    assert run_cli("plan", str(org), "--out", str(plan), env=env(sandbox)).exit_code == 0
+    assert run_cli("apply", str(plan), "--auto-approve", env=env(sandbox)).exit_code == 0
+    again = run_cli("apply", str(plan), "--auto-approve", env=env(sandbox))
+    assert again.exit_code == 1
+    assert "looks applied already" in again.stderr
+    assert "stale" not in again.stderr
+
+
+def test_show_of_a_desired_state_file_says_what_it_wants(org: Path) -> None:
+    result = run_cli("show", str(org))
+    assert result.exit_code == 1
+    assert "is a desired-state file; this takes a saved plan" in result.stderr
+    assert f"reconciler plan {org}" in result.stderr
+
+
+def test_every_yaml_1_1_number_form_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "version: 1\ncompany:\n  usage_limit: 1_000_000\nprojects:\n  proj_1: {usage_limit: 0x10}\n"
+    )
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 1
+    assert "org.yaml:3:16: company.usage_limit: '1_000_000' is a YAML 1.1" in result.stderr
+    assert "org.yaml:5:25: projects.proj_1.usage_limit: '0x10' is a YAML 1.1" in result.stderr
+
+
+def test_usage_watch_needs_no_value_and_stamps_each_poll(sandbox: SandboxProcess) -> None:
+    watched = run_cli("usage", "--watch", "--count", "1", env=env(sandbox))
+    assert watched.exit_code == 0, watched.output
+    assert watched.stdout[:4].isdigit()  # the year of the poll leads the line
+    assert "+00:00  Tokens used: " in watched.stdout
+    alone = run_cli("usage", "--count", "2", env=env(sandbox))
+    assert alone.exit_code == 1
+    assert "--log and --count go with --watch" in alone.stderr
+
+
+def test_a_cut_plan_points_at_workflow_artifacts_only_in_github(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "version: 1\nprojects:\n"
+        + "".join(f"  proj_{n}: {{description: '{'x' * 400}'}}\n" for n in (1, 2, 3))
+    )
+    args = ("plan", str(path), "--format", "markdown", "--max-chars", "1200")
+    local = run_cli(*args, env=env(sandbox))
+    assert "This plan was cut to fit" in local.stdout
+    assert "The full plan is in the saved plan (`reconciler plan --out`)." in local.stdout
+    in_ci = run_cli(*args, env={**env(sandbox), "GITHUB_ACTIONS": "true"})
+    assert "The full plan is in this workflow run's artifacts." in in_ci.stdout
+
+
+def test_archiving_a_workspace_that_does_not_exist_is_a_note(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    path = tmp_path / "admin.yaml"
+    path.write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Ghost: {archived: true}\n"
+    )
+    result = run_cli(
+        "plan",
+        str(path),
+        env={"ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-sandbox", "RECONCILER_BASE_URL": sandbox.url},
+    )
+    assert result.exit_code == 0, result.output
+    assert 'workspace["Ghost"] is marked archived: true but no workspace of this name exists' in (
+        result.stdout
+    )

@@ -126,6 +126,15 @@ class _Planner:
             self.archiving.add(name)
             if now is not None:
                 self._add(address, Action.ARCHIVE, {"archived": FieldChange(False, True)})
+            elif name not in self.archived:
+                self.notes.append(
+                    (
+                        address,
+                        f"{address} is marked archived: true but no workspace of this name "
+                        "exists, active or archived; there is nothing to archive (is the name "
+                        "spelled as in the Console?)",
+                    )
+                )
             return
         if now is None:
             self.created_workspaces.add(name)

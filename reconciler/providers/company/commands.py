@@ -30,8 +30,10 @@ from reconciler.providers.company.usage import read_usage, usage_text, watch_usa
     "--watch",
     type=click.FloatRange(min=0.01),
     default=None,
-    metavar="SECONDS",
-    help="Poll every SECONDS until interrupted.",
+    is_flag=False,
+    flag_value=60.0,
+    metavar="[SECONDS]",
+    help="Poll every SECONDS (60 when no value is given) until interrupted.",
 )
 @click.option(
     "--log",
@@ -55,6 +57,11 @@ def usage(
     """Company API: token usage this month (used, remaining, API calls).
 
     Reads the key from --api-key-env, else CLAUDE_API_KEY, else ANTHROPIC_ADMIN_KEY."""
+    if watch is None and (log is not None or count is not None):
+        raise click.UsageError(
+            "--log and --count go with --watch (reconciler usage --watch --log usage.jsonl); "
+            "without it, usage reads once"
+        )
     check_outputs(("--log", log), inputs=())
     connection = connection_for(ctx, base_url=base_url, provider="company", api_key_env=api_key_env)
     if watch is None:

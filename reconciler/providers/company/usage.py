@@ -28,15 +28,17 @@ async def read_usage(connection: Connection) -> dict[str, Any]:
 
 
 def usage_text(found: dict[str, Any], fmt: str) -> str:
-    """One line of usage: JSON, or prose with thousands separators."""
+    """One line of usage: JSON, or prose with thousands separators (led by the time of
+    the poll, when watching)."""
     if fmt == "json":
         return json.dumps(found) + "\n"
+    at = f"{found['time']}  " if "time" in found else ""
     limit = found.get("usage_limit")
     used = found["tokens_used"]
     share = f" ({used / limit:.1%} of {limit:,})" if limit else " (no limit)"
     remaining = found["tokens_remaining"]
     return (
-        f"Tokens used: {used:,}{share}; remaining: "
+        f"{at}Tokens used: {used:,}{share}; remaining: "
         f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
         f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
         f"{found['period_end']}\n"
@@ -58,7 +60,7 @@ async def watch_usage(
         try:
             found = await read_usage(connection)
             line.update(found)
-            show(found)
+            show({"time": line["time"], **found})
         except AuthError:
             raise
         except ApiError as exc:
