@@ -10,6 +10,7 @@ a new user sees what reconciler does without a key or a network.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -36,23 +37,28 @@ def run_demo(
         stderr=subprocess.PIPE,
         text=True,
     )
+    url = ""
     try:
         url = _wait_for_listening(process)
         show(f"Started a sandbox {chosen.display_name} at {url} (database {db}).\n\n")
-        connection = Connection(url, key, "the demo sandbox's seed", provider=provider)
+        variable = chosen.key_variables[0]
+        connection = Connection(url, key, variable, provider=provider)
         example = resources.files("reconciler").joinpath(example_name)
         with resources.as_file(example) as path:
             desired = replace(config.load(path), source=example_name)
+            # Each step as a command to copy: the sandbox's key and where it listens.
+            shown = shlex.quote(str(path))
+            command = f"{variable}={key} reconciler {{}} {shown} --base-url {url}"
 
-        show(f"$ reconciler plan {example_name}\n")
+        show(f"$ {command.format('plan')}\n")
         first = asyncio.run(operations.plan_file(desired, connection))
         show(render.plan_text(first, color=color) + "\n")
 
-        show(f"$ reconciler apply {example_name} --auto-approve\n")
+        show(f"$ {command.format('apply')} --auto-approve\n")
         report = asyncio.run(operations.apply(first, connection))
         show(render.report_text(report, color=color) + "\n")
 
-        show(f"$ reconciler plan {example_name}   # again: nothing left to do\n")
+        show(f"$ {command.format('plan')}   # again: nothing left to do\n")
         second = asyncio.run(operations.plan_file(desired, connection))
         show(render.plan_text(second, color=color))
         if not report.ok or not second.is_empty:
@@ -64,7 +70,12 @@ def run_demo(
         except subprocess.TimeoutExpired:
             process.kill()
         if keep:
-            show(f"\nThe sandbox database is kept at {db}.\n")
+            port = url.rsplit(":", 1)[-1] if url else "0"
+            show(
+                f"\nThe sandbox database is kept at {db}. Start that sandbox again with\n"
+                f"    reconciler sandbox --db {shlex.quote(str(db))} --port {port}\n"
+                "and the commands above run against it as shown.\n"
+            )
         else:
             for leftover in workdir.glob("*"):
                 leftover.unlink()

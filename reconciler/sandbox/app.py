@@ -284,9 +284,14 @@ async def on_crash(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    store: Store, conditions: Conditions | None = None, *, log_size: int = 200_000
+    store: Store,
+    conditions: Conditions | None = None,
+    *,
+    log_size: int = 200_000,
+    on_request: Callable[[dict[str, Any]], None] | None = None,
 ) -> Starlette:
-    """The sandbox app; ``conditions`` default to none (no latency, faults or limit)."""
+    """The sandbox app; ``conditions`` default to none (no latency, faults or limit);
+    ``on_request`` is told of each API request once it is answered."""
     conditions = conditions or Conditions()
     log: deque[dict[str, Any]] = deque(maxlen=log_size)
     base = "/v1/organizations/company"
@@ -314,5 +319,5 @@ def create_app(
     app.state.store = store
     app.state.conditions = conditions
     app.state.log = log
-    app.add_middleware(ConditionsMiddleware, conditions=conditions, log=log)
+    app.add_middleware(ConditionsMiddleware, conditions=conditions, log=log, on_request=on_request)
     return app

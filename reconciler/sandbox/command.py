@@ -73,12 +73,16 @@ class FiniteRange(click.FloatRange):
     help="Comma-separated from 500, 529, 429, drop, drop-after-write.",
 )
 @click.option(
+    "--log-requests", is_flag=True, help="Print each API request and its answer's status."
+)
+@click.option(
     "--rate-limit",
     type=FiniteRange(min=0),
     default=0.0,
     help="Requests per second (token bucket, burst = rate); 0 is off.",
 )
 def sandbox(
+    log_requests: bool,
     db: Path,
     seed_file: Path | None,
     host: str,
@@ -96,7 +100,7 @@ def sandbox(
     # The server's imports (uvicorn, starlette, jsonschema) only when serving: every
     # other command starts faster.
     from reconciler.sandbox.seed import SeedError
-    from reconciler.sandbox.server import serve
+    from reconciler.sandbox.server import PortInUse, serve
 
     kinds = [k.strip() for k in fault_kinds.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in FAULT_KINDS]
@@ -122,7 +126,10 @@ def sandbox(
             settings=settings,
             generate_projects=generate_projects,
             announce=_announce,
+            log_requests=log_requests,
         )
+    except PortInUse as exc:
+        raise click.ClickException(str(exc)) from exc
     except SeedError as exc:
         raise click.ClickException(f"{exc}; fix the seed file, or use a fresh --db.") from exc
 

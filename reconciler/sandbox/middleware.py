@@ -9,6 +9,7 @@ import asyncio
 import math
 import uuid
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,10 +28,17 @@ def rfc3339(moment: datetime) -> str:
 class ConditionsMiddleware:
     """Applies the sandbox's conditions to every API request (not to /_sandbox/)."""
 
-    def __init__(self, app: ASGIApp, conditions: Conditions, log: deque[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        conditions: Conditions,
+        log: deque[dict[str, Any]],
+        on_request: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.app = app
         self.conditions = conditions
         self.log = log
+        self.on_request = on_request  # ``--log-requests``: each request, once answered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,6 +103,8 @@ class ConditionsMiddleware:
             entry["wrote"] = bool(scope["state"].get("wrote"))
             entry["conflict"] = bool(scope["state"].get("conflict"))
             self.log.append(entry)
+            if self.on_request and not control:
+                self.on_request(entry)
 
     def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
         bucket = self.conditions.bucket

@@ -122,14 +122,17 @@ def generated_projects(count: int, *, taken: set[str]) -> list[dict[str, Any]]:
     return projects
 
 
-def seed_store(store: Store, *, seed_file: Path | None, generate_projects: int = 0) -> bool:
+def seed_store(
+    store: Store, *, seed_file: Path | None, generate_projects: int = 0
+) -> list[tuple[str, list[str]]] | None:
     """Load the seed into an empty database; a database with data is left as it is.
 
-    Returns whether anything was loaded. Restarting on the same ``--db`` thus
-    keeps every change made through the API.
+    Returns the keys loaded with their scopes (the sandbox shows them on start), or
+    None when the database was kept: restarting on the same ``--db`` keeps every
+    change made through the API.
     """
     if not store.is_empty():
-        return False
+        return None
     if seed_file is None:
         seed = parse_seed(default_seed_text(), source="examples/sandbox-seed.yaml")
     else:
@@ -147,4 +150,5 @@ def seed_store(store: Store, *, seed_file: Path | None, generate_projects: int =
         keys=seed["keys"],
         admin=seed["admin"],
     )
-    return True
+    keys: list[tuple[str, list[str]]] = seed["keys"]
+    return keys
