@@ -231,26 +231,21 @@ def check_undo(saved: SavedPlan, api_key: str) -> None:
         )
 
 
-_UNDO = {
-    Action.CREATE: Action.DELETE,
-    Action.DELETE: Action.CREATE,
-    Action.UPDATE: Action.UPDATE,
-    Action.REPLACE: Action.REPLACE,
-}
-
-
 class UndoRecorder:
     """``apply --undo-out``: after each applied resource, rewrite a saved plan that puts
     back every value changed so far, with the new ETags, so an interrupted apply
     still leaves a complete undo of what it did. It is signed (``undo_signature``)
-    with a key derived from the API key, since no file can vouch for it. An archive
-    cannot be undone (the API has no unarchive); it is named in the warnings instead."""
+    with a key derived from the API key, since no file can vouch for it. The provider
+    says how each change is reversed (``Provider.reversal``) and what the undo plan
+    must warn (an archive cannot be undone; a workspace's creation is undone by
+    archiving it)."""
 
     def __init__(self, path: Path, plan: Plan, *, api_key: str) -> None:
         self._path = path
         self._plan = plan
         self._key = signing_key(api_key)
         self._actions = {r.address: r.action for r in plan.resources}
+        self._provider = providers.get(plan.provider)
         self._lost: list[str] = []
         self._reverse: list[ResourceChange] = []
 
@@ -258,17 +253,18 @@ class UndoRecorder:
         if result.outcome is not Outcome.APPLIED:
             return
         action = self._actions.get(result.address, Action.UPDATE)
-        if action in _UNDO:
+        reverse, warning = self._provider.reversal(result.address, action)
+        if reverse is not None:
             self._reverse.append(
                 ResourceChange(
                     result.address,
-                    _UNDO[action],
+                    reverse,
                     result.etag,
                     {n: FieldChange(c.after, c.before) for n, c in result.changes.items()},
                 )
             )
-        else:
-            self._lost.append(f"{result.address} was archived; archiving cannot be undone")
+        if warning:
+            self._lost.append(warning)
         undo = Plan(
             resources=tuple(self._reverse),
             source=self._plan.source,

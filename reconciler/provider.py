@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import click
 
 from reconciler.connection import Connection
-from reconciler.model import DesiredState, LiveResource, LiveState, ResourceChange
+from reconciler.model import Action, DesiredState, LiveResource, LiveState, ResourceChange
 
 
 def packaged_schema(package: str, name: str) -> dict[str, Any]:
@@ -97,6 +97,10 @@ class Provider(Protocol):
         why apply must refuse without ``--force``."""
 
     def session(self, connection: Connection) -> Session: ...
+
+    def reversal(self, address: str, action: Action) -> tuple[Action | None, str | None]:
+        """How ``apply --undo-out`` undoes an applied ``action`` at ``address``: the action
+        that reverses it (None: it cannot be undone), and what the undo plan warns."""
 
     def commands(self) -> Sequence[click.Command]:
         """Commands of this API's own (``reconciler usage``), added to the CLI."""

@@ -178,3 +178,31 @@ def test_archiving_a_workspace_that_does_not_exist_is_a_note(
     assert 'workspace["Ghost"] is marked archived: true but no workspace of this name exists' in (
         result.stdout
     )
+
+
+def test_an_undo_plan_is_reviewed_like_a_plan(sandbox: SandboxProcess, tmp_path: Path) -> None:
+    """Undoing an upgrade is a downgrade, and the undo plan says so before it asks."""
+    path, undo = tmp_path / "org.yaml", tmp_path / "undo.json"
+    path.write_text("version: 1\ncompany:\n  plan: enterprise\n")
+    applied = run_cli(
+        "apply", str(path), "--auto-approve", "--undo-out", str(undo), env=env(sandbox)
+    )
+    assert applied.exit_code == 0, applied.output
+    undone = run_cli("apply", str(undo), "--auto-approve", env=env(sandbox))
+    assert undone.exit_code == 0, undone.output
+    assert "downgrade from enterprise to" in undone.stdout
+    assert sandbox.api("GET", "").json()["plan"] != "enterprise"
+
+
+def test_undoing_a_workspace_create_archives_it(sandbox: SandboxProcess, tmp_path: Path) -> None:
+    admin = {"ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-sandbox", "RECONCILER_BASE_URL": sandbox.url}
+    path, undo = tmp_path / "admin.yaml", tmp_path / "undo.json"
+    path.write_text("version: 1\nprovider: anthropic-admin\nworkspaces:\n  Temp: {}\n")
+    created = run_cli("apply", str(path), "--auto-approve", "--undo-out", str(undo), env=admin)
+    assert created.exit_code == 0, created.output
+    assert "Temp" in [w["name"] for w in sandbox.admin_list("workspaces")]
+    undone = run_cli("apply", str(undo), "--auto-approve", env=admin)
+    assert undone.exit_code == 0, undone.output
+    assert 'workspace["Temp"] (archive)' in undone.stdout
+    assert "undoing its creation archives it" in undone.stdout
+    assert "Temp" not in [w["name"] for w in sandbox.admin_list("workspaces")]

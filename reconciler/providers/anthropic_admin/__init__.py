@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reconciler.connection import Connection
-from reconciler.model import DesiredState, LiveState, ResourceChange
+from reconciler.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.provider import Proposal, packaged_schema
-from reconciler.providers.anthropic_admin import proposals
+from reconciler.providers.anthropic_admin import addresses, proposals
 
 if TYPE_CHECKING:
     from reconciler.providers.anthropic_admin.session import AdminSession
@@ -48,6 +48,18 @@ class AnthropicAdminProvider:
         from reconciler.providers.anthropic_admin.session import AdminSession
 
         return AdminSession(connection)
+
+    def reversal(self, address: str, action: Action) -> tuple[Action | None, str | None]:
+        if action is Action.ARCHIVE:
+            return None, f"{address} was archived; archiving cannot be undone"
+        if action is Action.CREATE and address.startswith(f"{addresses.WORKSPACE}["):
+            # The Admin API has no delete for workspaces: undoing a create archives it.
+            return Action.ARCHIVE, (
+                f"{address}: undoing its creation archives it (the Admin API cannot delete a "
+                "workspace), and archiving cannot be undone"
+            )
+        reverse = {Action.CREATE: Action.DELETE, Action.DELETE: Action.CREATE}
+        return reverse.get(action, action), None
 
     def commands(self) -> Sequence[click.Command]:
         return ()

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from reconciler.connection import Connection
-from reconciler.model import DesiredState, LiveState, ResourceChange
+from reconciler.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.provider import Proposal, packaged_schema
 from reconciler.providers.company import proposals
 from reconciler.providers.company.commands import usage
@@ -49,6 +49,9 @@ class CompanyProvider:
 
     def session(self, connection: Connection) -> CompanySession:
         return CompanySession(connection)
+
+    def reversal(self, address: str, action: Action) -> tuple[Action | None, str | None]:
+        return Action.UPDATE, None  # the Company API only updates
 
     def commands(self) -> Sequence[click.Command]:
         return (usage,)
