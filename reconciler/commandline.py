@@ -174,7 +174,20 @@ def connection_for(
         retry=RetryPolicy(timeout=options.timeout),
         provider=provider,
         base_url_origin=endpoint.origin,
+        progress=_progress_on_terminal(ctx),
     )
+
+
+def _progress_on_terminal(ctx: click.Context) -> Callable[[str], None] | None:
+    """Waits and retries told on a terminal (never in a CI log or a pipe)."""
+    if not sys.stderr.isatty():
+        return None
+    color = options_of(ctx).color
+
+    def tell(message: str) -> None:
+        click.echo(click.style(escape.visible(message), dim=True), err=True, color=color)
+
+    return tell
 
 
 def check_outputs(*outputs: tuple[str, Path | None], inputs: tuple[Path | None, ...]) -> None:

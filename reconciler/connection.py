@@ -11,17 +11,19 @@ checked before any connection is opened or any key is read.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from reconciler.errors import CredentialsError
+from reconciler.errors import CredentialsError, TransportError
 from reconciler.model import DEFAULT_PROVIDER
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -59,6 +61,13 @@ class Connection:
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
     provider: str = DEFAULT_PROVIDER
     base_url_origin: str = "the default"
+    # Told of each wait before a retry ("attempt 2 of 6 in 1.2 s: 503"), on a terminal.
+    progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def where(self) -> str:
+        """The base URL and where it came from, for messages about reaching it."""
+        return f"{self.base_url} (from {self.base_url_origin})"
 
     @property
     def api(self) -> dict[str, str]:
@@ -72,6 +81,31 @@ class Endpoint:
 
     url: str
     origin: str
+
+
+async def check_listening(connection: Connection) -> None:
+    """Fail at once, with the likely reason, when nothing listens at a loopback API: a
+    refused connection to this machine is a sandbox that is not running or a wrong
+    port, which no retry mends. Other hosts, and injected transports, are left to
+    the clients' own retries."""
+    parts = urlsplit(connection.base_url)
+    host = parts.hostname or ""
+    if connection.transport is not None or not is_loopback(host):
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), timeout=connection.retry.timeout
+        )
+    except ConnectionRefusedError as exc:
+        raise TransportError(
+            f"Nothing is listening at {connection.where}: is the sandbox running? Start "
+            "one with 'reconciler sandbox' (it prints the URL to use), or correct the port."
+        ) from exc
+    except (OSError, TimeoutError):
+        return
+    writer.close()
+    await writer.wait_closed()
 
 
 def normalise_url(url: str) -> str:

@@ -152,7 +152,7 @@ def test_a_dead_server_is_one_sentence(org: Path) -> None:
         env={"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY},
     )
     assert result.exit_code == 1
-    assert "cannot connect to http://127.0.0.1:9" in result.stderr
+    assert "Nothing is listening at http://127.0.0.1:9 (from --base-url)" in result.stderr
     assert "Traceback" not in result.output
 
 

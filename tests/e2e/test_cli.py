@@ -262,7 +262,10 @@ def test_a_dead_server_is_one_clear_sentence(org: Path) -> None:
         timeout=200,
     )
     assert result.exit_code == 1
-    assert "cannot connect" in result.stderr
+    assert "Nothing is listening at http://127.0.0.1:9 (from RECONCILER_BASE_URL)" in (
+        result.stderr
+    )
+    assert "is the sandbox running?" in result.stderr
     assert "Traceback" not in result.output
 
 

@@ -206,3 +206,42 @@ def test_undoing_a_workspace_create_archives_it(sandbox: SandboxProcess, tmp_pat
     assert 'workspace["Temp"] (archive)' in undone.stdout
     assert "undoing its creation archives it" in undone.stdout
     assert "Temp" not in [w["name"] for w in sandbox.admin_list("workspaces")]
+
+
+def test_retries_show_progress_on_a_terminal(sandbox: SandboxProcess, org: Path) -> None:
+    """With stderr on a terminal, each wait before a retry is a line: attempt n of m,
+    and why. (A pseudo-terminal stands in for the user's.)"""
+    import os
+    import pty
+    import subprocess
+
+    from ..sandbox import reconciler_executable
+
+    sandbox.control(
+        "PATCH",
+        "settings",
+        json={"fault_rate": 1.0, "fault_kinds": ["429"], "fault_retry_after": 0},
+    )
+    leader, follower = pty.openpty()
+    done = subprocess.run(
+        [reconciler_executable(), "plan", str(org)],
+        stderr=follower,
+        stdout=subprocess.PIPE,
+        env={**os.environ, **env(sandbox)},
+        timeout=120,
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    shown = seen.decode()
+    assert done.returncode == 1
+    assert "attempt 2 of 6 in 0.0 s (429: Injected rate limit." in shown
+    assert "attempt 6 of 6" in shown

@@ -13,6 +13,7 @@ is not there.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from reconciler.connection import Connection, verify_for
+from reconciler.connection import Connection, check_listening, verify_for
 from reconciler.errors import ApiError
 from reconciler.model import LiveResource, LiveState, ResourceChange
 from reconciler.providers.anthropic_admin import addresses
@@ -60,11 +61,17 @@ class AdminSession:
         self._index: LiveState | None = None
         self._index_lock = asyncio.Lock()
         self._created: dict[str, str] = {}  # workspace name -> id, made by this session
+        self._retries = _RetryNotes(connection.progress)
 
     async def __aenter__(self) -> AdminSession:
+        await check_listening(self._connection)
+        if self._connection.progress is not None:
+            _SDK_LOG.addHandler(self._retries)
+            _SDK_LOG.setLevel(logging.INFO)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        _SDK_LOG.removeHandler(self._retries)
         await self._client.close()
 
     # -- reads ------------------------------------------------------------------------------
@@ -359,8 +366,27 @@ class AdminSession:
     def _context(self, what: str, attempts: int) -> Context:
         connection = self._connection
         return Context(
-            what, connection.base_url, connection.key_source, connection.retry.timeout, attempts
+            what, connection.where, connection.key_source, connection.retry.timeout, attempts
         )
+
+
+# The SDK retries on its own and says so only in its log: its waits reach the
+# operator's terminal through this logger.
+_SDK_LOG = logging.getLogger("anthropic._base_client")
+
+
+class _RetryNotes(logging.Handler):
+    """The SDK's "Retrying request to URL in N seconds" as progress lines."""
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        super().__init__(logging.INFO)
+        self._progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._progress and record.getMessage().startswith("Retrying request"):
+            url, seconds = record.args if isinstance(record.args, tuple) else ("?", 0.0)
+            wait = seconds if isinstance(seconds, int | float) else 0.0
+            self._progress(f"{url}: no usable answer; trying again in {wait:.1f} s")
 
 
 def _workspace_fields(workspace: Any) -> dict[str, Any]:

@@ -105,9 +105,13 @@ class CompanyClient:
         transport: httpx.AsyncBaseTransport | None = None,
         pacer: Pacer | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        where: str | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         check_base_url(base_url, insecure=insecure)
         self.base_url = normalise_url(base_url)
+        self._where = where or self.base_url  # "URL (from --base-url)", for messages
+        self._progress = progress
         self._key_source = key_source
         self._retry = retry or RetryPolicy()
         self._limit = asyncio.Semaphore(concurrency)
@@ -202,6 +206,7 @@ class CompanyClient:
             | stop_after_delay(self._retry.total_seconds),
             reraise=True,
             sleep=self._sleep,
+            before_sleep=self._tell_retry(method, path),
         )
         try:
             async for attempt in retrying:
@@ -217,6 +222,22 @@ class CompanyClient:
                 status=exc.status,
             ) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _tell_retry(self, method: str, path: str) -> Callable[[RetryCallState], None]:
+        """Each wait before a retry, told to the operator's terminal: a slow API shows
+        signs of life instead of silence."""
+
+        def tell(state: RetryCallState) -> None:
+            if self._progress is None or state.next_action is None:
+                return
+            exc = state.outcome.exception() if state.outcome else None
+            why = exc.message if isinstance(exc, ApiError) else "no answer"
+            self._progress(
+                f"{method} {path}: attempt {state.attempt_number + 1} of "
+                f"{self._retry.attempts} in {state.next_action.sleep:.1f} s ({why})"
+            )
+
+        return tell
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -238,7 +259,7 @@ class CompanyClient:
                     f"no answer within {self._retry.timeout:g} s", network=True
                 ) from exc
             except httpx.TransportError as exc:
-                raise _Retryable(_network_reason(exc, self.base_url), network=True) from exc
+                raise _Retryable(_network_reason(exc, self._where), network=True) from exc
             finally:
                 self.pacer.release()
         self.pacer.observe(response.headers)

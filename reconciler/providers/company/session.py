@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.connection import Connection
+from reconciler.connection import Connection, check_listening
 from reconciler.model import LiveResource, LiveState, ResourceChange
 from reconciler.providers.company.client import CompanyClient
 
@@ -16,6 +16,7 @@ WRITABLE_PROJECT = ("name", "description", "billing_email", "usage_limit")
 
 class CompanySession:
     def __init__(self, connection: Connection) -> None:
+        self._connection = connection
         self.client = CompanyClient(
             connection.base_url,
             connection.api_key,
@@ -24,9 +25,12 @@ class CompanySession:
             concurrency=connection.concurrency,
             retry=connection.retry,
             transport=connection.transport,
+            where=connection.where,
+            progress=connection.progress,
         )
 
     async def __aenter__(self) -> CompanySession:
+        await check_listening(self._connection)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
