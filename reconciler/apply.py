@@ -59,7 +59,7 @@ async def apply_plan(
             ]
             if stop.is_set() or abort or blocked:
                 why = (
-                    abort[0]
+                    "the key was refused on the first write"
                     if abort
                     else "interrupted before it started"
                     if stop.is_set()
@@ -72,14 +72,23 @@ async def apply_plan(
                 abort.append(result.reason)  # a 401/403 will refuse every other write too
             record(result)
 
-    for wave in _waves(plan.resources):
-        queue: asyncio.Queue[ResourceChange] = asyncio.Queue()
-        for resource in wave:
-            queue.put_nowait(resource)
-        await asyncio.gather(*(worker(queue) for _ in range(max(1, concurrency))))
+    for index, wave in enumerate(_waves(plan.resources)):
+        # The first write goes alone: a key that may not write is refused once, and
+        # every other write is skipped, instead of all of them failing in flight.
+        batches = [wave[:1], wave[1:]] if index == 0 else [wave]
+        for batch in batches:
+            queue: asyncio.Queue[ResourceChange] = asyncio.Queue()
+            for resource in batch:
+                queue.put_nowait(resource)
+            await asyncio.gather(*(worker(queue) for _ in range(max(1, concurrency))))
     ordered = tuple(results[r.address] for r in plan.resources)
     verified, notes = await _read_back(ordered, plan, session)
-    return ApplyReport(results=verified, warnings=tuple(plan.warnings) + tuple(notes), api=plan.api)
+    return ApplyReport(
+        results=verified,
+        warnings=tuple(plan.warnings) + tuple(notes),
+        api=plan.api,
+        refused=abort[0] if abort else None,
+    )
 
 
 def _waves(resources: tuple[ResourceChange, ...]) -> list[list[ResourceChange]]:

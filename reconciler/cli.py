@@ -371,6 +371,13 @@ def apply(
             f"    reconciler apply {shlex.quote(str(undo_out))}\n",
             err=True,
         )
+    if outcome.refused:  # one sentence for the key, the list above for the resources
+        why = outcome.refused.split(" (request-id")[0].split("; use a key")[0].rstrip(".")
+        raise ReconcilerError(
+            f"{why}: {outcome.count(Outcome.APPLIED)} applied, "
+            f"{outcome.count(Outcome.SKIPPED)} not attempted. Run apply again with a key "
+            "that may write."
+        )
     if not outcome.ok:
         raise ReconcilerError(
             f"{outcome.count(Outcome.FAILED)} failed and {outcome.count(Outcome.SKIPPED)} "

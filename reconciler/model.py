@@ -209,6 +209,7 @@ class ApplyReport:
     results: tuple[ResourceResult, ...]
     warnings: tuple[str, ...] = ()
     api: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    refused: str | None = None  # why the key was refused, when that stopped the apply
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)

@@ -245,3 +245,27 @@ def test_retries_show_progress_on_a_terminal(sandbox: SandboxProcess, org: Path)
     assert done.returncode == 1
     assert "attempt 2 of 6 in 0.0 s (429: Injected rate limit." in shown
     assert "attempt 6 of 6" in shown
+
+
+def test_a_read_only_key_is_refused_once_and_the_rest_is_not_attempted(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    from ..sandbox import READER_KEY
+
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "version: 1\nprojects:\n"
+        + "".join(f"  proj_{n}: {{description: d{n}}}\n" for n in (1, 2, 3))
+    )
+    result = run_cli(
+        "apply",
+        str(path),
+        "--auto-approve",
+        env={"CLAUDE_API_KEY": READER_KEY, "RECONCILER_BASE_URL": sandbox.url},
+    )
+    assert result.exit_code == 1
+    assert result.stdout.count("failed (") == 1
+    assert result.stdout.count("skipped (not attempted: the key was refused") == 2
+    assert result.stderr.count("organization:write") == 1
+    assert "0 applied, 2 not attempted" in result.stderr
+    assert len([r for r in sandbox.requests() if r["method"] == "PATCH"]) == 1

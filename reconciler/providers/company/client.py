@@ -289,9 +289,10 @@ class CompanyClient:
                 request_id=request_id,
             )
         if status == 403:
+            said = "" if scope in message else f" ({message})"
             return AuthError(
-                f"The key in {self._key_source} may not {method} {path}: it needs the scope "
-                f"{scope} ({message}). Use a key that has it.",
+                f"The key in {self._key_source} lacks the scope {scope}, which {method} "
+                f"{path} needs{said}; use a key that has it.",
                 status=status,
                 request_id=request_id,
             )
