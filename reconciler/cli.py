@@ -10,6 +10,7 @@ import shlex
 import sys
 import traceback
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from reconciler.commandline import (
     targets_option,
     wants_color,
 )
-from reconciler.connection import Connection
+from reconciler.connection import Connection, key_variable_for
 from reconciler.demo import run_demo
 from reconciler.errors import ConfigError, OutputPathError, Problem, ReconcilerError
 from reconciler.escape import lines, no_workflow_commands
@@ -431,6 +432,70 @@ def export(
         echo(ctx, f"Wrote {out}.\n", err=True)
     else:
         echo(ctx, text)
+
+
+@cli.command()
+@global_options
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@base_url_option
+@provider_option
+@click.option("--template", is_flag=True, help="Write the commented template even with a key.")
+@click.option("--force", is_flag=True, help="Replace FILE and its schema if they exist.")
+@api_key_env_option
+@click.pass_context
+def init(
+    ctx: click.Context,
+    file: Path | None,
+    base_url: str | None,
+    provider: str,
+    template: bool,
+    force: bool,
+    api_key_env: str | None,
+) -> None:
+    """Write a starter desired-state FILE (default org.yaml) and its JSON Schema beside it.
+
+    With a key in the environment, FILE holds the live organization (as export
+    writes it), so its first plan is empty; without one, a commented template.
+    Either way it starts with the yaml-language-server line, so editors check it."""
+    chosen = providers.get(provider)
+    default_name = "org.yaml" if provider == providers.DEFAULT_PROVIDER else f"{provider}.yaml"
+    target = file or Path(default_name)
+    schema_path = target.with_name(f"{provider}.schema.json")
+    existing = [p for p in (target, schema_path) if p.exists()]
+    if existing and not force:
+        raise OutputPathError(
+            f"{', '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}; "
+            "nothing was written. Pass --force to replace, or name another FILE."
+        )
+    check_outputs(("FILE", target), ("the schema", schema_path), inputs=())
+    head = f"# yaml-language-server: $schema=./{schema_path.name}\n"
+    variables = key_variable_for(api_key_env, None, defaults=chosen.key_variables, source="init")
+    if template or not any(os.environ.get(name, "").strip() for name in variables):
+        text = head + _template(provider)
+        what = "a commented template; with a key set, init --force starts from live instead"
+    else:
+        connection = connection_for(
+            ctx, base_url=base_url, provider=provider, api_key_env=api_key_env
+        )
+        data = run(operations.export(connection))
+        text = head + render.desired_state_yaml(data, origin=connection.base_url)
+        what = f"the live organization at {connection.base_url}"
+    write_text(schema_path, json.dumps(chosen.schema(), indent=2) + "\n")
+    write_text(target, text)
+    echo(
+        ctx,
+        f"Wrote {target} ({what}) and {schema_path}. Next: reconciler plan "
+        f"{shlex.quote(str(target))}\n",
+        err=True,
+    )
+
+
+def _template(provider: str) -> str:
+    """The commented starter of a built-in provider; a bare one for any other."""
+    shipped = resources.files("reconciler").joinpath(f"templates/{provider}.yaml")
+    if not shipped.is_file():
+        return f"version: 1\nprovider: {provider}\n"
+    return shipped.read_text().split("\n", 1)[1]  # its own schema line is replaced
 
 
 @cli.command()

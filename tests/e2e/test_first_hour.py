@@ -269,3 +269,24 @@ def test_a_read_only_key_is_refused_once_and_the_rest_is_not_attempted(
     assert result.stderr.count("organization:write") == 1
     assert "0 applied, 2 not attempted" in result.stderr
     assert len([r for r in sandbox.requests() if r["method"] == "PATCH"]) == 1
+
+
+def test_init_writes_a_starter_file_and_its_schema(sandbox: SandboxProcess, tmp_path: Path) -> None:
+    template = run_cli("init", cwd=tmp_path)
+    assert template.exit_code == 0, template.output
+    org = tmp_path / "org.yaml"
+    assert org.read_text().startswith("# yaml-language-server: $schema=./company.schema.json\n")
+    assert json.loads((tmp_path / "company.schema.json").read_text())["type"] == "object"
+    assert run_cli("validate", str(org)).exit_code == 0
+    again = run_cli("init", cwd=tmp_path)
+    assert again.exit_code == 1
+    assert "already exist" in again.stderr
+    live = run_cli("init", "--force", cwd=tmp_path, env=env(sandbox))
+    assert live.exit_code == 0, live.output
+    assert f"the live organization at {sandbox.url}" in live.stderr
+    assert "proj_1:" in org.read_text()
+    planned = run_cli("plan", str(org), env=env(sandbox))
+    assert "No changes: the live organization matches the file." in planned.stdout
+    admin = run_cli("init", "--provider", "anthropic-admin", cwd=tmp_path)
+    assert admin.exit_code == 0, admin.output
+    assert run_cli("validate", str(tmp_path / "anthropic-admin.yaml")).exit_code == 0
