@@ -45,7 +45,13 @@ from reconciler.commandline import (
 )
 from reconciler.connection import Connection, key_variable_for
 from reconciler.demo import run_demo
-from reconciler.errors import ConfigError, OutputPathError, Problem, ReconcilerError
+from reconciler.errors import (
+    ApprovalError,
+    ConfigError,
+    OutputPathError,
+    Problem,
+    ReconcilerError,
+)
 from reconciler.escape import lines, no_workflow_commands
 from reconciler.files import write_json, write_text
 from reconciler.model import DesiredState, Outcome, Plan
@@ -120,13 +126,13 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 
 @cli.command(epilog=KEYS_AND_HOST)
 @global_options
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @base_url_option
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the plan (JSON) for 'reconciler apply PLAN.json'.",
+    help="Save the plan (JSON) for 'reconciler apply PLAN.json' (one FILE only).",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
 @targets_option
@@ -144,12 +150,13 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="The file as it was before this edit (e.g. on the base branch): show what the edit "
-    "changes apart from drift that was already there. A missing file counts as empty.",
+    "changes apart from drift that was already there. A missing file counts as empty "
+    "(one FILE only).",
 )
 @click.pass_context
 def plan(
     ctx: click.Context,
-    file: str,
+    files: tuple[str, ...],
     base_url: str | None,
     fmt: str,
     out: Path | None,
@@ -159,7 +166,56 @@ def plan(
     max_chars: int | None,
     compare_to: Path | None,
 ) -> None:
-    """Show the changes that would make the live organization match FILE."""
+    """Show the changes that would make the live organizations match FILES.
+
+    Each file is planned with its own provider, API and key variable, under its own
+    heading; the exit code is one for all (1 if any file failed, else 2 with
+    --detailed-exitcode if any has changes)."""
+    if len(files) > 1 and (out or compare_to):
+        raise click.UsageError(
+            "--out and --compare-to go with one FILE; plan the files one at a time for them"
+        )
+    shown: list[str] = []
+    failed: list[str] = []
+    changed = False
+    for file in files:
+        try:
+            result, text = _plan_one(
+                ctx, file, base_url, fmt, out, targets, api_key_env, max_chars, compare_to
+            )
+        except ReconcilerError as exc:
+            if len(files) == 1:
+                raise
+            failed.append(file)
+            echo(ctx, f"Error: {file}: {lines(exc.message)}\n", err=True)
+            continue
+        changed = changed or not result.is_empty
+        shown.append(text if len(files) == 1 or fmt != "text" else f"== {file} ==\n\n{text}")
+    if fmt == "json" and len(files) > 1:
+        echo(ctx, json.dumps([json.loads(t) for t in shown], indent=2, ensure_ascii=False) + "\n")
+    else:
+        echo(ctx, "\n".join(shown))
+    if failed:
+        raise ReconcilerError(
+            f"{len(failed)} of {len(files)} files could not be planned ({', '.join(failed)}); "
+            "see the errors above."
+        )
+    if detailed_exitcode and changed:
+        ctx.exit(2)
+
+
+def _plan_one(
+    ctx: click.Context,
+    file: str,
+    base_url: str | None,
+    fmt: str,
+    out: Path | None,
+    targets: tuple[str, ...],
+    api_key_env: str | None,
+    max_chars: int | None,
+    compare_to: Path | None,
+) -> tuple[Plan, str]:
+    """One file's plan and its rendering (saved with --out)."""
     check_outputs(("--out", out), inputs=(Path(file), compare_to))
     desired = config.load(file)
     base = None
@@ -183,7 +239,9 @@ def plan(
     if base is not None:
         result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
         sections = planning.split_by_origin(result, base)
-    _show_plan(ctx, result, sections, fmt, title=f"reconciler plan: `{file}`", max_chars=max_chars)
+    text = _rendered_plan(
+        ctx, result, sections, fmt, title=f"reconciler plan: `{file}`", max_chars=max_chars
+    )
     if out:
         planfile.save(result, out, sections=sections)
         echo(
@@ -192,11 +250,10 @@ def plan(
             f"    reconciler apply {shlex.quote(str(out))}\n",
             err=True,
         )
-    if detailed_exitcode and not result.is_empty:
-        ctx.exit(2)
+    return result, text
 
 
-def _show_plan(
+def _rendered_plan(
     ctx: click.Context,
     result: Plan,
     sections: planfile.Sections | None,
@@ -204,7 +261,7 @@ def _show_plan(
     *,
     title: str,
     max_chars: int | None,
-) -> None:
+) -> str:
     color = wants_color(ctx)
     # Where the whole of a cut plan is: a workflow run's artifacts only inside one.
     in_ci = os.environ.get("GITHUB_ACTIONS") == "true"
@@ -225,7 +282,7 @@ def _show_plan(
             max_chars=max_chars,
             full_plan=full_plan,
         )
-    echo(ctx, text)
+    return text
 
 
 @cli.command()
@@ -250,7 +307,10 @@ def show(
         echo(ctx, render.report_as(report, fmt, title=heading, color=wants_color(ctx)))
         return
     loaded = planfile.load_saved(saved)
-    _show_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars)
+    echo(
+        ctx,
+        _rendered_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars),
+    )
 
 
 @cli.command()
@@ -263,7 +323,7 @@ def schema(provider: str) -> None:
 
 @cli.command(epilog=KEYS_AND_HOST)
 @global_options
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @base_url_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
 @click.option(
@@ -295,14 +355,13 @@ def schema(provider: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="With a saved plan: the desired-state file it was made from, as it is now (default: "
-    "the file the plan names, when it lies below this directory). The plan is checked "
-    "against it before any write.",
+    "the file the plan names). The plan is checked against it before any write.",
 )
 @api_key_env_option
 @click.pass_context
 def apply(
     ctx: click.Context,
-    source: Path,
+    sources: tuple[Path, ...],
     base_url: str | None,
     auto_approve: bool,
     max_changes: int | None,
@@ -314,12 +373,68 @@ def apply(
     expect_file: Path | None,
     api_key_env: str | None,
 ) -> None:
-    """Make the changes of FILE, or of a saved PLAN.json once checked against its file.
+    """Make the changes of FILES, or of saved PLAN.json files once checked against theirs.
 
     A saved plan is a claim: apply reads the file it was made from, plans it again
     against live state, and writes only resources the plan holds that are, to the
     value, what the file asks for now. An undo plan (--undo-out) is checked by the
-    signature apply gave it instead."""
+    signature apply gave it instead. Several sources are applied one after another,
+    each asked for on its own; a failure in one does not stop the next (a declined
+    approval does), and the exit code is one for all."""
+    if len(sources) > 1 and (report or undo_out or expect_file):
+        raise click.UsageError(
+            "--report, --undo-out and --expect-file go with one source; apply the files one "
+            "at a time for them"
+        )
+    failed: list[str] = []
+    for source in sources:
+        if len(sources) > 1:
+            echo(ctx, f"== {source} ==\n\n")
+        try:
+            _apply_one(
+                ctx,
+                source,
+                base_url=base_url,
+                auto_approve=auto_approve,
+                max_changes=max_changes,
+                concurrency=concurrency,
+                report=report,
+                undo_out=undo_out,
+                targets=targets,
+                force=force,
+                expect_file=expect_file,
+                api_key_env=api_key_env,
+            )
+        except ApprovalError:
+            raise
+        except ReconcilerError as exc:
+            if len(sources) == 1:
+                raise
+            failed.append(str(source))
+            echo(ctx, f"Error: {source}: {lines(exc.message)}\n\n", err=True)
+    if failed:
+        raise ReconcilerError(
+            f"{len(failed)} of {len(sources)} sources did not apply cleanly "
+            f"({', '.join(failed)}); see the errors above."
+        )
+
+
+def _apply_one(
+    ctx: click.Context,
+    source: Path,
+    *,
+    base_url: str | None,
+    auto_approve: bool,
+    max_changes: int | None,
+    concurrency: int,
+    report: Path | None,
+    undo_out: Path | None,
+    targets: tuple[str, ...],
+    force: bool,
+    expect_file: Path | None,
+    api_key_env: str | None,
+) -> None:
+    """One source: a file planned now, or a saved or undo plan verified, then applied."""
     check_outputs(("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file))
 
     def writing(asked: DesiredState | Plan, asked_by: str, provider: str) -> Connection:

@@ -290,3 +290,33 @@ def test_init_writes_a_starter_file_and_its_schema(sandbox: SandboxProcess, tmp_
     admin = run_cli("init", "--provider", "anthropic-admin", cwd=tmp_path)
     assert admin.exit_code == 0, admin.output
     assert run_cli("validate", str(tmp_path / "anthropic-admin.yaml")).exit_code == 0
+
+
+def test_several_files_plan_and_apply_in_one_run(sandbox: SandboxProcess, tmp_path: Path) -> None:
+    company, admin, broken = tmp_path / "org.yaml", tmp_path / "admin.yaml", tmp_path / "bad.yaml"
+    company.write_text(ORG)
+    admin.write_text(
+        "version: 1\nprovider: anthropic-admin\napi: {api_key_env: ANTHROPIC_ADMIN_KEY}\n"
+        "users:\n  dev@example.com: user\n"
+    )
+    broken.write_text("version: 1\ncompany: {plan: gold}\n")
+    both = {**env(sandbox), "ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-sandbox"}
+    planned = run_cli("plan", str(company), str(admin), "--detailed-exitcode", env=both)
+    assert planned.exit_code == 2, planned.output
+    assert f"== {company} ==" in planned.stdout
+    assert f"== {admin} ==" in planned.stdout
+    assert "(key from ANTHROPIC_ADMIN_KEY)" in planned.stdout
+    assert "(key from CLAUDE_API_KEY)" in planned.stdout
+    one_bad = run_cli("plan", str(broken), str(company), env=both)
+    assert one_bad.exit_code == 1
+    assert f"== {company} ==" in one_bad.stdout  # the good file is still planned
+    assert "1 of 2 files could not be planned" in one_bad.stderr
+    as_json = run_cli("plan", str(company), str(admin), "--format", "json", env=both)
+    assert [p["provider"] for p in json.loads(as_json.stdout)] == ["company", "anthropic-admin"]
+    applied = run_cli("apply", str(company), str(admin), "--auto-approve", env=both)
+    assert applied.exit_code == 0, applied.output
+    again = run_cli("plan", str(company), str(admin), "--detailed-exitcode", env=both)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.count("No changes") == 2
+    refused = run_cli("plan", str(company), str(admin), "--out", str(tmp_path / "p.json"))
+    assert "--out and --compare-to go with one FILE" in refused.stderr
