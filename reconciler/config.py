@@ -14,6 +14,7 @@ import codecs
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -101,8 +102,10 @@ def load(path: str | Path) -> DesiredState:
         raise ConfigError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
         ) from exc
-    data = parse(raw, name)
-    return build(data, source=name, digest=hashlib.sha256(raw).hexdigest())
+    doc = _Document(name)
+    data = parse(raw, name, doc)
+    marks = {_dotted(path): mark for path, mark in doc.key_marks.items()}
+    return build(data, source=name, digest=hashlib.sha256(raw).hexdigest(), marks=marks)
 
 
 def empty(source: str, provider: str = DEFAULT_PROVIDER) -> DesiredState:
@@ -110,9 +113,10 @@ def empty(source: str, provider: str = DEFAULT_PROVIDER) -> DesiredState:
     return DesiredState(source=source, digest="", resources={}, provider=provider)
 
 
-def parse(raw: bytes, name: str) -> Any:
-    """The file's data, checked against the schema, or ``ConfigError``."""
-    doc = _Document(name)
+def parse(raw: bytes, name: str, doc: _Document | None = None) -> Any:
+    """The file's data, checked against the schema, or ``ConfigError``; ``doc`` keeps
+    where each key stands."""
+    doc = doc or _Document(name)
     root = doc.compose(raw)
     if doc.problems:
         raise ConfigError(doc.problems)
@@ -123,11 +127,19 @@ def parse(raw: bytes, name: str) -> Any:
     return data
 
 
-def build(data: dict[str, Any], *, source: str, digest: str) -> DesiredState:
-    """A valid file's data as resources by address, as its provider reads them."""
+def build(
+    data: dict[str, Any],
+    *,
+    source: str,
+    digest: str,
+    marks: Mapping[str, tuple[int, int]] | None = None,
+) -> DesiredState:
+    """A valid file's data as resources by address, as its provider reads them, with
+    where each address is written (from ``marks``, the file's key positions)."""
     provider = provider_of(data)
+    chosen = providers.get(provider)
     try:
-        found, prune = providers.get(provider).resources(data)
+        found, prune = chosen.resources(data)
     except ConfigError as exc:  # a provider's own rule: name the file it is about
         raise ConfigError([replace(p, file=source) for p in exc.problems]) from exc
     api = data.get("api") or {}
@@ -139,7 +151,18 @@ def build(data: dict[str, Any], *, source: str, digest: str) -> DesiredState:
         api_key_env=api.get("api_key_env"),
         provider=provider,
         prune=prune,
+        positions=_positions(found, chosen.path_of, marks or {}),
     )
+
+
+def _positions(
+    found: Mapping[str, Any],
+    path_of: Callable[[str], tuple[str, ...]],
+    marks: Mapping[str, tuple[int, int]],
+) -> dict[str, tuple[int, int]]:
+    """Each address's (line, column) in the file, where its key is written."""
+    paths = {address: ".".join(path_of(address)) for address in found}
+    return {address: marks[path] for address, path in paths.items() if path in marks}
 
 
 # libyaml (C) when PyYAML was built with it: ten times faster on large files.

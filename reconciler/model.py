@@ -69,6 +69,8 @@ class DesiredState:
     api_key_env: str | None = None
     provider: str = DEFAULT_PROVIDER
     prune: frozenset[str] = frozenset()
+    # Where each address is written in the file: (line, column), for problems with it.
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,13 @@ def make_plan(
     chosen = set(select(desired.resources, targets, source=desired.source, provider=provider))
     targets = tuple(sorted(set(targets)))
     proposal = provider.propose(desired, live)
-    problems = [why for address, why in proposal.problems.items() if address in chosen]
+    problems = [
+        f"{_where(desired, address)}: {why}"
+        for address, why in proposal.problems.items()
+        if address in chosen
+    ]
     if problems:
-        raise PlanError(f"{desired.source}: {'; '.join(problems)}.")
+        raise PlanError("\n".join(problems) + ".")
 
     def kept(address: str) -> bool:
         return (not targets or address in chosen) and (only is None or address in only)
@@ -63,6 +67,14 @@ def make_plan(
         provider=provider.name,
         guards=tuple(guards),
     )
+
+
+def _where(desired: DesiredState, address: str) -> str:
+    """``org.yaml:12:3`` where the file writes ``address``, else the file's name."""
+    if address in desired.positions:
+        line, column = desired.positions[address]
+        return f"{desired.source}:{line}:{column}"
+    return desired.source
 
 
 def select(

@@ -88,6 +88,10 @@ class Provider(Protocol):
     ) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
         """A valid file's managed resources by address, and the sections it prunes."""
 
+    def path_of(self, address: str) -> tuple[str, ...]:
+        """Where in a file an address is written (``("projects", "proj_1")``), so a
+        problem with it can name its line."""
+
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal: ...
 
     def review(

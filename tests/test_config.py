@@ -140,7 +140,7 @@ def test_a_valid_file_becomes_addressed_managed_fields(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "version: 1\napi: {api_key_env: ORG_B_KEY}\ncompany:\n"
-        "  usage_limit: 1_000_000\nprojects:\n  proj_2:\n    billing_email: null\n"
+        "  usage_limit: 1000000\nprojects:\n  proj_2:\n    billing_email: null\n"
         "  proj_3: {}\n",
     )
     desired = config.load(path)

@@ -320,3 +320,14 @@ def test_several_files_plan_and_apply_in_one_run(sandbox: SandboxProcess, tmp_pa
     assert again.stdout.count("No changes") == 2
     refused = run_cli("plan", str(company), str(admin), "--out", str(tmp_path / "p.json"))
     assert "--out and --compare-to go with one FILE" in refused.stderr
+
+
+def test_a_project_that_does_not_exist_is_named_at_its_line_with_the_nearest_ids(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("version: 1\nprojects:\n  proj_1: {name: A}\n  proj_9: {name: B}\n")
+    result = run_cli("plan", str(path), env=env(sandbox))
+    assert result.exit_code == 1
+    assert f"{path}:4:3: project.proj_9 does not exist in the live organization" in result.stderr
+    assert "(nearest live ids: proj_" in result.stderr

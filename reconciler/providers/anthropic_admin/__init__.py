@@ -34,6 +34,13 @@ class AnthropicAdminProvider:
     ) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
         return proposals.resources(data)
 
+    def path_of(self, address: str) -> tuple[str, ...]:
+        kind, names = addresses.parse(address)
+        if kind == addresses.MEMBER:
+            return ("workspaces", names[0], "members", names[1])
+        section = {addresses.USER: "users", addresses.WORKSPACE: "workspaces"}
+        return (section.get(kind, "api_keys"), *names)
+
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal:
         return proposals.propose(desired, live)
 

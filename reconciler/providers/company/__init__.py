@@ -39,6 +39,10 @@ class CompanyProvider:
             found[f"project.{project_id}"] = dict(fields or {})
         return found, frozenset()
 
+    def path_of(self, address: str) -> tuple[str, ...]:
+        kind, _, ident = address.partition(".")
+        return ("projects", ident) if kind == "project" else (address,)
+
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal:
         return proposals.propose(desired, live)
 

@@ -4,6 +4,7 @@ Company plan should see."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,13 +15,20 @@ from reconciler.provider import Proposal
 PLAN_ORDER = ("build", "team", "scale", "enterprise")
 
 
+def _nearest(address: str, live_ids: list[str]) -> str:
+    """``(nearest live ids: proj_1, proj_10)`` for a project id that is not live."""
+    close = difflib.get_close_matches(address.removeprefix("project."), live_ids, n=3, cutoff=0.5)
+    return f" (nearest live ids: {', '.join(close)})" if close else ""
+
+
 def propose(desired: DesiredState, live: LiveState) -> Proposal:
     """An update per resource whose managed fields differ, ``company`` first. A project
     the file names that does not exist live is a problem (this API cannot create
     projects); live projects the file does not name are counted as unmanaged."""
+    live_ids = [a.removeprefix("project.") for a in live.resources if a.startswith("project.")]
     problems = {
-        address: f"{address} does not exist in the live organization, and projects cannot "
-        "be created through this API: fix the id or remove it"
+        address: f"{address} does not exist in the live organization{_nearest(address, live_ids)}, "
+        "and projects cannot be created through this API: fix the id or remove it"
         for address in desired.resources
         if address not in live.resources
     }
