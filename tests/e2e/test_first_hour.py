@@ -331,3 +331,48 @@ def test_a_project_that_does_not_exist_is_named_at_its_line_with_the_nearest_ids
     assert result.exit_code == 1
     assert f"{path}:4:3: project.proj_9 does not exist in the live organization" in result.stderr
     assert "(nearest live ids: proj_" in result.stderr
+
+
+def test_max_changes_counts_one_resource_in_the_singular(
+    sandbox: SandboxProcess, org: Path
+) -> None:
+    result = run_cli("apply", str(org), "--auto-approve", "--max-changes", "0", env=env(sandbox))
+    assert result.exit_code == 1
+    assert "The plan changes 1 resource, more than --max-changes 0 allows" in result.stderr
+
+
+def test_ctrl_c_at_the_approval_prompt_says_nothing_was_started(
+    sandbox: SandboxProcess, org: Path
+) -> None:
+    """On a real terminal (a pseudo-terminal here): Ctrl-C at "Apply these changes?"."""
+    import os
+    import pty
+
+    from ..sandbox import reconciler_executable
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI on the terminal
+        os.execve(
+            reconciler_executable(),
+            [reconciler_executable(), "apply", str(org), "--no-color"],
+            {**os.environ, **env(sandbox)},
+        )
+    seen = b""
+    while b"Only 'yes' will be accepted" not in seen:
+        chunk = os.read(fd, 1024)
+        assert chunk, seen
+        seen += chunk
+    os.write(fd, b"\x03")
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert "Apply cancelled at the prompt; nothing was started." in seen.decode()
+    assert sandbox.writes() == []
