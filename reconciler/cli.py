@@ -28,7 +28,6 @@ from reconciler import (
 )
 from reconciler.commandline import (
     FORMATS,
-    KEYS_AND_HOST,
     Options,
     api_key_env_option,
     base_url_option,
@@ -36,6 +35,7 @@ from reconciler.commandline import (
     connection_for,
     echo,
     global_options,
+    keys_and_host,
     options_of,
     progress,
     provider_option,
@@ -124,7 +124,7 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
         raise ConfigError(problems)
 
 
-@cli.command(epilog=KEYS_AND_HOST)
+@cli.command(epilog=keys_and_host())
 @global_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @base_url_option
@@ -321,7 +321,7 @@ def schema(provider: str) -> None:
     click.echo(json.dumps(config.schema(provider), indent=2))
 
 
-@cli.command(epilog=KEYS_AND_HOST)
+@cli.command(epilog=keys_and_host())
 @global_options
 @click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @base_url_option
@@ -626,7 +626,7 @@ def demo(ctx: click.Context, keep: bool, provider: str) -> None:
 
 
 cli.add_command(sandbox_command, name="sandbox")
-for _provider in providers.installed():  # each API's own commands (the Company API's usage)
+for _provider in providers.installed():  # each API's own commands, from its package
     for _command in _provider.commands():
         cli.add_command(_command)
 

@@ -198,15 +198,20 @@ def check_outputs(*outputs: tuple[str, Path | None], inputs: tuple[Path | None, 
             check_writable(path, option=option, inputs=given, append=option == "--log")
 
 
-KEYS_AND_HOST = (
-    "The key is read from --api-key-env, else from the variable the file's api.api_key_env "
-    "names (a provider default, a name ending in _ADMIN_KEY, ANTHROPIC_*KEY or CLAUDE_*KEY, "
-    "or one listed in RECONCILER_KEY_VARIABLES), else from CLAUDE_API_KEY or "
-    "ANTHROPIC_ADMIN_KEY (Company API) or ANTHROPIC_ADMIN_KEY (Admin API). The API is "
-    "--base-url, else RECONCILER_BASE_URL, else https://api.anthropic.com; the file's "
-    "api.base_url is used only when it is loopback, that default, or the URL the operator "
-    "named."
-)
+def keys_and_host() -> str:
+    """Help for commands that read a file: where the key and the API come from, with
+    each installed provider's default variables."""
+    defaults = "; ".join(
+        f"{' or '.join(p.key_variables)} ({p.display_name})" for p in providers.installed()
+    )
+    return (
+        "The key is read from --api-key-env, else from the variable the file's "
+        "api.api_key_env names (a provider default, a name ending in _ADMIN_KEY, "
+        "ANTHROPIC_*KEY or CLAUDE_*KEY, or one listed in RECONCILER_KEY_VARIABLES), else "
+        f"from the provider's default: {defaults}. The API is --base-url, else "
+        "RECONCILER_BASE_URL, else https://api.anthropic.com; the file's api.base_url is "
+        "used only when it is loopback, that default, or the URL the operator named."
+    )
 
 
 def provider_option(f: Callable[..., Any]) -> Callable[..., Any]:
