@@ -9,7 +9,7 @@ import os
 import shlex
 import sys
 import traceback
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -386,25 +386,24 @@ def apply(
             "--report, --undo-out and --expect-file go with one source; apply the files one "
             "at a time for them"
         )
+    choices = ApplyChoices(
+        base_url=base_url,
+        auto_approve=auto_approve,
+        max_changes=max_changes,
+        concurrency=concurrency,
+        report=report,
+        undo_out=undo_out,
+        targets=targets,
+        force=force,
+        expect_file=expect_file,
+        api_key_env=api_key_env,
+    )
     failed: list[str] = []
     for source in sources:
         if len(sources) > 1:
             echo(ctx, f"== {source} ==\n\n")
         try:
-            _apply_one(
-                ctx,
-                source,
-                base_url=base_url,
-                auto_approve=auto_approve,
-                max_changes=max_changes,
-                concurrency=concurrency,
-                report=report,
-                undo_out=undo_out,
-                targets=targets,
-                force=force,
-                expect_file=expect_file,
-                api_key_env=api_key_env,
-            )
+            _apply_one(ctx, source, choices)
         except ApprovalError:
             raise
         except ReconcilerError as exc:
@@ -419,22 +418,27 @@ def apply(
         )
 
 
-def _apply_one(
-    ctx: click.Context,
-    source: Path,
-    *,
-    base_url: str | None,
-    auto_approve: bool,
-    max_changes: int | None,
-    concurrency: int,
-    report: Path | None,
-    undo_out: Path | None,
-    targets: tuple[str, ...],
-    force: bool,
-    expect_file: Path | None,
-    api_key_env: str | None,
-) -> None:
+@dataclass(frozen=True)
+class ApplyChoices:
+    """The options of one ``apply`` run, the same for each of its sources."""
+
+    base_url: str | None
+    auto_approve: bool
+    max_changes: int | None
+    concurrency: int
+    report: Path | None
+    undo_out: Path | None
+    targets: tuple[str, ...]
+    force: bool
+    expect_file: Path | None
+    api_key_env: str | None
+
+
+def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
     """One source: a file planned now, or a saved or undo plan verified, then applied."""
+    base_url, api_key_env, concurrency = choices.base_url, choices.api_key_env, choices.concurrency
+    targets, expect_file = choices.targets, choices.expect_file
+    report, undo_out = choices.report, choices.undo_out
     check_outputs(("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file))
 
     def writing(asked: DesiredState | Plan, asked_by: str, provider: str) -> Connection:
@@ -472,8 +476,8 @@ def _apply_one(
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
     if result.is_empty:
         return
-    operations.check_safe(result, max_changes=max_changes, force=force)
-    terminal.approve(auto_approve)
+    operations.check_safe(result, max_changes=choices.max_changes, force=choices.force)
+    terminal.approve(choices.auto_approve)
     undo = planfile.UndoRecorder(undo_out, result, api_key=connection.api_key) if undo_out else None
     outcome = run(terminal.apply_until_interrupted(result, connection, undo=undo))
     echo(ctx, "\n" + render.report_text(outcome, color=wants_color(ctx)))
