@@ -38,7 +38,7 @@ def test_global_options_work_after_the_command(sandbox: SandboxProcess, org: Pat
 
 def test_usage_errors_are_one_sentence(org: Path) -> None:
     for args, says in (
-        (["plan"], "Error: Missing argument 'FILE' (see 'reconciler plan --help')."),
+        (["plan"], "Error: Missing argument 'FILES...' (see 'reconciler plan --help')."),
         (["plan", str(org), "--no-such"], "Error: No such option '--no-such'."),
         (["frob"], "Error: No such command 'frob' (see 'reconciler --help')."),
     ):
