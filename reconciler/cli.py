@@ -10,7 +10,6 @@ import shlex
 import sys
 import traceback
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from reconciler import (
     planning,
     providers,
     render,
+    starter,
     terminal,
 )
 from reconciler.commandline import (
@@ -181,7 +181,15 @@ def plan(
     for file in files:
         try:
             result, text = _plan_one(
-                ctx, file, base_url, fmt, out, targets, api_key_env, max_chars, compare_to
+                ctx,
+                file,
+                base_url=base_url,
+                fmt=fmt,
+                out=out,
+                targets=targets,
+                api_key_env=api_key_env,
+                max_chars=max_chars,
+                compare_to=compare_to,
             )
         except ReconcilerError as exc:
             if len(files) == 1:
@@ -207,6 +215,7 @@ def plan(
 def _plan_one(
     ctx: click.Context,
     file: str,
+    *,
     base_url: str | None,
     fmt: str,
     out: Path | None,
@@ -576,45 +585,28 @@ def init(
     With a key in the environment, FILE holds the live organization (as export
     writes it), so its first plan is empty; without one, a commented template.
     Either way it starts with the yaml-language-server line, so editors check it."""
-    chosen = providers.get(provider)
-    default_name = "org.yaml" if provider == providers.DEFAULT_PROVIDER else f"{provider}.yaml"
-    target = file or Path(default_name)
-    schema_path = target.with_name(f"{provider}.schema.json")
-    existing = [p for p in (target, schema_path) if p.exists()]
-    if existing and not force:
-        raise OutputPathError(
-            f"{', '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}; "
-            "nothing was written. Pass --force to replace, or name another FILE."
-        )
+    target, schema_path = starter.paths_for(file, provider)
+    starter.refuse_existing(target, schema_path, force=force)
     check_outputs(("FILE", target), ("the schema", schema_path), inputs=())
-    head = f"# yaml-language-server: $schema=./{schema_path.name}\n"
-    variables = key_variable_for(api_key_env, None, defaults=chosen.key_variables, source="init")
+    defaults = providers.get(provider).key_variables
+    variables = key_variable_for(api_key_env, None, defaults=defaults, source="init")
     if template or not any(os.environ.get(name, "").strip() for name in variables):
-        text = head + _template(provider)
+        body = starter.template(provider)
         what = "a commented template; with a key set, init --force starts from live instead"
     else:
         connection = connection_for(
             ctx, base_url=base_url, provider=provider, api_key_env=api_key_env
         )
         data = run(operations.export(connection))
-        text = head + render.desired_state_yaml(data, origin=connection.base_url)
+        body = render.desired_state_yaml(data, origin=connection.base_url)
         what = f"the live organization at {connection.base_url}"
-    write_text(schema_path, json.dumps(chosen.schema(), indent=2) + "\n")
-    write_text(target, text)
+    starter.write(target, schema_path, body, provider)
     echo(
         ctx,
         f"Wrote {target} ({what}) and {schema_path}. Next: reconciler plan "
         f"{shlex.quote(str(target))}\n",
         err=True,
     )
-
-
-def _template(provider: str) -> str:
-    """The commented starter of a built-in provider; a bare one for any other."""
-    shipped = resources.files("reconciler").joinpath(f"templates/{provider}.yaml")
-    if not shipped.is_file():
-        return f"version: 1\nprovider: {provider}\n"
-    return shipped.read_text().split("\n", 1)[1]  # its own schema line is replaced
 
 
 @cli.command()
