@@ -171,7 +171,8 @@ def source_of(saved: SavedPlan, expected: Path | None) -> Path:
             )
         expected = Path(named)
     try:
-        found = hashlib.sha256(expected.read_bytes()).hexdigest()
+        with expected.open("rb") as handle:  # streamed: a plan may name a very large file
+            found = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         raise PlanFileError(f"cannot read {expected} to check the plan: {exc.strerror}") from exc
     if found != saved.plan.source.get("sha256"):

@@ -13,8 +13,6 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from reconciler.validators import validator_for
-
 _URI = "urn:reconciler:company-api"
 
 
@@ -32,7 +30,9 @@ def validator(component: str) -> Draft202012Validator:
     registry: Registry[Any] = Registry().with_resource(
         _URI, Resource.from_contents(openapi(), default_specification=DRAFT202012)
     )
-    return validator_for({"$ref": f"{_URI}#/components/schemas/{component}"}, registry=registry)
+    return Draft202012Validator(
+        {"$ref": f"{_URI}#/components/schemas/{component}"}, registry=registry
+    )
 
 
 def properties(component: str) -> dict[str, Any]:

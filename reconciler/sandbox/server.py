@@ -84,7 +84,9 @@ def _keys_text(keys: list[tuple[str, list[str]]] | None, db: Path) -> list[str]:
 def _request_printer(announce: Callable[[str], None]) -> Callable[[dict[str, Any]], None]:
     def show(entry: dict[str, Any]) -> None:
         fault = f" [{entry['fault']}]" if entry.get("fault") else ""
-        announce(f"{entry['method']} {entry['path']} -> {entry['status']}{fault}")
+        # A client chose the path: shown with anything unprintable escaped.
+        path = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in entry["path"])
+        announce(f"{entry['method']} {path} -> {entry['status']}{fault}")
 
     return show
 

@@ -39,6 +39,10 @@ def test_start_up_shows_the_keys_and_log_requests_each_request(tmp_path: Path) -
         running.api("GET", "")
         logged = running.process.stdout.readline()
         assert logged.strip() == "GET /v1/organizations/company -> 200"
+        running.http.get(f"{running.url}/v1/x%1b%5b2J")  # a client's control sequence
+        hostile = running.process.stdout.readline()
+        assert "\x1b" not in hostile
+        assert "/v1/x\\u001b[2J -> " in hostile
     finally:
         running.stop()
 

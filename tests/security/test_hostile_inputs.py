@@ -202,13 +202,15 @@ def test_escaping_keeps_every_character_visible() -> None:
     assert os.linesep not in escape.visible(HOSTILE)
 
 
-def test_schema_patterns_end_at_the_end_of_the_text_everywhere() -> None:
-    """A trailing newline passes Python's ``$``; the one validator class refuses it, for
-    files and for the sandbox's bodies alike."""
-    from reconciler.sandbox import admin_bodies, contract
+def test_schema_patterns_end_at_the_end_of_the_text_everywhere(api: TestClient) -> None:
+    """A trailing newline passes Python's ``$``: the file checker refuses it, and the
+    sandbox refuses it too (its own check, on every body's text)."""
     from reconciler.validators import validator_for
 
     assert list(validator_for({"pattern": "^[A-Z_]+$"}).iter_errors("KEY\n"))
     assert not list(validator_for({"pattern": "^[A-Z_]+$"}).iter_errors("KEY"))
-    assert admin_bodies.first_problem("invite", {"email": "a@b.co\n", "role": "user"})
-    assert contract.first_error("CompanyUpdate", {"billing_email": "a@b.co\n"})
+    invite = {"email": "a@b.co\n", "role": "user"}
+    answer = api.post("/v1/organizations/invites", json=invite, headers=ADMIN_HEADERS)
+    assert answer.status_code == 400, answer.text
+    patched = api.patch("/v1/organizations/company", json={"billing_email": "a@b.co\n"})
+    assert patched.status_code == 400, patched.text
