@@ -20,6 +20,7 @@ REGISTRY: Registry[Any] = Registry().with_resource(
 )
 ADMIN = {"authorization": "Bearer sk-ant-admin01-sandbox", "x-api-key": ""}
 BASE = "/v1/organizations"
+SPEND_READS = {"anthropic-beta": "spend-limit-reads-2026-09-26"}
 
 
 def ids(api: TestClient) -> dict[str, str]:
@@ -27,7 +28,12 @@ def ids(api: TestClient) -> dict[str, str]:
     workspace = api.get(f"{BASE}/workspaces", headers=ADMIN).json()["data"][0]["id"]
     key = api.get(f"{BASE}/api_keys", headers=ADMIN).json()["data"][0]["id"]
     invite = api.get(f"{BASE}/invites", headers=ADMIN).json()["data"][0]["id"]
+    rate_limit = api.get(f"{BASE}/rate_limits", headers=ADMIN).json()["data"][0]["id"]
+    spend = api.get(f"{BASE}/spend_limits", headers={**ADMIN, **SPEND_READS}).json()["data"]
     return {
+        "rate_limit": rate_limit,
+        "spend_limit": next(s["id"] for s in spend if s["scope"]["type"] == "organization"),
+        "usage_tier": next(s["id"] for s in spend if s["scope"]["type"] == "usage_tier"),
         "admin": users["ada@example.com"],
         "user": users["ben@example.com"],
         "outsider": users["cleo@example.com"],
@@ -112,6 +118,52 @@ CALLS: list[tuple[str, str, str, Any]] = [
     ("POST", "/api_keys/{key}", "200", {"name": "renamed", "status": "inactive"}),
     ("POST", "/api_keys/{key}", "400", {"status": "deleted"}),
     ("POST", "/api_keys/apikey_nope", "404", {"name": "x"}),
+    ("POST", "/workspaces/{workspace}", "200", {"display_color": "#112233"}),
+    ("POST", "/workspaces/{workspace}", "400", {"display_color": "purple"}),
+    ("POST", "/workspaces/{workspace}", "400", {"external_key_id": "cmk_not_ours"}),
+    ("GET", "/rate_limits", "200", None),
+    ("GET", "/rate_limits?group_type=planet", "400", None),
+    ("GET", "/workspaces/{workspace}/rate_limits", "200", None),
+    ("GET", "/workspaces/{workspace}/rate_limits?include_inherited=true&limit=1", "200", None),
+    ("GET", "/workspaces/wrkspc_nope/rate_limits", "404", None),
+    (
+        "POST",
+        "/workspaces/{workspace}/rate_limits/{rate_limit}",
+        "200",
+        {"limits": [{"type": "requests_per_minute", "value": 10}]},
+    ),
+    (
+        "POST",
+        "/workspaces/{workspace}/rate_limits/{rate_limit}",
+        "400",
+        {"limits": [{"type": "tokens_per_day", "value": 10}]},
+    ),
+    (
+        "POST",
+        "/workspaces/{workspace}/rate_limits/rl_nope",
+        "404",
+        {"limits": [{"type": "requests_per_minute", "value": None}]},
+    ),
+    ("GET", "/spend_limits", "200", None),
+    ("GET", "/spend_limits?scope_type=organization", "400", None),  # no beta header
+    ("POST", "/spend_limits", "200", {"amount": "1000", "scope": {"type": "organization"}}),
+    (
+        "POST",
+        "/spend_limits",
+        "400",
+        {"amount": "1000", "scope": {"type": "organization"}, "period": "daily"},
+    ),
+    (
+        "POST",
+        "/spend_limits",
+        "404",
+        {"amount": "1", "scope": {"type": "workspace", "workspace_id": "wrkspc_nope"}},
+    ),
+    ("GET", "/spend_limits/{spend_limit}", "200", None),
+    ("GET", "/spend_limits/spl_nope", "404", None),
+    ("DELETE", "/spend_limits/{spend_limit}", "200", None),
+    ("DELETE", "/spend_limits/{usage_tier}", "400", None),
+    ("DELETE", "/spend_limits/spl_nope", "404", None),
 ]
 
 
@@ -146,6 +198,8 @@ def test_each_documented_answer_validates(
         "401": {"authorization": "", "x-api-key": ""},
         "403": {"x-api-key": "sk-sandbox-reader", "authorization": ""},
     }.get(status, ADMIN)
+    if path == "/spend_limits" and method == "GET":
+        headers = {**headers, **SPEND_READS}
     response = api.request(
         method, BASE + fill(path, known), json=fill(body, known), headers=headers
     )

@@ -8,6 +8,8 @@ from typing import Any
 
 import anthropic
 import pytest
+from anthropic.types.beta.organization import BetaSpendLimitsAdminAPIWritesNotEnabledError
+from anthropic.types.beta_external_key_not_found_error import BetaExternalKeyNotFoundError
 
 from .sandbox import CONTROL_KEY, SandboxProcess
 
@@ -35,9 +37,12 @@ def org(server: SandboxProcess) -> Any:
                     "members": [
                         {"email": "ben@example.com", "workspace_role": "workspace_developer"}
                     ],
+                    "spend_limit": 50000,
                 }
             ],
             "api_keys": [{"name": "ci-key"}],
+            "external_keys": ["cmk_01Test"],
+            "spend_limits": {"currency": "EUR", "organization": 500000},
         },
     }
     assert server.control("POST", "reset", json=seed).status_code == 200
@@ -176,3 +181,138 @@ def test_admins_and_billing_users_inherit_a_role_in_every_workspace(org: Any) ->
     assert accepted(org.workspaces.members.retrieve(ada, workspace_id=empty.id)).workspace_role == (
         "workspace_admin"
     )
+
+
+SONNET = "rlg_01VPTCmyiu5ZLsWkcxYG2pY8"
+
+
+def test_the_rate_limit_table_and_a_workspaces_overrides(org: Any) -> None:
+    table = [accepted(entry) for entry in org.rate_limits.list()]
+    sonnet = next(e for e in table if e.group.id == SONNET)
+    assert sonnet.group.display_name == "Claude Sonnet 4.x"
+    assert [accepted(e).group.id for e in org.rate_limits.list(group_type="batch")] == [
+        e.group.id for e in table if e.group.type == "batch"
+    ]
+    workspace = next(iter(org.workspaces.list()))
+    assert list(org.workspaces.rate_limits.list(workspace.id)) == []  # no override yet
+    changed = accepted(
+        org.workspaces.rate_limits.update(
+            sonnet.id,
+            workspace_id=workspace.id,
+            limits=[
+                {"type": "requests_per_minute", "value": 100},
+                {"type": "output_tokens_per_minute", "value": 999_999_999},  # above the org's
+            ],
+        )
+    )
+    assert {v.type: (v.value, v.org_limit, v.source.type) for v in changed.limits} == {
+        "requests_per_minute": (100, 4000, "workspace"),
+        "output_tokens_per_minute": (999_999_999, 400000, "workspace"),
+    }
+    # null clears one override; the type not named keeps its own
+    org.workspaces.rate_limits.update(
+        sonnet.id,
+        workspace_id=workspace.id,
+        limits=[{"type": "requests_per_minute", "value": None}],
+    )
+    (entry,) = [accepted(e) for e in org.workspaces.rate_limits.list(workspace.id)]
+    assert [(v.type, v.value) for v in entry.limits] == [("output_tokens_per_minute", 999_999_999)]
+    inherited = [
+        accepted(e) for e in org.workspaces.rate_limits.list(workspace.id, include_inherited=True)
+    ]
+    assert len(inherited) == len(table)
+    rpm = next(
+        v
+        for e in inherited
+        if e.group.id == SONNET
+        for v in e.limits
+        if v.type == "requests_per_minute"
+    )
+    assert (rpm.value, rpm.source.type) == (4000, "organization")
+
+
+def test_rate_limit_overrides_refuse_what_the_group_does_not_have(org: Any) -> None:
+    batch = next(e for e in org.rate_limits.list() if e.group.type == "batch")
+    workspace = next(iter(org.workspaces.list()))
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        org.workspaces.rate_limits.update(
+            batch.id, workspace_id=workspace.id, limits=[{"type": "tokens_per_day", "value": 1}]
+        )
+    assert "requests_per_minute" in str(caught.value)  # the valid types are listed
+    with pytest.raises(anthropic.NotFoundError):
+        org.workspaces.rate_limits.update(
+            "rl_nope",
+            workspace_id=workspace.id,
+            limits=[{"type": "requests_per_minute", "value": 1}],
+        )
+
+
+def test_spend_limits_are_set_listed_and_deleted(org: Any) -> None:
+    limits = [accepted(s) for s in org.spend_limits.list()]
+    assert {s.scope.type: (s.amount, s.currency) for s in limits} == {
+        "workspace": ("50000", "EUR"),
+        "organization": ("500000", "EUR"),
+        "usage_tier": ("10000000", "EUR"),
+    }
+    assert limits[0].scope.type == "workspace"  # newest first
+    workspace = next(iter(org.workspaces.list()))
+    raised = accepted(
+        org.spend_limits.set(
+            amount="75000", scope={"type": "workspace", "workspace_id": workspace.id}
+        )
+    )
+    assert raised.id == next(s.id for s in limits if s.scope.type == "workspace")  # an upsert
+    assert accepted(org.spend_limits.retrieve(raised.id)).amount == "75000"
+    assert [s.amount for s in org.spend_limits.list(workspace_id=workspace.id)] == ["75000"]
+    assert [s.scope.type for s in org.spend_limits.list(scope_type=["organization"])] == [
+        "organization"
+    ]
+    org.spend_limits.delete(raised.id)
+    with pytest.raises(anthropic.NotFoundError):
+        org.spend_limits.retrieve(raised.id)
+    tier = next(s for s in limits if s.scope.type == "usage_tier")
+    with pytest.raises(anthropic.BadRequestError):
+        org.spend_limits.delete(tier.id)
+    for bad in ({"amount": "-5"}, {"amount": "5", "period": "daily"}, {"amount": None}):
+        with pytest.raises(anthropic.BadRequestError):
+            org.spend_limits.set(scope={"type": "organization"}, **{"amount": "1", **bad})
+
+
+def test_spend_limits_without_the_preview_are_refused_with_its_code(
+    server: SandboxProcess, org: Any
+) -> None:
+    seed = {
+        "company": server.api("GET", "").json(),
+        "keys": [
+            {"key": ADMIN_KEY, "scopes": ["organization:admin"]},
+            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
+            {"key": "sk-sandbox-admin", "scopes": ["organization:read", "organization:write"]},
+        ],
+        "admin": {"spend_limits": {"admin_api": False}},
+    }
+    assert server.control("POST", "reset", json=seed).status_code == 200
+    for call in (
+        lambda: org.spend_limits.list().data,
+        lambda: org.spend_limits.set(amount="1", scope={"type": "organization"}),
+    ):
+        with pytest.raises(BetaSpendLimitsAdminAPIWritesNotEnabledError):
+            call()
+
+
+def test_a_workspace_colour_and_its_write_once_external_key(org: Any) -> None:
+    workspace = next(iter(org.workspaces.list()))
+    assert accepted(org.workspaces.update(workspace.id, display_color="#0A0B0C")).display_color == (
+        "#0A0B0C"
+    )
+    with pytest.raises(anthropic.BadRequestError):
+        org.workspaces.update(workspace.id, display_color="teal")
+    with pytest.raises(BetaExternalKeyNotFoundError):
+        org.workspaces.update(workspace.id, external_key_id="cmk_unknown")
+    attached = accepted(org.workspaces.update(workspace.id, external_key_id="cmk_01Test"))
+    assert attached.external_key_id == "cmk_01Test"
+    org.workspaces.update(workspace.id, external_key_id="cmk_01Test")  # the same: no change
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        org.workspaces.update(workspace.id, external_key_id="cmk_other")
+    assert "write-once" in str(caught.value)
+    created = accepted(org.workspaces.create(name="Coloured", display_color="#123456"))
+    assert created.display_color == "#123456"

@@ -1,9 +1,12 @@
 """The Admin API surface of the sandbox (users, invites, workspaces, their
-members, API keys) as Starlette routes over ``AdminStore``.
+members, API keys, rate limits, spend limits) as Starlette routes over
+``AdminStore``.
 
 Shapes follow Anthropic's Admin API: updates are POST, lists page with
 ``before_id`` / ``after_id`` / ``limit`` (default 20, at most 1,000) into
-``{data, first_id, has_more, last_id}``, errors carry ``request_id``. The
+``{data, first_id, has_more, last_id}``, except the newer rate- and spend-limit
+lists, which page with an opaque ``page`` cursor into ``{data, next_page}``;
+errors carry ``request_id``. The
 middleware of ``app.py`` gives these routes the same latency, faults, rate
 limit and request log as the Company API.
 """
@@ -18,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.sandbox.admin_bodies import first_problem
+from reconciler.sandbox.admin_limits import GROUP_TYPES, SPEND_READS_BETA
 from reconciler.sandbox.admin_store import AdminStore
 from reconciler.sandbox.errors import ErrorAnswer
 
@@ -83,6 +87,30 @@ def admin_routes(
                 "last_id": window[-1][key] if window else None,
             }
         )
+
+    def cursor_page(
+        request: Request, items: list[dict[str, Any]], *, default: int | None
+    ) -> Response:
+        """``{data, next_page}``: ``limit`` items from the ``page`` cursor on (every
+        remaining item when ``default`` is None and no ``limit`` is given)."""
+        raw = request.query_params.get("limit")
+        if raw is not None and (not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000):
+            raise ErrorAnswer(400, f"limit: must be an integer from 1 to 1000, not {raw!r}.")
+        limit = int(raw) if raw is not None else default
+        cursor = request.query_params.get("page") or "p0"
+        if not (cursor.startswith("p") and cursor[1:].isascii() and cursor[1:].isdigit()):
+            raise ErrorAnswer(400, "page: not a cursor this list gave.")
+        start = int(cursor[1:])
+        end = len(items) if limit is None else start + limit
+        return JSONResponse(
+            {"data": items[start:end], "next_page": f"p{end}" if end < len(items) else None}
+        )
+
+    def group_type(request: Request) -> str | None:
+        wanted = request.query_params.get("group_type")
+        if wanted is not None and wanted not in GROUP_TYPES:
+            raise ErrorAnswer(400, f"group_type: must be one of {', '.join(GROUP_TYPES)}.")
+        return wanted
 
     def guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
@@ -205,8 +233,88 @@ def admin_routes(
             raise ErrorAnswer(400, "status: must be active, inactive or archived.")
         return run(request, lambda s: s.update_api_key(key_id, body), wrote=True)
 
+    async def rate_limits(request: Request) -> Any:
+        wanted = group_type(request)
+        return cursor_page(
+            request, run(request, lambda s: s.limits.rate_limits(wanted)), default=None
+        )
+
+    async def workspace_rate_limits(request: Request) -> Any:
+        workspace_id = request.path_params["workspace_id"]
+        wanted = group_type(request)
+        inherited = request.query_params.get("include_inherited", "false") == "true"
+        found = run(
+            request,
+            lambda s: s.limits.workspace_rate_limits(
+                workspace_id, include_inherited=inherited, group_type=wanted
+            ),
+        )
+        return cursor_page(request, found, default=None)
+
+    async def workspace_rate_limit(request: Request) -> Any:
+        workspace_id = request.path_params["workspace_id"]
+        rate_limit_id = request.path_params["rate_limit_id"]
+        body = await body_of(
+            request, "workspace_rate_limit", allowed={"limits"}, required={"limits"}
+        )
+        return run(
+            request,
+            lambda s: s.limits.update_workspace_rate_limit(
+                workspace_id, rate_limit_id, body["limits"]
+            ),
+            wrote=True,
+        )
+
+    async def spend_limits(request: Request) -> Any:
+        if request.method == "POST":
+            body = await body_of(
+                request,
+                "spend_limit",
+                allowed={"amount", "scope", "period"},
+                required={"amount", "scope"},
+            )
+            return run(request, lambda s: s.limits.set_spend_limit(body), wrote=True)
+        betas = request.headers.get("anthropic-beta", "").replace(" ", "").split(",")
+        if SPEND_READS_BETA not in betas:
+            raise ErrorAnswer(
+                400, f"This endpoint is in beta: send anthropic-beta: {SPEND_READS_BETA}."
+            )
+        # The SDK sends a list as scope_type[]=a&scope_type[]=b.
+        scopes = request.query_params.getlist("scope_type[]") or request.query_params.getlist(
+            "scope_type"
+        )
+        workspace_id = request.query_params.get("workspace_id")
+        found = run(
+            request,
+            lambda s: s.limits.spend_limits(scope_types=scopes, workspace_id=workspace_id),
+        )
+        return cursor_page(request, found, default=20)
+
+    async def spend_limit(request: Request) -> Any:
+        limit_id = request.path_params["spend_limit_id"]
+        if request.method == "GET":
+            return run(request, lambda s: s.limits.spend_limit(limit_id))
+        return run(request, lambda s: s.limits.delete_spend_limit(limit_id), wrote=True)
+
     return [
         Route(f"{BASE}/me", guarded(me), methods=["GET"]),
+        Route(f"{BASE}/rate_limits", guarded(rate_limits), methods=["GET"]),
+        Route(
+            f"{BASE}/workspaces/{{workspace_id}}/rate_limits",
+            guarded(workspace_rate_limits),
+            methods=["GET"],
+        ),
+        Route(
+            f"{BASE}/workspaces/{{workspace_id}}/rate_limits/{{rate_limit_id}}",
+            guarded(workspace_rate_limit),
+            methods=["POST"],
+        ),
+        Route(f"{BASE}/spend_limits", guarded(spend_limits), methods=["GET", "POST"]),
+        Route(
+            f"{BASE}/spend_limits/{{spend_limit_id}}",
+            guarded(spend_limit),
+            methods=["GET", "DELETE"],
+        ),
         Route(f"{BASE}/users", guarded(users), methods=["GET"]),
         Route(f"{BASE}/users/{{user_id}}", guarded(user), methods=["GET", "POST", "DELETE"]),
         Route(f"{BASE}/invites", guarded(invites), methods=["GET", "POST"]),

@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from reconciler.sandbox.admin_limits import LIMITER_TYPES
+
 EMAIL = {"type": "string", "maxLength": 254, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"}
 TEXT = {"type": "string"}
 NAME = {"type": "string", "minLength": 1, "maxLength": 40}
@@ -24,6 +26,8 @@ RESIDENCY = {
     "additionalProperties": False,
 }
 TAG_KEY = {"type": "string", "minLength": 1, "maxLength": 64}
+COLOR = {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"}
+LIMITER_TYPE = {"enum": list(LIMITER_TYPES)}
 
 
 def _body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -51,7 +55,7 @@ BODIES: dict[str, dict[str, Any]] = {
                 "additionalProperties": {"type": "string", "maxLength": 256},
             },
             "external_key_id": {"type": ["string", "null"]},
-            "display_color": TEXT,
+            "display_color": {"anyOf": [COLOR, {"type": "null"}]},
         },
         ("name",),
     ),
@@ -64,12 +68,45 @@ BODIES: dict[str, dict[str, Any]] = {
                 "propertyNames": TAG_KEY,
                 "additionalProperties": {"type": ["string", "null"], "maxLength": 256},
             },
-            "external_key_id": {"type": ["string", "null"]},
-            "display_color": TEXT,
+            "external_key_id": TEXT,
+            "display_color": COLOR,
         }
     ),
     "member_add": _body({"user_id": TEXT, "workspace_role": TEXT}, ("user_id", "workspace_role")),
     "member_update": _body({"workspace_role": TEXT}, ("workspace_role",)),
+    "workspace_rate_limit": _body(
+        {
+            "limits": {
+                "type": "array",
+                "minItems": 1,
+                "items": _body(
+                    {
+                        "type": LIMITER_TYPE,
+                        "value": {"type": ["integer", "null"], "minimum": 0},
+                    },
+                    ("type", "value"),
+                ),
+            }
+        },
+        ("limits",),
+    ),
+    "spend_limit": _body(
+        {
+            "amount": {"type": ["string", "null"]},
+            "scope": {
+                "type": "object",
+                "properties": {
+                    "type": {"enum": ["organization", "workspace", "user"]},
+                    "workspace_id": TEXT,
+                    "user_id": TEXT,
+                },
+                "required": ["type"],
+                "additionalProperties": False,
+            },
+            "period": {"enum": ["daily", "weekly", "monthly"]},
+        },
+        ("amount", "scope"),
+    ),
     "api_key": _body(
         {"name": {"type": "string", "minLength": 1, "maxLength": 500}, "status": TEXT}
     ),

@@ -5,7 +5,10 @@ Anthropic's Admin API (see the facts in the project's design notes), with its
 rules kept here rather than in the HTTP layer: ``admin`` is not assignable,
 invites are deleted only while pending, a workspace is archived (never
 deleted, never unarchived), the Default workspace is never listed, at most 100
-active workspaces, archiving deactivates the workspace's keys.
+active workspaces, archiving deactivates the workspace's keys, a workspace's
+``display_color`` is ``#RRGGBB`` and its ``external_key_id`` is write-once (an
+external key of the organization's, never detached or replaced). Rate and spend
+limits are ``admin_limits``'s.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reconciler.sandbox.admin_limits import LimitsStore
 from reconciler.sandbox.errors import ErrorAnswer
 
 ORG_ROLES = ("user", "developer", "billing", "admin", "claude_code_user")
@@ -72,6 +76,7 @@ class AdminStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
         self._db.executescript(_SCHEMA)
+        self.limits = LimitsStore(db, self.workspace, now, new_id)
 
     # -- seeding -----------------------------------------------------------------------
 
@@ -90,6 +95,7 @@ class AdminStore:
             db.execute(f"DELETE FROM {table}")
         org = seed.get("organization") or {"id": str(uuid.uuid4()), "name": "Sandbox Org"}
         db.execute("INSERT INTO admin_org VALUES (?, ?)", (org["id"], org["name"]))
+        self.limits.load(seed, org["id"])
         for user in seed.get("users", []):
             db.execute(
                 "INSERT INTO admin_users VALUES (?,?,?,?,?)",
@@ -108,6 +114,7 @@ class AdminStore:
             for member in workspace.get("members", []):
                 user = self.user_by_email(member["email"])
                 self.add_member(created["id"], user["id"], member["workspace_role"])
+            self.limits.load_workspace(created["id"], workspace)
         for key in seed.get("api_keys", []):
             db.execute(
                 "INSERT INTO admin_api_keys VALUES (?,?,?,?,?,?,?)",
@@ -229,6 +236,8 @@ class AdminStore:
                 f"An organization has at most {MAX_ACTIVE_WORKSPACES} "
                 "active workspaces; archive one first.",
             )
+        if body.get("external_key_id") is not None:
+            self.limits.check_external_key(body["external_key_id"])
         residency = body.get("data_residency") or {}
         stored = {
             "allowed_inference_geos": residency.get("allowed_inference_geos", "unrestricted"),
@@ -243,7 +252,7 @@ class AdminStore:
                 body["name"],
                 now(),
                 None,
-                "#6C5BB9",
+                body.get("display_color") or "#6C5BB9",
                 json.dumps(stored),
                 json.dumps(body.get("tags") or {}),
                 body.get("external_key_id"),
@@ -266,12 +275,24 @@ class AdminStore:
                 tags.pop(key, None)
             else:
                 tags[key] = value
+        key = body.get("external_key_id", current["external_key_id"])
+        if key != current["external_key_id"]:
+            if current["external_key_id"] is not None:
+                raise ErrorAnswer(
+                    400,
+                    "external_key_id is write-once: this workspace's key "
+                    f"{current['external_key_id']!r} cannot be detached or replaced.",
+                )
+            self.limits.check_external_key(key)
         self._db.execute(
-            "UPDATE admin_workspaces SET name = ?, data_residency = ?, tags = ? WHERE id = ?",
+            "UPDATE admin_workspaces SET name = ?, data_residency = ?, tags = ?, "
+            "display_color = ?, external_key_id = ? WHERE id = ?",
             (
                 body.get("name", current["name"]),
                 json.dumps(residency),
                 json.dumps(tags),
+                body.get("display_color", current["display_color"]),
+                key,
                 workspace_id,
             ),
         )

@@ -261,7 +261,7 @@ def by_method(**endpoints: Endpoint) -> Endpoint:
 
 async def on_error_answer(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ErrorAnswer)
-    return error_response(exc.status, exc.message, exc.headers)
+    return error_response(exc.status, exc.message, exc.headers, code=exc.code)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

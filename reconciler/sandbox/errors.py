@@ -25,24 +25,36 @@ ERROR_TYPES = {
 
 
 class ErrorAnswer(Exception):
-    """A refusal: the status, the message naming what is wrong, extra headers."""
+    """A refusal: the status, the message naming what is wrong, extra headers, and the
+    Admin API's ``error.details.error_code`` when the refusal has one (the SDK picks
+    its exception class by status and code)."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.code = code
 
 
 # The id of the request being served, for error bodies (as the Admin API puts it there too).
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {
-        "type": "error",
-        "error": {"type": ERROR_TYPES[status], "message": message},
-    }
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, *, code: str | None = None
+) -> Response:
+    error: dict[str, Any] = {"type": ERROR_TYPES[status], "message": message}
+    if code:
+        error["details"] = {"error_code": code}
+    body: dict[str, Any] = {"type": "error", "error": error}
     if request_id := REQUEST_ID.get():
         body["request_id"] = request_id
     return JSONResponse(body, status_code=status, headers=headers)
