@@ -151,6 +151,7 @@ def build(
         api_key_env=api.get("api_key_env"),
         provider=provider,
         prune=prune,
+        organization=(data.get("organization") or {}).get("id"),
         positions=_positions(found, chosen.path_of, marks or {}),
     )
 

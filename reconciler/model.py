@@ -69,6 +69,8 @@ class DesiredState:
     api_key_env: str | None = None
     provider: str = DEFAULT_PROVIDER
     prune: frozenset[str] = frozenset()
+    # The organization the file pins (``organization.id``): a key of another one is refused.
+    organization: str | None = None
     # Where each address is written in the file: (line, column), for problems with it.
     positions: Mapping[str, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -87,6 +89,8 @@ class LiveState:
 
     resources: Mapping[str, LiveResource]
     context: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # The id of the organization the key belongs to, when the API says.
+    organization: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ class Plan:
     guards: tuple[str, ...] = ()
     # The API it was planned against and the variable the key came from (never the key).
     api: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # A line explaining a resource's values to a reader (money as money), by address.
+    about: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def to_change(self) -> int:
@@ -178,6 +184,7 @@ class Plan:
             "resources": [r.data() for r in self.resources],
             "warnings": list(self.warnings),
             "guards": list(self.guards),
+            "about": dict(self.about),
             "summary": {
                 "to_change": self.to_change,
                 "fields": self.fields,

@@ -24,7 +24,7 @@ async def plan_file(
     provider = providers.get(desired.provider)
     planning.select(desired.resources, targets, source=desired.source, provider=provider)
     async with provider.session(connection) as session:  # targets were checked before reading
-        live = await session.read_live()
+        live = provider.align(desired, await session.read_live())
     return replace(planning.make_plan(desired, live, provider, targets=targets), api=connection.api)
 
 
@@ -46,7 +46,8 @@ async def verified_saved(
     if narrowed.is_empty:
         return replace(narrowed, warnings=(), guards=(), api=connection.api)
     async with provider.session(connection) as session:
-        live = await session.read_live()
+        live = provider.align(desired, await session.read_live())
+    planning.check_organization(desired, live)
     planning.check_not_stale(narrowed, live)
     fresh = planning.make_plan(
         desired,

@@ -107,6 +107,7 @@ def load_saved(path: Path) -> SavedPlan:
             provider=str(data.get("provider", DEFAULT_PROVIDER)),  # format 1: Company API
             guards=tuple(str(g) for g in data.get("guards", [])),
             api=_api(data.get("api")),
+            about={str(k): str(v) for k, v in dict(data.get("about", {})).items()},
         )
         providers.get(plan.provider)
         sections = None
@@ -245,25 +246,31 @@ class UndoRecorder:
         self._path = path
         self._plan = plan
         self._key = signing_key(api_key)
-        self._actions = {r.address: r.action for r in plan.resources}
+        self._changes = {r.address: r for r in plan.resources}
         self._provider = providers.get(plan.provider)
         self._lost: list[str] = []
         self._reverse: list[ResourceChange] = []
 
+    def _removed_by_undo(self, address: str) -> bool:
+        """Whether undoing the planned change at ``address`` removes its resource."""
+        planned = self._changes.get(address)
+        if planned is None:
+            return False
+        reverse, _ = self._provider.reversal(planned)
+        return reverse is not None and reverse.action.removes
+
     def record(self, result: ResourceResult) -> None:
         if result.outcome is not Outcome.APPLIED:
             return
-        action = self._actions.get(result.address, Action.UPDATE)
-        reverse, warning = self._provider.reversal(result.address, action)
+        planned = self._changes[result.address]
+        if any(self._removed_by_undo(r) for r in planned.requires):
+            return  # inside what the undo removes (a workspace it archives): it goes with it
+        applied = ResourceChange(
+            result.address, planned.action, result.etag, result.changes, planned.requires
+        )
+        reverse, warning = self._provider.reversal(applied)
         if reverse is not None:
-            self._reverse.append(
-                ResourceChange(
-                    result.address,
-                    reverse,
-                    result.etag,
-                    {n: FieldChange(c.after, c.before) for n, c in result.changes.items()},
-                )
-            )
+            self._reverse.append(reverse)
         if warning:
             self._lost.append(warning)
         undo = Plan(

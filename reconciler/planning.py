@@ -41,6 +41,7 @@ def make_plan(
     project that does not exist, say) fail the plan with one sentence. Warnings and
     guards are the provider's review of exactly the changes kept.
     """
+    check_organization(desired, live)
     chosen = set(select(desired.resources, targets, source=desired.source, provider=provider))
     targets = tuple(sorted(set(targets)))
     proposal = provider.propose(desired, live)
@@ -66,6 +67,24 @@ def make_plan(
         source={"file": desired.source, "sha256": desired.digest},
         provider=provider.name,
         guards=tuple(guards),
+        about={a: text for a, text in proposal.about.items() if a in {c.address for c in changes}},
+    )
+
+
+def check_organization(desired: DesiredState, live: LiveState) -> None:
+    """Refuse, before anything is planned or written, a key of another organization than
+    the one the file pins: the most expensive mistake a tool like this can make."""
+    if desired.organization is None or desired.organization == live.organization:
+        return
+    belongs = (
+        f"belongs to organization {json.dumps(live.organization)}"
+        if live.organization
+        else "does not say which organization it belongs to"
+    )
+    raise PlanError(
+        f"{desired.source} is pinned to organization {json.dumps(desired.organization)} "
+        f"(organization.id), but the key {belongs}; nothing was planned or written. Use a key "
+        "of the pinned organization, or correct the pin."
     )
 
 

@@ -21,7 +21,14 @@ from typing import Any, Protocol
 import click
 
 from reconciler.connection import Connection
-from reconciler.model import Action, DesiredState, LiveResource, LiveState, ResourceChange
+from reconciler.model import (
+    Action,
+    DesiredState,
+    FieldChange,
+    LiveResource,
+    LiveState,
+    ResourceChange,
+)
 
 
 def packaged_schema(package: str, name: str) -> dict[str, Any]:
@@ -29,6 +36,16 @@ def packaged_schema(package: str, name: str) -> dict[str, Any]:
     text = resources.files(package).joinpath(f"schemas/{name}").read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def undoing(applied: ResourceChange, action: Action) -> ResourceChange:
+    """The change that puts back every value ``applied`` changed, by ``action``."""
+    return ResourceChange(
+        applied.address,
+        action,
+        applied.etag,
+        {name: FieldChange(c.after, c.before) for name, c in applied.changes.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,8 @@ class Proposal:
     unmanaged: Mapping[str, int] = field(default_factory=dict)
     problems: Mapping[str, str] = field(default_factory=dict)
     notes: Sequence[tuple[str, str]] = ()
+    # One line per address for a reader of the plan (``$500.00 → $600.00 a month``).
+    about: Mapping[str, str] = field(default_factory=dict)
 
 
 class Session(Protocol):
@@ -92,6 +111,11 @@ class Provider(Protocol):
         """Where in a file an address is written (``("projects", "proj_1")``), so a
         problem with it can name its line."""
 
+    def align(self, desired: DesiredState, live: LiveState) -> LiveState:
+        """Live state under the names the file gives (a workspace the file pins by id is
+        addressed by the file's name, so a rename is an update, not a create); what
+        every comparison with the file is made against."""
+
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal: ...
 
     def review(
@@ -102,9 +126,9 @@ class Provider(Protocol):
 
     def session(self, connection: Connection) -> Session: ...
 
-    def reversal(self, address: str, action: Action) -> tuple[Action | None, str | None]:
-        """How ``apply --undo-out`` undoes an applied ``action`` at ``address``: the action
-        that reverses it (None: it cannot be undone), and what the undo plan warns."""
+    def reversal(self, applied: ResourceChange) -> tuple[ResourceChange | None, str | None]:
+        """How ``apply --undo-out`` undoes a change that was applied: the change that puts
+        it back (None: it cannot be undone; see ``undoing``), and what the undo plan warns."""
 
     def commands(self) -> Sequence[click.Command]:
         """Commands of this API's own (``reconciler usage``), added to the CLI."""

@@ -77,6 +77,8 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
             else:
                 shown = f"{before} {ARROW} {after}"
             lines.append(f"      {visible(name) + ':':<{width + 1}} {shown}")
+        if resource.address in plan.about:
+            lines.append(style(f"      # {visible(plan.about[resource.address])}", dim=True))
         lines.append("")
     if plan.warnings:
         lines.append(style("Warnings:", fg="magenta", bold=True))
@@ -164,6 +166,8 @@ def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
             f"| `{markdown_code(name)}` | {_md(c.before)} | {_md(c.after)} |"
             for name, c in resource.changes.items()
         ]
+        if resource.address in plan.about:
+            table += ["", f"_{markdown_text(plan.about[resource.address])}_"]
         if collapse:
             lines = [
                 "<details>",

@@ -1,16 +1,18 @@
 """The Anthropic Admin API provider: organization users (and invites), workspaces
-and their members, API keys; through Anthropic's official SDK."""
+and their members, API keys, spend limits and workspace rate limits; through
+Anthropic's official SDK."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.connection import Connection
 from reconciler.model import Action, DesiredState, LiveState, ResourceChange
-from reconciler.provider import Proposal, packaged_schema
+from reconciler.provider import Proposal, packaged_schema, undoing
 from reconciler.providers.anthropic_admin import addresses, proposals
 
 if TYPE_CHECKING:
@@ -36,10 +38,22 @@ class AnthropicAdminProvider:
 
     def path_of(self, address: str) -> tuple[str, ...]:
         kind, names = addresses.parse(address)
-        if kind == addresses.MEMBER:
-            return ("workspaces", names[0], "members", names[1])
-        section = {addresses.USER: "users", addresses.WORKSPACE: "workspaces"}
+        inside = {
+            addresses.MEMBER: "members",
+            addresses.WORKSPACE_SPEND_LIMIT: "spend_limits",
+            addresses.RATE_LIMIT: "rate_limits",
+        }
+        if kind in inside:
+            return ("workspaces", names[0], inside[kind], names[1])
+        section = {
+            addresses.USER: "users",
+            addresses.WORKSPACE: "workspaces",
+            addresses.SPEND_LIMIT: "spend_limits",
+        }
         return (section.get(kind, "api_keys"), *names)
+
+    def align(self, desired: DesiredState, live: LiveState) -> LiveState:
+        return addresses.aligned(desired.resources, live)
 
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal:
         return proposals.propose(desired, live)
@@ -56,17 +70,30 @@ class AnthropicAdminProvider:
 
         return AdminSession(connection)
 
-    def reversal(self, address: str, action: Action) -> tuple[Action | None, str | None]:
+    def reversal(self, applied: ResourceChange) -> tuple[ResourceChange | None, str | None]:
+        address, action = applied.address, applied.action
         if action is Action.ARCHIVE:
             return None, f"{address} was archived; archiving cannot be undone"
         if action is Action.CREATE and address.startswith(f"{addresses.WORKSPACE}["):
             # The Admin API has no delete for workspaces: undoing a create archives it.
-            return Action.ARCHIVE, (
+            return undoing(applied, Action.ARCHIVE), (
                 f"{address}: undoing its creation archives it (the Admin API cannot delete a "
                 "workspace), and archiving cannot be undone"
             )
+        if address.startswith(f"{addresses.RATE_LIMIT}["):
+            # Overrides are set back, or cleared: never deleted.
+            return undoing(applied, Action.UPDATE), None
         reverse = {Action.CREATE: Action.DELETE, Action.DELETE: Action.CREATE}
-        return reverse.get(action, action), None
+        undo = undoing(applied, reverse.get(action, action))
+        key = undo.changes.get("external_key_id")
+        if key is None:
+            return undo, None
+        kept = {n: c for n, c in undo.changes.items() if n != "external_key_id"}
+        warning = (
+            f"{address}: external_key_id {key.before} stays attached (it is write-once: a key "
+            "is never detached or replaced)"
+        )
+        return (replace(undo, changes=kept) if kept else None), warning
 
     def commands(self) -> Sequence[click.Command]:
         return ()

@@ -1,5 +1,5 @@
 """Live Admin API state as a desired-state file that plans to no changes: the inverse
-of ``planning.resources``."""
+of ``proposals.resources``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,26 @@ from typing import Any
 
 from reconciler.model import LiveState
 from reconciler.providers.anthropic_admin import addresses
-from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER, WORKSPACE
+from reconciler.providers.anthropic_admin.addresses import (
+    API_KEY,
+    MEMBER,
+    RATE_LIMIT,
+    SPEND_LIMIT,
+    USER,
+    WORKSPACE,
+    WORKSPACE_SPEND_LIMIT,
+)
 
 
 def file_data(live: LiveState) -> dict[str, Any]:
-    """Every member but admins (whose role the API cannot set), pending invites, active
-    workspaces with their explicit members, and every API key."""
+    """The organization's pin and spend limits; every member but admins (whose role the
+    API cannot set), pending invites; active workspaces by id with their colour, key,
+    explicit members, spend limits and rate-limit overrides; every API key."""
     users: dict[str, str] = {}
     workspaces: dict[str, dict[str, Any]] = {}
     keys: dict[str, dict[str, Any]] = {}
-    members: list[tuple[str, str, str]] = []
+    spend: dict[str, int] = {}
+    inside: list[tuple[str, str, str, Any]] = []  # (workspace, section, key, value)
     for address, resource in sorted(live.resources.items()):
         kind, names = addresses.parse(address)
         fields = resource.fields
@@ -24,17 +34,39 @@ def file_data(live: LiveState) -> dict[str, Any]:
             users[names[0]] = fields["role"]
         elif kind == WORKSPACE:
             workspaces[names[0]] = {
+                "id": resource.id,
+                "display_color": fields["display_color"],
+                **(
+                    {"external_key_id": fields["external_key_id"]}
+                    if fields.get("external_key_id")
+                    else {}
+                ),
                 "data_residency": addresses.residency(fields),
                 "tags": fields["tags"],
             }
         elif kind == MEMBER:
-            members.append((names[0], names[1], fields["workspace_role"]))
+            inside.append((names[0], "members", names[1], fields["workspace_role"]))
+        elif kind == WORKSPACE_SPEND_LIMIT and fields["amount"] is not None:
+            inside.append((names[0], "spend_limits", names[1], fields["amount"]))
+        elif kind == RATE_LIMIT:
+            overrides = {t: v for t, v in fields.items() if v is not None}
+            if overrides:
+                inside.append((names[0], "rate_limits", names[1], overrides))
+        elif kind == SPEND_LIMIT and fields["amount"] is not None:
+            spend[names[0]] = fields["amount"]
         elif kind == API_KEY:
             keys[names[0]] = {"name": fields["name"], "status": fields["status"]}
-    for workspace, email, role in members:
-        workspaces[workspace].setdefault("members", {})[email] = role
+    for workspace, section, key, value in inside:
+        workspaces[workspace].setdefault(section, {})[key] = value
     data: dict[str, Any] = {"version": 1, "provider": "anthropic-admin"}
-    for section, found in (("users", users), ("workspaces", workspaces), ("api_keys", keys)):
+    if live.organization:
+        data["organization"] = {"id": live.organization}
+    for section, found in (
+        ("spend_limits", spend),
+        ("users", users),
+        ("workspaces", workspaces),
+        ("api_keys", keys),
+    ):
         if found:
             data[section] = found
     return data

@@ -7,6 +7,11 @@ listed members are planned with it (they ``require`` the create). Nothing the
 file does not list is removed unless its section says ``prune: true``, and the
 removals a prune plans are guarded: more than 25% of a section, or any
 organization admin, and apply refuses without ``--force``.
+
+Limits: a spend limit (the organization's, or a workspace's) is created, updated,
+or deleted when the file says ``null``; a workspace's rate-limit overrides are set
+type by type (``null`` clears one). A workspace the file pins by ``id`` is matched
+by it, so a new name renames it; ``external_key_id`` is write-once.
 """
 
 from __future__ import annotations
@@ -19,11 +24,27 @@ from reconciler.errors import ConfigError, Problem
 from reconciler.fielddiff import differing
 from reconciler.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
 from reconciler.provider import Proposal
-from reconciler.providers.anthropic_admin import addresses
-from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER, WORKSPACE
+from reconciler.providers.anthropic_admin import addresses, limits
+from reconciler.providers.anthropic_admin.addresses import (
+    API_KEY,
+    MEMBER,
+    RATE_LIMIT,
+    SPEND_LIMIT,
+    USER,
+    WORKSPACE,
+    WORKSPACE_SPEND_LIMIT,
+)
 
 PRUNE_SHARE = 0.25
-_KIND_ORDER = {WORKSPACE: 0, USER: 1, MEMBER: 2, API_KEY: 3}
+_KIND_ORDER = {
+    WORKSPACE: 0,
+    USER: 1,
+    MEMBER: 2,
+    API_KEY: 3,
+    SPEND_LIMIT: 4,
+    WORKSPACE_SPEND_LIMIT: 5,
+    RATE_LIMIT: 6,
+}
 WORKSPACE_GEO = f"{addresses.RESIDENCY}workspace_geo"
 
 
@@ -41,6 +62,8 @@ def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], froze
     for name, spec in (data.get("workspaces") or {}).items():
         spec = dict(spec or {})
         members = dict(spec.pop("members", None) or {})
+        spend = dict(spec.pop("spend_limits", None) or {})
+        rates = dict(spec.pop("rate_limits", None) or {})
         fields: dict[str, Any] = {}
         for key, value in (spec.pop("data_residency", None) or {}).items():
             fields[f"{addresses.RESIDENCY}{key}"] = value
@@ -50,8 +73,15 @@ def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], froze
             prune.add(addresses.prefix(MEMBER, name))
         for email, role in _by_email(members, f"workspaces.{name}.members").items():
             found[addresses.make(MEMBER, name, email)] = {"workspace_role": role}
+        # After the workspace itself: what is planned inside it may wait for its creation.
+        for period, amount in spend.items():
+            found[addresses.make(WORKSPACE_SPEND_LIMIT, name, period)] = {"amount": amount}
+        for group, types in rates.items():
+            found[addresses.make(RATE_LIMIT, name, group)] = dict(types or {})
     for key_id, fields in (data.get("api_keys") or {}).items():
         found[addresses.make(API_KEY, key_id)] = dict(fields or {})
+    for period, amount in (data.get("spend_limits") or {}).items():
+        found[addresses.make(SPEND_LIMIT, period)] = {"amount": amount}
     return found, frozenset(prune)
 
 
@@ -90,6 +120,12 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
             planner.member(address, names[0], names[1], fields)
         elif kind == API_KEY:
             planner.api_key(address, fields)
+        elif kind in (SPEND_LIMIT, WORKSPACE_SPEND_LIMIT):
+            planner.spend_limit(
+                address, names[0] if kind == WORKSPACE_SPEND_LIMIT else None, fields
+            )
+        elif kind == RATE_LIMIT:
+            planner.rate_limit(address, names[0], names[1], fields)
     planner.prune()
     return planner.proposal()
 
@@ -106,7 +142,10 @@ class _Planner:
         self.invited: frozenset[str] = frozenset(live.context.get("invited", ()))
         self.archived: Mapping[str, str] = live.context.get("archived_workspaces", {})
         self.created_workspaces: set[str] = set()
+        self.renamed_workspaces: set[str] = set()
         self.archiving: set[str] = set()
+        self.about: dict[str, str] = {}
+        self.spend_skipped: list[str] = []
 
     def _now(self, address: str) -> Mapping[str, Any] | None:
         found = self.live.resources.get(address)
@@ -119,9 +158,16 @@ class _Planner:
 
     # -- sections -------------------------------------------------------------------------
 
+    def _requires(self, workspace: str) -> list[str]:
+        """What a change inside ``workspace`` waits for: its creation or its rename."""
+        waits = self.created_workspaces | self.renamed_workspaces
+        return [addresses.make(WORKSPACE, workspace)] if workspace in waits else []
+
     def workspace(self, address: str, name: str, fields: Mapping[str, Any]) -> None:
         now = self._now(address)
-        wanted = {k: v for k, v in fields.items() if k != "archived"}
+        wanted = {k: v for k, v in fields.items() if k not in ("archived", "id")}
+        if "id" in fields and not self._pinned(address, name, fields["id"]):
+            return
         if fields.get("archived") is True:
             self.archiving.add(name)
             if now is not None:
@@ -163,7 +209,33 @@ class _Planner:
                 )
             )
         wanted.pop(WORKSPACE_GEO, None)
+        key = now.get("external_key_id")
+        if wanted.get("external_key_id", key) != key and key is not None:
+            self.problems[address] = (
+                f"{address}: external_key_id is {key!r} live and {wanted['external_key_id']!r} "
+                "in the file, and it is write-once (a key is never detached or replaced): "
+                "write the live one, or remove the line"
+            )
+            return
+        if now["name"] != name:  # pinned by id under another name: rename it
+            self.renamed_workspaces.add(name)
+            wanted["name"] = name
         self.updates[address] = ({n: now.get(n) for n in wanted}, wanted)
+
+    def _pinned(self, address: str, name: str, workspace_id: str) -> bool:
+        """Whether the live workspace at ``address`` is the one the file pins by id;
+        otherwise a problem says which it is, or why there is none."""
+        found = self.live.resources.get(address)
+        if found is not None and found.id == workspace_id:
+            return True
+        if found is not None:
+            why = f"the active workspace named {name!r} is {found.id}; rename or archive one"
+        elif workspace_id in self.archived.values():
+            why = "that workspace is archived, and archived workspaces cannot be changed"
+        else:
+            why = "no workspace of this organization has that id (is it another organization's?)"
+        self.problems[address] = f"{address} is pinned to id {workspace_id}, but {why}"
+        return False
 
     def user(self, address: str, email: str, fields: Mapping[str, Any]) -> None:
         now = self._now(address)
@@ -186,7 +258,6 @@ class _Planner:
         if workspace in self.archiving:
             return
         role = fields["workspace_role"]
-        workspace_address = addresses.make(WORKSPACE, workspace)
         if email not in self.org_roles:
             invited = (
                 email in self.invited
@@ -226,9 +297,11 @@ class _Planner:
                     "API; add the member with another role, or make the user a billing user"
                 )
                 return
-            requires = [workspace_address] if workspace in self.created_workspaces else []
             self._add(
-                address, Action.CREATE, {"workspace_role": FieldChange(None, role)}, *requires
+                address,
+                Action.CREATE,
+                {"workspace_role": FieldChange(None, role)},
+                *self._requires(workspace),
             )
             return
         self.updates[address] = ({"workspace_role": now["workspace_role"]}, dict(fields))
@@ -248,6 +321,48 @@ class _Planner:
             )
             return
         self.updates[address] = ({n: now.get(n) for n in fields}, dict(fields))
+
+    # -- limits ---------------------------------------------------------------------------
+
+    def spend_limit(self, address: str, workspace: str | None, fields: Mapping[str, Any]) -> None:
+        if workspace in self.archiving:
+            return
+        if not self.live.context.get("spend_limits_readable", True):
+            self.spend_skipped.append(address)
+            return
+        now = self._now(address)
+        before, after = (now or {}).get("amount"), fields["amount"]
+        self.about[address] = limits.spend_about(before, after, self.live.context.get("currency"))
+        waits = self._requires(workspace) if workspace else []
+        if now is None:
+            if after is not None:
+                self._add(address, Action.CREATE, {"amount": FieldChange(None, after)}, *waits)
+        elif after is None:
+            self._add(address, Action.DELETE, {"amount": FieldChange(before, None)})
+        else:
+            self.updates[address] = ({"amount": before}, {"amount": after})
+
+    def rate_limit(
+        self, address: str, workspace: str, group: str, fields: Mapping[str, Any]
+    ) -> None:
+        if workspace in self.archiving:
+            return
+        groups: Mapping[str, Any] = self.live.context.get("rate_limit_groups", {})
+        if group not in groups:
+            self.problems[address] = limits.unknown_group(address, group, groups)
+            return
+        unknown = [t for t in fields if t not in groups[group]["limits"]]
+        if unknown:
+            self.problems[address] = limits.unknown_types(address, unknown, groups[group])
+            return
+        self.about[address] = limits.rate_about(groups[group], list(fields))
+        now = self._now(address)
+        if now is not None:
+            self.updates[address] = ({t: now.get(t) for t in fields}, dict(fields))
+            return
+        wanted = {t: FieldChange(None, v) for t, v in fields.items() if v is not None}
+        if wanted:  # a workspace this plan creates: its overrides come with it
+            self._add(address, Action.CREATE, wanted, *self._requires(workspace))
 
     # -- removals -------------------------------------------------------------------------
 
@@ -269,16 +384,29 @@ class _Planner:
     def proposal(self) -> Proposal:
         found = differing(self.updates)
         self.changes += [
-            ResourceChange(address, Action.UPDATE, None, changes)
+            ResourceChange(address, Action.UPDATE, None, changes, self._update_requires(address))
             for address, changes in found.items()
         ]
+        if self.spend_skipped:
+            shown = ", ".join(self.spend_skipped)
+            self.notes.append(
+                (self.spend_skipped[0], f"{shown} not planned: {limits.NO_SPEND_ACCESS}")
+            )
         self.changes.sort(key=lambda c: (_KIND_ORDER[addresses.parse(c.address)[0]], c.address))
         return Proposal(
             self.changes,
             unmanaged=self._unmanaged(),
             problems=self.problems,
             notes=self.notes,
+            about=self.about,
         )
+
+    def _update_requires(self, address: str) -> tuple[str, ...]:
+        """An update inside a renamed workspace waits for the rename."""
+        kind, names = addresses.parse(address)
+        if kind in (MEMBER, WORKSPACE_SPEND_LIMIT, RATE_LIMIT):
+            return tuple(self._requires(names[0]))
+        return ()
 
     def _unmanaged(self) -> dict[str, int]:
         removed = {c.address for c in self.changes if c.action is Action.DELETE}
@@ -299,7 +427,7 @@ def review(changes: Sequence[ResourceChange], live: LiveState) -> tuple[list[str
         f"{c.address}: archiving cannot be undone, and deactivates the workspace's API keys"
         for c in changes
         if c.action is Action.ARCHIVE
-    ]
+    ] + limits.review(changes, live)
     guards: list[str] = []
     sections: dict[str, list[str]] = {}
     for change in changes:

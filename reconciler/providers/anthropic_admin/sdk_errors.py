@@ -10,6 +10,12 @@ import anthropic
 from reconciler.errors import ApiError, AuthError, TransportError
 
 SCOPE = "organization:admin"
+NO_SPEND_ACCESS_CODE = "spend_limits_admin_api_writes_not_enabled"
+
+
+class SpendLimitsNotEnabled(ApiError):
+    """The organization has no Admin API access to spend limits (an early-access
+    preview): not the key's fault, so an apply goes on with the other changes."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,14 @@ def translated(exc: anthropic.APIError, context: Context) -> ApiError:
 def _status_error(exc: anthropic.APIStatusError, context: Context, tries: str) -> ApiError:
     status, message, source = exc.status_code, _message(exc), context.key_source
     kind: type[ApiError] = ApiError
+    if getattr(exc, "error_code", None) == NO_SPEND_ACCESS_CODE:
+        return SpendLimitsNotEnabled(
+            f"Could not {context.what}: this organization cannot read or set spend limits "
+            "through the Admin API (an early-access preview). Ask your Anthropic account team "
+            "for access, or set spend limits in the Console.",
+            status=status,
+            request_id=exc.request_id,
+        )
     if status == 401:
         kind = AuthError
         text = (

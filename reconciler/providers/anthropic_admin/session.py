@@ -26,12 +26,25 @@ from tenacity import (
 )
 
 from reconciler.connection import Connection, check_listening, verify_for
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, TransportError
 from reconciler.model import LiveResource, LiveState, ResourceChange
 from reconciler.providers.anthropic_admin import addresses
-from reconciler.providers.anthropic_admin.addresses import API_KEY, MEMBER, USER, WORKSPACE
+from reconciler.providers.anthropic_admin.addresses import (
+    API_KEY,
+    MEMBER,
+    RATE_LIMIT,
+    SPEND_LIMIT,
+    USER,
+    WORKSPACE,
+    WORKSPACE_SPEND_LIMIT,
+)
 from reconciler.providers.anthropic_admin.export import file_data
-from reconciler.providers.anthropic_admin.sdk_errors import Context, may_have_written, translated
+from reconciler.providers.anthropic_admin.sdk_errors import (
+    Context,
+    SpendLimitsNotEnabled,
+    may_have_written,
+    translated,
+)
 
 PAGE_SIZE = 1000
 T = TypeVar("T")
@@ -60,7 +73,8 @@ class AdminSession:
         self._limit = asyncio.Semaphore(connection.concurrency)
         self._index: LiveState | None = None
         self._index_lock = asyncio.Lock()
-        self._created: dict[str, str] = {}  # workspace name -> id, made by this session
+        # workspace name -> id, for workspaces this session created or renamed
+        self._ids: dict[str, str] = {}
         self._retries = _RetryNotes(connection.progress)
 
     async def __aenter__(self) -> AdminSession:
@@ -77,13 +91,19 @@ class AdminSession:
     # -- reads ------------------------------------------------------------------------------
 
     async def read_live(self) -> LiveState:
-        """Users, invites, workspaces (archived ones too) and API keys concurrently, then
-        the members of every active workspace concurrently; every list to its end."""
-        users, invites, workspaces, keys = await asyncio.gather(
+        """The organization, users, invites, workspaces (archived ones too), API keys, the
+        rate-limit table and spend limits concurrently, then the members and rate-limit
+        overrides of every active workspace concurrently; every list to its end."""
+        organization = asyncio.ensure_future(
+            self._calling("read the organization", self.org.retrieve())
+        )
+        users, invites, workspaces, keys, table, spend = await asyncio.gather(
             self._all("list users", self.org.users.list),
             self._all("list invites", self.org.invites.list),
             self._all("list workspaces", self.org.workspaces.list, include_archived=True),
             self._all("list API keys", self.org.api_keys.list),
+            self._all("list the rate limits", self.org.rate_limits.list),
+            self._spend_limits(),
         )
         found: dict[str, LiveResource] = {}
         emails = {u.id: u.email.lower() for u in users}
@@ -106,23 +126,35 @@ class AdminSession:
             found[addresses.make(WORKSPACE, workspace.name)] = LiveResource(
                 _workspace_fields(workspace), None, workspace.id
             )
-        member_lists = await asyncio.gather(
+        lists = await asyncio.gather(
             *(
-                self._all(
-                    f"list the members of workspace {w.name!r}",
-                    self.org.workspaces.members.list,
-                    w.id,
-                )
+                self._all(f"list the {what} of workspace {w.name!r}", lister, w.id)
                 for w in active
+                for what, lister in (
+                    ("members", self.org.workspaces.members.list),
+                    ("rate limits", self.org.workspaces.rate_limits.list),
+                )
             )
         )
-        for workspace, members in zip(active, member_lists, strict=True):
+        groups = {
+            entry.group.id: {
+                "entry": entry.id,
+                "name": getattr(entry.group, "display_name", None),
+                "type": entry.group.type,
+                "limits": {v.type: v.value for v in entry.limits},
+            }
+            for entry in table
+        }
+        for index, workspace in enumerate(active):
+            members, overrides = lists[2 * index], lists[2 * index + 1]
             for member in members:
                 if member.user_id in emails:
                     address = addresses.make(MEMBER, workspace.name, emails[member.user_id])
                     found[address] = LiveResource(
                         {"workspace_role": member.workspace_role}, None, member.user_id
                     )
+            found.update(_rate_limits(workspace.name, groups, overrides))
+        found.update(_spend_limits(spend or [], {w.id: w.name for w in active}))
         for key in keys:
             found[addresses.make(API_KEY, key.id)] = LiveResource(
                 {"name": key.name, "status": key.status}, None, key.id
@@ -133,15 +165,42 @@ class AdminSession:
                 "org_roles": org_roles,
                 "invited": frozenset(invited),
                 "archived_workspaces": archived,
+                "rate_limit_groups": groups,
+                "spend_limits_readable": spend is not None,
+                "currency": next((limit.currency for limit in spend or []), None),
             },
+            organization=(await organization).id,
         )
 
+    async def _spend_limits(self) -> list[Any] | None:
+        """The spend limits, or None when the organization has no Admin API access to
+        them (an early-access preview): then the rest of the organization is still read."""
+        try:
+            # betas=[]: the SDK sends the list's required beta header only when given.
+            return await self._all("list spend limits", self.org.spend_limits.list, betas=[])
+        except SpendLimitsNotEnabled:
+            return None
+
     async def current(self, address: str) -> LiveResource | None:
-        return (await self.read_live()).resources.get(address)
+        live = await self.read_live()
+        return live.resources.get(self._as_live(address, live))
 
     async def read_back(self, chosen: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
         live = await self.read_live()
-        return {a: (live.resources[a].fields if a in live.resources else None) for a in chosen}
+        found = {a: live.resources.get(self._as_live(a, live)) for a in chosen}
+        return {a: (r.fields if r else None) for a, r in found.items()}
+
+    def _as_live(self, address: str, live: LiveState) -> str:
+        """Where ``address`` is live now: under the workspace's present name when this
+        session renamed it (an apply's addresses use the names of the file)."""
+        kind, names = addresses.parse(address)
+        if kind not in addresses.IN_WORKSPACE or names[0] not in self._ids:
+            return address
+        wanted = self._ids[names[0]]
+        for other, resource in live.resources.items():
+            if addresses.parse(other)[0] == WORKSPACE and resource.id == wanted:
+                return addresses.make(kind, addresses.parse(other)[1][0], *names[1:])
+        return address
 
     async def export(self) -> dict[str, Any]:
         return file_data(await self.read_live())
@@ -163,15 +222,16 @@ class AdminSession:
         body: dict[str, Any] = {"name": name}
         if residency:
             body["data_residency"] = residency
-        if "tags" in after:
-            body["tags"] = after["tags"]
+        for field in ("tags", "display_color", "external_key_id"):
+            if field in after:
+                body[field] = after[field]
         created = await self._create(
             f"create workspace {name!r}",
             lambda client: client.beta.organization.workspaces.create(**body),
             change.address,
         )
         if created is not None:
-            self._created[name] = created
+            self._ids[name] = created
 
     async def _update_workspace(self, change: ResourceChange, name: str) -> None:
         body: dict[str, Any] = {}
@@ -181,10 +241,16 @@ class AdminSession:
         if "tags" in change.changes:
             before, after = change.changes["tags"].before or {}, change.changes["tags"].after
             body["tags"] = {**{k: None for k in before if k not in after}, **after}
-        workspace_id = await self._workspace_id(name)
+        for field in ("name", "display_color", "external_key_id"):
+            if field in change.changes:
+                body[field] = change.changes[field].after
+        renamed = change.changes.get("name")
+        workspace_id = await self._workspace_id(renamed.before if renamed else name)
         await self._calling(
             f"update workspace {name!r}", self.org.workspaces.update(workspace_id, **body)
         )
+        # Both names lead to it for the rest of this session (ids never change).
+        self._ids[name] = self._ids[body.get("name", name)] = workspace_id
 
     async def _archive_workspace(self, change: ResourceChange, name: str) -> None:
         workspace_id = await self._workspace_id(name)
@@ -268,6 +334,54 @@ class AdminSession:
             f"update API key {key_id}", self.org.api_keys.update(key_id, **change.after)
         )
 
+    async def _set_spend(self, change: ResourceChange, scope: Any, what: str) -> None:
+        """Set (an upsert on scope and period, so a retry is harmless) a monthly limit."""
+        await self._calling(
+            f"set the monthly spend limit of {what}",
+            self.org.spend_limits.set(
+                amount=str(change.after["amount"]),
+                scope=scope,
+                period="monthly",
+            ),
+        )
+
+    async def _create_spend_limit(self, change: ResourceChange, period: str) -> None:
+        await self._set_spend(change, {"type": "organization"}, "the organization")
+
+    _update_spend_limit = _create_spend_limit
+
+    async def _delete_spend_limit(self, change: ResourceChange, *names: str) -> None:
+        limit_id = await self._id(change.address)
+        await self._calling(
+            f"delete {change.address}", self.org.spend_limits.delete(limit_id), missing_ok=True
+        )
+
+    async def _create_workspace_spend_limit(
+        self, change: ResourceChange, workspace: str, period: str
+    ) -> None:
+        workspace_id = await self._workspace_id(workspace)
+        scope = {"type": "workspace", "workspace_id": workspace_id}
+        await self._set_spend(change, scope, f"workspace {workspace!r}")
+
+    _update_workspace_spend_limit = _create_workspace_spend_limit
+    _delete_workspace_spend_limit = _delete_spend_limit
+
+    async def _update_rate_limit(self, change: ResourceChange, workspace: str, group: str) -> None:
+        """Set each named limiter type's override (None clears it); others stay."""
+        workspace_id = await self._workspace_id(workspace)
+        entry = (await self._live()).context["rate_limit_groups"][group]["entry"]
+        limits = [{"type": t, "value": c.after} for t, c in change.changes.items()]
+        await self._calling(
+            f"set the rate limits of {group} in workspace {workspace!r}",
+            self.org.workspaces.rate_limits.update(
+                entry,
+                workspace_id=workspace_id,
+                limits=limits,  # type: ignore[arg-type]
+            ),
+        )
+
+    _create_rate_limit = _update_rate_limit
+
     # -- ids ----------------------------------------------------------------------------------
 
     async def _live(self) -> LiveState:
@@ -287,8 +401,8 @@ class AdminSession:
         return found.id
 
     async def _workspace_id(self, name: str) -> str:
-        if name in self._created:
-            return self._created[name]
+        if name in self._ids:
+            return self._ids[name]
         return await self._id(addresses.make(WORKSPACE, name))
 
     # -- the boundary ---------------------------------------------------------------------------
@@ -400,5 +514,53 @@ def _workspace_fields(workspace: Any) -> dict[str, Any]:
         f"{addresses.RESIDENCY}default_inference_geo": residency.default_inference_geo,
         f"{addresses.RESIDENCY}workspace_geo": residency.workspace_geo,
         "tags": dict(workspace.tags or {}),
+        "display_color": workspace.display_color,
+        "external_key_id": workspace.external_key_id,
         "archived": workspace.archived_at is not None,
     }
+
+
+def _rate_limits(
+    workspace: str, groups: Mapping[str, Any], overrides: Sequence[Any]
+) -> dict[str, LiveResource]:
+    """A resource per rate-limit group for one workspace: a field per limiter type of the
+    group, the workspace's override or None (it inherits the organization's)."""
+    found = {
+        addresses.make(RATE_LIMIT, workspace, group_id): dict.fromkeys(group["limits"])
+        for group_id, group in groups.items()
+    }
+    for entry in overrides:
+        fields = found.setdefault(addresses.make(RATE_LIMIT, workspace, entry.group.id), {})
+        for value in entry.limits:
+            if value.source.type == "workspace":
+                fields[value.type] = value.value
+    return {address: LiveResource(fields, None) for address, fields in found.items()}
+
+
+def _spend_limits(limits: Sequence[Any], workspaces: Mapping[str, str]) -> dict[str, LiveResource]:
+    """The organization's and active workspaces' spend limits by period (the read-only
+    usage-tier cap is Anthropic's, not the file's). Amounts are minor units as integers."""
+    found = {}
+    for limit in limits:
+        scope = limit.scope
+        if scope.type == "organization":
+            address = addresses.make(SPEND_LIMIT, limit.period)
+        elif scope.type == "workspace" and scope.workspace_id in workspaces:
+            address = addresses.make(
+                WORKSPACE_SPEND_LIMIT, workspaces[scope.workspace_id], limit.period
+            )
+        else:
+            continue
+        found[address] = LiveResource({"amount": _amount(limit.amount)}, None, limit.id)
+    return found
+
+
+def _amount(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise TransportError(
+            f"The API answered a spend limit's amount as {text[:40]!r}, not a whole number of "
+            "minor units; is --base-url the Admin API?"
+        )
+    return int(text)

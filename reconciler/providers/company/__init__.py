@@ -10,7 +10,7 @@ import click
 
 from reconciler.connection import Connection
 from reconciler.model import Action, DesiredState, LiveState, ResourceChange
-from reconciler.provider import Proposal, packaged_schema
+from reconciler.provider import Proposal, packaged_schema, undoing
 from reconciler.providers.company import proposals
 from reconciler.providers.company.commands import usage
 from reconciler.providers.company.session import CompanySession
@@ -43,6 +43,9 @@ class CompanyProvider:
         kind, _, ident = address.partition(".")
         return ("projects", ident) if kind == "project" else (address,)
 
+    def align(self, desired: DesiredState, live: LiveState) -> LiveState:
+        return live  # projects are addressed by id already
+
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal:
         return proposals.propose(desired, live)
 
@@ -54,8 +57,8 @@ class CompanyProvider:
     def session(self, connection: Connection) -> CompanySession:
         return CompanySession(connection)
 
-    def reversal(self, address: str, action: Action) -> tuple[Action | None, str | None]:
-        return Action.UPDATE, None  # the Company API only updates
+    def reversal(self, applied: ResourceChange) -> tuple[ResourceChange | None, str | None]:
+        return undoing(applied, Action.UPDATE), None  # the Company API only updates
 
     def commands(self) -> Sequence[click.Command]:
         return (usage,)

@@ -148,7 +148,11 @@ class CompanyClient:
         for project in projects:
             etag = project.pop("etag")
             found[f"project.{project['id']}"] = LiveResource(project, etag)
-        return LiveState(resources=found, context={"tokens_used": usage["tokens_used"]})
+        return LiveState(
+            resources=found,
+            context={"tokens_used": usage["tokens_used"]},
+            organization=company.fields.get("id"),
+        )
 
     async def get(self, address: str) -> LiveResource:
         component = "Company" if address == "company" else "Project"

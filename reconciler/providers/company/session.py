@@ -58,10 +58,11 @@ class CompanySession:
         return found
 
     async def export(self) -> dict[str, Any]:
-        """Every writable field of the company and of each project."""
+        """Every writable field of the company and of each project, pinned to the company."""
         company, projects = await asyncio.gather(self.client.get("company"), self.client.projects())
         return {
             "version": 1,
+            "organization": {"id": company.fields["id"]},
             "company": {name: company.fields[name] for name in WRITABLE_COMPANY},
             "projects": {p["id"]: {name: p[name] for name in WRITABLE_PROJECT} for p in projects},
         }
