@@ -64,7 +64,11 @@ class SandboxProcess:
         response = self.http.request(
             method,
             f"{self.url}/v1/organizations/{path}",
-            headers={"x-api-key": ORG_ADMIN_KEY, "anthropic-version": "2023-06-01"},
+            headers={
+                "x-api-key": ORG_ADMIN_KEY,
+                "anthropic-version": "2023-06-01",
+                "anthropic-beta": "spend-limit-reads-2026-09-26",
+            },
             **kwargs,
         )
         response.raise_for_status()

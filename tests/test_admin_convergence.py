@@ -2,7 +2,8 @@
 through the official SDK while the sandbox injects 500s, 529s, 429s, dropped
 connections and answers lost after the write. Re-running plan and apply always
 reaches an empty plan, creates are never duplicated (one workspace per name, one
-pending invite per email), and pruning removes exactly what the file leaves out."""
+pending invite per email), pruning removes exactly what the file leaves out, and
+spend limits and rate-limit overrides end as the file says."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .sandbox import ORG_ADMIN_KEY, SEED_COMPANY, SandboxProcess
 ORG_ROLES = ["user", "developer", "billing", "claude_code_user"]
 CREATE_PATHS = ("/invites", "/workspaces", "/members")
 WORKSPACE_ROLES = ["workspace_user", "workspace_developer", "workspace_admin"]
+SONNET, BATCH = "rlg_01VPTCmyiu5ZLsWkcxYG2pY8", "rlg_01BaTcH5pQ8sRw2LmYc4XvNd"
 
 
 def organization(rng: random.Random) -> dict[str, Any]:
@@ -39,6 +41,8 @@ def organization(rng: random.Random) -> dict[str, Any]:
                 {"email": e, "workspace_role": rng.choice(WORKSPACE_ROLES)}
                 for e in rng.sample(people, rng.randint(0, len(people)))
             ],
+            "spend_limit": rng.randrange(1000, 90000),
+            "rate_limits": {SONNET: {"requests_per_minute": rng.randrange(10, 3000)}},
         }
         for n in range(rng.randint(1, 3))
     ]
@@ -53,7 +57,24 @@ def organization(rng: random.Random) -> dict[str, Any]:
             "invites": [{"email": f"inv{n}@example.com", "role": "user"} for n in range(2)],
             "workspaces": workspaces,
             "api_keys": [{"id": f"apikey_{n}", "name": f"key {n}"} for n in range(2)],
+            "spend_limits": {"organization": 500000},
         },
+    }
+
+
+def limits_for(rng: random.Random) -> dict[str, Any]:
+    """Spend limits (set, changed, or removed with null) and rate-limit overrides (set,
+    changed, or cleared with null) for one workspace of a file."""
+    return {
+        "spend_limits": {"monthly": rng.choice([None, rng.randrange(0, 200000)])},
+        "rate_limits": {
+            SONNET: {
+                "requests_per_minute": rng.choice([None, rng.randrange(1, 5000)]),
+                "output_tokens_per_minute": rng.randrange(1000, 900000),
+            },
+            BATCH: {"requests_per_minute": rng.randrange(1, 100)},
+        },
+        "display_color": f"#{rng.randrange(0x1000000):06X}",
     }
 
 
@@ -72,14 +93,20 @@ def file_for(rng: random.Random, org: dict[str, Any]) -> dict[str, Any]:
         }
         if rng.random() < 0.4:
             members["prune"] = True
-        workspaces[workspace["name"]] = {"tags": {"n": "x"}, "members": members}
+        workspaces[workspace["name"]] = {
+            "tags": {"n": "x"},
+            "members": members,
+            **limits_for(rng),
+        }
     workspaces["Fresh"] = {
         "data_residency": {"default_inference_geo": "us"},
         "members": dict.fromkeys(rng.sample(people, min(3, len(people))), "workspace_user"),
+        **limits_for(rng),
     }
     return {
         "version": 1,
         "provider": "anthropic-admin",
+        "spend_limits": {"monthly": rng.randrange(100000, 1000000)},
         "users": users,
         "workspaces": workspaces,
         "api_keys": {"apikey_0": {"name": "renamed", "status": rng.choice(["active", "inactive"])}},
@@ -149,6 +176,33 @@ def test_admin_plans_converge_under_faults_without_duplicates(
             assert set(members) <= set(wanted), (
                 f"case {seed}: prune left {set(members) - set(wanted)}"
             )
+        spec = data["workspaces"][workspace["name"]]
+        assert workspace["display_color"] == spec["display_color"]
+        overrides = {
+            (entry["group"]["id"], value["type"]): value["value"]
+            for entry in server.admin_list(f"workspaces/{workspace['id']}/rate_limits")
+            for value in entry["limits"]
+        }
+        assert overrides == {
+            (group, kind): value
+            for group, types in spec["rate_limits"].items()
+            for kind, value in types.items()
+            if value is not None
+        }, f"case {seed}: rate limits of {workspace['name']}"
+    spend = {
+        s["scope"].get("workspace_id", s["scope"]["type"]): int(s["amount"])
+        for s in server.admin_list("spend_limits")
+        if s["scope"]["type"] != "usage_tier"
+    }
+    ids = {w["name"]: w["id"] for w in server.admin_list("workspaces")}
+    assert spend == {
+        "organization": data["spend_limits"]["monthly"],
+        **{
+            ids[name]: spec["spend_limits"]["monthly"]
+            for name, spec in data["workspaces"].items()
+            if spec["spend_limits"]["monthly"] is not None
+        },
+    }, f"case {seed}: spend limits"
 
 
 def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess) -> None:
