@@ -12,9 +12,10 @@ emulator decides, and says so here:
   scopes, ``monthly``, always with an amount (a non-negative integer decimal
   string in the minor unit of the billing currency). The read-only
   ``usage_tier`` limit is listed and cannot be set or deleted. An organization
-  without the early-access preview gets 403 ``spend_limits_admin_api_writes_not_enabled``
-  for every spend-limit call, lists included; lists need the
-  ``spend-limit-reads-2026-09-26`` beta header and come newest first.
+  without the early-access preview (seed ``admin_api: false``) gets 403
+  ``spend_limits_admin_api_writes_not_enabled`` for every spend-limit call, lists
+  included; one with reads only (``admin_api: read``) gets it for set and delete.
+  Lists need the ``spend-limit-reads-2026-09-26`` beta header and come newest first.
 """
 
 from __future__ import annotations
@@ -121,9 +122,9 @@ class LimitsStore:
         for table in TABLES:
             db.execute(f"DELETE FROM {table}")
         spend = seed.get("spend_limits") or {}
+        access = {True: 2, "read": 1, False: 0}[spend.get("admin_api", True)]
         db.execute(
-            "INSERT INTO admin_billing VALUES (?, ?)",
-            (spend.get("currency", "USD"), int(bool(spend.get("admin_api", True)))),
+            "INSERT INTO admin_billing VALUES (?, ?)", (spend.get("currency", "USD"), access)
         )
         for key_id in seed.get("external_keys", []):
             db.execute("INSERT INTO admin_external_keys VALUES (?)", (key_id,))
@@ -264,9 +265,10 @@ class LimitsStore:
 
     # -- spend limits ------------------------------------------------------------------------
 
-    def _check_access(self) -> str:
+    def _check_access(self, *, write: bool = False) -> str:
+        """The billing currency, after checking the organization may make this call."""
         row = self._db.execute("SELECT currency, spend_api FROM admin_billing").fetchone()
-        if row is None or not row["spend_api"]:
+        if row is None or row["spend_api"] < (2 if write else 1):
             raise ErrorAnswer(
                 403,
                 "This organization cannot retrieve, set or delete spend limits with an Admin "
@@ -298,7 +300,7 @@ class LimitsStore:
         return _spend_limit(row, currency)
 
     def set_spend_limit(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        self._check_access()
+        self._check_access(write=True)
         scope, period, amount = body["scope"], body.get("period", "monthly"), body["amount"]
         if scope.get("type") not in ("organization", "workspace"):
             raise ErrorAnswer(
@@ -341,6 +343,7 @@ class LimitsStore:
         return limit_id
 
     def delete_spend_limit(self, limit_id: str) -> dict[str, Any]:
+        self._check_access(write=True)
         if self.spend_limit(limit_id)["scope"]["type"] == "usage_tier":
             raise ErrorAnswer(
                 400, "The usage_tier limit is set by Anthropic; it cannot be deleted."

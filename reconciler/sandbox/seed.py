@@ -98,6 +98,11 @@ def _admin_section(section: Any, source: str) -> dict[str, Any]:
     for workspace in section.get("workspaces", []):
         if not isinstance(workspace, dict) or not isinstance(workspace.get("name"), str):
             raise SeedError(f"{source}: admin.workspaces: each has a name")
+    spend = section.get("spend_limits") or {}
+    if not isinstance(spend, dict) or spend.get("admin_api", True) not in (True, False, "read"):
+        raise SeedError(
+            f"{source}: admin.spend_limits is a mapping whose admin_api is true, false or read"
+        )
     return dict(section)
 
 

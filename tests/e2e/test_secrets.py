@@ -173,9 +173,12 @@ def test_no_admin_provider_command_shows_the_key(
     work = workdir / ("admin-debug" if debug else "admin-plain")
     work.mkdir()
     (work / "admin.yaml").write_text(
-        "version: 1\nprovider: anthropic-admin\nusers:\n  ben@example.com: billing\n"
+        "version: 1\nprovider: anthropic-admin\nspend_limits: {monthly: 123400}\n"
+        "users:\n  ben@example.com: billing\n"
         "  someone@example.com: user\nworkspaces:\n  Canaries:\n    members:\n"
         "      ben@example.com: workspace_user\n"
+        "    spend_limits: {monthly: 5000}\n    display_color: '#0A0B0C'\n"
+        "    rate_limits:\n      rlg_01VPTCmyiu5ZLsWkcxYG2pY8: {requests_per_minute: 9}\n"
     )
     runs, total = run_all(
         admin_commands(work),
