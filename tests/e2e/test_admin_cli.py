@@ -53,7 +53,7 @@ def test_the_demo_runs_plan_apply_plan_for_the_admin_api() -> None:
     result = run_cli("demo", "--provider", "anthropic-admin")
     assert result.exit_code == 0, result.output
     assert '+ workspace["Support Bots"] (create)' in result.stdout
-    assert "Apply: 10 applied, 0 failed, 0 skipped." in result.stdout
+    assert "Apply: 13 applied, 0 failed, 0 skipped." in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("No changes:")
 
 

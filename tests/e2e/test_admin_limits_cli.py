@@ -218,3 +218,42 @@ def test_a_spend_limit_write_refused_for_the_preview_fails_alone(
     assert '✓ workspace["Research"]: applied' in result.stdout
     assert "Apply: 1 applied, 1 failed, 0 skipped." in result.stdout
     assert "Traceback" not in result.output
+
+
+def test_a_saved_plan_of_limits_is_stale_once_live_moves(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    research = workspace_id(sandbox, "Research")
+    org = limits_file(tmp_path / "org.yaml", research)
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", str(org), "--out", str(saved), env=env(sandbox)).exit_code == 0
+    sandbox.admin_call(
+        "POST",
+        "spend_limits",
+        json={"amount": "123", "scope": {"type": "workspace", "workspace_id": research}},
+    )
+    sandbox.control("DELETE", "requests")
+    result = run_cli("apply", str(saved), "--auto-approve", env=env(sandbox))
+    assert result.exit_code == 1, result.output
+    assert "The saved plan is stale:" in result.stderr
+    assert (
+        'workspace_spend_limit["Research Lab"]["monthly"].amount (planned from 50000, now 123)'
+        in (result.stderr)
+    )
+    assert writes(sandbox) == []
+
+
+def test_the_company_file_is_pinned_to_its_company(sandbox: SandboxProcess, tmp_path: Path) -> None:
+    company_env = {"CLAUDE_API_KEY": "sk-sandbox-admin", "RECONCILER_BASE_URL": sandbox.url}
+    exported = tmp_path / "org.yaml"
+    assert run_cli("export", "--out", str(exported), env=company_env).exit_code == 0
+    assert "organization:\n  id: org_abc123\n" in exported.read_text()
+    assert run_cli("plan", str(exported), "--detailed-exitcode", env=company_env).exit_code == 0
+    exported.write_text(exported.read_text().replace("id: org_abc123", "id: org_other"))
+    sandbox.control("DELETE", "requests")
+    result = run_cli("apply", str(exported), "--auto-approve", env=company_env)
+    assert result.exit_code == 1, result.output
+    assert 'pinned to organization "org_other" (organization.id), but the key belongs to ' in (
+        result.stderr
+    )
+    assert [r for r in sandbox.requests() if r["method"] == "PATCH"] == []

@@ -42,6 +42,11 @@ BAD_ADMIN_BODIES: list[tuple[str, dict[str, Any]]] = [
     ("workspaces", {"name": "W", "external_key_id": 5}),
     ("api_keys/apikey_01Rj2N8SVvo6BePZj99NhmiT", {"name": None}),
     ("api_keys/apikey_01Rj2N8SVvo6BePZj99NhmiT", {"status": 1}),
+    ("spend_limits", {"amount": "1e9", "scope": {"type": "organization"}}),
+    ("spend_limits", {"amount": 500, "scope": {"type": "organization"}}),
+    ("spend_limits", {"amount": "5", "scope": {"type": "galaxy"}}),
+    ("spend_limits", {"amount": "5", "scope": {"type": "organization"}, "period": "yearly"}),
+    ("workspaces", {"name": "W", "display_color": "red"}),
 ]
 
 
@@ -61,7 +66,23 @@ def test_the_sandbox_admin_api_refuses_what_the_real_api_refuses(api: TestClient
         answer = api.post(f"/v1/organizations/{path}", json=body, headers=ADMIN_HEADERS)
         figures.add("hostile sandbox requests tried")
         assert answer.status_code == 400, (path, body, answer.text)
-    for listing in ("users", "invites", "workspaces", "api_keys"):
+    workspace = api.get("/v1/organizations/workspaces", headers=ADMIN_HEADERS).json()["data"][0]
+    entry = api.get("/v1/organizations/rate_limits", headers=ADMIN_HEADERS).json()["data"][0]
+    for limits in (
+        [{"type": "requests_per_minute", "value": -1}],
+        [{"type": "requests_per_minute", "value": "10"}],
+        [{"type": "requests_per_hour", "value": 1}],
+        [{"type": "requests_per_minute", "value": 1}] * 2,
+        [],
+    ):
+        answer = api.post(
+            f"/v1/organizations/workspaces/{workspace['id']}/rate_limits/{entry['id']}",
+            json={"limits": limits},
+            headers=ADMIN_HEADERS,
+        )
+        figures.add("hostile sandbox requests tried")
+        assert answer.status_code == 400, (limits, answer.text)
+    for listing in ("users", "invites", "workspaces", "api_keys", "rate_limits"):
         assert api.get(f"/v1/organizations/{listing}", headers=ADMIN_HEADERS).status_code == 200
 
 
@@ -156,6 +177,7 @@ def hostile_plan() -> dict[str, Any]:
     plan = Plan(
         resources=tuple(resources),
         warnings=(HOSTILE + HTML,),
+        about={resources[1].address: HOSTILE + HTML},
         source={"file": "org.yaml", "sha256": "0" * 64},
         api={"base_url": "http://127.0.0.1:9", "key_variable": HOSTILE},
     )
