@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,19 @@ workspaces:
 """
     )
     return path
+
+
+def reset(sandbox: SandboxProcess, admin: dict[str, Any]) -> None:
+    """Start the sandbox over with only this Admin API organization (and its keys)."""
+    seed = {
+        "company": SEED_COMPANY,
+        "keys": [
+            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
+            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
+        ],
+        "admin": admin,
+    }
+    assert sandbox.control("POST", "reset", json=seed).status_code == 200
 
 
 def workspace_id(sandbox: SandboxProcess, name: str) -> str:
@@ -136,15 +150,7 @@ def test_a_saved_plan_is_refused_when_the_key_is_another_organizations(
     org = limits_file(tmp_path / "org.yaml", workspace_id(sandbox, "Research"))
     saved = tmp_path / "plan.json"
     assert run_cli("plan", str(org), "--out", str(saved), env=env(sandbox)).exit_code == 0
-    seed = {
-        "company": SEED_COMPANY,
-        "keys": [
-            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
-            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
-        ],
-        "admin": {"organization": {"id": "someone-else", "name": "Else"}},
-    }
-    assert sandbox.control("POST", "reset", json=seed).status_code == 200
+    reset(sandbox, {"organization": {"id": "someone-else", "name": "Else"}})
     sandbox.control("DELETE", "requests")
     result = run_cli("apply", str(saved), "--auto-approve", env=env(sandbox))
     assert result.exit_code == 1, result.output
@@ -155,18 +161,7 @@ def test_a_saved_plan_is_refused_when_the_key_is_another_organizations(
 def test_without_the_spend_limit_preview_the_rest_still_applies(
     sandbox: SandboxProcess, tmp_path: Path
 ) -> None:
-    seed = {
-        "company": SEED_COMPANY,
-        "keys": [
-            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
-            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
-        ],
-        "admin": {
-            "workspaces": [{"name": "Research"}],
-            "spend_limits": {"admin_api": False},
-        },
-    }
-    assert sandbox.control("POST", "reset", json=seed).status_code == 200
+    reset(sandbox, {"workspaces": [{"name": "Research"}], "spend_limits": {"admin_api": False}})
     org = tmp_path / "org.yaml"
     org.write_text(
         "version: 1\nprovider: anthropic-admin\nspend_limits: {monthly: 5000}\n"
@@ -195,15 +190,10 @@ def test_a_spend_limit_write_refused_for_the_preview_fails_alone(
 ) -> None:
     """An organization that may read spend limits but not write them: that write fails
     with the sentence, the other is applied, exit 1 and a truthful report."""
-    seed = {
-        "company": SEED_COMPANY,
-        "keys": [
-            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
-            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
-        ],
-        "admin": {"workspaces": [{"name": "Research"}], "spend_limits": {"admin_api": "read"}},
-    }
-    assert sandbox.control("POST", "reset", json=seed).status_code == 200
+    reset(
+        sandbox,
+        {"workspaces": [{"name": "Research"}], "spend_limits": {"admin_api": "read"}},
+    )
     org = tmp_path / "org.yaml"
     org.write_text(
         "version: 1\nprovider: anthropic-admin\nspend_limits: {monthly: 5000}\n"
