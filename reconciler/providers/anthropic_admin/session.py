@@ -94,17 +94,16 @@ class AdminSession:
         """The organization, users, invites, workspaces (archived ones too), API keys, the
         rate-limit table and spend limits concurrently, then the members and rate-limit
         overrides of every active workspace concurrently; every list to its end."""
-        organization = asyncio.ensure_future(
-            self._calling("read the organization", self.org.retrieve())
-        )
-        users, invites, workspaces, keys, table, spend = await asyncio.gather(
+        reads: list[Any] = await asyncio.gather(
             self._all("list users", self.org.users.list),
             self._all("list invites", self.org.invites.list),
             self._all("list workspaces", self.org.workspaces.list, include_archived=True),
             self._all("list API keys", self.org.api_keys.list),
             self._all("list the rate limits", self.org.rate_limits.list),
             self._spend_limits(),
+            self._calling("read the organization", self.org.retrieve()),
         )
+        users, invites, workspaces, keys, table, spend, organization = reads
         found: dict[str, LiveResource] = {}
         emails = {u.id: u.email.lower() for u in users}
         org_roles = {u.email.lower(): u.role for u in users}
@@ -169,7 +168,7 @@ class AdminSession:
                 "spend_limits_readable": spend is not None,
                 "currency": next((limit.currency for limit in spend or []), None),
             },
-            organization=(await organization).id,
+            organization=organization.id,
         )
 
     async def _spend_limits(self) -> list[Any] | None:
