@@ -26,6 +26,7 @@ from reconciler import (
     starter,
     terminal,
 )
+from reconciler.adopt_command import adopt as adopt_command
 from reconciler.commandline import (
     FORMATS,
     Options,
@@ -621,6 +622,7 @@ def demo(ctx: click.Context, keep: bool, provider: str) -> None:
     )
 
 
+cli.add_command(adopt_command, name="adopt")
 cli.add_command(sandbox_command, name="sandbox")
 for _provider in providers.installed():  # each API's own commands, from its package
     for _command in _provider.commands():

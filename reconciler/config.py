@@ -102,6 +102,12 @@ def load(path: str | Path) -> DesiredState:
         raise ConfigError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
         ) from exc
+    return from_bytes(raw, name)
+
+
+def from_bytes(raw: bytes, name: str) -> DesiredState:
+    """A file's text, checked and converted as ``load`` does (``adopt`` checks the text
+    it is about to write this way)."""
     doc = _Document(name)
     data = parse(raw, name, doc)
     marks = {_dotted(path): mark for path, mark in doc.key_marks.items()}
@@ -111,6 +117,16 @@ def load(path: str | Path) -> DesiredState:
 def empty(source: str, provider: str = DEFAULT_PROVIDER) -> DesiredState:
     """A file that manages nothing: what a file that did not exist yet asked for."""
     return DesiredState(source=source, digest="", resources={}, provider=provider)
+
+
+def compose(raw: bytes, name: str) -> yaml.Node:
+    """The file's document as YAML nodes, each with where its text starts and ends (what
+    ``adopt`` edits), after the same checks as ``parse``; or ``ConfigError``."""
+    doc = _Document(name)
+    root = doc.compose(raw)
+    if doc.problems or root is None:
+        raise ConfigError(doc.problems or [Problem(name, 1, 1, "", "the file is empty")])
+    return root
 
 
 def parse(raw: bytes, name: str, doc: _Document | None = None) -> Any:

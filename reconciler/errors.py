@@ -114,3 +114,7 @@ class ConflictError(ApiError):
 
 class TransportError(ApiError):
     """No usable answer: the network failed, it timed out, or the answer was not the API's."""
+
+
+class AdoptionError(ReconcilerError):
+    """``adopt`` cannot write the file faithfully; the file is left as it was."""

@@ -6,13 +6,21 @@ call one of these; which API is behind them is the provider's business."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from reconciler import planfile, planning, providers
+import yaml
+
+from reconciler import adoption, config, planfile, planning, providers
 from reconciler.apply import OnResult, apply_plan
 from reconciler.connection import Connection, normalise_url
-from reconciler.errors import PlanFileError, UnsafePlanError
+from reconciler.errors import (
+    AdoptionError,
+    PlanFileError,
+    ReconcilerError,
+    UnsafePlanError,
+)
 from reconciler.escape import visible
 from reconciler.model import ApplyReport, DesiredState, Plan
 from reconciler.provider import Provider
@@ -149,3 +157,86 @@ async def export(connection: Connection) -> dict[str, Any]:
     """The live organization as desired-state data: every writable field."""
     async with providers.get(connection.provider).session(connection) as session:
         return await session.export()
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """What ``adopt`` makes of a file: its new text (the old one when nothing drifted),
+    the drift it took in (as planned: live to file), and the live resources it added."""
+
+    text: str
+    drift: Plan
+    added: tuple[adoption.Put, ...]
+    written: frozenset[str] = frozenset()  # the addresses the file wrote before
+
+    @property
+    def is_empty(self) -> bool:
+        return self.drift.is_empty and not self.added
+
+
+async def adopt(
+    path: Path, connection: Connection, *, add_unmanaged: bool = False, saved: Plan | None = None
+) -> Adopted:
+    """The file edited in place to say what is live, for what it manages (and, with
+    ``add_unmanaged``, what it does not name yet); checked before anyone writes it: the
+    new text must validate and plan to no changes against the same live state."""
+    name = str(path)
+    raw = path.read_bytes()
+    desired = config.from_bytes(raw, name)
+    root = config.compose(raw, name)
+    provider = providers.get(desired.provider)
+    async with provider.session(connection) as session:
+        live = provider.align(desired, await session.read_live())
+        exported = await session.export() if add_unmanaged else {}
+    if saved is None:
+        drift = planning.make_plan(desired, live, provider)
+    else:
+        if saved.source.get("sha256") != desired.digest:
+            raise PlanFileError(
+                f"{name} changed since the saved plan was made; nothing was adopted. Plan "
+                "the file again and adopt from the new plan."
+            )
+        planning.check_not_stale(saved, live)
+        drift = saved
+    edits: list[adoption.Edit] = [e for c in drift.resources for e in provider.adoption(c)]
+    added = tuple(
+        adoption.unmanaged(provider.adoptable, config.parse(raw, name), exported)
+        if add_unmanaged
+        else ()
+    )
+    text = raw.decode("utf-8")
+    written = frozenset(desired.resources)
+    if not edits and not added:
+        return Adopted(text, drift, added, written)
+    step = _indent_step(root)
+    new_text = adoption.apply_edits(text, root, [*edits, *added], step)
+    _check_adopted(new_text, name, live, provider)
+    return Adopted(new_text, replace(drift, api=connection.api), added, written)
+
+
+def _check_adopted(text: str, name: str, live: Any, provider: Provider) -> None:
+    """Refuse to write text that does not say exactly what is live."""
+    try:
+        after = config.from_bytes(text.encode("utf-8"), name)
+        left = planning.make_plan(after, provider.align(after, live), provider)
+    except ReconcilerError as exc:
+        raise AdoptionError(
+            f"adopt could not write {name} faithfully ({visible(str(exc))[:300]}); the file "
+            "was left as it was."
+        ) from exc
+    if not left.is_empty:
+        shown = ", ".join(r.address for r in left.resources[:5])
+        raise AdoptionError(
+            f"adopt could not write {name} faithfully: {shown} would still differ from live "
+            "state; the file was left as it was."
+        )
+
+
+def _indent_step(root: yaml.Node) -> int:
+    """How far the file indents a nested mapping (2 when it never does)."""
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if isinstance(value, yaml.MappingNode) and value.value and not value.flow_style:
+                step: int = value.value[0][0].start_mark.column - key.start_mark.column
+                return max(1, step)
+    return 2

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import click
 
+from reconciler.adoption import Edit
 from reconciler.connection import Connection
 from reconciler.model import (
     Action,
@@ -98,6 +99,9 @@ class Provider(Protocol):
     address_example: str
     demo_example: str  # a file inside the package that `reconciler demo` plans
     sandbox_key: str  # the sandbox seed's key for this API (the demo's)
+    # Where a file lists resources one by one (``*``: any key), for ``adopt
+    # --add-unmanaged``: live ones the file does not name are added there.
+    adoptable: tuple[tuple[str, ...], ...]
 
     def schema(self) -> Mapping[str, Any]:
         """The JSON Schema (2020-12) of this provider's desired-state file."""
@@ -123,6 +127,10 @@ class Provider(Protocol):
     ) -> tuple[list[str], list[str]]:
         """``(warnings, guards)`` for the changes chosen: what a reviewer should see, and
         why apply must refuse without ``--force``."""
+
+    def adoption(self, change: ResourceChange) -> Sequence[Edit]:
+        """How the file must change to say what is live, for one change of a plan (a
+        plan goes from live to the file, so each ``before`` is the live value)."""
 
     def session(self, connection: Connection) -> Session: ...
 

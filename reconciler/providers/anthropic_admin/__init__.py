@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from reconciler.adoption import Edit
 from reconciler.connection import Connection
 from reconciler.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.provider import Proposal, packaged_schema, undoing
-from reconciler.providers.anthropic_admin import addresses, proposals
+from reconciler.providers.anthropic_admin import addresses, adopting, proposals
 
 if TYPE_CHECKING:
     from reconciler.providers.anthropic_admin.session import AdminSession
@@ -27,6 +28,12 @@ class AnthropicAdminProvider:
     address_example = '\'user["ada@example.com"]\' or \'member["Research"]["ada@example.com"]\''
     demo_example = "examples/anthropic-admin.yaml"
     sandbox_key = "sk-ant-admin01-sandbox"
+    adoptable: tuple[tuple[str, ...], ...] = (
+        ("users",),
+        ("workspaces",),
+        ("workspaces", "*", "members"),
+        ("api_keys",),
+    )
 
     def schema(self) -> Mapping[str, Any]:
         return packaged_schema("reconciler", "anthropic-admin.schema.json")
@@ -62,6 +69,9 @@ class AnthropicAdminProvider:
         self, changes: Sequence[ResourceChange], live: LiveState
     ) -> tuple[list[str], list[str]]:
         return proposals.review(changes, live)
+
+    def adoption(self, change: ResourceChange) -> Sequence[Edit]:
+        return adopting.adoption(change, self.path_of(change.address))
 
     def session(self, connection: Connection) -> AdminSession:
         # Imported when a session opens, not with the provider: Anthropic's SDK takes

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from reconciler.adoption import Edit, Put
 from reconciler.connection import Connection
 from reconciler.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.provider import Proposal, packaged_schema, undoing
@@ -25,6 +26,7 @@ class CompanyProvider:
     address_example = "'company' or 'project.proj_1'"
     demo_example = "examples/org.yaml"
     sandbox_key = "sk-sandbox-admin"
+    adoptable: tuple[tuple[str, ...], ...] = (("projects",),)
 
     def schema(self) -> Mapping[str, Any]:
         return packaged_schema("reconciler", "org.schema.json")
@@ -53,6 +55,11 @@ class CompanyProvider:
         self, changes: Sequence[ResourceChange], live: LiveState
     ) -> tuple[list[str], list[str]]:
         return proposals.warnings_for(changes, live), []
+
+    def adoption(self, change: ResourceChange) -> Sequence[Edit]:
+        kind, _, ident = change.address.partition(".")
+        base = ("projects", ident) if kind == "project" else ("company",)
+        return [Put((*base, name), c.before) for name, c in change.changes.items()]
 
     def session(self, connection: Connection) -> CompanySession:
         return CompanySession(connection)

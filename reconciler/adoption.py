@@ -1,0 +1,415 @@
+"""Edit a desired-state file in place so it says what is live: ``reconciler adopt``.
+
+Every edit is made on the file's own text, at the span the strict reader found
+for the value it changes (``config.compose``): a drifted value is replaced where
+it stands, in its own quoting style; an entry is removed with its lines; a new
+entry is added after its last sibling, at its siblings' indentation. Nothing
+else moves: comments, key order, quoting, flow mappings, blank lines and the
+schema line stay byte for byte. (A round-trip YAML library re-emits the whole
+document, and re-emitting normalises spacing and indentation and drops an
+explicit ``null``; editing spans does not.) The new text is then read again and
+planned against live state: adopt writes it only when it validates and plans
+to no changes, so a file never says something other than what was adopted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from reconciler.errors import AdoptionError
+
+MISSING = object()
+
+
+@dataclass(frozen=True)
+class Put:
+    """Make the value at ``path`` be ``value`` (adding the key when it is missing)."""
+
+    path: tuple[str, ...]
+    value: Any
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Remove the entry at ``path``, with its lines."""
+
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rename:
+    """Give the key at ``path`` another name; its value stays where it is."""
+
+    path: tuple[str, ...]
+    key: str
+
+
+Edit = Put | Drop | Rename
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./@+-][A-Za-z0-9_./@+ -]*$")
+
+
+def scalar(value: Any, style: str | None = None) -> str:
+    """A scalar as YAML text that reads back as the same value and type: plain where
+    that is unambiguous, else in ``style`` (the quoting the file used) or double quotes."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str):
+        raise AdoptionError(f"{value!r} is not a value a file can hold")
+    if style == "'" and value.isprintable():
+        return "'" + value.replace("'", "''") + "'"
+    if style != '"' and _reads_back_plain(value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _reads_back_plain(text: str) -> bool:
+    if not text or not _PLAIN_SAFE.match(text) or text != text.strip():
+        return False
+    try:
+        loaded = yaml.safe_load(f"k: {text}")
+    except yaml.YAMLError:
+        return False
+    return isinstance(loaded, dict) and loaded.get("k") == text
+
+
+def flow(value: Any) -> str:
+    """A value in flow style: ``{a: 1, b: x}``, ``[us, global]`` or a scalar."""
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return scalar(value)
+
+
+def block(key: str, value: Any, indent: int, step: int) -> list[str]:
+    """``key: value`` as block lines at ``indent`` (nested mappings ``step`` deeper)."""
+    head = " " * indent + scalar(key) + ":"
+    if isinstance(value, Mapping) and value:
+        lines = [head]
+        for k, v in value.items():
+            lines += block(str(k), v, indent + step, step)
+        return lines
+    return [f"{head} {flow(value)}"]
+
+
+# -- locating -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    key: yaml.ScalarNode
+    value: yaml.Node
+    parent: yaml.MappingNode
+
+
+def _find(root: yaml.Node, path: Sequence[str]) -> _Entry | None:
+    node: yaml.Node = root
+    entry: _Entry | None = None
+    for name in path:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        found = _entry(node, name)
+        if found is None:
+            return None
+        entry, node = found, found.value
+    return entry
+
+
+def _entry(mapping: yaml.MappingNode, name: str) -> _Entry | None:
+    """The entry keyed ``name``; an email written in another case is the same key."""
+    for key, value in mapping.value:
+        if key.value == name:
+            return _Entry(key, value, mapping)
+    for key, value in mapping.value:
+        if "@" in name and str(key.value).lower() == name.lower():
+            return _Entry(key, value, mapping)
+    return None
+
+
+# -- editing --------------------------------------------------------------------------------------
+
+
+class _Text:
+    """The file's text and the replacements to make in it, applied back to front."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.splitlines(keepends=True)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+        self.replacements: list[tuple[int, int, str]] = []
+
+    def replace(self, start: int, end: int, new: str) -> None:
+        for other_start, other_end, _ in self.replacements:
+            if start < other_end and other_start < end:
+                raise AdoptionError("two edits of the same place")
+        self.replacements.append((start, end, new))
+
+    def line_end(self, index: int) -> int:
+        """The index just past the end of the line holding ``index``."""
+        newline = self.text.find("\n", index)
+        return len(self.text) if newline < 0 else newline + 1
+
+    def last_line_end(self, node: yaml.Node, indent: int = -1) -> int:
+        """Past the end of the last line a node's text is on. A block node's end mark may
+        be the start of a later line: blank lines and comments before it (at ``indent``
+        or less: about what follows) are not the node's."""
+        end = node.end_mark.index
+        if not (end > 0 and node.end_mark.column == 0):
+            return self.line_end(max(end - 1, node.start_mark.index))
+        line = node.end_mark.line
+        while line - 1 > node.start_mark.line and self._belongs_after(line - 1, indent):
+            line -= 1
+        return self.starts[line]
+
+    def _belongs_after(self, line: int, indent: int) -> bool:
+        text = self.lines[line]
+        stripped = text.lstrip(" ")
+        return not stripped.strip() or (
+            stripped.startswith("#") and len(text) - len(stripped) <= indent
+        )
+
+    def padded(self, node: yaml.Node, new: str) -> tuple[int, str]:
+        """Where a scalar's replacement ends and its text, so that a comment after it on
+        the line stays in its column where the spaces before it allow."""
+        end = node.end_mark.index
+        rest = self.text[end : self.line_end(end)]
+        spaces = len(rest) - len(rest.lstrip(" "))
+        if not rest.lstrip(" ").startswith("#") or spaces == 0:
+            return end, new
+        grown = len(new) - (end - node.start_mark.index)
+        return end + spaces, new + " " * max(1, spaces - grown)
+
+    def result(self) -> str:
+        text = self.text
+        for start, end, new in sorted(self.replacements, reverse=True):
+            text = text[:start] + new + text[end:]
+        return text
+
+
+def apply_edits(text: str, root: yaml.Node, edits: Sequence[Edit], step: int = 2) -> str:
+    """``text`` with ``edits`` made; ``root`` is its composed document."""
+    if not isinstance(root, yaml.MappingNode):
+        raise AdoptionError("the file is not a mapping at the top")
+    doc = _Text(text)
+    dropped = [e.path for e in edits if isinstance(e, Drop)]
+    kept = [e for e in edits if not any(_under(e.path, d) and e.path != d for d in dropped)]
+    puts: dict[tuple[str, ...], Any] = {}
+    for edit in kept:
+        if isinstance(edit, Put):
+            path, value = _deepest(root, edit.path, edit.value)
+            puts[path] = _merged(puts.get(path, MISSING), value)
+    inserts: dict[int, tuple[yaml.MappingNode, list[tuple[str, Any]]]] = {}
+    for path, value in puts.items():
+        found = _find(root, path)
+        if found is not None:
+            _set(doc, found, value, step)
+            continue
+        parent = root if len(path) == 1 else _find(root, path[:-1])
+        mapping = parent if isinstance(parent, yaml.MappingNode) else getattr(parent, "value", None)
+        if not isinstance(mapping, yaml.MappingNode):
+            raise AdoptionError(f"{'.'.join(path[:-1])} is not a mapping in the file")
+        inserts.setdefault(id(mapping), (mapping, []))[1].append((path[-1], value))
+    for mapping, entries in inserts.values():
+        _insert(doc, mapping, entries, step)
+    emptied = _emptied(root, [e for e in kept if isinstance(e, Drop)])
+    for edit in kept:
+        if isinstance(edit, Drop):
+            found = _find(root, edit.path)
+            if found is not None and id(found.parent) not in emptied:
+                _drop(doc, found)
+    for entry in emptied.values():
+        end = doc.last_line_end(entry.value, entry.key.start_mark.column)
+        doc.replace(entry.key.end_mark.index, end, ": {}\n")
+    for edit in kept:
+        if isinstance(edit, Rename):
+            found = _find(root, edit.path)
+            if found is None:
+                raise AdoptionError(f"{'.'.join(edit.path)} is not in the file")
+            style = found.key.style
+            doc.replace(
+                found.key.start_mark.index, found.key.end_mark.index, scalar(edit.key, style)
+            )
+    return doc.result()
+
+
+def _under(path: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
+    return path[: len(prefix)] == prefix
+
+
+def _deepest(root: yaml.Node, path: tuple[str, ...], value: Any) -> tuple[tuple[str, ...], Any]:
+    """A put whose parents are missing (or not mappings: an empty ``members:``) becomes
+    a put of nested mappings under the deepest mapping that exists."""
+    depth = 0
+    for size in range(len(path) - 1, 0, -1):
+        found = _find(root, path[:size])
+        if found is not None and isinstance(found.value, yaml.MappingNode):
+            depth = size
+            break
+    for name in reversed(path[depth + 1 :]):
+        value = {name: value}
+    return path[: depth + 1], value
+
+
+def _merged(old: Any, new: Any) -> Any:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {**old, **{k: _merged(old.get(k, MISSING), v) for k, v in new.items()}}
+    return new
+
+
+def _set(doc: _Text, entry: _Entry, value: Any, step: int) -> None:
+    node = entry.value
+    if isinstance(node, yaml.MappingNode) and isinstance(value, Mapping) and not node.flow_style:
+        # A block mapping: change it key by key, so comments inside stay.
+        wanted = dict(value)
+        written = {str(k.value): (k, v) for k, v in node.value}
+        missing = [(k, v) for k, v in wanted.items() if k not in written]
+        for name, (key, child) in written.items():
+            if name not in wanted:
+                _drop(doc, _Entry(key, child, node))
+            else:
+                _set(doc, _Entry(key, child, node), wanted[name], step)
+        if missing:
+            _insert(doc, node, missing, step)
+        return
+    if isinstance(node, yaml.ScalarNode) and not isinstance(value, Mapping | list):
+        end, text = doc.padded(node, scalar(value, node.style))
+        doc.replace(node.start_mark.index, end, text)
+        return
+    if getattr(node, "flow_style", False) or isinstance(node, yaml.ScalarNode):
+        doc.replace(node.start_mark.index, node.end_mark.index, flow(value))
+        return
+    raise AdoptionError(f"{entry.key.value}: a block list cannot be rewritten in place")
+
+
+def _insert(
+    doc: _Text, mapping: yaml.MappingNode, entries: list[tuple[str, Any]], step: int
+) -> None:
+    added = ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in entries)
+    if not mapping.value:  # {}
+        doc.replace(mapping.start_mark.index, mapping.end_mark.index, "{" + added + "}")
+        return
+    if mapping.flow_style:  # keep what is written, add before the closing brace
+        close = doc.text.rfind("}", 0, mapping.end_mark.index)
+        doc.replace(close, close, ", " + added)
+        return
+    indent = mapping.value[0][0].start_mark.column
+    last_value = mapping.value[-1][1]
+    at = doc.last_line_end(last_value, indent)
+    lines = [line for k, v in entries for line in block(k, v, indent, step)]
+    prefix = "" if doc.text[:at].endswith("\n") or at == 0 else "\n"
+    doc.replace(at, at, prefix + "\n".join(lines) + "\n")
+
+
+def _emptied(root: yaml.Node, drops: Sequence[Drop]) -> dict[int, _Entry]:
+    """The mappings every entry of which is dropped (they become ``{}``), by id, with
+    the entry that holds each."""
+    by_parent: dict[int, set[int]] = {}
+    parents: dict[int, yaml.MappingNode] = {}
+    for drop in drops:
+        found = _find(root, drop.path)
+        if found is not None:
+            by_parent.setdefault(id(found.parent), set()).add(id(found.key))
+            parents[id(found.parent)] = found.parent
+    emptied: dict[int, _Entry] = {}
+    for parent_id, keys in by_parent.items():
+        parent = parents[parent_id]
+        if len(keys) == len(parent.value) and not parent.flow_style:
+            holder = _holder(root, parent)
+            if holder is not None:
+                emptied[parent_id] = holder
+    return emptied
+
+
+def _holder(root: yaml.Node, target: yaml.Node) -> _Entry | None:
+    """The entry whose value is ``target``."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if value is target:
+            return _Entry(key, value, root)
+        found = _holder(value, target)
+        if found is not None:
+            return found
+    return None
+
+
+def _drop(doc: _Text, entry: _Entry) -> None:
+    if entry.parent.flow_style:
+        items = entry.parent.value
+        index = next(i for i, (k, _) in enumerate(items) if k is entry.key)
+        start, end = entry.key.start_mark.index, entry.value.end_mark.index
+        if index + 1 < len(items):  # "a: 1, " : up to the next key
+            end = items[index + 1][0].start_mark.index
+        elif index > 0:  # ", a: 1": from the end of the previous value
+            start = items[index - 1][1].end_mark.index
+        doc.replace(start, end, "")
+        return
+    start = doc.starts[entry.key.start_mark.line]
+    doc.replace(start, doc.last_line_end(entry.value, entry.key.start_mark.column), "")
+
+
+def unmanaged(
+    sections: Sequence[tuple[str, ...]], written: Mapping[str, Any], live: Mapping[str, Any]
+) -> list[Put]:
+    """A ``Put`` for each live resource the file does not name, in each of ``sections``
+    (a path of the file where resources are listed; ``*`` stands for every key the file
+    and live state both have), in live state's order, with its writable fields."""
+    puts: list[Put] = []
+    for section in sections:
+        for path in _expanded(section, written, live):
+            found, have = _at(live, path), _at(written, path)
+            if not isinstance(found, Mapping) or not isinstance(have or {}, Mapping):
+                continue
+            named = {_folded(k) for k in (have or {})}
+            puts += [
+                Put((*path, key), value)
+                for key, value in found.items()
+                if _folded(key) not in named and key != "prune"
+            ]
+    return puts
+
+
+def _expanded(
+    section: tuple[str, ...], written: Mapping[str, Any], live: Mapping[str, Any]
+) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = [()]
+    for name in section:
+        if name != "*":
+            paths = [(*p, name) for p in paths]
+            continue
+        paths = [
+            (*p, key)
+            for p in paths
+            for key in (_at(live, p) or {})
+            if isinstance(_at(written, p), Mapping) and key in _at(written, p)
+        ]
+    return paths
+
+
+def _at(data: Any, path: Sequence[str]) -> Any:
+    for name in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(name)
+    return data
+
+
+def _folded(key: str) -> str:
+    """Emails are one key whatever their case; other keys are as written."""
+    return key.lower() if "@" in key else key
