@@ -169,10 +169,10 @@ class _Text:
         """Past the end of the last line a node's text is on. A block node's end mark may
         be the start of a later line: blank lines and comments before it (at ``indent``
         or less: about what follows) are not the node's."""
-        end = node.end_mark.index
-        if not (end > 0 and node.end_mark.column == 0):
+        end, line = node.end_mark.index, node.end_mark.line
+        at_line_start = not self.text[self.starts[line] : end].strip(" ")
+        if not (end > 0 and at_line_start and line > node.start_mark.line):
             return self.line_end(max(end - 1, node.start_mark.index))
-        line = node.end_mark.line
         while line - 1 > node.start_mark.line and self._belongs_after(line - 1, indent):
             line -= 1
         return self.starts[line]
@@ -209,6 +209,7 @@ def apply_edits(text: str, root: yaml.Node, edits: Sequence[Edit], step: int = 2
     doc = _Text(text)
     dropped = [e.path for e in edits if isinstance(e, Drop)]
     kept = [e for e in edits if not any(_under(e.path, d) and e.path != d for d in dropped)]
+    kept = _rewrite_flows(doc, root, kept)
     puts: dict[tuple[str, ...], Any] = {}
     for edit in kept:
         if isinstance(edit, Put):
@@ -246,6 +247,44 @@ def apply_edits(text: str, root: yaml.Node, edits: Sequence[Edit], step: int = 2
                 found.key.start_mark.index, found.key.end_mark.index, scalar(edit.key, style)
             )
     return doc.result()
+
+
+def _rewrite_flows(doc: _Text, root: yaml.Node, edits: list[Edit]) -> list[Edit]:
+    """A flow mapping losing an entry (``{a: 1, b: 2}``) is written again whole, with every
+    edit of its own entries: removals next to each other would overlap. The other
+    edits, for the caller."""
+    flows: dict[int, tuple[_Entry, list[Edit]]] = {}
+    for edit in edits:
+        if isinstance(edit, Drop):
+            found = _find(root, edit.path)
+            if found is not None and found.parent.flow_style:
+                holder = _holder(root, found.parent)
+                if holder is not None:
+                    flows[id(found.parent)] = (holder, [])
+    rest: list[Edit] = []
+    for edit in edits:
+        holder_found = _find(root, edit.path[:-1]) if len(edit.path) > 1 else None
+        if holder_found is not None and id(holder_found.value) in flows:
+            flows[id(holder_found.value)][1].append(edit)
+        else:
+            rest.append(edit)
+    for holder, own in flows.values():
+        node = holder.value
+        value = dict(yaml.safe_load(doc.text[node.start_mark.index : node.end_mark.index]))
+        for edit in own:
+            key = next((k for k in value if _entry_name(k, edit.path[-1])), edit.path[-1])
+            if isinstance(edit, Drop):
+                value.pop(key, None)
+            elif isinstance(edit, Put):
+                value[key] = edit.value
+            else:
+                value = {edit.key if k == key else k: v for k, v in value.items()}
+        doc.replace(node.start_mark.index, node.end_mark.index, flow(value))
+    return rest
+
+
+def _entry_name(written: Any, name: str) -> bool:
+    return bool(written == name or ("@" in name and str(written).lower() == name.lower()))
 
 
 def _under(path: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
