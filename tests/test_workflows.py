@@ -165,7 +165,30 @@ def test_the_plan_workflow_compares_with_the_base_branch_and_keeps_one_comment()
 
 def test_the_drift_workflow_fails_on_drift() -> None:
     workflow = load(ROOT / ".github" / "workflows" / "reconciler-drift.yml")
-    runs = "\n".join(s.get("run", "") for s in workflow["jobs"]["drift"]["steps"])
+    steps = {s.get("name"): s for s in workflow["jobs"]["drift"]["steps"]}
+    runs = "\n".join(s.get("run", "") for s in steps.values())
     assert "--detailed-exitcode" in runs
-    assert '2) echo "::error title=Drift::' in runs
+    assert 'echo "drift=true" >> "$GITHUB_OUTPUT"' in runs
     assert "GITHUB_STEP_SUMMARY" in runs
+    failing = steps["Fail on drift"]
+    assert failing["if"] == "steps.plan.outputs.drift == 'true'"
+    assert 'echo "::error title=Drift::' in failing["run"]
+
+
+def test_the_drift_workflow_adopts_with_the_token_and_never_the_key() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "reconciler-drift.yml")
+    job = workflow["jobs"]["drift"]
+    steps = {s.get("name"): s for s in job["steps"]}
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["persist-credentials"] is False  # no token beside the key
+    adopt = steps["Adopt the drift into the file"]
+    assert 'reconciler adopt "$FILE" --plan reconciler-drift.json' in adopt["run"]
+    assert "GH_TOKEN" not in adopt.get("env", {})
+    pull = steps["Open or update the adoption pull request"]
+    assert pull["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert not any("secrets." in str(v) for v in pull["env"].values())
+    for step in (adopt, pull):
+        assert step["if"] == "steps.plan.outputs.drift == 'true' && inputs.adopt"
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare on as true
+    assert triggers["workflow_call"]["inputs"]["adopt"]["default"] is True

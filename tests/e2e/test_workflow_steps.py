@@ -39,7 +39,13 @@ def run_step(found: dict[str, Any], cwd: Path, **env: str) -> subprocess.Complet
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**base, "GITHUB_STEP_SUMMARY": str(summary), "RUNNER_TEMP": str(cwd), **env},
+        env={
+            **base,
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_OUTPUT": str(cwd / "output.txt"),
+            "RUNNER_TEMP": str(cwd),
+            **env,
+        },
     )
 
 
@@ -64,13 +70,90 @@ def test_drift_step_fails_and_summarises_when_live_differs(
 ) -> None:
     drift = step("reconciler-drift.yml", "Plan with --detailed-exitcode")
     done = run_step(drift, repo, **inputs(sandbox))
-    assert done.returncode == 1
-    assert "::error title=Drift::" in done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "output.txt").read_text() == "drift=true\n"
     assert "| `billing_email` |" in (repo / "summary.md").read_text()
+    failing = run_step(step("reconciler-drift.yml", "Fail on drift"), repo, FILE="org.yaml")
+    assert failing.returncode == 1
+    assert "::error title=Drift::" in failing.stdout
     sandbox.api("PATCH", "", json={"billing_email": "finance@example.com"})
+    (repo / "output.txt").unlink()
     again = run_step(drift, repo, **inputs(sandbox))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "No drift" in again.stdout
+    assert not (repo / "output.txt").exists()
+
+
+FAKE_GH = """#!/bin/sh
+# A stand-in for the GitHub CLI: logs its arguments; an open pull request exists
+# once one was created.
+echo "$*" >> "$GH_LOG"
+case "$1 $2" in
+  "pr list") [ -f "$GH_LOG.created" ] && echo 7 ;;
+  "pr create") touch "$GH_LOG.created" ;;
+esac
+exit 0
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_drift_is_adopted_as_one_pull_request_per_file(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """Plan, adopt, then push and open the pull request: the branch holds the file as
+    live state has it, the request is created once and updated after, and the step that
+    talks to GitHub has its token but never the API key."""
+    remote, repo = tmp_path / "remote.git", tmp_path / "repo"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(tmp_path, "init", "--quiet", "-b", "main", str(repo))
+    (repo / "org.yaml").write_text("version: 1\ncompany:  # ours\n  billing_email: a@example.com\n")
+    git(repo, "add", "org.yaml")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "org")
+    git(repo, "remote", "add", "origin", str(remote))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    log = tmp_path / "gh.log"
+    github = {
+        "FILE": "org.yaml",
+        "GH_TOKEN": "ghs_token",
+        "BASE": "main",
+        "GH_LOG": str(log),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+    for _night in (1, 2):
+        planned = run_step(
+            step("reconciler-drift.yml", "Plan with --detailed-exitcode"), repo, **inputs(sandbox)
+        )
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        adopt = run_step(
+            step("reconciler-drift.yml", "Adopt the drift into the file"), repo, **inputs(sandbox)
+        )
+        assert adopt.returncode == 0, adopt.stdout + adopt.stderr
+        assert (repo / "org.yaml").read_text() == (
+            "version: 1\ncompany:  # ours\n  billing_email: billing@example.com\n"
+        )
+        pull = run_step(
+            step("reconciler-drift.yml", "Open or update the adoption pull request"), repo, **github
+        )
+        assert pull.returncode == 0, pull.stdout + pull.stderr
+        assert ADMIN_KEY not in log.read_text()
+        git(repo, "checkout", "--quiet", "main")
+        git(repo, "checkout", "--quiet", "--", "org.yaml")
+    branch = "reconciler/adopt/org.yaml"
+    adopted = git(remote, "show", f"{branch}:org.yaml")
+    assert adopted == "version: 1\ncompany:  # ours\n  billing_email: billing@example.com\n"
+    calls = log.read_text().splitlines()
+    created = [c for c in calls if c.startswith("pr create")]
+    edited = [c for c in calls if c.startswith("pr edit 7")]
+    assert len(created) == 1
+    assert f"--head {branch} --base main" in created[0]
+    assert len(edited) == 1  # the second night updates the same pull request
 
 
 def test_plan_step_writes_the_saved_plan_the_comment_and_the_summary(
