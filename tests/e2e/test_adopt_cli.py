@@ -117,7 +117,7 @@ def test_add_unmanaged_brings_in_live_projects(sandbox: SandboxProcess, tmp_path
     assert '"unmanaged": {\n      "project": 0' in plan.stdout
 
 
-@pytest.mark.parametrize("case", ["symlink", "read-only", "invalid"])
+@pytest.mark.parametrize("case", ["symlink", "read-only", "invalid", "not-a-mapping"])
 def test_a_file_adopt_cannot_write_is_refused_before_any_request(
     sandbox: SandboxProcess, tmp_path: Path, case: str
 ) -> None:
@@ -129,8 +129,10 @@ def test_a_file_adopt_cannot_write_is_refused_before_any_request(
         org.symlink_to(real)
     elif case == "read-only":
         real.chmod(0o444)
-    else:
+    elif case == "invalid":
         real.write_text("version: 1\ncompany: [a list]\n")
+    else:
+        real.write_text("- version: 1\n")
     before = real.read_bytes()
     sandbox.control("DELETE", "requests")
     done = run_cli("adopt", str(org), env=company_env(sandbox))
