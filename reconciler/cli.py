@@ -10,6 +10,7 @@ import shlex
 import sys
 import traceback
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import click
 from reconciler import (
     __version__,
     config,
+    holds,
     operations,
     planfile,
     planning,
@@ -154,6 +156,15 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     "changes apart from drift that was already there. A missing file counts as empty "
     "(one FILE only).",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="TIME",
+    help="Show the plan as it will be at TIME (a date, or a timestamp with a zone): holds "
+    "are resolved then. For review only: apply always uses the time it runs, so this "
+    "cannot go with --out.",
+)
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -166,6 +177,7 @@ def plan(
     api_key_env: str | None,
     max_chars: int | None,
     compare_to: Path | None,
+    as_of: str | None,
 ) -> None:
     """Show the changes that would make the live organizations match FILES.
 
@@ -176,6 +188,12 @@ def plan(
         raise click.UsageError(
             "--out and --compare-to go with one FILE; plan the files one at a time for them"
         )
+    if as_of is not None and out is not None:
+        raise click.UsageError(
+            "--as-of is for review and --out saves a plan to apply, which always uses the time "
+            "it runs; plan without --as-of to save one"
+        )
+    moment = _moment(as_of)
     shown: list[str] = []
     failed: list[str] = []
     changed = False
@@ -191,6 +209,7 @@ def plan(
                 api_key_env=api_key_env,
                 max_chars=max_chars,
                 compare_to=compare_to,
+                as_of=moment,
             )
         except ReconcilerError as exc:
             if len(files) == 1:
@@ -213,6 +232,15 @@ def plan(
         ctx.exit(2)
 
 
+def _moment(as_of: str | None) -> datetime | None:
+    if as_of is None:
+        return None
+    try:
+        return holds.moment(as_of)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from exc
+
+
 def _plan_one(
     ctx: click.Context,
     file: str,
@@ -224,10 +252,11 @@ def _plan_one(
     api_key_env: str | None,
     max_chars: int | None,
     compare_to: Path | None,
+    as_of: datetime | None = None,
 ) -> tuple[Plan, str]:
     """One file's plan and its rendering (saved with --out)."""
     check_outputs(("--out", out), inputs=(Path(file), compare_to))
-    desired = config.load(file)
+    desired = config.load(file, as_of)
     base = None
     if compare_to is not None:
         base = (
@@ -245,6 +274,15 @@ def _plan_one(
     )
     progress(ctx, f"Reading the live organization at {connection.base_url}...")
     result = run(operations.plan_file(desired, connection, targets))
+    if as_of is not None:
+        result = replace(
+            result,
+            warnings=(
+                f"planned as of {result.made_at} (--as-of): holds are resolved at that time; "
+                "apply uses the time it runs",
+                *result.warnings,
+            ),
+        )
     sections = None
     if base is not None:
         result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 import yaml
 
+from reconciler import holds as holding
 from reconciler import providers
 from reconciler.errors import ConfigError, Problem
 from reconciler.escape import visible
@@ -93,7 +95,7 @@ def provider_of(data: Any) -> str:
     return named if isinstance(named, str) and named in providers.names() else DEFAULT_PROVIDER
 
 
-def load(path: str | Path) -> DesiredState:
+def load(path: str | Path, as_of: datetime | None = None) -> DesiredState:
     """Read, check and convert one file; raises ``ConfigError`` with all its problems."""
     name = str(path)
     try:
@@ -102,16 +104,24 @@ def load(path: str | Path) -> DesiredState:
         raise ConfigError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
         ) from exc
-    return from_bytes(raw, name)
+    return from_bytes(raw, name, as_of)
 
 
-def from_bytes(raw: bytes, name: str) -> DesiredState:
+def from_bytes(raw: bytes, name: str, as_of: datetime | None = None) -> DesiredState:
     """A file's text, checked and converted as ``load`` does (``adopt`` checks the text
-    it is about to write this way)."""
+    it is about to write this way), its holds resolved at ``as_of`` (default: now)."""
     doc = _Document(name)
-    data = parse(raw, name, doc)
+    moment = as_of or datetime.now(UTC)
+    data = parse(raw, name, doc, moment)
     marks = {_dotted(path): mark for path, mark in doc.key_marks.items()}
-    return build(data, source=name, digest=hashlib.sha256(raw).hexdigest(), marks=marks)
+    return build(
+        data,
+        source=name,
+        digest=hashlib.sha256(raw).hexdigest(),
+        marks=marks,
+        held=doc.holds,
+        as_of=moment,
+    )
 
 
 def empty(source: str, provider: str = DEFAULT_PROVIDER) -> DesiredState:
@@ -129,15 +139,26 @@ def compose(raw: bytes, name: str) -> yaml.Node:
     return root
 
 
-def parse(raw: bytes, name: str, doc: _Document | None = None) -> Any:
-    """The file's data, checked against the schema, or ``ConfigError``; ``doc`` keeps
-    where each key stands."""
+def parse(
+    raw: bytes, name: str, doc: _Document | None = None, as_of: datetime | None = None
+) -> Any:
+    """The file's data, its holds resolved at ``as_of`` (default: now), checked against
+    the schema, or ``ConfigError``; ``doc`` keeps where each key stands, and the holds."""
     doc = doc or _Document(name)
     root = doc.compose(raw)
     if doc.problems:
         raise ConfigError(doc.problems)
     data = doc.convert(root)
-    doc.check_schema(data)
+    try:
+        data, doc.holds = holding.resolve(
+            data, as_of or datetime.now(UTC), source=name, marks=doc.key_marks
+        )
+    except ConfigError as exc:
+        raise ConfigError(doc.problems + list(exc.problems)) from exc
+    if not doc.holds:
+        doc.check_schema(data)
+    for key, variant in holding.variants(data, doc.holds) if doc.holds else ():
+        doc.check_schema_held(variant, doc.holds, key)
     if doc.problems:
         raise ConfigError(doc.problems)
     return data
@@ -149,6 +170,8 @@ def build(
     source: str,
     digest: str,
     marks: Mapping[str, tuple[int, int]] | None = None,
+    held: tuple[holding.Hold, ...] = (),
+    as_of: datetime | None = None,
 ) -> DesiredState:
     """A valid file's data as resources by address, as its provider reads them, with
     where each address is written (from ``marks``, the file's key positions)."""
@@ -159,6 +182,7 @@ def build(
     except ConfigError as exc:  # a provider's own rule: name the file it is about
         raise ConfigError([replace(p, file=source) for p in exc.problems]) from exc
     api = data.get("api") or {}
+    named = holding.named(held, chosen.path_of, list(found), _address_at(chosen))
     return DesiredState(
         source=source,
         digest=digest,
@@ -168,8 +192,28 @@ def build(
         provider=provider,
         prune=prune,
         organization=(data.get("organization") or {}).get("id"),
+        holds=named,
+        expired=frozenset(h.address for h in named if h.grant and h.expired),
+        as_of=as_of,
         positions=_positions(found, chosen.path_of, marks or {}),
     )
+
+
+def _address_at(provider: Any) -> Callable[[tuple[str, ...], Any], str | None]:
+    """How to name the resource a file writes at a path (an expired grant's, which the
+    file no longer lists once its hold is resolved)."""
+
+    def address_at(path: tuple[str, ...], value: Any) -> str | None:
+        data: Any = value
+        for name in reversed(path):
+            data = {name: data}
+        try:
+            found, _ = provider.resources(data)
+        except ConfigError:
+            return None
+        return next((a for a in found if tuple(provider.path_of(a)) == path), None)
+
+    return address_at
 
 
 def _positions(
@@ -226,6 +270,7 @@ class _Document:
     problems: list[Problem] = field(default_factory=list)
     value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    holds: tuple[holding.Hold, ...] = ()
 
     def add(self, line: int, column: int, path: Path_, message: str) -> None:
         self.problems.append(Problem(self.name, line, column, _dotted(path), message))
@@ -397,6 +442,20 @@ class _Document:
             )
 
     # -- data to schema problems ---------------------------------------------------------
+
+    def check_schema_held(self, data: Any, held: tuple[holding.Hold, ...], key: str) -> None:
+        """The schema's problems with the file as its held values' ``key`` (value or
+        then) makes it, each at where that value is written; none twice."""
+        kept = dict(self.value_marks)
+        for hold in held:
+            if not hold.grant and (*hold.path, key) in self.value_marks:
+                self.value_marks[hold.path] = self.value_marks[(*hold.path, key)]
+        seen = {(p.line, p.column, p.message) for p in self.problems}
+        before = len(self.problems)
+        self.check_schema(data)
+        self.value_marks = kept
+        fresh = [p for p in self.problems[before:] if (p.line, p.column, p.message) not in seen]
+        self.problems[before:] = fresh
 
     def check_schema(self, data: Any) -> None:
         """Schema problems, except where the YAML itself was already wrong (no echoes)."""

@@ -15,7 +15,12 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from reconciler.holds import Hold
 
 FORMAT_VERSION = 2
 # A file without ``provider:`` is a Company API file: the file format's default.
@@ -71,6 +76,11 @@ class DesiredState:
     prune: frozenset[str] = frozenset()
     # The organization the file pins (``organization.id``): a key of another one is refused.
     organization: str | None = None
+    # Its holds (values and grants that end), resolved at ``as_of``; the addresses of
+    # grants whose hold has ended, which the plan removes live.
+    holds: tuple[Hold, ...] = ()
+    expired: frozenset[str] = frozenset()
+    as_of: datetime | None = None
     # Where each address is written in the file: (line, column), for problems with it.
     positions: Mapping[str, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -145,6 +155,8 @@ class Plan:
     api: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # A line explaining a resource's values to a reader (money as money), by address.
     about: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # When it was planned (holds were resolved at this moment), ISO 8601 in UTC.
+    made_at: str | None = None
 
     @property
     def to_change(self) -> int:
@@ -185,6 +197,7 @@ class Plan:
             "warnings": list(self.warnings),
             "guards": list(self.guards),
             "about": dict(self.about),
+            "made_at": self.made_at,
             "summary": {
                 "to_change": self.to_change,
                 "fields": self.fields,

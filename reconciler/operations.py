@@ -56,6 +56,7 @@ async def verified_saved(
     async with provider.session(connection) as session:
         live = provider.align(desired, await session.read_live())
     planning.check_organization(desired, live)
+    planning.check_holds(narrowed, desired)
     planning.check_not_stale(narrowed, live)
     fresh = planning.make_plan(
         desired,

@@ -108,6 +108,7 @@ def load_saved(path: Path) -> SavedPlan:
             guards=tuple(str(g) for g in data.get("guards", [])),
             api=_api(data.get("api")),
             about={str(k): str(v) for k, v in dict(data.get("about", {})).items()},
+            made_at=str(data["made_at"]) if data.get("made_at") else None,
         )
         providers.get(plan.provider)
         sections = None

@@ -8,8 +8,10 @@ import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from reconciler import holds
 from reconciler.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.model import (
     Action,
@@ -57,8 +59,13 @@ def make_plan(
         return (not targets or address in chosen) and (only is None or address in only)
 
     changes = tuple(c for c in proposal.changes if kept(c.address))
-    warnings, guards = provider.review(changes, live)
+    # A grant whose hold ended is removed as the file said, not pruned: no guard counts it.
+    warnings, guards = provider.review(
+        tuple(c for c in changes if c.address not in desired.expired), live
+    )
     notes = [note for address, note in proposal.notes if kept(address)]
+    as_of = desired.as_of or datetime.now(UTC)
+    notes += [w for a, w in holds.ending_soon(desired.holds, as_of, desired.source) if kept(a)]
     return Plan(
         resources=changes,
         warnings=tuple(notes + warnings),
@@ -67,8 +74,43 @@ def make_plan(
         source={"file": desired.source, "sha256": desired.digest},
         provider=provider.name,
         guards=tuple(guards),
-        about={a: text for a, text in proposal.about.items() if a in {c.address for c in changes}},
+        about=_about(proposal.about, desired.holds, {c.address: c for c in changes}),
+        made_at=as_of.isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
+
+
+def _about(
+    provider: Mapping[str, str], held: tuple[holds.Hold, ...], changes: Mapping[str, ResourceChange]
+) -> dict[str, str]:
+    """The reader's line of each changed resource: the provider's (money as money), and
+    its holds: ``usage_limit (until 2026-12-31, then 1000000)``, ``(expired 2026-12-31)``."""
+    found = {a: [text] for a, text in provider.items() if a in changes}
+    for hold in held:
+        change = changes.get(hold.address)
+        if change is None or (hold.field is not None and hold.field not in change.changes):
+            continue
+        found.setdefault(hold.address, []).append(
+            f"{hold.field} {hold.shown}" if hold.field else hold.shown
+        )
+    return {a: "; ".join(texts) for a, texts in found.items()}
+
+
+def check_holds(saved: Plan, desired: DesiredState) -> None:
+    """Refuse a saved plan that a hold has ended since: the file asks for something else
+    now (a value became its ``then``, a grant ended), whatever live state says."""
+    if not saved.made_at:
+        return
+    made = datetime.fromisoformat(saved.made_at.replace("Z", "+00:00"))
+    now = desired.as_of or datetime.now(UTC)
+    planned = {r.address for r in saved.resources}
+    ended = [h for h in desired.holds if h.address in planned and made < h.until <= now]
+    if ended:
+        shown = ", ".join(f"{'.'.join(h.path)} (until {h.written})" for h in ended[:5])
+        raise StalePlanError(
+            f"The saved plan is stale: the hold on {shown} ended after it was made "
+            f"({saved.made_at}), so the file asks for something else now. Nothing was "
+            "written; run plan again and review the new plan."
+        )
 
 
 def check_organization(desired: DesiredState, live: LiveState) -> None:

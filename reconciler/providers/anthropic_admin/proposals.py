@@ -126,6 +126,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
             )
         elif kind == RATE_LIMIT:
             planner.rate_limit(address, names[0], names[1], fields)
+    planner.expire()
     planner.prune()
     return planner.proposal()
 
@@ -366,12 +367,25 @@ class _Planner:
 
     # -- removals -------------------------------------------------------------------------
 
+    def expire(self) -> None:
+        """A removal for each grant whose hold has ended (pruned section or not)."""
+        for address in sorted(self.desired.expired):
+            resource = self.live.resources.get(address)
+            if resource is not None:
+                self._add(
+                    address,
+                    Action.DELETE,
+                    {n: FieldChange(v, None) for n, v in resource.fields.items() if n != "status"},
+                )
+
     def prune(self) -> None:
         """A removal for each live user, invite or member a pruned section does not list."""
         for address, resource in self.live.resources.items():
             kind, names = addresses.parse(address)
             if kind not in (USER, MEMBER) or address in self.desired.resources:
                 continue
+            if address in self.desired.expired:
+                continue  # removed by expire()
             if kind == MEMBER and names[0] in self.archiving:
                 continue
             if any(address.startswith(p) for p in self.desired.prune):

@@ -1,0 +1,254 @@
+"""Holds: values and grants that end by themselves, so the end is reviewed with them.
+
+A **held value** stands in place of a scalar field: ``{value: 5000000, until:
+2026-12-31, then: 1000000}`` wants ``value`` until ``until`` and ``then`` after
+it. A **held grant** is a user or member entry with an end: ``{role:
+workspace_developer, until: 2026-12-31}``; after it, the entry is removed live
+(whether or not its section prunes). ``until`` is a date (held to the end of that
+day, UTC) or a timestamp with a zone.
+
+Holds are resolved on a file's data before anything else reads it, at a moment
+(``as_of``: now, or ``plan --as-of``): what is left is a plain file, and the
+holds themselves are kept to be shown, warned about and settled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from reconciler.errors import ConfigError, Problem
+
+WARN_WITHIN = timedelta(days=7)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_STAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}:?\d{2})$"
+)
+# Sections whose entries are settings of the organization itself: never held.
+_NOT_HELD = ("version", "provider", "api", "organization")
+_VALUE_KEYS = frozenset({"value", "until", "then"})
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One hold of a file: where it is written, what it holds, and when it ends."""
+
+    path: tuple[str, ...]
+    until: datetime  # the first moment it no longer holds
+    written: str  # ``until`` as the file writes it
+    value: Any  # the held value; for a grant, the role
+    then: Any = None
+    grant: bool = False
+    expired: bool = False
+    address: str = ""  # filled once the provider has named the file's resources
+    field: str | None = None  # the field of that resource (None: the resource itself)
+
+    @property
+    def shown(self) -> str:
+        if self.expired:
+            return f"(expired {self.written})"
+        if self.grant:
+            return f"(until {self.written})"
+        return f"(until {self.written}, then {_json(self.then)})"
+
+
+def ends(text: str) -> datetime | None:
+    """The moment ``until`` stops holding: the end of a date's day in UTC, or the
+    timestamp itself (a zone is required); None when ``text`` is neither."""
+    if _DATE.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            return None
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    if _STAMP.match(text):
+        try:
+            moment = datetime.fromisoformat(text.replace(" ", "T", 1).replace("z", "Z"))
+        except ValueError:
+            return None
+        return moment.astimezone(UTC) if moment.tzinfo else None
+    return None
+
+
+def moment(text: str) -> datetime:
+    """``plan --as-of``: a date (its start, UTC) or a timestamp with a zone."""
+    if _DATE.match(text):
+        stop = ends(text)
+        if stop is not None:
+            return stop - timedelta(days=1)
+    stamp = ends(text)
+    if stamp is None or _DATE.match(text):
+        raise ValueError(
+            f"{text!r} is not a date (2026-12-31) or a timestamp with a zone (2026-12-31T18:00:00Z)"
+        )
+    return stamp
+
+
+Marks = Mapping[tuple[str | int, ...], tuple[int, int]]
+
+
+def resolve(
+    data: Any, as_of: datetime, *, source: str, marks: Marks
+) -> tuple[Any, tuple[Hold, ...]]:
+    """``data`` with every hold replaced by what it wants at ``as_of`` (an expired
+    grant's entry removed), and the holds; a malformed hold is a ``ConfigError`` at its
+    position. ``marks`` are the file's key positions by path."""
+    holds: list[Hold] = []
+    problems: list[Problem] = []
+
+    def walk(node: Any, path: tuple[str, ...]) -> Any:
+        if not isinstance(node, dict):
+            return node
+        found: dict[str, Any] = {}
+        for key, value in node.items():
+            here = (*path, key)
+            if isinstance(value, dict) and _looks_held(value, here):
+                hold = _hold(value, here, as_of, source, marks, problems)
+                if hold is None:
+                    continue
+                holds.append(hold)
+                if hold.grant and hold.expired:
+                    continue
+                found[key] = hold.value if not hold.expired else hold.then
+                continue
+            found[key] = walk(value, here)
+        return found
+
+    resolved = walk(data, ())
+    if problems:
+        raise ConfigError(problems)
+    return resolved, tuple(holds)
+
+
+def _looks_held(value: dict[str, Any], path: tuple[str, ...]) -> bool:
+    return "until" in value and path[0] not in _NOT_HELD
+
+
+def _is_grant_place(path: tuple[str, ...]) -> bool:
+    return (len(path) == 2 and path[0] == "users") or (
+        len(path) == 4 and path[0] == "workspaces" and path[2] == "members"
+    )
+
+
+def _hold(
+    value: dict[str, Any],
+    path: tuple[str, ...],
+    as_of: datetime,
+    source: str,
+    marks: Marks,
+    problems: list[Problem],
+) -> Hold | None:
+    dotted = ".".join(path)
+
+    def problem(key: str | None, message: str) -> None:
+        at = (marks.get((*path, key)) if key else None) or marks.get(path) or (1, 1)
+        shown = f"{dotted}.{key}" if key else dotted
+        problems.append(Problem(source, at[0], at[1], shown, message))
+
+    written = value["until"]
+    stop = ends(written) if isinstance(written, str) else None
+    if stop is None:
+        problem(
+            "until",
+            f"{_json(written)} is not a date (2026-12-31, held to the end of that day, UTC) or "
+            "a timestamp with a zone (2026-12-31T18:00:00Z)",
+        )
+        return None
+    grant = _is_grant_place(path)
+    expired = as_of >= stop
+    if grant:
+        extra = sorted(set(value) - {"role", "until"})
+        if "role" not in value or extra:
+            problem(
+                extra[0] if extra else None,
+                "a held grant is {role: ROLE, until: DATE}"
+                + (f"; {extra[0]} does not belong in it" if extra else ": it needs a role"),
+            )
+            return None
+        return Hold(path, stop, written, value["role"], grant=True, expired=expired)
+    extra = sorted(set(value) - _VALUE_KEYS)
+    if extra or "then" not in value or "value" not in value:
+        missing = "then" if "then" not in value else "value"
+        problem(
+            extra[0] if extra else None,
+            "a held value is {value: X, until: DATE, then: Y}"
+            + (f"; {extra[0]} does not belong in it" if extra else f": it needs {missing}"),
+        )
+        return None
+    for key in ("value", "then"):
+        if isinstance(value[key], dict | list):
+            problem(key, "a hold holds a single value (text, a number, true/false or null)")
+            return None
+    return Hold(path, stop, written, value["value"], then=value["then"], expired=expired)
+
+
+def variants(data: Any, holds: tuple[Hold, ...]) -> list[tuple[str, Any]]:
+    """The file's data with every held value as its ``value``, then as its ``then``:
+    both must be valid. Each with the key it took the values from."""
+    found = []
+    for key in ("value", "then"):
+        changed = data
+        for hold in holds:
+            if not hold.grant:
+                changed = _with(changed, hold.path, getattr(hold, key))
+        found.append((key, changed))
+    return found
+
+
+def _with(data: Any, path: tuple[str, ...], value: Any) -> Any:
+    if not path or not isinstance(data, dict):
+        return data
+    head, rest = path[0], path[1:]
+    if head not in data:
+        return data
+    return {**data, head: value if not rest else _with(data[head], rest, value)}
+
+
+def named(
+    holds: tuple[Hold, ...], path_of: Any, addresses: list[str], address_at: Any
+) -> tuple[Hold, ...]:
+    """Each hold with the address and field it holds: the resource whose path in the
+    file starts its path. ``address_at`` names an expired grant's resource, which is no
+    longer among ``addresses``."""
+    paths = {tuple(path_of(a)): a for a in addresses}
+    found = []
+    for hold in holds:
+        for size in range(len(hold.path), 0, -1):
+            address = paths.get(hold.path[:size])
+            if address is not None:
+                field = hold.path[size] if size < len(hold.path) else None
+                found.append(replace(hold, address=address, field=field))
+                break
+        else:
+            address = address_at(hold.path, hold.value)
+            if address:
+                found.append(replace(hold, address=address))
+    return tuple(found)
+
+
+def ending_soon(holds: tuple[Hold, ...], as_of: datetime, source: str) -> list[tuple[str, str]]:
+    """(address, warning) for each hold that ends within 7 days of ``as_of``."""
+    found = []
+    for hold in holds:
+        left = hold.until - as_of
+        if hold.expired or left > WARN_WITHIN:
+            continue
+        days = left.days
+        when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        after = "the entry is removed" if hold.grant else f"it becomes {_json(hold.then)}"
+        found.append(
+            (
+                hold.address,
+                f"{source}: {'.'.join(hold.path)} is held until {hold.written} ({when}); then "
+                f"{after}. Open the pull request that extends it now if it should last",
+            )
+        )
+    return found
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
