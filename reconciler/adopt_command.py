@@ -135,12 +135,25 @@ def _writable_dir(path: Path) -> bool:
 
 
 def _described(adopted: operations.Adopted) -> list[str]:
-    return [*_drift_lines(adopted.drift, adopted.written), *_added_lines(adopted.added)]
+    ended = {(h.address, h.field) for h in adopted.settled}
+    return [
+        *_drift_lines(adopted.drift, adopted.written, ended),
+        *_added_lines(adopted.added),
+        *(
+            f"  ✓ {visible('.'.join(h.path))}: held until {visible(h.written)}, which has "
+            + ("passed: the entry leaves the file" if h.grant else f"passed: now {_shown(h.then)}")
+            for h in adopted.settled
+        ),
+    ]
 
 
-def _drift_lines(drift: Plan, written: frozenset[str]) -> list[str]:
+def _drift_lines(
+    drift: Plan, written: frozenset[str], ended: set[tuple[str, str | None]]
+) -> list[str]:
     found = []
     for change in drift.resources:
+        if (change.address, None) in ended:
+            continue  # an ended grant or held value: settled below, applied by apply
         address = visible(change.address)
         if change.action is Action.CREATE:
             found.append(f"  - {address}: not live; removed from the file (or set to null)")
@@ -148,6 +161,8 @@ def _drift_lines(drift: Plan, written: frozenset[str]) -> list[str]:
             found.append(f"  + {address}: live, and pruned by the file; added to the file")
         else:
             for name, field in change.changes.items():
+                if (change.address, name) in ended:
+                    continue
                 found.append(
                     f"  ~ {address}.{visible(name)}: {_shown(field.after)} in the file, "
                     f"{_shown(field.before)} live"

@@ -333,6 +333,11 @@ def _set(doc: _Text, entry: _Entry, value: Any, step: int) -> None:
     if getattr(node, "flow_style", False) or isinstance(node, yaml.ScalarNode):
         doc.replace(node.start_mark.index, node.end_mark.index, flow(value))
         return
+    if isinstance(node, yaml.MappingNode) and not isinstance(value, Mapping | list):
+        # A block mapping (a hold written over several lines) becomes one value.
+        end = doc.last_line_end(node, entry.key.start_mark.column)
+        doc.replace(entry.key.end_mark.index, end, f": {scalar(value)}\n")
+        return
     raise AdoptionError(f"{entry.key.value}: a block list cannot be rewritten in place")
 
 
@@ -401,6 +406,32 @@ def _drop(doc: _Text, entry: _Entry) -> None:
         return
     start = doc.starts[entry.key.start_mark.line]
     doc.replace(start, doc.last_line_end(entry.value, entry.key.start_mark.column), "")
+
+
+def around_holds(edits: Sequence[Edit], held: Sequence[Any]) -> list[Edit]:
+    """``edits`` of drift made to respect the file's holds, then every ended hold settled.
+
+    Drift on a held value that still holds edits its ``value`` (a grant: its ``role``);
+    drift on one that has ended is not drift but a change still to apply, so it is not
+    adopted: the hold is settled instead (a held value becomes its ``then``, an ended
+    grant's entry leaves the file)."""
+    holds = {_key(h.path): h for h in held}
+    found: list[Edit] = [
+        Drop(h.path) if h.grant else Put(h.path, h.then) for h in held if h.expired
+    ]
+    for edit in edits:
+        hold = holds.get(_key(edit.path))
+        if hold is None:
+            found.append(edit)
+        elif not hold.expired and isinstance(edit, Put):
+            found.append(Put((*hold.path, "role" if hold.grant else "value"), edit.value))
+        elif not hold.expired:
+            found.append(edit)
+    return found
+
+
+def _key(path: Sequence[str]) -> tuple[str, ...]:
+    return tuple(_folded(p) for p in path)
 
 
 def unmanaged(

@@ -169,6 +169,7 @@ class Adopted:
     drift: Plan
     added: tuple[adoption.Put, ...]
     written: frozenset[str] = frozenset()  # the addresses the file wrote before
+    settled: tuple[Any, ...] = ()  # the ended holds written out of the file
 
     @property
     def is_empty(self) -> bool:
@@ -199,7 +200,15 @@ async def adopt(
             )
         planning.check_not_stale(saved, live)
         drift = saved
-    edits: list[adoption.Edit] = [e for c in drift.resources for e in provider.adoption(c)]
+    edits = adoption.around_holds(
+        [
+            e
+            for c in drift.resources
+            if c.address not in desired.expired
+            for e in provider.adoption(c)
+        ],
+        desired.holds,
+    )
     added = tuple(
         adoption.unmanaged(provider.adoptable, config.parse(raw, name), exported)
         if add_unmanaged
@@ -207,16 +216,22 @@ async def adopt(
     )
     text = raw.decode("utf-8")
     written = frozenset(desired.resources)
-    if not edits and not added:
+    if not edits and not added:  # (an ended hold is always an edit: it is settled)
         return Adopted(text, drift, added, written)
     step = _indent_step(root)
     new_text = adoption.apply_edits(text, root, [*edits, *added], step)
-    _check_adopted(new_text, name, live, provider)
-    return Adopted(new_text, replace(drift, api=connection.api), added, written)
+    scheduled = {h.address for h in desired.holds if h.expired}
+    _check_adopted(new_text, name, live, provider, scheduled)
+    ended = tuple(h for h in desired.holds if h.expired)
+    return Adopted(new_text, replace(drift, api=connection.api), added, written, ended)
 
 
-def _check_adopted(text: str, name: str, live: Any, provider: Provider) -> None:
-    """Refuse to write text that does not say exactly what is live."""
+def _check_adopted(
+    text: str, name: str, live: Any, provider: Provider, scheduled: set[str]
+) -> None:
+    """Refuse to write text that does not say exactly what is live, apart from what an
+    ended hold still has to change (``scheduled``: apply makes those, adopt does not
+    undo them)."""
     try:
         after = config.from_bytes(text.encode("utf-8"), name)
         left = planning.make_plan(after, provider.align(after, live), provider)
@@ -225,8 +240,9 @@ def _check_adopted(text: str, name: str, live: Any, provider: Provider) -> None:
             f"adopt could not write {name} faithfully ({visible(str(exc))[:300]}); the file "
             "was left as it was."
         ) from exc
-    if not left.is_empty:
-        shown = ", ".join(r.address for r in left.resources[:5])
+    differing = [r for r in left.resources if r.address not in scheduled]
+    if differing:
+        shown = ", ".join(r.address for r in differing[:5])
         raise AdoptionError(
             f"adopt could not write {name} faithfully: {shown} would still differ from live "
             "state; the file was left as it was."
