@@ -1,0 +1,213 @@
+"""Hold arithmetic at its edges (the end of a day in UTC, zones, the 7-day warning),
+what validate refuses and where, and how a plan shows, warns about and removes what
+holds and grants ask for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler import config, holds, planning, providers
+from reconciler.errors import ConfigError, StalePlanError
+from reconciler.model import Action, DesiredState, LiveResource, LiveState, Plan, ResourceChange
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("until", "last_held", "first_not"),
+    [
+        ("2026-12-31", "2026-12-31T23:59:59.999999+00:00", "2027-01-01T00:00:00+00:00"),
+        ("2026-12-31T12:00:00Z", "2026-12-31T11:59:59+00:00", "2026-12-31T12:00:00+00:00"),
+        # 09:00 in Sydney is 22:00 the day before in UTC
+        ("2027-01-01T09:00:00+11:00", "2026-12-31T21:59:59+00:00", "2026-12-31T22:00:00+00:00"),
+        ("2026-03-29 01:30:00-05:00", "2026-03-29T06:29:59+00:00", "2026-03-29T06:30:00+00:00"),
+        ("2028-02-29", "2028-02-29T23:59:59+00:00", "2028-03-01T00:00:00+00:00"),
+    ],
+)
+def test_a_hold_holds_to_its_end_and_not_a_moment_after(
+    until: str, last_held: str, first_not: str
+) -> None:
+    stop = holds.ends(until)
+    assert stop is not None
+    assert datetime.fromisoformat(last_held) < stop <= datetime.fromisoformat(first_not)
+    assert stop == datetime.fromisoformat(first_not)
+
+
+@pytest.mark.parametrize(
+    "until", ["2026-02-30", "2026-12-31T10:00:00", "tomorrow", "31/12/2026", "2026-13-01", ""]
+)
+def test_what_is_not_a_date_or_a_timestamp_with_a_zone_is_no_end(until: str) -> None:
+    assert holds.ends(until) is None
+
+
+def test_as_of_is_the_start_of_a_date_or_the_timestamp() -> None:
+    assert holds.moment("2026-12-31") == datetime(2026, 12, 31, tzinfo=UTC)
+    assert holds.moment("2026-12-31T18:00:00+01:00") == datetime(2026, 12, 31, 17, tzinfo=UTC)
+    with pytest.raises(ValueError, match="not a date"):
+        holds.moment("2026-12-31T18:00")
+
+
+def load(tmp_path: Path, text: str, as_of: datetime = NOW) -> DesiredState:
+    path = tmp_path / "org.yaml"
+    path.write_text(text)
+    return config.load(path, as_of)
+
+
+COMPANY = """\
+version: 1
+company:
+  usage_limit: {value: 5000000, until: 2026-12-31, then: 1000000}   # launch week
+"""
+
+
+@pytest.mark.parametrize(
+    ("as_of", "wanted", "expired"),
+    [
+        (datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC), 5000000, False),
+        (datetime(2027, 1, 1, tzinfo=UTC), 1000000, True),
+    ],
+)
+def test_a_held_value_is_its_value_until_the_end_and_then_its_then(
+    tmp_path: Path, as_of: datetime, wanted: int, expired: bool
+) -> None:
+    desired = load(tmp_path, COMPANY, as_of)
+    assert desired.resources["company"]["usage_limit"] == wanted
+    (hold,) = desired.holds
+    assert (hold.address, hold.field, hold.expired) == ("company", "usage_limit", expired)
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "says"),
+    [
+        ("usage_limit: {value: 5, until: soon, then: 1}", (3, 27), "is not a date"),
+        ("usage_limit: {value: 5, until: 2026-12-31}", (3, 3), "it needs then"),
+        (
+            "usage_limit: {value: 5, until: 2026-12-31, then: lots}",
+            (3, 52),
+            "is not a whole number",
+        ),
+        (
+            "usage_limit: {value: lots, until: 2026-12-31, then: 1}",
+            (3, 24),
+            "is not a whole number",
+        ),
+        ("usage_limit: {value: [5], until: 2026-12-31, then: 1}", (3, 17), "a single value"),
+        (
+            "plan: {value: team, until: 2026-12-31, then: team, note: x}",
+            (3, 54),
+            "note does not belong",
+        ),
+    ],
+)
+def test_validate_refuses_a_malformed_hold_at_its_position(
+    tmp_path: Path, body: str, where: tuple[int, int], says: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, f"version: 1\ncompany:\n  {body}\n")
+    first = caught.value.problems[0]
+    assert (first.line, first.column) == where, str(first)
+    assert says in first.message
+
+
+def test_a_grant_may_not_make_an_admin(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not assignable through the API"):
+        load(
+            tmp_path,
+            "version: 1\nprovider: anthropic-admin\nusers:\n"
+            "  a@example.com: {role: admin, until: 2026-12-31}\n",
+        )
+
+
+ADMIN = """\
+version: 1
+provider: anthropic-admin
+users:
+  prune: true
+  a@example.com: developer
+  b@example.com: developer
+  temp1@example.com: {role: developer, until: 2026-11-01}
+  temp2@example.com: {role: developer, until: "2026-11-20T00:00:00Z"}
+workspaces:
+  Research:
+    members:
+      a@example.com: {role: workspace_developer, until: 2026-11-30}
+"""
+
+
+def admin_live() -> LiveState:
+    users = ["a", "b", "temp1", "temp2"]
+    found = {
+        f'user["{u}@example.com"]': LiveResource({"role": "developer", "status": "member"}, None, u)
+        for u in users
+    }
+    found['workspace["Research"]'] = LiveResource(
+        {"name": "Research", "tags": {}, "archived": False}, None, "w"
+    )
+    found['member["Research"]["a@example.com"]'] = LiveResource(
+        {"workspace_role": "workspace_user"}, None, "a"
+    )
+    return LiveState(
+        found,
+        context={
+            "org_roles": {f"{u}@example.com": "developer" for u in users},
+            "invited": frozenset(),
+            "archived_workspaces": {},
+        },
+    )
+
+
+def test_ended_grants_are_removed_unguarded_and_shown(tmp_path: Path) -> None:
+    desired = load(tmp_path, ADMIN)
+    plan = planning.make_plan(desired, admin_live(), providers.get("anthropic-admin"))
+    removed = [r.address for r in plan.resources if r.action is Action.DELETE]
+    assert removed == ['user["temp1@example.com"]', 'user["temp2@example.com"]']
+    assert plan.guards == ()  # 2 of 4 users is 50%, but ended grants are not a prune
+    assert plan.about['user["temp1@example.com"]'] == "(expired 2026-11-01)"
+    member = 'member["Research"]["a@example.com"]'
+    assert plan.about[member] == "(until 2026-11-30)"
+    (warning,) = plan.warnings
+    assert warning.startswith(
+        f"{desired.source}: workspaces.Research.members.a@example.com is held until 2026-11-30 "
+        "(in 4 days); then the entry is removed."
+    )
+
+
+def test_the_warning_starts_seven_days_before_the_end(tmp_path: Path) -> None:
+    text = "version: 1\ncompany:\n  plan: {value: scale, until: 2026-12-03, then: team}\n"
+    # the hold ends 2026-12-04T00:00Z: 7 days and 12 hours after NOW, then exactly 7 days
+    assert (
+        planning.make_plan(load(tmp_path, text), company_live(), providers.get("company")).warnings
+        == ()
+    )
+    later = load(tmp_path, text, datetime(2026, 11, 27, tzinfo=UTC))
+    (warning,) = planning.make_plan(later, company_live(), providers.get("company")).warnings
+    assert 'held until 2026-12-03 (in 7 days); then it becomes "team"' in warning
+
+
+def company_live() -> LiveState:
+    return LiveState(
+        {"company": LiveResource({"id": "org_1", "plan": "team", "usage_limit": 1}, '"1"')},
+        context={"tokens_used": 0},
+    )
+
+
+def test_a_saved_plan_is_stale_once_a_hold_it_depends_on_ends(tmp_path: Path) -> None:
+    change = ResourceChange("company", Action.UPDATE, '"1"', {})
+    before_end = Plan((change,), made_at="2026-12-31T20:00:00Z")
+    after = load(tmp_path, COMPANY, datetime(2027, 1, 1, 9, tzinfo=UTC))
+    with pytest.raises(
+        StalePlanError, match=r"the hold on company.usage_limit \(until 2026-12-31\) ended"
+    ):
+        planning.check_holds(before_end, after)
+    planning.check_holds(Plan((change,), made_at="2027-01-01T08:00:00Z"), after)  # made after
+    planning.check_holds(
+        before_end, load(tmp_path, COMPANY, datetime(2026, 12, 31, 22, tzinfo=UTC))
+    )
+
+
+def test_a_hold_ending_is_a_date_compared_in_utc_not_local_time(tmp_path: Path) -> None:
+    ended = timedelta(seconds=1) + datetime(2027, 1, 1, tzinfo=UTC)
+    assert load(tmp_path, COMPANY, ended).resources["company"]["usage_limit"] == 1000000
