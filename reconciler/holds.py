@@ -217,16 +217,17 @@ def named(
     paths = {tuple(path_of(a)): a for a in addresses}
     found = []
     for hold in holds:
+        if hold.grant:  # the entry itself, never the resource it stands in
+            address = paths.get(hold.path) or address_at(hold.path, hold.value)
+            if address:
+                found.append(replace(hold, address=address))
+            continue
         for size in range(len(hold.path), 0, -1):
             address = paths.get(hold.path[:size])
             if address is not None:
                 field = hold.path[size] if size < len(hold.path) else None
                 found.append(replace(hold, address=address, field=field))
                 break
-        else:
-            address = address_at(hold.path, hold.value)
-            if address:
-                found.append(replace(hold, address=address))
     return tuple(found)
 
 

@@ -173,7 +173,7 @@ class Adopted:
 
     @property
     def is_empty(self) -> bool:
-        return self.drift.is_empty and not self.added
+        return self.drift.is_empty and not self.added and not self.settled
 
 
 async def adopt(

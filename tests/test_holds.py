@@ -164,6 +164,7 @@ def test_ended_grants_are_removed_unguarded_and_shown(tmp_path: Path) -> None:
     plan = planning.make_plan(desired, admin_live(), providers.get("anthropic-admin"))
     removed = [r.address for r in plan.resources if r.action is Action.DELETE]
     assert removed == ['user["temp1@example.com"]', 'user["temp2@example.com"]']
+    assert desired.expired == frozenset(removed)
     assert plan.guards == ()  # 2 of 4 users is 50%, but ended grants are not a prune
     assert plan.about['user["temp1@example.com"]'] == "(expired 2026-11-01)"
     member = 'member["Research"]["a@example.com"]'
@@ -211,3 +212,13 @@ def test_a_saved_plan_is_stale_once_a_hold_it_depends_on_ends(tmp_path: Path) ->
 def test_a_hold_ending_is_a_date_compared_in_utc_not_local_time(tmp_path: Path) -> None:
     ended = timedelta(seconds=1) + datetime(2027, 1, 1, tzinfo=UTC)
     assert load(tmp_path, COMPANY, ended).resources["company"]["usage_limit"] == 1000000
+
+
+def test_an_ended_member_grant_removes_the_member_never_its_workspace(tmp_path: Path) -> None:
+    desired = load(
+        tmp_path,
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n    members:\n"
+        "      a@example.com: {role: workspace_user, until: 2026-11-01}\n",
+    )
+    assert desired.expired == frozenset({'member["Research"]["a@example.com"]'})
+    assert 'workspace["Research"]' in desired.resources
