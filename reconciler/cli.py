@@ -366,7 +366,7 @@ def show(
 @provider_option
 def schema(provider: str) -> None:
     """Print the desired-state file's JSON Schema, to save beside your files for editors."""
-    click.echo(json.dumps(config.schema(provider), indent=2))
+    click.echo(json.dumps(config.published_schema(provider), indent=2))
 
 
 @cli.command(epilog=keys_and_host())

@@ -66,6 +66,12 @@ def schema(provider: str = DEFAULT_PROVIDER) -> dict[str, Any]:
     return dict(providers.get(provider).schema())
 
 
+def published_schema(provider: str = DEFAULT_PROVIDER) -> dict[str, Any]:
+    """The schema for editors (``reconciler schema``, ``init``): holds allowed where they
+    may stand. Files themselves are checked against ``schema`` once holds are resolved."""
+    return holding.published(schema(provider))
+
+
 @cache
 def _validator(provider: str) -> Draft202012Validator:
     from reconciler.validators import validator_for

@@ -14,6 +14,7 @@ holds themselves are kept to be shown, warned about and settled.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -253,3 +254,94 @@ def ending_soon(holds: tuple[Hold, ...], as_of: datetime, source: str) -> list[t
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+_UNTIL = {
+    "type": "string",
+    "description": "A date (held to the end of that day, UTC) or a timestamp with a zone.",
+    "anyOf": [
+        {"pattern": _DATE.pattern},
+        {"pattern": _STAMP.pattern},
+    ],
+}
+
+
+def published(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A file schema as editors should see it: every single value may be held
+    (``{value, until, then}``) and every user or member entry may be a grant
+    (``{role, until}``). Files are checked against the plain schema once their holds
+    are resolved (each held ``value`` and ``then`` in turn); this one only keeps an
+    editor from marking a hold as a mistake."""
+    found = copy.deepcopy(dict(schema))
+    defs = found.get("$defs", {})
+
+    def single(sub: Mapping[str, Any]) -> bool:
+        if "$ref" in sub:
+            return single(defs.get(str(sub["$ref"]).rsplit("/", 1)[-1], {"type": "object"}))
+        if sub.get("readOnly") or sub.get("type") in ("object", "array"):
+            return False
+        if "properties" in sub or "additionalProperties" in sub:
+            return False
+        choices = sub.get("oneOf") or sub.get("anyOf")
+        if choices:
+            return all(single(c) for c in choices)
+        return any(k in sub for k in ("type", "enum", "const", "pattern"))
+
+    def held(sub: Any) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                sub,
+                {
+                    "type": "object",
+                    "description": "A held value: value until until, then then.",
+                    "additionalProperties": False,
+                    "required": ["value", "until", "then"],
+                    "properties": {"value": sub, "then": sub, "until": _UNTIL},
+                },
+            ]
+        }
+
+    def granted(role: Any) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                role,
+                {
+                    "type": "object",
+                    "description": "A held grant: removed after until.",
+                    "additionalProperties": False,
+                    "required": ["role", "until"],
+                    "properties": {"role": role, "until": _UNTIL},
+                },
+            ]
+        }
+
+    def inlined(sub: dict[str, Any]) -> dict[str, Any]:
+        """An object schema given by reference, as a copy of its own (to hold in)."""
+        if "$ref" not in sub:
+            return sub
+        target = defs.get(str(sub["$ref"]).rsplit("/", 1)[-1], {})
+        return {**copy.deepcopy(target), **{k: v for k, v in sub.items() if k != "$ref"}}
+
+    def walk(node: dict[str, Any], path: tuple[str, ...]) -> None:
+        for name, sub in list(node.get("properties", {}).items()):
+            if not path and name in _NOT_HELD:
+                continue
+            if name == "prune":
+                continue
+            if single(sub):
+                node["properties"][name] = held(sub)
+            elif isinstance(sub, dict):
+                node["properties"][name] = sub = inlined(sub)
+                walk(sub, (*path, name))
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            here = (*path, "*")
+            if _is_grant_place(here):
+                node["additionalProperties"] = granted(extra)
+            elif single(extra):
+                node["additionalProperties"] = held(extra)
+            else:
+                walk(extra, here)
+
+    walk(found, ())
+    return found

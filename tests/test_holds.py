@@ -4,10 +4,11 @@ holds and grants ask for."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reconciler import config, holds, planning, providers
 from reconciler.errors import ConfigError, StalePlanError
@@ -222,3 +223,40 @@ def test_an_ended_member_grant_removes_the_member_never_its_workspace(tmp_path: 
     )
     assert desired.expired == frozenset({'member["Research"]["a@example.com"]'})
     assert 'workspace["Research"]' in desired.resources
+
+
+def as_text_dates(data: object) -> object:
+    """YAML reads 2026-12-31 as a date; a file's value is its text, as reconciler reads it."""
+    if isinstance(data, dict):
+        return {k: as_text_dates(v) for k, v in data.items()}
+    if isinstance(data, date | datetime):
+        return data.isoformat().replace("+00:00", "Z")
+    return data
+
+
+@pytest.mark.parametrize(
+    ("provider", "text"),
+    [
+        ("company", COMPANY),
+        ("anthropic-admin", ADMIN),
+        (
+            "anthropic-admin",
+            "version: 1\nprovider: anthropic-admin\nworkspaces:\n  R:\n    spend_limits:\n"
+            "      monthly: {value: 9, until: '2026-12-31', then: 5}\n    rate_limits:\n"
+            "      rlg_01: {requests_per_minute: {value: 9, until: '2026-12-31', then: null}}\n",
+        ),
+    ],
+)
+def test_the_schema_editors_get_accepts_holds_where_they_may_stand(
+    provider: str, text: str
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    data = as_text_dates(yaml.safe_load(text))
+    published = config.published_schema(provider)
+    assert list(Draft202012Validator(published).iter_errors(data)) == []
+    bad = {
+        "version": 1,
+        "company": {"usage_limit": {"value": "lots", "until": "2026-12-31", "then": 1}},
+    }
+    assert list(Draft202012Validator(config.published_schema("company")).iter_errors(bad))
