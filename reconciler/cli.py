@@ -405,6 +405,13 @@ def schema(provider: str) -> None:
     help="With a saved plan: the desired-state file it was made from, as it is now (default: "
     "the file the plan names). The plan is checked against it before any write.",
 )
+@click.option(
+    "--only-ended-holds",
+    is_flag=True,
+    help="With FILE: apply only when every change comes from holds that have ended (a "
+    "held value's then, an ended grant's removal); otherwise write nothing and say why. "
+    "What the drift workflow runs when its apply-ended-holds input allows.",
+)
 @api_key_env_option
 @click.pass_context
 def apply(
@@ -419,6 +426,7 @@ def apply(
     targets: tuple[str, ...],
     force: bool,
     expect_file: Path | None,
+    only_ended_holds: bool,
     api_key_env: str | None,
 ) -> None:
     """Make the changes of FILES, or of saved PLAN.json files once checked against theirs.
@@ -445,6 +453,7 @@ def apply(
         force=force,
         expect_file=expect_file,
         api_key_env=api_key_env,
+        only_ended_holds=only_ended_holds,
     )
     failed: list[str] = []
     for source in sources:
@@ -480,6 +489,7 @@ class ApplyChoices:
     force: bool
     expect_file: Path | None
     api_key_env: str | None
+    only_ended_holds: bool = False
 
 
 def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
@@ -501,6 +511,8 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
             concurrency=concurrency,
         )
 
+    if choices.only_ended_holds and planfile.is_saved_plan(source):
+        raise click.UsageError("--only-ended-holds goes with a FILE, planned as it runs")
     if planfile.is_saved_plan(source):
         loaded = planfile.load_saved(source)
         if loaded.is_undo:
@@ -521,6 +533,17 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
         desired = config.load(source)
         connection = writing(desired, desired.source, desired.provider)
         result = run(operations.plan_file(desired, connection, targets))
+        others = planning.not_from_ended_holds(result, desired) if choices.only_ended_holds else []
+        if others:
+            echo(ctx, render.plan_text(result, color=wants_color(ctx)))
+            echo(
+                ctx,
+                f"\nNothing was applied: {', '.join(others[:5])} "
+                f"{'changes' if len(others) == 1 else 'change'} for another reason than an "
+                "ended hold (drift, or an edit of the file); --only-ended-holds applies only "
+                "what holds that have ended change.\n",
+            )
+            return
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
     if result.is_empty:
         return

@@ -95,6 +95,19 @@ def _about(
     return {a: "; ".join(texts) for a, texts in found.items()}
 
 
+def not_from_ended_holds(plan: Plan, desired: DesiredState) -> list[str]:
+    """The addresses whose changes are not all the work of ended holds (an ended grant's
+    removal, a held value's ``then``): drift, or an edit of the file."""
+    ended = {(h.address, h.field) for h in desired.holds if h.expired}
+    return [
+        r.address
+        for r in plan.resources
+        if r.address not in desired.expired
+        and (r.address, None) not in ended
+        and not all((r.address, name) in ended for name in r.changes)
+    ]
+
+
 def check_holds(saved: Plan, desired: DesiredState) -> None:
     """Refuse a saved plan that a hold has ended since: the file asks for something else
     now (a value became its ``then``, a grant ended), whatever live state says."""

@@ -171,7 +171,9 @@ def test_the_drift_workflow_fails_on_drift() -> None:
     assert 'echo "drift=true" >> "$GITHUB_OUTPUT"' in runs
     assert "GITHUB_STEP_SUMMARY" in runs
     failing = steps["Fail on drift"]
-    assert failing["if"] == "steps.plan.outputs.drift == 'true'"
+    assert failing["if"] == (
+        "steps.plan.outputs.drift == 'true' && steps.ended.outputs.applied != 'true'"
+    )
     assert 'echo "::error title=Drift::' in failing["run"]
 
 

@@ -259,3 +259,25 @@ def test_apply_step_passes_force_only_when_the_input_says_so(
     )
     assert forced.returncode == 0, forced.stderr
     assert "1 applied, 0 failed" in forced.stdout
+
+
+def test_the_drift_step_applies_only_what_ended_holds_change(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    ended = step("reconciler-drift.yml", "Apply what ended holds change")
+    (repo / "org.yaml").write_text(
+        "version: 1\ncompany:\n"
+        "  usage_limit: {value: 5000000, until: 2020-01-31, then: 2000000}\n"
+        "  billing_email: finance@example.com\n"
+    )
+    blocked = run_step(ended, repo, **inputs(sandbox), MAX_CHANGES="20")
+    assert blocked.returncode == 0, blocked.stdout + blocked.stderr
+    assert "Nothing was applied: company changes for another reason" in blocked.stdout
+    assert not (repo / "output.txt").exists()
+    assert sandbox.api("GET", "").json()["usage_limit"] == 1000000
+    sandbox.api("PATCH", "", json={"billing_email": "finance@example.com"})  # no drift now
+    done = run_step(ended, repo, **inputs(sandbox), MAX_CHANGES="20")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "output.txt").read_text() == "applied=true\n"
+    assert sandbox.api("GET", "").json()["usage_limit"] == 2000000
+    assert "### Applied what ended holds change" in (repo / "summary.md").read_text()
