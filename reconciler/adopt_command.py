@@ -17,11 +17,10 @@ from reconciler.adoption import Put
 from reconciler.commandline import (
     api_key_env_option,
     base_url_option,
-    connection_for,
     echo,
     global_options,
     keys_and_host,
-    progress,
+    reading_for,
     run,
 )
 from reconciler.config import load
@@ -87,15 +86,7 @@ def _adopt_one(
     if not dry_run:
         _check_editable(path)
     plan = planfile.load_saved(saved).plan if saved is not None else None
-    connection = connection_for(
-        ctx,
-        base_url=base_url,
-        provider=desired.provider,
-        asked=desired,
-        asked_by=desired.source,
-        api_key_env=api_key_env,
-    )
-    progress(ctx, f"Reading the live organization at {connection.base_url}...")
+    connection = reading_for(ctx, desired, base_url=base_url, api_key_env=api_key_env)
     adopted = run(operations.adopt(path, connection, add_unmanaged=add_unmanaged, saved=plan))
     if adopted.is_empty:
         echo(ctx, f"No drift: {path} already says what is live; it was not touched.\n")

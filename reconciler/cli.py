@@ -40,8 +40,8 @@ from reconciler.commandline import (
     global_options,
     keys_and_host,
     options_of,
-    progress,
     provider_option,
+    reading_for,
     run,
     targets_option,
     wants_color,
@@ -264,15 +264,7 @@ def _plan_one(
             if compare_to.exists()
             else config.empty(str(compare_to), desired.provider)
         )
-    connection = connection_for(
-        ctx,
-        base_url=base_url,
-        provider=desired.provider,
-        asked=desired,
-        asked_by=desired.source,
-        api_key_env=api_key_env,
-    )
-    progress(ctx, f"Reading the live organization at {connection.base_url}...")
+    connection = reading_for(ctx, desired, base_url=base_url, api_key_env=api_key_env)
     result = run(operations.plan_file(desired, connection, targets))
     if as_of is not None:
         result = replace(

@@ -190,6 +190,23 @@ def _progress_on_terminal(ctx: click.Context) -> Callable[[str], None] | None:
     return tell
 
 
+def reading_for(
+    ctx: click.Context, desired: DesiredState, *, base_url: str | None, api_key_env: str | None
+) -> Connection:
+    """The connection to read a file's live organization with (as ``connection_for``
+    allows the file to ask), said on the terminal before the first request."""
+    connection = connection_for(
+        ctx,
+        base_url=base_url,
+        provider=desired.provider,
+        asked=desired,
+        asked_by=desired.source,
+        api_key_env=api_key_env,
+    )
+    progress(ctx, f"Reading the live organization at {connection.base_url}...")
+    return connection
+
+
 def check_outputs(*outputs: tuple[str, Path | None], inputs: tuple[Path | None, ...]) -> None:
     """Every output path, checked before the first request (see ``files.check_writable``)."""
     given = tuple(p for p in inputs if p is not None)

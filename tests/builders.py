@@ -47,3 +47,17 @@ def desired(**resources: dict[str, Any]) -> DesiredState:
     return DesiredState(
         "org.yaml", "0" * 64, {k.replace("__", "."): v for k, v in resources.items()}
     )
+
+
+# The Admin API's rate-limit table as live state carries it (``rate_limit_groups``):
+# a model group and the Batches API group, by their ids (the same in every organization).
+SONNET, BATCH = "rlg_01VPTCmyiu5ZLsWkcxYG2pY8", "rlg_01BaTcH5pQ8sRw2LmYc4XvNd"
+GROUPS: dict[str, dict[str, Any]] = {
+    SONNET: {
+        "entry": "rl_1",
+        "name": "Claude Sonnet 4.x",
+        "type": "model_group",
+        "limits": {"requests_per_minute": 4000, "output_tokens_per_minute": 400000},
+    },
+    BATCH: {"entry": "rl_2", "name": None, "type": "batch", "limits": {"requests_per_minute": 50}},
+}

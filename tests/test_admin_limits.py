@@ -27,17 +27,9 @@ from reconciler.model import (
 from reconciler.providers.anthropic_admin import limits
 from reconciler.providers.anthropic_admin.proposals import resources
 
+from .builders import BATCH, GROUPS, SONNET
+
 ADMIN = providers.get("anthropic-admin")
-SONNET, BATCH = "rlg_01VPTCmyiu5ZLsWkcxYG2pY8", "rlg_01BaTcH5pQ8sRw2LmYc4XvNd"
-GROUPS: dict[str, dict[str, Any]] = {
-    SONNET: {
-        "entry": "rl_1",
-        "name": "Claude Sonnet 4.x",
-        "type": "model_group",
-        "limits": {"requests_per_minute": 4000, "output_tokens_per_minute": 400000},
-    },
-    BATCH: {"entry": "rl_2", "name": None, "type": "batch", "limits": {"requests_per_minute": 50}},
-}
 
 
 def desired(organization: str | None = None, **sections: Any) -> DesiredState:

@@ -20,18 +20,9 @@ from reconciler.errors import AdoptionError
 from reconciler.model import DesiredState, LiveResource, LiveState
 
 from . import figures
+from .builders import GROUPS
 
 CORPUS = Path(__file__).parent / "data" / "adopt"
-SONNET, BATCH = "rlg_01VPTCmyiu5ZLsWkcxYG2pY8", "rlg_01BaTcH5pQ8sRw2LmYc4XvNd"
-GROUPS: dict[str, dict[str, Any]] = {
-    SONNET: {
-        "entry": "rl_1",
-        "name": "Claude Sonnet 4.x",
-        "type": "model_group",
-        "limits": {"requests_per_minute": 4000, "output_tokens_per_minute": 400000},
-    },
-    BATCH: {"entry": "rl_2", "name": None, "type": "batch", "limits": {"requests_per_minute": 50}},
-}
 
 
 def live_as_written(desired: DesiredState) -> dict[str, LiveResource]:

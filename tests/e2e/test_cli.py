@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import holds
+
 from ..sandbox import ADMIN_KEY, DATA, READER_KEY, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -386,11 +388,15 @@ def test_show_renders_a_saved_plan_and_a_report_offline(
     assert "**Apply: 3 applied, 0 failed, 0 skipped.**" in shown.stdout
 
 
-def test_schema_prints_the_shipped_schema() -> None:
+def test_schema_prints_the_shipped_schema_with_holds_allowed() -> None:
     result = run_cli("schema")
     assert result.exit_code == 0
     shipped = json.loads(Path("reconciler/schemas/org.schema.json").read_text())
-    assert json.loads(result.stdout) == shipped
+    printed = json.loads(result.stdout)
+    assert printed == holds.published(shipped)
+    limit = printed["properties"]["company"]["properties"]["usage_limit"]
+    assert limit["anyOf"][0] == shipped["properties"]["company"]["properties"]["usage_limit"]
+    assert limit["anyOf"][1]["required"] == ["value", "until", "then"]
 
 
 def test_expect_file_refuses_a_plan_of_another_version_before_any_request(
