@@ -247,3 +247,29 @@ def test_the_company_file_is_pinned_to_its_company(sandbox: SandboxProcess, tmp_
         result.stderr
     )
     assert [r for r in sandbox.requests() if r["method"] == "PATCH"] == []
+
+
+def test_the_undo_plan_puts_limits_colour_and_name_back(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    before = tmp_path / "before.yaml"
+    done = run_cli(
+        "export", "--provider", "anthropic-admin", "--out", str(before), env=env(sandbox)
+    )
+    assert done.exit_code == 0, done.output
+    org = limits_file(tmp_path / "org.yaml", workspace_id(sandbox, "Research"))
+    undo = tmp_path / "undo.json"
+    applied = run_cli(
+        "apply", str(org), "--auto-approve", "--undo-out", str(undo), env=env(sandbox)
+    )
+    assert applied.exit_code == 0, applied.output
+    undone = run_cli("apply", str(undo), "--auto-approve", env=env(sandbox))
+    assert undone.exit_code == 0, undone.output
+    assert "external_key_id cmk_01SandboxResearch stays attached" in undone.stdout
+    assert 'workspace["Batch Jobs"]: undoing its creation archives it' in undone.stdout
+    # Back as it was, but for the key the API never detaches.
+    again = run_cli("plan", str(before), "--format", "json", env=env(sandbox))
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["resources"] == []
+    research = sandbox.admin_call("GET", f"workspaces/{workspace_id(sandbox, 'Research')}")
+    assert research["external_key_id"] == "cmk_01SandboxResearch"

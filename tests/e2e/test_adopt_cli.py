@@ -162,3 +162,18 @@ def test_adopting_from_a_plan_of_another_version_of_the_file_is_refused(
     adopted = run_cli("adopt", str(org), "--plan", str(saved), env=company_env(sandbox))
     assert adopted.exit_code == 0, adopted.output
     assert "ap@example.com" in org.read_text()
+
+
+def test_a_file_with_an_anchor_is_refused_as_validate_refuses_it(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    org = tmp_path / "org.yaml"
+    org.write_text(
+        "version: 1\ncompany:\n  billing_email: &mail billing@example.com\n"
+        "projects:\n  proj_3:\n    billing_email: *mail\n"
+    )
+    before = org.read_bytes()
+    done = run_cli("adopt", str(org), env=company_env(sandbox))
+    assert done.exit_code == 1, done.output
+    assert "anchor" in done.stderr
+    assert org.read_bytes() == before
