@@ -377,3 +377,11 @@ def test_undo_keeps_the_write_once_key_and_clears_overrides_it_set(tmp_path: Pat
         'spend_limit["monthly"]': ("delete", {"amount": (9, None)}),
     }
     assert any("cmk_1 stays attached (it is write-once" in w for w in undo.warnings)
+
+
+def test_the_pin_passes_only_the_pinned_organization() -> None:
+    planning.check_organization(desired(), live(organization="any"))  # no pin: any key
+    planning.check_organization(desired(organization="org-1"), live(organization="org-1"))
+    unknown = LiveState({}, organization=None)
+    with pytest.raises(PlanError, match="the key does not say which organization it belongs to"):
+        planning.check_organization(desired(organization="org-1"), unknown)

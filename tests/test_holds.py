@@ -12,7 +12,15 @@ import yaml
 
 from reconciler import config, holds, planning, providers
 from reconciler.errors import ConfigError, StalePlanError
-from reconciler.model import Action, DesiredState, LiveResource, LiveState, Plan, ResourceChange
+from reconciler.model import (
+    Action,
+    DesiredState,
+    FieldChange,
+    LiveResource,
+    LiveState,
+    Plan,
+    ResourceChange,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -260,3 +268,24 @@ def test_the_schema_editors_get_accepts_holds_where_they_may_stand(
         "company": {"usage_limit": {"value": "lots", "until": "2026-12-31", "then": 1}},
     }
     assert list(Draft202012Validator(config.published_schema("company")).iter_errors(bad))
+
+
+def test_only_changes_wholly_from_ended_holds_count_as_scheduled(tmp_path: Path) -> None:
+    desired = load(
+        tmp_path,
+        "version: 1\ncompany:\n  usage_limit: {value: 5, until: 2026-01-01, then: 7}\n"
+        "  plan: team\nprojects:\n  proj_1:\n"
+        "    usage_limit: {value: 5, until: 2026-01-01, then: 8}\n",
+    )
+    company = ResourceChange("company", Action.UPDATE, None, {"usage_limit": FieldChange(1, 7)})
+    both = ResourceChange(
+        "company",
+        Action.UPDATE,
+        None,
+        {"usage_limit": FieldChange(1, 7), "plan": FieldChange("scale", "team")},
+    )
+    project = ResourceChange(
+        "project.proj_1", Action.UPDATE, None, {"usage_limit": FieldChange(1, 8)}
+    )
+    assert planning.not_from_ended_holds(Plan((company, project)), desired) == []
+    assert planning.not_from_ended_holds(Plan((both, project)), desired) == ["company"]
