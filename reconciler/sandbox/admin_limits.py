@@ -8,6 +8,8 @@ emulator decides, and says so here:
   other type is a 400 listing the entry's types. A value is an integer >= 0
   (0 stops the workspace's use of the group); ``null`` clears the override. An
   override above the organization's limit is stored (the lower one applies).
+- A seed with ``rate_limits: false`` is an organization the rate-limit endpoints are
+  not offered to: 403 for them.
 - Spend limits of a Console organization: ``organization`` and ``workspace``
   scopes, ``monthly``, always with an amount (a non-negative integer decimal
   string in the minor unit of the billing currency). The read-only
@@ -82,7 +84,9 @@ DEFAULT_RATE_LIMITS: list[dict[str, Any]] = [
 ]
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS admin_billing (currency TEXT NOT NULL, spend_api INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS admin_billing (
+    currency TEXT NOT NULL, spend_api INTEGER NOT NULL, rate_api INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS admin_external_keys (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS admin_rate_limits (
     id TEXT PRIMARY KEY, position INTEGER NOT NULL, group_id TEXT NOT NULL UNIQUE,
@@ -119,16 +123,18 @@ class LimitsStore:
 
     def load(self, seed: Mapping[str, Any], org_id: str) -> None:
         db = self._db
-        for table in TABLES:
-            db.execute(f"DELETE FROM {table}")
+        for name in TABLES:
+            db.execute(f"DELETE FROM {name}")
         spend = seed.get("spend_limits") or {}
         access = {True: 2, "read": 1, False: 0}[spend.get("admin_api", True)]
+        offered = seed.get("rate_limits", True) is not False
         db.execute(
-            "INSERT INTO admin_billing VALUES (?, ?)", (spend.get("currency", "USD"), access)
+            "INSERT INTO admin_billing VALUES (?, ?, ?)",
+            (spend.get("currency", "USD"), access, int(offered)),
         )
         for key_id in seed.get("external_keys", []):
             db.execute("INSERT INTO admin_external_keys VALUES (?)", (key_id,))
-        table = seed.get("rate_limits", DEFAULT_RATE_LIMITS)
+        table = seed.get("rate_limits") or DEFAULT_RATE_LIMITS
         for position, entry in enumerate(table):
             group = entry["group"]
             entry_id = "rl_" + hashlib.sha256(f"{org_id}/{group['id']}".encode()).hexdigest()[:24]
@@ -187,7 +193,15 @@ class LimitsStore:
 
     # -- rate limits -----------------------------------------------------------------------
 
+    def _check_rate_limits_offered(self) -> None:
+        row = self._db.execute("SELECT rate_api FROM admin_billing").fetchone()
+        if row is not None and not row["rate_api"]:
+            raise ErrorAnswer(
+                403, "Rate limits are not available to this organization through the Admin API."
+            )
+
     def rate_limits(self, group_type: str | None = None) -> list[dict[str, Any]]:
+        self._check_rate_limits_offered()
         return [
             _entry(row)
             for row in self._entries()
@@ -201,6 +215,7 @@ class LimitsStore:
         self, workspace_id: str, *, include_inherited: bool, group_type: str | None = None
     ) -> list[dict[str, Any]]:
         self._workspace(workspace_id)
+        self._check_rate_limits_offered()
         overrides: dict[str, dict[str, int]] = {}
         for row in self._db.execute(
             "SELECT * FROM admin_workspace_rate_limits WHERE workspace_id = ? ORDER BY type",

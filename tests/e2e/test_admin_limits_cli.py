@@ -273,3 +273,25 @@ def test_the_undo_plan_puts_limits_colour_and_name_back(
     assert json.loads(again.stdout)["resources"] == []
     research = sandbox.admin_call("GET", f"workspaces/{workspace_id(sandbox, 'Research')}")
     assert research["external_key_id"] == "cmk_01SandboxResearch"
+
+
+def test_rate_limits_the_api_refuses_fail_only_a_file_that_writes_them(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    reset(sandbox, {"workspaces": [{"name": "Research"}], "rate_limits": False})
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n    tags: {a: b}\n"
+    )
+    planned = run_cli("plan", str(plain), env=env(sandbox))
+    assert planned.exit_code == 0, planned.output
+    assert '~ workspace["Research"]' in planned.stdout
+    limited = tmp_path / "limited.yaml"
+    limited.write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n    rate_limits:\n"
+        f"      {BATCH}: {{requests_per_minute: 5}}\n"
+    )
+    refused = run_cli("plan", str(limited), env=env(sandbox))
+    assert refused.exit_code == 1, refused.output
+    assert "the organization's rate limits could not be read" in refused.stderr
+    assert "Rate limits are not available to this organization" in refused.stderr

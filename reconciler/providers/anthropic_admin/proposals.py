@@ -349,6 +349,13 @@ class _Planner:
         if workspace in self.archiving:
             return
         groups: Mapping[str, Any] = self.live.context.get("rate_limit_groups", {})
+        if self.live.context.get("rate_limits_unreadable"):
+            why = self.live.context["rate_limits_unreadable"]
+            self.problems[address] = (
+                f"{address}: the organization's rate limits could not be read ({why}), so "
+                "the file's overrides cannot be planned"
+            )
+            return
         if group not in groups:
             self.problems[address] = limits.unknown_group(address, group, groups)
             return

@@ -99,11 +99,11 @@ class AdminSession:
             self._all("list invites", self.org.invites.list),
             self._all("list workspaces", self.org.workspaces.list, include_archived=True),
             self._all("list API keys", self.org.api_keys.list),
-            self._all("list the rate limits", self.org.rate_limits.list),
+            self._rate_limit_table(),
             self._spend_limits(),
             self._calling("read the organization", self.org.retrieve()),
         )
-        users, invites, workspaces, keys, table, spend, organization = reads
+        users, invites, workspaces, keys, (table, unreadable), spend, organization = reads
         found: dict[str, LiveResource] = {}
         emails = {u.id: u.email.lower() for u in users}
         org_roles = {u.email.lower(): u.role for u in users}
@@ -125,14 +125,16 @@ class AdminSession:
             found[addresses.make(WORKSPACE, workspace.name)] = LiveResource(
                 _workspace_fields(workspace), None, workspace.id
             )
+        listers: list[tuple[str, Callable[..., Any]]] = [
+            ("members", self.org.workspaces.members.list)
+        ]
+        if table is not None:  # overrides of a table that could not be read: none to read
+            listers.append(("rate limits", self.org.workspaces.rate_limits.list))
         lists = await asyncio.gather(
             *(
                 self._all(f"list the {what} of workspace {w.name!r}", lister, w.id)
                 for w in active
-                for what, lister in (
-                    ("members", self.org.workspaces.members.list),
-                    ("rate limits", self.org.workspaces.rate_limits.list),
-                )
+                for what, lister in listers
             )
         )
         groups = {
@@ -142,10 +144,12 @@ class AdminSession:
                 "type": entry.group.type,
                 "limits": {v.type: v.value for v in entry.limits},
             }
-            for entry in table
+            for entry in table or []
         }
+        per = len(listers)
         for index, workspace in enumerate(active):
-            members, overrides = lists[2 * index], lists[2 * index + 1]
+            members = lists[per * index]
+            overrides = lists[per * index + 1] if per > 1 else []
             for member in members:
                 if member.user_id in emails:
                     address = addresses.make(MEMBER, workspace.name, emails[member.user_id])
@@ -165,11 +169,27 @@ class AdminSession:
                 "invited": frozenset(invited),
                 "archived_workspaces": archived,
                 "rate_limit_groups": groups,
+                "rate_limits_unreadable": unreadable,
                 "spend_limits_readable": spend is not None,
                 "currency": next((limit.currency for limit in spend or []), None),
             },
             organization=organization.id,
         )
+
+    async def _rate_limit_table(self) -> tuple[list[Any] | None, str | None]:
+        """The organization's rate-limit table, or None and why when the API refuses it
+        (an organization or key it is not offered to): a file that does not write rate
+        limits must still plan, and one that does is told why it cannot."""
+        try:
+            return await self._all("list the rate limits", self.org.rate_limits.list), None
+        except ApiError as exc:
+            if (
+                isinstance(exc, TransportError)
+                or exc.status in (401, 429)
+                or (exc.status or 0) >= 500
+            ):
+                raise
+            return None, exc.message
 
     async def _spend_limits(self) -> list[Any] | None:
         """The spend limits, or None when the organization has no Admin API access to
