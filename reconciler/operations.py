@@ -1,7 +1,8 @@
 """The operations a command performs: plan a file against live state, verify a
 saved plan against its file (an undo plan by its signature), check a plan is
-safe, apply it, export. Each command is a few lines that
-call one of these; which API is behind them is the provider's business."""
+safe, apply it, export, adopt live state back into the file. Each command is a
+few lines that call one of these; which API is behind them is the provider's
+business."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Desired against live, over managed fields only: the ``Plan``; its warnings,
-its split into this edit and drift, and its staleness against live values.
-Saved plans on disk are ``planfile``'s."""
+"""Desired against live, over managed fields only: the ``Plan``; its warnings and
+holds, its split into this edit and drift, the organization pin, and its
+staleness against live values and ended holds. Saved plans on disk are
+``planfile``'s."""
 
 from __future__ import annotations
 
