@@ -18,6 +18,7 @@ from typing import Any
 from reconciler.connection import Connection
 from reconciler.errors import ApiError, AuthError
 from reconciler.files import append_line
+from reconciler.providers.company.projection import project
 from reconciler.providers.company.session import CompanySession
 
 
@@ -41,8 +42,27 @@ def usage_text(found: dict[str, Any], fmt: str) -> str:
         f"{at}Tokens used: {used:,}{share}; remaining: "
         f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
         f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
-        f"{found['period_end']}\n"
+        f"{found['period_end']}{_heading(found)}\n"
     )
+
+
+def _heading(found: dict[str, Any]) -> str:
+    """``; at this rate: 1,000,000 by the period's end, the limit on 2026-11-24``, or
+    nothing when it is too early to say (or the period cannot be read)."""
+    try:
+        start = datetime.fromisoformat(str(found["period_start"]))
+        end = datetime.fromisoformat(str(found["period_end"]))
+        now = datetime.fromisoformat(found["time"]) if "time" in found else datetime.now(UTC)
+        ahead = project(found["tokens_used"], found.get("usage_limit"), start, end, now)
+    except (KeyError, TypeError, ValueError):
+        return ""
+    if ahead.projected is None:
+        return ""
+    when = ""
+    if ahead.reaches_limit is not None:
+        day = ahead.reaches_limit.date().isoformat()
+        when = f", over the limit since {day}" if ahead.already_over else f", the limit on {day}"
+    return f"; at this rate: {ahead.projected:,} by the period's end{when}"
 
 
 async def watch_usage(
