@@ -200,6 +200,9 @@ async def adopt(
                 "the file again and adopt from the new plan."
             )
         planning.check_not_stale(saved, live)
+        # A saved plan is a claim, here as in apply: it may only hold drift the file and
+        # live state show now, or it could bring into the file what nobody reviewed.
+        planning.check_matches(saved, planning.make_plan(desired, live, provider), source=name)
         drift = saved
     edits = adoption.around_holds(
         [

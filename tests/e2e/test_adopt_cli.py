@@ -5,6 +5,7 @@ left as it was."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -177,3 +178,30 @@ def test_a_file_with_an_anchor_is_refused_as_validate_refuses_it(
     assert done.exit_code == 1, done.output
     assert "anchor" in done.stderr
     assert org.read_bytes() == before
+
+
+def test_adopting_from_a_plan_that_claims_more_than_its_file_is_refused(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """A saved plan holding a change its file does not ask for (true to live state, so
+    not stale) would bring an unreviewed resource into the file: refused."""
+    org = tmp_path / "org.yaml"
+    org.write_text(COMPANY_FILE)
+    sandbox.api("PATCH", "", json={"billing_email": "ap@example.com"})
+    saved = tmp_path / "drift.json"
+    planned = run_cli("plan", str(org), "--out", str(saved), env=company_env(sandbox))
+    assert planned.exit_code == 0, planned.output
+    data = json.loads(saved.read_text())
+    data["resources"].append(
+        {
+            "address": "project.proj_3",
+            "action": "update",
+            "etag": None,
+            "changes": {"usage_limit": {"before": 50000, "after": 1}},
+        }
+    )
+    saved.write_text(json.dumps(data))
+    done = run_cli("adopt", str(org), "--plan", str(saved), env=company_env(sandbox))
+    assert done.exit_code == 1, done.output
+    assert "does not match" in done.stderr
+    assert org.read_text() == COMPANY_FILE
