@@ -28,15 +28,12 @@ from tenacity import (
 from reconciler.connection import Connection, check_listening, verify_for
 from reconciler.errors import ApiError, TransportError
 from reconciler.model import LiveResource, LiveState, ResourceChange
-from reconciler.providers.anthropic_admin import addresses
+from reconciler.providers.anthropic_admin import addresses, answers
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
     MEMBER,
-    RATE_LIMIT,
-    SPEND_LIMIT,
     USER,
     WORKSPACE,
-    WORKSPACE_SPEND_LIMIT,
 )
 from reconciler.providers.anthropic_admin.export import file_data
 from reconciler.providers.anthropic_admin.sdk_errors import (
@@ -123,7 +120,7 @@ class AdminSession:
         archived = {w.name: w.id for w in workspaces if w.archived_at is not None}
         for workspace in active:
             found[addresses.make(WORKSPACE, workspace.name)] = LiveResource(
-                _workspace_fields(workspace), None, workspace.id
+                answers.workspace_fields(workspace), None, workspace.id
             )
         listers: list[tuple[str, Callable[..., Any]]] = [
             ("members", self.org.workspaces.members.list)
@@ -156,8 +153,8 @@ class AdminSession:
                     found[address] = LiveResource(
                         {"workspace_role": member.workspace_role}, None, member.user_id
                     )
-            found.update(_rate_limits(workspace.name, groups, overrides))
-        found.update(_spend_limits(spend or [], {w.id: w.name for w in active}))
+            found.update(answers.rate_limits(workspace.name, groups, overrides))
+        found.update(answers.spend_limits(spend or [], {w.id: w.name for w in active}))
         for key in keys:
             found[addresses.make(API_KEY, key.id)] = LiveResource(
                 {"name": key.name, "status": key.status}, None, key.id
@@ -520,66 +517,3 @@ class _RetryNotes(logging.Handler):
             url, seconds = record.args if isinstance(record.args, tuple) else ("?", 0.0)
             wait = seconds if isinstance(seconds, int | float) else 0.0
             self._progress(f"{url}: no usable answer; trying again in {wait:.1f} s")
-
-
-def _workspace_fields(workspace: Any) -> dict[str, Any]:
-    residency = workspace.data_residency
-    allowed = residency.allowed_inference_geos
-    return {
-        "name": workspace.name,
-        f"{addresses.RESIDENCY}allowed_inference_geos": allowed
-        if isinstance(allowed, str)
-        else list(allowed),
-        f"{addresses.RESIDENCY}default_inference_geo": residency.default_inference_geo,
-        f"{addresses.RESIDENCY}workspace_geo": residency.workspace_geo,
-        "tags": dict(workspace.tags or {}),
-        "display_color": workspace.display_color,
-        "external_key_id": workspace.external_key_id,
-        "archived": workspace.archived_at is not None,
-    }
-
-
-def _rate_limits(
-    workspace: str, groups: Mapping[str, Any], overrides: Sequence[Any]
-) -> dict[str, LiveResource]:
-    """A resource per rate-limit group for one workspace: a field per limiter type of the
-    group, the workspace's override or None (it inherits the organization's)."""
-    found = {
-        addresses.make(RATE_LIMIT, workspace, group_id): dict.fromkeys(group["limits"])
-        for group_id, group in groups.items()
-    }
-    for entry in overrides:
-        fields = found.setdefault(addresses.make(RATE_LIMIT, workspace, entry.group.id), {})
-        for value in entry.limits:
-            if value.source.type == "workspace":
-                fields[value.type] = value.value
-    return {address: LiveResource(fields, None) for address, fields in found.items()}
-
-
-def _spend_limits(limits: Sequence[Any], workspaces: Mapping[str, str]) -> dict[str, LiveResource]:
-    """The organization's and active workspaces' spend limits by period (the read-only
-    usage-tier cap is Anthropic's, not the file's). Amounts are minor units as integers."""
-    found = {}
-    for limit in limits:
-        scope = limit.scope
-        if scope.type == "organization":
-            address = addresses.make(SPEND_LIMIT, limit.period)
-        elif scope.type == "workspace" and scope.workspace_id in workspaces:
-            address = addresses.make(
-                WORKSPACE_SPEND_LIMIT, workspaces[scope.workspace_id], limit.period
-            )
-        else:
-            continue
-        found[address] = LiveResource({"amount": _amount(limit.amount)}, None, limit.id)
-    return found
-
-
-def _amount(text: str | None) -> int | None:
-    if text is None:
-        return None
-    if not (text.isascii() and text.isdigit()):
-        raise TransportError(
-            f"The API answered a spend limit's amount as {text[:40]!r}, not a whole number of "
-            "minor units; is --base-url the Admin API?"
-        )
-    return int(text)

@@ -1,0 +1,80 @@
+"""Admin API objects as live resources: the SDK's workspaces, rate-limit entries and
+spend limits turned into the fields a plan compares (one job: reading answers, so
+the session only fetches and writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.errors import TransportError
+from reconciler.model import LiveResource
+from reconciler.providers.anthropic_admin import addresses
+from reconciler.providers.anthropic_admin.addresses import (
+    RATE_LIMIT,
+    SPEND_LIMIT,
+    WORKSPACE_SPEND_LIMIT,
+)
+
+
+def workspace_fields(workspace: Any) -> dict[str, Any]:
+    residency = workspace.data_residency
+    allowed = residency.allowed_inference_geos
+    return {
+        "name": workspace.name,
+        f"{addresses.RESIDENCY}allowed_inference_geos": allowed
+        if isinstance(allowed, str)
+        else list(allowed),
+        f"{addresses.RESIDENCY}default_inference_geo": residency.default_inference_geo,
+        f"{addresses.RESIDENCY}workspace_geo": residency.workspace_geo,
+        "tags": dict(workspace.tags or {}),
+        "display_color": workspace.display_color,
+        "external_key_id": workspace.external_key_id,
+        "archived": workspace.archived_at is not None,
+    }
+
+
+def rate_limits(
+    workspace: str, groups: Mapping[str, Any], overrides: Sequence[Any]
+) -> dict[str, LiveResource]:
+    """A resource per rate-limit group for one workspace: a field per limiter type of the
+    group, the workspace's override or None (it inherits the organization's)."""
+    found = {
+        addresses.make(RATE_LIMIT, workspace, group_id): dict.fromkeys(group["limits"])
+        for group_id, group in groups.items()
+    }
+    for entry in overrides:
+        fields = found.setdefault(addresses.make(RATE_LIMIT, workspace, entry.group.id), {})
+        for value in entry.limits:
+            if value.source.type == "workspace":
+                fields[value.type] = value.value
+    return {address: LiveResource(fields, None) for address, fields in found.items()}
+
+
+def spend_limits(limits: Sequence[Any], workspaces: Mapping[str, str]) -> dict[str, LiveResource]:
+    """The organization's and active workspaces' spend limits by period (the read-only
+    usage-tier cap is Anthropic's, not the file's). Amounts are minor units as integers."""
+    found = {}
+    for limit in limits:
+        scope = limit.scope
+        if scope.type == "organization":
+            address = addresses.make(SPEND_LIMIT, limit.period)
+        elif scope.type == "workspace" and scope.workspace_id in workspaces:
+            address = addresses.make(
+                WORKSPACE_SPEND_LIMIT, workspaces[scope.workspace_id], limit.period
+            )
+        else:
+            continue
+        found[address] = LiveResource({"amount": amount(limit.amount)}, None, limit.id)
+    return found
+
+
+def amount(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise TransportError(
+            f"The API answered a spend limit's amount as {text[:40]!r}, not a whole number of "
+            "minor units; is --base-url the Admin API?"
+        )
+    return int(text)
