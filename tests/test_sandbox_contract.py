@@ -68,6 +68,8 @@ SEED = {
 def valid_body(method: str, path: str) -> dict[str, Any]:
     if path.endswith("/reset"):
         return SEED
+    if path.endswith("/usage"):
+        return {"tokens_used": 1_000}
     if path.startswith("/_sandbox/"):
         return {"latency_ms": 0}
     return {"name": "Renamed"}
@@ -95,9 +97,17 @@ def produce(
         if method == "POST":
             kwargs["json"] = {"company": {"name": "no id"}}
         elif method == "PATCH":
-            kwargs["json"] = {"fault_rate": 2} if control else {"plan": "gold"}
+            kwargs["json"] = (
+                {"tokens_used": -1}
+                if path.endswith("/usage")
+                else {"fault_rate": 2}
+                if control
+                else {"plan": "gold"}
+            )
         else:
             kwargs["params"] = {"limit": 0}
+    elif status == "304":
+        headers["if-none-match"] = api.request(method, url, headers=headers).headers["etag"]
     elif status == "412":
         headers["if-match"] = '"not-the-current-etag"'
     elif status == "413":

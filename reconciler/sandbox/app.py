@@ -133,8 +133,20 @@ def interfere(request: Request, project_id: str | None) -> None:
         request.state.conflict = True
 
 
-def resource_response(resource: dict[str, Any]) -> Response:
-    return JSONResponse(resource, headers={"etag": etag_of(resource)})
+def resource_response(request: Request, resource: Any) -> Response:
+    """The resource with its ETag; to a GET whose ``If-None-Match`` already names that
+    ETag, ``304 Not Modified`` and no body (a poller's cached copy is current)."""
+    etag = etag_of(resource)
+    if request.method in ("GET", "HEAD") and _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"etag": etag})
+    return JSONResponse(resource, headers={"etag": etag})
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 13.1.2: ``*``, or any listed tag equal to ``etag`` by the weak
+    comparison (a ``W/`` prefix ignored)."""
+    tags = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
+    return "*" in tags or etag in tags
 
 
 # -- endpoints ---------------------------------------------------------------------
@@ -142,7 +154,7 @@ def resource_response(resource: dict[str, Any]) -> Response:
 
 async def get_company(request: Request) -> Response:
     authorize(request, "organization:read")
-    return resource_response(request.app.state.store.company())
+    return resource_response(request, request.app.state.store.company())
 
 
 async def patch_company(request: Request) -> Response:
@@ -151,7 +163,7 @@ async def patch_company(request: Request) -> Response:
     interfere(request, None)
     company = request.app.state.store.update_company(fields, request.headers.get("if-match"))
     request.state.wrote = True
-    return resource_response(company)
+    return resource_response(request, company)
 
 
 async def get_usage(request: Request) -> Response:
@@ -181,19 +193,22 @@ async def list_projects(request: Request) -> Response:
     after_id = request.query_params.get("after_id")
     page, has_more = request.app.state.store.projects_page(limit=int(raw_limit), after_id=after_id)
     data = [{**project, "etag": etag_of(project)} for project in page]
-    return JSONResponse(
+    return resource_response(
+        request,
         {
             "data": data,
             "has_more": has_more,
             "first_id": data[0]["id"] if data else None,
             "last_id": data[-1]["id"] if data else None,
-        }
+        },
     )
 
 
 async def get_project(request: Request) -> Response:
     authorize(request, "organization:read")
-    return resource_response(request.app.state.store.project(request.path_params["project_id"]))
+    return resource_response(
+        request, request.app.state.store.project(request.path_params["project_id"])
+    )
 
 
 async def patch_project(request: Request) -> Response:
@@ -206,7 +221,7 @@ async def patch_project(request: Request) -> Response:
         project_id, fields, request.headers.get("if-match")
     )
     request.state.wrote = True
-    return resource_response(project)
+    return resource_response(request, project)
 
 
 async def sandbox_settings(request: Request) -> Response:
@@ -219,6 +234,19 @@ async def sandbox_settings(request: Request) -> Response:
             raise ErrorAnswer(400, problem)
         conditions.update(body)
     return JSONResponse(conditions.settings.as_json())
+
+
+async def sandbox_usage(request: Request) -> Response:
+    """The month's usage, read or set, so a dashboard has something to show move."""
+    authorize(request, "sandbox:control")
+    store: Store = request.app.state.store
+    if request.method == "PATCH":
+        body = await read_json_object(request)
+        problem = contract.first_error("SandboxUsage", body)
+        if problem:
+            raise ErrorAnswer(400, problem)
+        store.set_usage(body)
+    return JSONResponse(store.usage())
 
 
 async def sandbox_reset(request: Request) -> Response:
@@ -309,6 +337,7 @@ def create_app(
             Route(f"{CONTROL_PREFIX}settings", sandbox_settings, methods=["GET", "PATCH"]),
             Route(f"{CONTROL_PREFIX}requests", sandbox_requests, methods=["GET", "DELETE"]),
             Route(f"{CONTROL_PREFIX}reset", sandbox_reset, methods=["POST"]),
+            Route(f"{CONTROL_PREFIX}usage", sandbox_usage, methods=["GET", "PATCH"]),
         ],
         exception_handlers={
             ErrorAnswer: on_error_answer,

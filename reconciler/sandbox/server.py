@@ -1,23 +1,19 @@
-"""Run the sandbox app on uvicorn and say where, once it accepts connections."""
+"""Run the sandbox app on uvicorn (``reconciler.serving``) over its database and seed."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import signal
-import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import uvicorn
 
 from reconciler.sandbox.app import create_app
 from reconciler.sandbox.conditions import Conditions, Settings
 from reconciler.sandbox.seed import seed_store
 from reconciler.sandbox.store import Store
+from reconciler.serving import PortInUse, bind, run
+
+__all__ = ["PortInUse", "serve"]
 
 
 class _QuietDrops(logging.Filter):
@@ -25,10 +21,6 @@ class _QuietDrops(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "returned without completing response" not in record.getMessage()
-
-
-class PortInUse(Exception):
-    """The port asked for is taken: one sentence, and the way out."""
 
 
 def serve(
@@ -42,32 +34,14 @@ def serve(
     announce: Callable[[str], None] = print,
     log_requests: bool = False,
 ) -> None:
-    """Serve until SIGINT or SIGTERM; uvicorn handles both as a clean shutdown. The
-    socket is bound here first, so a port in use is a sentence, not uvicorn's trace."""
-    try:
-        sock = socket.create_server((host, port))
-    except OSError as exc:
-        raise PortInUse(
-            f"cannot listen on {host}:{port} ({os.strerror(exc.errno or 0)}); pick another "
-            "--port, or --port 0 for any free one"
-        ) from exc
+    """Serve until SIGINT or SIGTERM; uvicorn handles both as a clean shutdown."""
+    sock = bind(host, port)
     store = Store(db)
     try:
         keys = seed_store(store, seed_file=seed_file, generate_projects=generate_projects)
         printer = _request_printer(announce) if log_requests else None
         app = create_app(store, Conditions(settings), on_request=printer)
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=5,
-        )
-        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-        after = _keys_text(keys, db)
-        asyncio.run(_AnnouncingServer(config, announce, after).serve(sockets=[sock]))
+        run(app, sock, announce=announce, after=_keys_text(keys, db), log_filter=_QuietDrops())
     finally:
         store.close()
         sock.close()
@@ -89,35 +63,3 @@ def _request_printer(announce: Callable[[str], None]) -> Callable[[dict[str, Any
         announce(f"{entry['method']} {path} -> {entry['status']}{fault}")
 
     return show
-
-
-class _AnnouncingServer(uvicorn.Server):
-    """Says ``Listening on http://HOST:PORT`` the moment its socket accepts connections."""
-
-    def __init__(
-        self, config: uvicorn.Config, announce: Callable[[str], None], after: list[str]
-    ) -> None:
-        super().__init__(config)
-        self._announce = announce
-        self._after = after
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        """Ctrl-C and SIGTERM end the server cleanly (exit 0); uvicorn's own version
-        re-raises the signal afterwards, which would make a clean stop look like a crash."""
-        handled = (signal.SIGINT, signal.SIGTERM)
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            host, port = self.servers[0].sockets[0].getsockname()[:2]
-            shown = f"[{host}]" if ":" in host else host
-            self._announce(f"Listening on http://{shown}:{port}")
-            for line in self._after:
-                self._announce(line)

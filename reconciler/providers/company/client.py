@@ -11,7 +11,9 @@ every httpx and HTTP failure into ``reconciler.errors`` at one boundary.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -57,6 +59,15 @@ class _Retryable(ApiError):
         super().__init__(message, status=status, request_id=request_id)
         self.retry_after = retry_after
         self.network = network
+
+
+@dataclass
+class Politeness:
+    """What conditional reads saved: how many GETs were sent, and how many of them the
+    API answered ``304 Not Modified`` (no body: the copy held was current)."""
+
+    reads: int = 0
+    not_modified: int = 0
 
 
 def path_of(address: str) -> str:
@@ -107,7 +118,11 @@ class CompanyClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         where: str | None = None,
         progress: Callable[[str], None] | None = None,
+        conditional: bool = False,
     ) -> None:
+        """``conditional``: keep the last answer (and ETag) of each company and project
+        read, and ask again with ``If-None-Match``, as a poller should; off for a plan,
+        which reads each thing once."""
         check_base_url(base_url, insecure=insecure)
         self.base_url = normalise_url(base_url)
         self._where = where or self.base_url  # "URL (from --base-url)", for messages
@@ -117,6 +132,8 @@ class CompanyClient:
         self._limit = asyncio.Semaphore(concurrency)
         self.pacer = pacer or Pacer()
         self._sleep = sleep
+        self._copies: dict[str, tuple[str, dict[str, Any]]] | None = {} if conditional else None
+        self.politeness = Politeness()
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={
@@ -156,8 +173,8 @@ class CompanyClient:
 
     async def get(self, address: str) -> LiveResource:
         component = "Company" if address == "company" else "Project"
-        response = await self._request("GET", path_of(address), scope=READ_SCOPE)
-        return LiveResource(self._body(response, component), response.headers.get("etag"))
+        body, etag = await self._read(path_of(address), component)
+        return LiveResource(body, etag)
 
     async def usage(self) -> dict[str, Any]:
         response = await self._request("GET", f"{COMPANY_PATH}/usage", scope=READ_SCOPE)
@@ -171,21 +188,41 @@ class CompanyClient:
             params: dict[str, Any] = {"limit": page_size}
             if after is not None:
                 params["after_id"] = after
-            response = await self._request(
-                "GET", f"{COMPANY_PATH}/projects", scope=READ_SCOPE, params=params
-            )
-            page = self._body(response, "ProjectPage")
+            page, _ = await self._read(f"{COMPANY_PATH}/projects", "ProjectPage", params)
             found.extend(page["data"])
             if not page["has_more"]:
                 return found
             last = page["last_id"]
             if not page["data"] or last is None or (after is not None and last <= after):
-                raise self._nonsense(response, "its project list's cursor does not advance")
+                raise TransportError(
+                    f"{self.base_url} answered GET {COMPANY_PATH}/projects, but its project "
+                    "list's cursor does not advance; is --base-url the Company API?"
+                )
             after = last
         raise TransportError(
             f"The project list at {self.base_url} did not end after {MAX_PAGES} pages; "
             "is --base-url the Company API?"
         )
+
+    async def _read(
+        self, path: str, component: str, params: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], str | None]:
+        """One GET's validated body and ETag; a conditional client sends the ETag of its
+        copy as ``If-None-Match`` and, on ``304 Not Modified``, answers with the copy."""
+        url = str(httpx.URL(path, params=params))
+        held = self._copies.get(url) if self._copies is not None else None
+        headers = {"if-none-match": held[0]} if held else {}
+        response = await self._request(
+            "GET", path, scope=READ_SCOPE, params=params, headers=headers
+        )
+        self.politeness.reads += 1
+        if held and response.status_code == 304:
+            self.politeness.not_modified += 1
+            return copy.deepcopy(held[1]), held[0]
+        body, etag = self._body(response, component), response.headers.get("etag")
+        if self._copies is not None and etag:
+            self._copies[url] = (etag, copy.deepcopy(body))
+        return body, etag
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -267,7 +304,8 @@ class CompanyClient:
             finally:
                 self.pacer.release()
         self.pacer.observe(response.headers)
-        if response.is_success:
+        asked_if_changed = "if-none-match" in response.request.headers
+        if response.is_success or (response.status_code == 304 and asked_if_changed):
             return response
         raise self._error(response, method, path, scope)
 

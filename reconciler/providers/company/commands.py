@@ -1,10 +1,13 @@
 """The Company API's own command, ``reconciler usage``: tokens used and remaining this
-month, once or polled. The CLI adds it because this provider lists it in
-``commands``; the engine knows nothing of usage."""
+month, once, polled, as a Markdown summary, or served as a local dashboard. The CLI
+adds it because this provider lists it in ``commands``; the engine knows nothing of
+usage."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,14 +20,49 @@ from reconciler.commandline import (
     global_options,
     run,
 )
-from reconciler.providers.company.usage import read_usage, usage_text, watch_usage
+from reconciler.connection import Connection
+from reconciler.errors import ReconcilerError
+from reconciler.providers.company.samples import read_log
+from reconciler.providers.company.usage import (
+    read_usage,
+    usage_markdown,
+    usage_text,
+    warning_for,
+    watch_usage,
+)
+
+DEFAULT_PORT = 8780
+THRESHOLD_EXIT = 2
+
+
+class Share(click.ParamType):  # type: ignore[type-arg]  # click 8.1's is not generic
+    """``80%`` (or ``80``): a share of the usage limit, as 0.8."""
+
+    name = "PERCENT"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        text = str(value).strip().removesuffix("%")
+        try:
+            share = float(text) / 100
+        except ValueError:
+            share = -1.0
+        if not 0 < share <= 10:
+            self.fail(f"{value!r} is not a percentage from 1% to 1000% (say 80%)", param, ctx)
+        return share
 
 
 @click.command()
 @global_options
 @base_url_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: a summary with a Mermaid chart of the month, for a CI job's summary.",
 )
 @click.option(
     "--watch",
@@ -38,10 +76,45 @@ from reconciler.providers.company.usage import read_usage, usage_text, watch_usa
 @click.option(
     "--log",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="With --watch: append one JSON line per poll to this file.",
+    help="The JSON-lines log of polls: --watch appends one line per poll to it; "
+    "--format markdown reads the month's earlier samples from it.",
 )
 @click.option(
     "--count", type=click.IntRange(min=1), default=None, help="With --watch: stop after N polls."
+)
+@click.option(
+    "--warn-at",
+    type=Share(),
+    default=None,
+    help="Warn, and exit 2, when the use or the projection to the period's end reaches "
+    "this share of the usage limit (say 80%).",
+)
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Serve a dashboard of the month on http://127.0.0.1:PORT, polling every "
+    "--interval seconds and keeping the samples in --db.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="With --serve; 0 picks a free port.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="With --serve: seconds between polls.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("reconciler-usage.db"),
+    show_default=True,
+    help="With --serve: the SQLite file of samples (kept across restarts).",
 )
 @api_key_env_option
 @click.pass_context
@@ -52,22 +125,41 @@ def usage(
     watch: float | None,
     log: Path | None,
     count: int | None,
+    warn_at: float | None,
+    serve: bool,
+    port: int,
+    interval: float,
+    db: Path,
     api_key_env: str | None,
 ) -> None:
-    """Company API: token usage this month (used, remaining, API calls).
+    """Company API: token usage this month (used, remaining, API calls, where the month
+    is heading), once, watched, or served as a dashboard.
 
-    Reads the key from --api-key-env, else CLAUDE_API_KEY, else ANTHROPIC_ADMIN_KEY."""
-    if watch is None and (log is not None or count is not None):
-        raise click.UsageError(
-            "--log and --count go with --watch (reconciler usage --watch --log usage.jsonl); "
-            "without it, usage reads once"
-        )
-    check_outputs(("--log", log), inputs=())
+    Reads the key from --api-key-env, else CLAUDE_API_KEY, else ANTHROPIC_ADMIN_KEY.
+    Exits 2 when --warn-at is crossed."""
+    _check_combination(ctx, fmt=fmt, watch=watch, log=log, count=count, serve=serve)
+    if watch is not None:
+        check_outputs(("--log", log), inputs=())
     connection = connection_for(ctx, base_url=base_url, provider="company", api_key_env=api_key_env)
-    if watch is None:
-        echo(ctx, usage_text(run(read_usage(connection)), fmt))
+    if serve:
+        _serve(ctx, connection, port=port, interval=interval, db=db)
         return
-    try:
+    if watch is None:
+        history, skipped = read_log(log) if log else ([], 0)  # before any request
+        found = run(read_usage(connection))
+        if fmt == "markdown":
+            echo(ctx, usage_markdown(found, history, skipped))
+        else:
+            echo(ctx, usage_text(found, fmt))
+        _exit_if_crossed(ctx, [w] if (w := warning_for(found, warn_at)) else [])
+        return
+    crossings: list[str] = []
+
+    def alert(message: str) -> None:
+        crossings.append(message)
+        echo(ctx, f"Warning: {message}\n", err=True)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends a watch, not in error
         run(
             watch_usage(
                 connection,
@@ -76,7 +168,70 @@ def usage(
                 log=log,
                 show=lambda u: echo(ctx, usage_text(u, fmt)),
                 warn=lambda m: echo(ctx, f"Warning: {m}\n", err=True),
+                warn_at=warn_at,
+                alert=alert,
             )
         )
-    except KeyboardInterrupt:
+    _exit_if_crossed(ctx, crossings, said=True)
+
+
+def _check_combination(
+    ctx: click.Context,
+    *,
+    fmt: str,
+    watch: float | None,
+    log: Path | None,
+    count: int | None,
+    serve: bool,
+) -> None:
+    given = {p.name: ctx.get_parameter_source(p.name) for p in ctx.command.params if p.name}
+    chosen = {n for n, src in given.items() if src is click.core.ParameterSource.COMMANDLINE}
+    if serve and chosen & {"watch", "log", "count", "format", "warn_at"}:
+        raise click.UsageError(
+            "--serve is the dashboard; it goes with --port, --interval and --db, not with "
+            "--watch, --log, --count, --format or --warn-at"
+        )
+    if not serve and chosen & {"port", "interval", "db"}:
+        raise click.UsageError(
+            "--port, --interval and --db go with --serve (reconciler usage --serve --port 8780)"
+        )
+    if fmt == "markdown" and watch is not None:
+        raise click.UsageError(
+            "--format markdown summarises one reading (with the month from --log); it does "
+            "not go with --watch"
+        )
+    if watch is None and count is not None:
+        raise click.UsageError("--count goes with --watch (reconciler usage --watch --count 10)")
+    if watch is None and log is not None and fmt != "markdown":
+        raise click.UsageError(
+            "--log goes with --watch (reconciler usage --watch --log usage.jsonl), which "
+            "appends to it, or with --format markdown, which reads it; without either, "
+            "usage reads once"
+        )
+
+
+def _exit_if_crossed(ctx: click.Context, crossings: list[str], said: bool = False) -> None:
+    if not crossings:
         return
+    if not said:
+        echo(ctx, f"Warning: {crossings[0]}.\n", err=True)
+    ctx.exit(THRESHOLD_EXIT)
+
+
+def _serve(
+    ctx: click.Context, connection: Connection, *, port: int, interval: float, db: Path
+) -> None:
+    # uvicorn and starlette only when serving: every other command starts faster.
+    from reconciler.providers.company.dashboard import serve_dashboard
+    from reconciler.serving import PortInUse
+
+    try:
+        serve_dashboard(
+            connection,
+            port=port,
+            interval=interval,
+            db=db,
+            announce=lambda line: echo(ctx, line + "\n"),
+        )
+    except PortInUse as exc:
+        raise ReconcilerError(f"{exc}.") from exc

@@ -53,3 +53,21 @@ def project(
         at = start + timedelta(seconds=limit / rate)
         reaches = at if at <= end else None
     return Projection(used, projected, limit, reaches, over)
+
+
+def crossing(ahead: Projection, threshold: float) -> str | None:
+    """The sentence saying the use, or the projection to the period's end, is at or
+    past ``threshold`` (a share of the limit: 0.8 for ``--warn-at 80%``); None when it
+    is not, or when there is no limit to be a share of."""
+    used, projected = ahead.share(), ahead.share(of_projected=True)
+    if ahead.limit is None or used is None:
+        return None
+    limit, mark = f"{ahead.limit:,}", f"{threshold * 100:g}%"
+    if used >= threshold:
+        return f"{used:.1%} of the usage limit ({limit} tokens) is used, past --warn-at {mark}"
+    if projected is not None and projected >= threshold:
+        return (
+            f"at this rate the period ends at {projected:.1%} of the usage limit ({limit} "
+            f"tokens), past --warn-at {mark}"
+        )
+    return None

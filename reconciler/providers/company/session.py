@@ -15,7 +15,7 @@ WRITABLE_PROJECT = ("name", "description", "billing_email", "usage_limit")
 
 
 class CompanySession:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, conditional: bool = False) -> None:
         self._connection = connection
         self.client = CompanyClient(
             connection.base_url,
@@ -27,6 +27,7 @@ class CompanySession:
             transport=connection.transport,
             where=connection.where,
             progress=connection.progress,
+            conditional=conditional,
         )
 
     async def __aenter__(self) -> CompanySession:

@@ -1,9 +1,11 @@
-"""``reconciler usage``: the Company API's token usage this month, once or watched.
+"""``reconciler usage``: the Company API's token usage this month, once or watched,
+as text, JSON or a Markdown summary with a chart (``--serve`` is ``dashboard.py``).
 
 ``--watch`` is the guide's usage monitor, made to last: one poll per interval;
 each appends one JSON line to the log, either the usage or the error, so a
 transient failure is a line in the log and not the end of the watch. A refused
-key is not transient and ends it.
+key is not transient and ends it. ``--warn-at`` turns a poll whose use or
+projection crosses the threshold into a warning (and the command's exit into 2).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 from reconciler.connection import Connection
 from reconciler.errors import ApiError, AuthError
 from reconciler.files import append_line
-from reconciler.providers.company.projection import project
+from reconciler.providers.company.chart import mermaid, month_of
+from reconciler.providers.company.projection import Projection, crossing, project
+from reconciler.providers.company.samples import Sample
 from reconciler.providers.company.session import CompanySession
 
 
@@ -46,23 +50,78 @@ def usage_text(found: dict[str, Any], fmt: str) -> str:
     )
 
 
-def _heading(found: dict[str, Any]) -> str:
-    """``; at this rate: 1,000,000 by the period's end, the limit on 2026-11-24``, or
-    nothing when it is too early to say (or the period cannot be read)."""
+def projection_of(found: dict[str, Any]) -> Projection | None:
+    """Where a reading's period is heading (as of its ``time``, else now); None when
+    its period cannot be read."""
     try:
         start = datetime.fromisoformat(str(found["period_start"]))
         end = datetime.fromisoformat(str(found["period_end"]))
         now = datetime.fromisoformat(found["time"]) if "time" in found else datetime.now(UTC)
-        ahead = project(found["tokens_used"], found.get("usage_limit"), start, end, now)
+        return project(found["tokens_used"], found.get("usage_limit"), start, end, now)
     except (KeyError, TypeError, ValueError):
-        return ""
+        return None
+
+
+def warning_for(found: dict[str, Any], warn_at: float | None) -> str | None:
+    """The ``--warn-at`` sentence for one reading, or None."""
+    ahead = projection_of(found)
+    return None if warn_at is None or ahead is None else crossing(ahead, warn_at)
+
+
+def _heading(found: dict[str, Any]) -> str:
+    """``; at this rate: 1,000,000 by the period's end, the limit on 2026-11-24``, or
+    nothing when it is too early to say (or the period cannot be read)."""
+    ahead = projection_of(found)
+    words = _rate_words(ahead) if ahead else None
+    return f"; at this rate: {words}" if words else ""
+
+
+def _rate_words(ahead: Projection) -> str | None:
+    """``1,000,000 by the period's end, the limit on 2026-11-24``; None too early."""
     if ahead.projected is None:
-        return ""
+        return None
     when = ""
     if ahead.reaches_limit is not None:
         day = ahead.reaches_limit.date().isoformat()
         when = f", over the limit since {day}" if ahead.already_over else f", the limit on {day}"
-    return f"; at this rate: {ahead.projected:,} by the period's end{when}"
+    return f"{ahead.projected:,} by the period's end{when}"
+
+
+def usage_markdown(found: dict[str, Any], history: list[Sample], skipped: int = 0) -> str:
+    """A job summary: the figures as a table and the month as a Mermaid chart, from the
+    reading ``found`` and the earlier samples of a ``--watch`` log."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    latest = Sample.from_json({"time": now, **found})
+    month = month_of([*history, latest])
+    assert month is not None  # latest is one sample
+    limit = latest.usage_limit
+    share = f" ({latest.tokens_used / limit:.1%} of {limit:,})" if limit else " (no limit)"
+    remaining = "unlimited" if latest.tokens_remaining is None else f"{latest.tokens_remaining:,}"
+    ahead = month.projection
+    rate = "too early in the period to say"
+    if ahead.projected is not None:
+        rate = f"{ahead.projected:,} by the period's end"
+        if ahead.reaches_limit is not None:
+            day = ahead.reaches_limit.date().isoformat()
+            rate += (
+                f"; over the limit since {day}" if ahead.already_over else f"; the limit on {day}"
+            )
+    days = f"{month.start.date().isoformat()} to {month.end.date().isoformat()}"
+    kept = len(month.samples) - 1
+    source = f"{kept:,} earlier samples from the log and this reading" if kept else "this reading"
+    dropped = f"; {skipped:,} lines of the log were not samples and were skipped" if skipped else ""
+    return (
+        f"### Token usage, {month.start:%B %Y}\n\n"
+        "| | |\n|---|---|\n"
+        f"| Tokens used | {latest.tokens_used:,}{share} |\n"
+        f"| Tokens remaining | {remaining} |\n"
+        f"| API calls | {latest.api_calls:,} |\n"
+        f"| At this rate | {rate} |\n"
+        f"| Period | {days} |\n\n"
+        f"```mermaid\n{mermaid(month)}\n```\n\n"
+        "<sub>Bars: tokens used at each day's last sample; lines: the straight-line "
+        f"projection and the usage limit. From {source}, read at {now}{dropped}.</sub>\n"
+    )
 
 
 async def watch_usage(
@@ -73,14 +132,23 @@ async def watch_usage(
     log: Path | None,
     show: Callable[[dict[str, Any]], None],
     warn: Callable[[str], None],
+    warn_at: float | None = None,
+    alert: Callable[[str], None] = lambda message: None,
 ) -> None:
+    """Poll until ``count`` polls (or forever). A poll that crosses ``warn_at`` is
+    told to ``alert`` when the crossing starts, not again at every poll after it."""
     polls = 0
+    alerting = False
     while count is None or polls < count:
         line: dict[str, Any] = {"time": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
             found = await read_usage(connection)
             line.update(found)
             show({"time": line["time"], **found})
+            crossing_now = warning_for({"time": line["time"], **found}, warn_at)
+            if crossing_now and not alerting:
+                alert(crossing_now)
+            alerting = crossing_now is not None
         except AuthError:
             raise
         except ApiError as exc:

@@ -1,0 +1,145 @@
+"""The dashboard's one HTML page, rendered on the server: the figures, the chart, the
+limits that exist, and the state of the last poll. No script; the page refreshes
+itself with a ``<meta http-equiv="refresh">``.
+
+Names (the company's, the projects') and error sentences come from the API, so all
+text goes through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+
+from reconciler.providers.company.chart import Month, month_of, svg
+from reconciler.providers.company.client import Politeness
+from reconciler.providers.company.samples import SampleStore
+
+MIN_REFRESH = 5  # seconds: a page refreshing faster only costs the browser
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    usage_limit: int | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The company and its projects as last read: the limits a reader should know of."""
+
+    name: str
+    plan: str
+    usage_limit: int | None
+    projects: list[Project]
+
+
+@dataclass
+class Board:
+    """What the poller learned, for the page: the samples, the company and projects as
+    last read, and the last poll's failure (None when it succeeded)."""
+
+    samples: SampleStore
+    interval: float
+    overview: Overview | None = None
+    last_success: datetime | None = None
+    error: str | None = None
+    error_at: datetime | None = None
+    politeness: Politeness = field(default_factory=Politeness)
+
+
+def page(board: Board) -> str:
+    month = month_of(board.samples.all())
+    title = f"Token usage · {board.overview.name}" if board.overview else "Token usage"
+    refresh = max(MIN_REFRESH, round(board.interval))
+    return "".join(
+        [
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="refresh" content="{refresh}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title>",
+            '<link rel="stylesheet" href="/dashboard.css"></head><body><main>',
+            f"<h1>{escape(title)}</h1>",
+            _state(board),
+            _figures(month) if month else '<p class="empty">No usage read yet.</p>',
+            f'<figure class="chart">{svg(month)}{_legend()}</figure>' if month else "",
+            _limits(board.overview) if board.overview else "",
+            '<footer><a href="/samples.json">samples.json</a> · every sample kept, for other '
+            f"tools · this page refreshes every {refresh} s</footer>",
+            "</main></body></html>",
+        ]
+    )
+
+
+def _state(board: Board) -> str:
+    last = board.last_success
+    good = f"Last successful poll: {_time(last)}" if last else "No successful poll yet"
+    if board.error is None:
+        return f'<p class="state fresh" id="state">{good}; polling every {board.interval:g} s.</p>'
+    return (
+        f'<div class="state stale" id="state" role="alert"><strong>Stale.</strong> {good}. '
+        f"The poll at {_time(board.error_at)} failed: {escape(board.error)}</div>"
+    )
+
+
+def _figures(month: Month) -> str:
+    latest, ahead = month.latest, month.projection
+    limit = latest.usage_limit
+    share = f" ({latest.tokens_used / limit:.1%} of {limit:,})" if limit else " (no limit)"
+    remaining = "unlimited" if latest.tokens_remaining is None else f"{latest.tokens_remaining:,}"
+    rows = [
+        ("Tokens used", f"{latest.tokens_used:,}{share}"),
+        ("Tokens remaining", remaining),
+        ("API calls", f"{latest.api_calls:,}"),
+        ("Period", f"{_day(month.start)} to {_day(month.end)}"),
+    ]
+    if ahead.projected is None:
+        rows.append(("At this rate", "too early in the period to say"))
+    else:
+        when = "not within the period"
+        if ahead.reaches_limit is not None:
+            verb = "reached on" if ahead.already_over else "would be reached on"
+            when = f"{verb} {_day(ahead.reaches_limit)}"
+        rows.append(("At this rate", f"{ahead.projected:,} by the period's end"))
+        if limit is not None:
+            rows.append(("The limit", when))
+    items = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+    return f'<dl class="figures" id="figures">{items}</dl>'
+
+
+def _legend() -> str:
+    return (
+        '<figcaption><span class="key used">used</span> <span class="key projection">'
+        'projection at this rate</span> <span class="key limit">usage limit</span>'
+        "</figcaption>"
+    )
+
+
+def _limits(overview: Overview) -> str:
+    rows = [
+        f"<tr><td>Company <strong>{escape(overview.name)}</strong> (plan "
+        f"{escape(overview.plan)})</td><td>{_limit(overview.usage_limit)}</td></tr>"
+    ]
+    rows += [
+        f"<tr><td>Project <strong>{escape(p.name)}</strong> <code>{escape(p.id)}</code></td>"
+        f"<td>{_limit(p.usage_limit)}</td></tr>"
+        for p in overview.projects
+    ]
+    return (
+        '<section id="limits"><h2>Usage limits</h2><table><thead><tr><th>Where</th>'
+        f"<th>Monthly limit</th></tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _limit(value: int | None) -> str:
+    return "none" if value is None else f"{value:,} tokens"
+
+
+def _time(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")

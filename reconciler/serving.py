@@ -1,0 +1,89 @@
+"""Serve a Starlette app on uvicorn and say where, once it accepts connections: the
+sandbox and the usage dashboard both start this way, and scripts (and tests) wait
+for the one ``Listening on http://HOST:PORT`` line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+
+class PortInUse(Exception):
+    """The port asked for is taken: one sentence, and the way out."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before uvicorn starts, so a port in use is a
+    sentence and not uvicorn's traceback."""
+    try:
+        return socket.create_server((host, port))
+    except OSError as exc:
+        raise PortInUse(
+            f"cannot listen on {host}:{port} ({os.strerror(exc.errno or 0)}); pick another "
+            "--port, or --port 0 for any free one"
+        ) from exc
+
+
+def run(
+    app: Any,
+    sock: socket.socket,
+    *,
+    announce: Callable[[str], None],
+    after: Sequence[str] = (),
+    lifespan: bool = False,
+    log_filter: logging.Filter | None = None,
+) -> None:
+    """Serve ``app`` on ``sock`` until SIGINT or SIGTERM (a clean stop, exit 0)."""
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on" if lifespan else "off",
+        timeout_graceful_shutdown=5,
+    )
+    if log_filter is not None:
+        logging.getLogger("uvicorn.error").addFilter(log_filter)
+    asyncio.run(_AnnouncingServer(config, announce, list(after)).serve(sockets=[sock]))
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Says ``Listening on http://HOST:PORT`` the moment its socket accepts connections."""
+
+    def __init__(
+        self, config: uvicorn.Config, announce: Callable[[str], None], after: list[str]
+    ) -> None:
+        super().__init__(config)
+        self._announce = announce
+        self._after = after
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Ctrl-C and SIGTERM end the server cleanly (exit 0); uvicorn's own version
+        re-raises the signal afterwards, which would make a clean stop look like a crash."""
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            self._announce(f"Listening on http://{shown}:{port}")
+            for line in self._after:
+                self._announce(line)
