@@ -1,15 +1,20 @@
 """The sandbox as tests meet it: its well-known keys, a real ``reconciler sandbox``
-process on a loopback port with its control API, and the installed CLI run as a
-user runs it. A plain module: tests import from here, never from ``conftest``."""
+process on a loopback port with its control API, the installed CLI run as a user
+runs it, and the usage dashboard (``usage --serve``) started against a sandbox. A
+plain module: tests import from here, never from ``conftest``."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -27,6 +32,7 @@ SEED_COMPANY = {
     "created_at": "2024-01-01T00:00:00Z",
 }
 DATA = Path(__file__).parent / "data"
+T = TypeVar("T")
 
 
 @dataclass
@@ -147,3 +153,49 @@ def run_cli(
         timeout=timeout,
     )
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def until(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 60) -> T:
+    """``read()`` again until ``done`` says yes: the dashboard polls on its own clock,
+    so a test waits for what it expects to see (or fails after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = read()
+        if done(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+@dataclass
+class Dashboard:
+    url: str
+    process: subprocess.Popen[str]
+
+    def samples(self) -> dict[str, Any]:
+        found: dict[str, Any] = httpx.get(f"{self.url}/samples.json").json()
+        return found
+
+    def page(self) -> httpx.Response:
+        return httpx.get(f"{self.url}/")
+
+
+@contextmanager
+def dashboard(sandbox: SandboxProcess, db: Path, *args: str) -> Iterator[Dashboard]:
+    process = subprocess.Popen(
+        [reconciler_executable(), "usage", "--serve", "--port", "0", "--db", str(db), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url},
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    line = process.stdout.readline()
+    try:
+        assert line.startswith("Listening on http://127.0.0.1:"), process.stderr.read()
+        yield Dashboard(line.split()[-1], process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()

@@ -287,3 +287,33 @@ def test_no_request_is_made_when_the_url_is_refused() -> None:
     with pytest.raises(CredentialsError):
         CompanyClient("http://api.example.com", KEY, key_source="CLAUDE_API_KEY")
     assert len(respx.calls) == 0
+
+
+@respx.mock
+def test_a_conditional_client_asks_if_changed_and_keeps_its_copy_on_304() -> None:
+    route = respx.get(COMPANY).mock(
+        side_effect=[
+            httpx.Response(200, json=COMPANY_BODY, headers={"etag": '"v1"'}),
+            httpx.Response(304, headers={"etag": '"v1"'}),
+        ]
+    )
+    polite = CompanyClient(BASE, KEY, key_source="CLAUDE_API_KEY", conditional=True)
+
+    async def twice() -> tuple[Any, Any]:
+        first = await polite.get("company")
+        first.fields["name"] = "changed by the caller"  # the copy kept is the client's own
+        return first, await polite.get("company")
+
+    _, second = asyncio.run(twice())
+    assert "if-none-match" not in route.calls[0].request.headers
+    assert route.calls[1].request.headers["if-none-match"] == '"v1"'
+    assert second.fields == COMPANY_BODY
+    assert second.etag == '"v1"'
+    assert (polite.politeness.reads, polite.politeness.not_modified) == (2, 1)
+
+
+@respx.mock
+def test_a_304_nobody_asked_for_is_not_an_answer() -> None:
+    respx.get(COMPANY).mock(return_value=httpx.Response(304))
+    with pytest.raises(TransportError):
+        asyncio.run(client().get("company"))

@@ -47,7 +47,7 @@ class Sample:
                 period_start=_moment(found["period_start"]),
                 period_end=_moment(found["period_end"]),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a usage sample ({exc})") from exc
 
     def as_json(self) -> dict[str, Any]:
@@ -114,11 +114,14 @@ _COLUMNS = (
 
 
 class SampleStore:
-    """The dashboard's samples in one SQLite file; opened once, used from one thread."""
+    """The dashboard's samples in one SQLite file, used by one event loop at a time
+    (a test client runs it in another thread: hence ``check_same_thread=False``)."""
 
     def __init__(self, path: Path) -> None:
         try:
-            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+            self._db = sqlite3.connect(
+                str(path), isolation_level=None, timeout=30, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
