@@ -281,3 +281,20 @@ def test_the_drift_step_applies_only_what_ended_holds_change(
     assert (repo / "output.txt").read_text() == "applied=true\n"
     assert sandbox.api("GET", "").json()["usage_limit"] == 2000000
     assert "### Applied what ended holds change" in (repo / "summary.md").read_text()
+
+
+def test_the_usage_step_puts_the_month_in_the_summary_and_fails_past_warn_at(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    usage = step("reconciler-drift.yml", "Usage this month in the summary")
+    done = run_step(usage, repo, **inputs(sandbox, WARN_AT=""))
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = (repo / "summary.md").read_text()
+    assert summary.startswith("### Token usage, ")
+    assert "```mermaid\nxychart-beta\n" in summary
+    assert ADMIN_KEY not in summary + done.stdout + done.stderr
+    assert sandbox.control("PATCH", "usage", json={"tokens_used": 950_000}).is_success
+    warned = run_step(usage, repo, **inputs(sandbox, WARN_AT="80%"))
+    assert warned.returncode == 1
+    assert "::error title=Usage::This month's token usage reaches --warn-at 80%" in warned.stdout
+    assert "past --warn-at 80%" in warned.stderr
