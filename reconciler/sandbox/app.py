@@ -224,15 +224,20 @@ async def patch_project(request: Request) -> Response:
     return resource_response(request, project)
 
 
+async def control_body(request: Request, component: str) -> dict[str, Any]:
+    """A control request's JSON body, valid against ``component`` (else a 400)."""
+    body = await read_json_object(request)
+    problem = contract.first_error(component, body)
+    if problem:
+        raise ErrorAnswer(400, problem)
+    return body
+
+
 async def sandbox_settings(request: Request) -> Response:
     authorize(request, "sandbox:control")
     conditions: Conditions = request.app.state.conditions
     if request.method == "PATCH":
-        body = await read_json_object(request)
-        problem = contract.first_error("SandboxSettingsUpdate", body)
-        if problem:
-            raise ErrorAnswer(400, problem)
-        conditions.update(body)
+        conditions.update(await control_body(request, "SandboxSettingsUpdate"))
     return JSONResponse(conditions.settings.as_json())
 
 
@@ -241,11 +246,7 @@ async def sandbox_usage(request: Request) -> Response:
     authorize(request, "sandbox:control")
     store: Store = request.app.state.store
     if request.method == "PATCH":
-        body = await read_json_object(request)
-        problem = contract.first_error("SandboxUsage", body)
-        if problem:
-            raise ErrorAnswer(400, problem)
-        store.set_usage(body)
+        store.set_usage(await control_body(request, "SandboxUsage"))
     return JSONResponse(store.usage())
 
 

@@ -69,6 +69,9 @@ def commands(work: Path) -> list[tuple[list[str], str]]:
         (["usage"], ADMIN),
         (["usage", "--format", "json"], ADMIN),
         (["usage", "--watch", "0.05", "--count", "2", "--log", str(work / "usage.jsonl")], ADMIN),
+        (["usage", "--format", "markdown", "--log", str(work / "usage.jsonl")], ADMIN),
+        (["usage", "--warn-at", "1%"], ADMIN),  # exit 2 and a warning
+        (["usage", "--format", "markdown"], UNKNOWN),  # 401
         (["plan", org], UNKNOWN),  # 401
         (["apply", org, "--auto-approve"], READER),  # 403
         (["plan", org, "--base-url", "http://api.example.com"], ADMIN),  # refused http://

@@ -3,15 +3,16 @@ limits that exist, and the state of the last poll. No script; the page refreshes
 itself with a ``<meta http-equiv="refresh">``.
 
 Names (the company's, the projects') and error sentences come from the API, so all
-text goes through ``html.escape``.
+such text goes through ``escape.html_code``: HTML-escaped, and every character that
+is not printable (a bidirectional override too) shown as an escape.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
 
+from reconciler.escape import html_code as escape
 from reconciler.providers.company.chart import Month, month_of, svg
 from reconciler.providers.company.client import Politeness
 from reconciler.providers.company.samples import SampleStore
