@@ -143,7 +143,7 @@ def test_usage_watch_needs_no_value_and_stamps_each_poll(sandbox: SandboxProcess
     assert "+00:00  Tokens used: " in watched.stdout
     alone = run_cli("usage", "--count", "2", env=env(sandbox))
     assert alone.exit_code == 1
-    assert "--log and --count go with --watch" in alone.stderr
+    assert "--count goes with --watch (reconciler usage --watch --count 10)" in alone.stderr
 
 
 def test_a_cut_plan_points_at_workflow_artifacts_only_in_github(
