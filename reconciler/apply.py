@@ -68,8 +68,8 @@ async def apply_plan(
                 record(_result(resource, Outcome.SKIPPED, f"not attempted: {why}"))
                 continue
             result, refused = await _apply_one(resource, session)
-            if refused and result.reason:
-                abort.append(result.reason)  # a 401/403 will refuse every other write too
+            if refused:
+                abort.append(refused)  # a 401/403 will refuse every other write too
             record(result)
 
     for index, wave in enumerate(_waves(plan.resources)):
@@ -121,17 +121,19 @@ def _result(
     return ResourceResult(resource.address, outcome, resource.changes, reason, etag)
 
 
-async def _apply_one(resource: ResourceChange, session: Session) -> tuple[ResourceResult, bool]:
-    """The resource's result, and whether the key itself was refused."""
+async def _apply_one(
+    resource: ResourceChange, session: Session
+) -> tuple[ResourceResult, str | None]:
+    """The resource's result, and why the key itself was refused (None: it was not)."""
     try:
         etag = await session.write(resource)
-        return _result(resource, Outcome.APPLIED, etag=etag), False
+        return _result(resource, Outcome.APPLIED, etag=etag), None
     except (ConflictError, TransportError) as uncertain:
-        return await _after_uncertain(resource, session, uncertain), False
+        return await _after_uncertain(resource, session, uncertain), None
     except AuthError as exc:
-        return _result(resource, Outcome.FAILED, exc.message), True
+        return _result(resource, Outcome.FAILED, exc.message), exc.message
     except ApiError as exc:
-        return _result(resource, Outcome.FAILED, exc.message), False
+        return _result(resource, Outcome.FAILED, exc.message), None
 
 
 async def _after_uncertain(
@@ -143,22 +145,22 @@ async def _after_uncertain(
         current = await session.current(resource.address)
     except ApiError:
         return _result(resource, Outcome.FAILED, error.message)
-    if _is_done(resource, current.fields if current else None):
+    if _is_done(resource.action, resource.after, current.fields if current else None):
         return _result(resource, Outcome.APPLIED, etag=current.etag if current else None)
     return _result(resource, Outcome.FAILED, error.message)
 
 
-def _is_done(resource: ResourceChange, found: Mapping[str, Any] | None) -> bool:
+def _is_done(action: Action, wanted: Mapping[str, Any], found: Mapping[str, Any] | None) -> bool:
     """A removed resource (deleted, or archived: out of the live set either way) is
     absent or says so; any other holds every value the plan wanted."""
-    if resource.action.removes and found is None:
+    if action.removes and found is None:
         return True
-    if resource.action is Action.DELETE:
+    if action is Action.DELETE:
         return False
-    return found is not None and _holds(found, resource.after)
+    return found is not None and _holds(found, wanted)
 
 
-def _holds(fields: Mapping[str, Any], wanted: dict[str, Any]) -> bool:
+def _holds(fields: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     return all(
         name in fields and fields[name] == value and type(fields[name]) is type(value)
         for name, value in wanted.items()
@@ -182,9 +184,8 @@ async def _read_back(
     for result in results:
         if result.outcome is Outcome.APPLIED:
             found = live.get(result.address)
-            change = ResourceChange(result.address, actions[result.address], None, result.changes)
-            if not _is_done(change, found):
-                wanted = {name: c.after for name, c in result.changes.items()}
+            wanted = {name: c.after for name, c in result.changes.items()}
+            if not _is_done(actions[result.address], wanted, found):
                 shown = {n: (found or {}).get(n) for n in wanted} if found is not None else "absent"
                 result = ResourceResult(
                     result.address,

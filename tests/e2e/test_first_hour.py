@@ -347,6 +347,7 @@ def test_ctrl_c_at_the_approval_prompt_says_nothing_was_started(
     """On a real terminal (a pseudo-terminal here): Ctrl-C at "Apply these changes?"."""
     import os
     import pty
+    import signal
 
     from ..sandbox import reconciler_executable
 
@@ -357,13 +358,38 @@ def test_ctrl_c_at_the_approval_prompt_says_nothing_was_started(
             [reconciler_executable(), "apply", str(org), "--no-color"],
             {**os.environ, **env(sandbox)},
         )
-    seen = b""
-    while b"Only 'yes' will be accepted" not in seen:
-        chunk = os.read(fd, 1024)
-        assert chunk, seen
-        seen += chunk
+    seen = read_until(fd, b"Only 'yes' will be accepted", deadline=60)
+    assert b"Only 'yes' will be accepted" in seen, seen
     os.write(fd, b"\x03")
-    while True:
+    seen += read_until(fd, None, deadline=10)
+    if b"Apply cancelled" not in seen:
+        # The ^C reached the terminal before the prompt read from it (a race under load):
+        # a terminal's ^C is SIGINT to the foreground process, so send that.
+        os.kill(pid, signal.SIGINT)
+        seen += read_until(fd, None, deadline=30)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done == 0:  # still running: fail, never hang the suite
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert "Apply cancelled at the prompt; nothing was started." in seen.decode()
+    assert sandbox.writes() == []
+
+
+def read_until(fd: int, wanted: bytes | None, *, deadline: float) -> bytes:
+    """What a pseudo-terminal prints until ``wanted`` appears (None: until it closes) or
+    ``deadline`` seconds pass, so a test that waits on a terminal never hangs."""
+    import os
+    import select
+    import time
+
+    seen = b""
+    end = time.monotonic() + deadline
+    while (wanted is None or wanted not in seen) and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        if not ready:
+            break
         try:
             chunk = os.read(fd, 1024)
         except OSError:
@@ -371,8 +397,4 @@ def test_ctrl_c_at_the_approval_prompt_says_nothing_was_started(
         if not chunk:
             break
         seen += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 1
-    assert "Apply cancelled at the prompt; nothing was started." in seen.decode()
-    assert sandbox.writes() == []
+    return seen
