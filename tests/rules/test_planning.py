@@ -15,7 +15,7 @@ from reconciler.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.holds import Hold
 from reconciler.model import Action, FieldChange, LiveState, Plan, ResourceChange
 
-from .builders import desired, live, plan_of, project
+from ..builders import desired, live, plan_of, project
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
