@@ -114,7 +114,7 @@ def check_holds(saved: Plan, desired: DesiredState) -> None:
     now (a value became its ``then``, a grant ended), whatever live state says."""
     if not saved.made_at:
         return
-    made = datetime.fromisoformat(saved.made_at.replace("Z", "+00:00"))
+    made = datetime.fromisoformat(saved.made_at)  # Python 3.11 reads the Z
     now = desired.as_of or datetime.now(UTC)
     planned = {r.address for r in saved.resources}
     ended = [h for h in desired.holds if h.address in planned and made < h.until <= now]
@@ -161,7 +161,9 @@ def select(
         return list(resources)
     unknown = sorted(t for t in targets if t not in resources)
     if unknown:
-        close = difflib.get_close_matches(unknown[0], list(resources), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(
+            unknown[0], list(resources), n=1
+        )  # pragma: no mutate: n only bounds the search; the first match is all that is shown
         hint = f"did you mean {close[0]}? " if close else ""
         raise PlanError(
             f"--target {_list(unknown)} names nothing in {source}; {hint}targets are "

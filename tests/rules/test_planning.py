@@ -305,3 +305,166 @@ def test_an_api_edit_is_named_for_the_reviewer() -> None:
         'this edit changes api.api_key_env from null to "OTHER_KEY": where the key is sent '
         "or which secret is read; check who asked for it",
     )
+
+
+# -- more of each rule, at its edges ------------------------------------------------------------
+
+
+def test_problems_are_told_at_their_places_in_the_file() -> None:
+    wanted = replace(
+        desired(project__proj_8={"name": "x"}, project__proj_9={"name": "y"}),
+        positions={"project.proj_8": (7, 3), "project.proj_9": (9, 3)},
+    )
+    with pytest.raises(PlanError) as caught:
+        plan_of(wanted, live())
+    first, second = caught.value.message.split("\n")
+    assert first.startswith("org.yaml:7:3: ")
+    assert second.startswith("org.yaml:9:3: ")
+    assert second.endswith(".")
+    assert not second.endswith("..")
+
+
+def ending(address: str, field: str | None, days: float) -> Hold:
+    until = NOW + timedelta(days=days)
+    return Hold(
+        ("company", field or "x"),
+        until,
+        until.date().isoformat(),
+        5,
+        then=1,
+        address=address,
+        field=field,
+    )
+
+
+def test_a_hold_ending_soon_is_said_only_for_the_addresses_planned() -> None:
+    soon = (ending("company", "usage_limit", 2),)
+    wanted = replace(
+        desired(company={"usage_limit": 5}, project__proj_1={"name": "x"}), holds=soon, as_of=NOW
+    )
+    now = live(project("proj_1"))
+    told = plan_of(wanted, now, targets=["company"]).warnings
+    assert any("is held until" in w for w in told)
+    untold = plan_of(wanted, now, targets=["project.proj_1"]).warnings
+    assert not any("is held until" in w for w in untold)
+
+
+def test_a_plan_made_now_records_its_moment_in_utc() -> None:
+    wanted = replace(
+        desired(company={"usage_limit": 5}), holds=(ending("company", "usage_limit", 2),)
+    )
+    result = plan_of(wanted, live())
+    assert result.made_at is not None
+    assert result.made_at.endswith("Z")
+    assert any("is held until" in w for w in result.warnings)
+
+
+def test_the_reader_sees_each_held_field_that_changes() -> None:
+    held = (
+        ending("project.proj_1", "name", 30),  # a resource not changing
+        ending("company", "plan", 30),  # a field not changing
+        ending("company", "usage_limit", 30),
+        ending("company", "name", 30),
+        replace(ending("company", None, 30), grant=True),
+    )
+    wanted = replace(desired(company={"usage_limit": 5, "name": "B"}), holds=held, as_of=NOW)
+    result = plan_of(wanted, live(project("proj_1")))
+    until = (NOW + timedelta(days=30)).date().isoformat()
+    assert result.about["company"] == (
+        f"usage_limit (until {until}, then 1); name (until {until}, then 1); (until {until})"
+    )
+    assert "project.proj_1" not in result.about
+
+
+def test_a_plan_made_as_a_hold_ended_was_planned_with_its_then() -> None:
+    moment = NOW - timedelta(days=1)
+    wanted = replace(desired(), holds=(hold("company", moment),), as_of=NOW)
+    planning.check_holds(made(moment, "company"), wanted)
+
+
+def test_a_saved_plan_checked_now_against_holds_that_ended_is_stale() -> None:
+    wanted = replace(desired(), holds=(hold("company", NOW - timedelta(hours=1)),))
+    with pytest.raises(StalePlanError):
+        planning.check_holds(made(NOW - timedelta(days=1), "company"), wanted)
+
+
+def test_every_ended_hold_is_named_up_to_five() -> None:
+    ended = tuple(
+        replace(hold("company", NOW - timedelta(hours=1)), path=("company", f"f{n}"))
+        for n in range(6)
+    )
+    wanted = replace(desired(), holds=ended, as_of=NOW)
+    with pytest.raises(StalePlanError) as caught:
+        planning.check_holds(made(NOW - timedelta(days=1), "company"), wanted)
+    message = caught.value.message
+    until = (NOW - timedelta(hours=1)).date()
+    assert f"company.f0 (until {until}), company.f1 (until {until})," in message
+    assert "company.f4" in message
+    assert "company.f5" not in message
+    assert message.endswith(
+        "so the file asks for something else now. Nothing was written; run plan again and "
+        "review the new plan."
+    )
+
+
+def test_a_taken_create_does_not_hide_what_moved_after_it() -> None:
+    plan = Plan(
+        (
+            change("project.proj_3", Action.CREATE, name=(None, "new")),
+            change("company", name=("A", "B")),
+        )
+    )
+    message = stale(plan, live(project("proj_3"), name="Z"))
+    assert "project.proj_3 (exists now), company.name (planned from" in message
+
+
+def test_six_moved_values_are_five_and_one_more() -> None:
+    plan = Plan(tuple(change(f"project.p{n}", name=("x", "y")) for n in range(6)))
+    assert "project.p4 (gone) and 1 more changed since" in stale(plan, live())
+
+
+@pytest.mark.parametrize(("count", "tail"), [(5, "project.p4 are not"), (6, "and 1 more are")])
+def test_five_unasked_changes_are_all_named(count: int, tail: str) -> None:
+    saved = Plan(tuple(change(f"project.p{n}", name=("x", "y")) for n in range(count)))
+    with pytest.raises(PlanFileError) as caught:
+        planning.check_matches(saved, Plan(()), source="org.yaml")
+    assert tail in caught.value.message
+
+
+def test_an_api_edit_shows_both_values() -> None:
+    base = replace(desired(), base_url="http://127.0.0.1:8080")
+    moved = replace(base, base_url="https://elsewhere.example")
+    assert planning.api_changes(base, moved)[0].startswith(
+        'this edit changes api.base_url from "http://127.0.0.1:8080" to "https://elsewhere.example"'
+    )
+
+
+def test_drift_keeps_each_fields_values_and_no_warnings() -> None:
+    plan = Plan((change("company", name=("A", "B"), usage_limit=(1, 2)),), warnings=("a warning",))
+    base = desired(company={"name": "B"})
+    edit, drift = planning.split_by_origin(plan, base)
+    assert drift.resources[0].changes == {"name": FieldChange("A", "B")}
+    assert edit.resources[0].changes == {"usage_limit": FieldChange(1, 2)}
+    assert edit.warnings == ("a warning",)
+    assert drift.warnings == ()
+
+
+def test_a_create_half_wanted_before_is_all_this_edit() -> None:
+    plan = Plan((change("workspace.ml", Action.CREATE, name=(None, "ML"), color=(None, "#fff")),))
+    base = desired(workspace__ml={"name": "ML"})
+    edit, drift = planning.split_by_origin(plan, base)
+    assert edit.resources[0].changes == plan.resources[0].changes
+    assert drift.resources == ()
+    whole = desired(workspace__ml={"name": "ML", "color": "#fff"})
+    assert planning.split_by_origin(plan, whole)[1].resources == plan.resources
+
+
+def test_a_removal_the_base_file_listed_is_this_edit_and_one_it_pruned_is_drift() -> None:
+    removal = Plan((change("user.a@x.org", Action.DELETE, role=("user", None)),))
+    listed = replace(desired(user__a_at={"role": "user"}), prune=frozenset({"user."}))
+    listed = replace(listed, resources={"user.a@x.org": {"role": "user"}})
+    assert planning.split_by_origin(removal, listed)[0].resources == removal.resources
+    pruned = replace(desired(), prune=frozenset({"user."}))
+    assert planning.split_by_origin(removal, pruned)[1].resources == removal.resources
+    unpruned = desired()
+    assert planning.split_by_origin(removal, unpruned)[0].resources == removal.resources
