@@ -161,9 +161,7 @@ def select(
         return list(resources)
     unknown = sorted(t for t in targets if t not in resources)
     if unknown:
-        close = difflib.get_close_matches(
-            unknown[0], list(resources), n=1
-        )  # pragma: no mutate: n only bounds the search; the first match is all that is shown
+        close = difflib.get_close_matches(unknown[0], list(resources))
         hint = f"did you mean {close[0]}? " if close else ""
         raise PlanError(
             f"--target {_list(unknown)} names nothing in {source}; {hint}targets are "
@@ -289,8 +287,9 @@ def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:
                     wanted_before[name], field_change.after
                 )
             split[unchanged_intent][name] = field_change
-        if resource.action is not Action.UPDATE and split[True] and split[False]:
-            split = {True: {}, False: dict(resource.changes)}
+        mixed = split[True] and split[False]  # pragma: no mutate: the same when none is drift
+        if mixed and resource.action is not Action.UPDATE:
+            split = {False: dict(resource.changes)}
         for is_drift, fields in split.items():
             if fields:
                 (drift if is_drift else change).append(replace(resource, changes=fields))

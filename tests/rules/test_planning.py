@@ -468,3 +468,18 @@ def test_a_removal_the_base_file_listed_is_this_edit_and_one_it_pruned_is_drift(
     assert planning.split_by_origin(removal, pruned)[1].resources == removal.resources
     unpruned = desired()
     assert planning.split_by_origin(removal, unpruned)[0].resources == removal.resources
+
+
+def test_a_providers_note_is_said_only_for_the_addresses_planned() -> None:
+    from ..test_admin_limits import desired as admin_file
+    from ..test_admin_limits import live as admin_live
+
+    admin = providers.get("anthropic-admin")
+    wanted = admin_file(
+        workspaces={"Gone": {"archived": True}, "Research": {"display_color": "#000000"}}
+    )
+    now = admin.align(wanted, admin_live())
+    everything = planning.make_plan(wanted, now, admin)
+    assert any("Gone" in w and "nothing to archive" in w for w in everything.warnings)
+    narrowed = planning.make_plan(wanted, now, admin, targets=['workspace["Research"]'])
+    assert not any("nothing to archive" in w for w in narrowed.warnings)
