@@ -1,4 +1,6 @@
-"""Markdown as a reviewer sees it in a pull request, pinned by golden files.
+"""Plans and reports as a reviewer and an operator see them (markdown in a pull
+request, text on a terminal with and without colour, JSON for tools, annotations
+on the diff), pinned by golden files.
 
 The golden files were read by a person once; after an intended change, rewrite
 them with ``UPDATE_GOLDEN=1 pytest tests/test_render_golden.py`` and read the
@@ -13,7 +15,16 @@ from pathlib import Path
 import pytest
 
 from reconciler import render
-from reconciler.model import Action, FieldChange, Plan, ResourceChange
+from reconciler.errors import Problem
+from reconciler.model import (
+    Action,
+    ApplyReport,
+    FieldChange,
+    Outcome,
+    Plan,
+    ResourceChange,
+    ResourceResult,
+)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 GITHUB_COMMENT_LIMIT = 65_536
@@ -89,7 +100,77 @@ ADMIN = Plan(
 )
 
 
+API = {"base_url": "http://127.0.0.1:8080", "key_variable": "CLAUDE_API_KEY"}
+TEXTUAL = Plan(
+    resources=(
+        *EDIT.resources,
+        ResourceChange(
+            "project.proj_\u202e3",  # a bidi override in a name: shown as an escape
+            Action.UPDATE,
+            '"e"',
+            {"description": FieldChange("line\nbreak", ""), "usage_limit": FieldChange(5, None)},
+        ),
+    ),
+    warnings=(*EDIT.warnings, "a second warning"),
+    unmanaged={"project": 1},
+    api=API,
+    about={"company": "usage_limit (until 2026-12-31, then 1000000)"},
+)
+REPORT = ApplyReport(
+    results=(
+        ResourceResult("company", Outcome.APPLIED, EDIT.resources[0].changes),
+        ResourceResult(
+            "project.proj_1",
+            Outcome.FAILED,
+            EDIT.resources[1].changes,
+            "changed since plan; run plan again",
+        ),
+        ResourceResult(
+            "project.proj_|3`",
+            Outcome.SKIPPED,
+            {},
+            "not attempted: the key was refused on the first write",
+        ),
+    ),
+    warnings=("could not read the changes back to verify them: GET failed",),
+    api=API,
+    refused="The key in CLAUDE_API_KEY lacks the scope organization:write",
+)
+PROBLEMS = (
+    Problem("org.yaml", 3, 5, "company.plan", "'gold' is not one of build, team, scale"),
+    Problem("dir,x/o:rg.yaml", 1, 1, "", "100% broken\nreally"),
+)
+
+
 def rendered(name: str) -> str:
+    if name == "textual.txt":
+        return render.plan_text(TEXTUAL)
+    if name == "textual.color.txt":
+        return render.plan_text(TEXTUAL, color=True)
+    if name == "textual.json":
+        return render.plan_as(TEXTUAL, "json", title="t")
+    if name == "textual.md":
+        return render.plan_as(TEXTUAL, "markdown", title="reconciler plan: `org.yaml`")
+    if name == "admin-actions.txt":
+        return render.plan_as(ADMIN, "text", title="t")
+    if name == "empty.txt":
+        return render.plan_text(EMPTY)
+    if name == "mixed.txt":
+        return render.sections_as(EDIT, EDIT, DRIFT, "text", title="t")
+    if name == "mixed.color.txt":
+        return render.sections_as(EDIT, EDIT, DRIFT, "text", title="t", color=True)
+    if name == "mixed.json":
+        return render.sections_as(EDIT, EDIT, DRIFT, "json", title="t")
+    if name == "report.txt":
+        return render.report_as(REPORT, "text", title="t")
+    if name == "report.color.txt":
+        return render.report_as(REPORT, "text", title="t", color=True)
+    if name == "report.md":
+        return render.report_as(REPORT, "markdown", title="reconciler apply: `org.yaml`")
+    if name == "report.json":
+        return render.report_as(REPORT, "json", title="t")
+    if name == "annotations.txt":
+        return render.github_annotations(PROBLEMS)
     if name == "admin-actions":
         return render.plan_markdown(ADMIN, title="reconciler plan: `admin.yaml`")
     if name == "small":
@@ -107,12 +188,33 @@ def rendered(name: str) -> str:
     raise AssertionError(name)
 
 
-NAMES = ["small", "empty", "drift-only", "mixed", "oversized", "admin-actions"]
+NAMES = [
+    "small",
+    "empty",
+    "drift-only",
+    "mixed",
+    "oversized",
+    "admin-actions",
+    "textual.txt",
+    "textual.color.txt",
+    "textual.json",
+    "textual.md",
+    "admin-actions.txt",
+    "empty.txt",
+    "mixed.txt",
+    "mixed.color.txt",
+    "mixed.json",
+    "report.txt",
+    "report.color.txt",
+    "report.md",
+    "report.json",
+    "annotations.txt",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_markdown_matches_its_golden_file(name: str) -> None:
-    path = GOLDEN / f"{name}.md"
+def test_output_matches_its_golden_file(name: str) -> None:
+    path = GOLDEN / (name if "." in name else f"{name}.md")
     text = rendered(name)
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
