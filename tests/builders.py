@@ -1,6 +1,7 @@
 """Builders shared by the in-process tests: a Company API organization live and a
 file's desired state, and a plan made as the engine makes it, with the provider
-the file names (the engine's ``make_plan`` is told its provider)."""
+the file names (the engine's ``make_plan`` is told its provider); an Admin API
+file and live organization with workspaces, rate limits and spend limits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from reconciler import planning, providers
 from reconciler.model import DesiredState, LiveResource, LiveState, Plan
+from reconciler.providers.anthropic_admin.proposals import resources
 
 
 def plan_of(desired: DesiredState, live: LiveState, *, targets: Iterable[str] = ()) -> Plan:
@@ -61,3 +63,56 @@ GROUPS: dict[str, dict[str, Any]] = {
     },
     BATCH: {"entry": "rl_2", "name": None, "type": "batch", "limits": {"requests_per_minute": 50}},
 }
+
+
+def admin_desired(organization: str | None = None, **sections: Any) -> DesiredState:
+    found, prune = resources({"version": 1, "provider": "anthropic-admin", **sections})
+    return DesiredState(
+        "org.yaml", "d", found, provider="anthropic-admin", prune=prune, organization=organization
+    )
+
+
+def admin_live(
+    workspaces: dict[str, str] | None = None,
+    spend: dict[str, int] | None = None,
+    overrides: dict[tuple[str, str], dict[str, int]] | None = None,
+    *,
+    currency: str | None = "USD",
+    readable: bool = True,
+    archived: dict[str, str] | None = None,
+    organization: str = "org-1",
+    key: dict[str, str] | None = None,
+) -> LiveState:
+    """Workspaces by name -> id; spend limits by address; overrides by (workspace, group)."""
+    found: dict[str, LiveResource] = {}
+    workspaces = {"Research": "wrkspc_R"} if workspaces is None else workspaces
+    for name, workspace_id in workspaces.items():
+        found[f'workspace["{name}"]'] = LiveResource(
+            {
+                "name": name,
+                "tags": {},
+                "display_color": "#6C5BB9",
+                "external_key_id": (key or {}).get(name),
+                "archived": False,
+            },
+            None,
+            workspace_id,
+        )
+        for group, entry in GROUPS.items():
+            fields: dict[str, Any] = dict.fromkeys(entry["limits"])
+            fields.update((overrides or {}).get((name, group), {}))
+            found[f'rate_limit["{name}"]["{group}"]'] = LiveResource(fields, None)
+    for address, amount in (spend or {}).items():
+        found[address] = LiveResource({"amount": amount}, None, "spl_" + address)
+    return LiveState(
+        found,
+        context={
+            "org_roles": {},
+            "invited": frozenset(),
+            "archived_workspaces": archived or {},
+            "rate_limit_groups": GROUPS,
+            "currency": currency,
+            "spend_limits_readable": readable,
+        },
+        organization=organization,
+    )

@@ -25,64 +25,12 @@ from reconciler.model import (
     ResourceResult,
 )
 from reconciler.providers.anthropic_admin import limits
-from reconciler.providers.anthropic_admin.proposals import resources
 
-from .builders import BATCH, GROUPS, SONNET
+from .builders import BATCH, SONNET
+from .builders import admin_desired as desired
+from .builders import admin_live as live
 
 ADMIN = providers.get("anthropic-admin")
-
-
-def desired(organization: str | None = None, **sections: Any) -> DesiredState:
-    found, prune = resources({"version": 1, "provider": "anthropic-admin", **sections})
-    return DesiredState(
-        "org.yaml", "d", found, provider="anthropic-admin", prune=prune, organization=organization
-    )
-
-
-def live(
-    workspaces: dict[str, str] | None = None,
-    spend: dict[str, int] | None = None,
-    overrides: dict[tuple[str, str], dict[str, int]] | None = None,
-    *,
-    currency: str | None = "USD",
-    readable: bool = True,
-    archived: dict[str, str] | None = None,
-    organization: str = "org-1",
-    key: dict[str, str] | None = None,
-) -> LiveState:
-    """Workspaces by name -> id; spend limits by address; overrides by (workspace, group)."""
-    found: dict[str, LiveResource] = {}
-    workspaces = {"Research": "wrkspc_R"} if workspaces is None else workspaces
-    for name, workspace_id in workspaces.items():
-        found[f'workspace["{name}"]'] = LiveResource(
-            {
-                "name": name,
-                "tags": {},
-                "display_color": "#6C5BB9",
-                "external_key_id": (key or {}).get(name),
-                "archived": False,
-            },
-            None,
-            workspace_id,
-        )
-        for group, entry in GROUPS.items():
-            fields: dict[str, Any] = dict.fromkeys(entry["limits"])
-            fields.update((overrides or {}).get((name, group), {}))
-            found[f'rate_limit["{name}"]["{group}"]'] = LiveResource(fields, None)
-    for address, amount in (spend or {}).items():
-        found[address] = LiveResource({"amount": amount}, None, "spl_" + address)
-    return LiveState(
-        found,
-        context={
-            "org_roles": {},
-            "invited": frozenset(),
-            "archived_workspaces": archived or {},
-            "rate_limit_groups": GROUPS,
-            "currency": currency,
-            "spend_limits_readable": readable,
-        },
-        organization=organization,
-    )
 
 
 def plan(want: DesiredState, now: LiveState) -> Plan:

@@ -15,7 +15,7 @@ from reconciler.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.holds import Hold
 from reconciler.model import Action, FieldChange, LiveState, Plan, ResourceChange
 
-from ..builders import desired, live, plan_of, project
+from ..builders import admin_desired, admin_live, desired, live, plan_of, project
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -471,11 +471,8 @@ def test_a_removal_the_base_file_listed_is_this_edit_and_one_it_pruned_is_drift(
 
 
 def test_a_providers_note_is_said_only_for_the_addresses_planned() -> None:
-    from ..test_admin_limits import desired as admin_file
-    from ..test_admin_limits import live as admin_live
-
     admin = providers.get("anthropic-admin")
-    wanted = admin_file(
+    wanted = admin_desired(
         workspaces={"Gone": {"archived": True}, "Research": {"display_color": "#000000"}}
     )
     now = admin.align(wanted, admin_live())

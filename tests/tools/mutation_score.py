@@ -26,7 +26,47 @@ SKIPPED = {34}
 # The functions that keep a safety promise (module, function): requires and skips,
 # stop and interrupt, staleness, guards and --force, --max-changes, targets, the
 # organization pin, the trust checks on saved plans, hold arithmetic.
-SAFETY: list[tuple[str, str]] = []
+SAFETY: list[tuple[str, str]] = [
+    *(
+        ("reconciler/apply.py", f)
+        for f in ("apply_plan", "_waves", "_apply_one", "_after_uncertain", "_is_done", "_holds")
+    ),
+    ("reconciler/apply.py", "_read_back"),
+    *(
+        ("reconciler/planning.py", f)
+        for f in (
+            "select",
+            "check_not_stale",
+            "check_matches",
+            "_same_change",
+            "check_organization",
+            "check_holds",
+            "not_from_ended_holds",
+            "_holds_after",
+            "_same",
+        )
+    ),
+    *(
+        ("reconciler/operations.py", f)
+        for f in ("check_safe", "check_host", "verified_saved", "verified_undo", "_narrowed")
+    ),
+    *(
+        ("reconciler/planfile.py", f)
+        for f in ("source_of", "check_undo", "undo_signature", "signing_key", "_etag")
+    ),
+    *(
+        ("reconciler/connection.py", f)
+        for f in (
+            "endpoint_for",
+            "key_variable_for",
+            "key_for",
+            "check_base_url",
+            "is_loopback",
+            "verify_for",
+        )
+    ),
+    *(("reconciler/holds.py", f) for f in ("ends", "moment", "resolve", "_hold", "ending_soon")),
+]
 
 
 def outcomes(root: Path) -> dict[str, Counter[str]]:
