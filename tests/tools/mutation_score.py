@@ -109,8 +109,17 @@ def main() -> int:
     parser.add_argument("--mutants", type=Path, default=Path("mutants"))
     parser.add_argument("--min", type=float, default=0.0, help="the lowest total score, in %")
     parser.add_argument("--survivors", action="store_true", help="list the surviving functions")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        metavar="MODULE",
+        help="score only these modules (reconciler/apply.py ...), as .ci/run does",
+    )
     args = parser.parse_args()
     found = outcomes(args.mutants)
+    if args.only is not None:
+        found = {k: v for k, v in found.items() if k.split(":")[0] in args.only}
     if not found:
         print(f"No mutmut results under {args.mutants}/: run mutmut run first.", file=sys.stderr)
         return 1
@@ -128,6 +137,8 @@ def main() -> int:
     print(f"{'all':<48} {killed:>7} {count:>6} {overall:>7.1%}")
     failing = 0
     for module, function in SAFETY:
+        if args.only is not None and module not in args.only:
+            continue
         tally = found.get(f"{module}:{function}", Counter())
         rule_killed, rule_count = score(tally)
         ok = rule_count > 0 and rule_killed == rule_count
