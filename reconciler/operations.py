@@ -7,6 +7,7 @@ business."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from reconciler.errors import (
     UnsafePlanError,
 )
 from reconciler.escape import visible
-from reconciler.model import ApplyReport, DesiredState, Plan
+from reconciler.model import ApplyReport, DesiredState, LiveState, Plan
 from reconciler.provider import Provider
 
 
@@ -55,7 +56,26 @@ async def verified_saved(
     if narrowed.is_empty:
         return replace(narrowed, warnings=(), guards=(), api=connection.api)
     async with provider.session(connection) as session:
-        live = provider.align(desired, await session.read_live())
+        live = await session.read_live()
+    return reviewed_saved(
+        narrowed, desired, live, provider, api=connection.api, targets=targets, made_with=saved
+    )
+
+
+def reviewed_saved(
+    narrowed: Plan,
+    desired: DesiredState,
+    live: LiveState,
+    provider: Provider,
+    *,
+    api: Mapping[str, str],
+    made_with: Plan,
+    targets: tuple[str, ...] = (),
+) -> Plan:
+    """``verified_saved`` once live state is read: the pin, ended holds, staleness, and
+    the plan against what the file and live state propose now (with the targets the
+    saved plan ``made_with`` was planned with)."""
+    live = provider.align(desired, live)
     planning.check_organization(desired, live)
     planning.check_holds(narrowed, desired)
     planning.check_not_stale(narrowed, live)
@@ -63,7 +83,7 @@ async def verified_saved(
         desired,
         live,
         provider,
-        targets=saved.targets,
+        targets=made_with.targets,
         only=frozenset(r.address for r in narrowed.resources),
     )
     planning.check_matches(narrowed, fresh, source=desired.source)
@@ -74,7 +94,7 @@ async def verified_saved(
         fresh,
         resources=tuple(replace(r, etag=reviewed[r.address]) for r in fresh.resources),
         targets=targets or fresh.targets,
-        api=connection.api,
+        api=api,
     )
 
 
@@ -91,13 +111,21 @@ async def verified_undo(
         return replace(narrowed, guards=(), api=connection.api)
     async with provider.session(connection) as session:
         live = await session.read_live()
+    return reviewed_undo(narrowed, live, provider, api=connection.api)
+
+
+def reviewed_undo(
+    narrowed: Plan, live: LiveState, provider: Provider, *, api: Mapping[str, str]
+) -> Plan:
+    """``verified_undo`` once live state is read: nothing it puts back moved since, and
+    the provider's review (warnings and guards) of what it would do now."""
     planning.check_not_stale(narrowed, live)
     warnings, guards = provider.review(narrowed.resources, live)
     return replace(
         narrowed,
         warnings=narrowed.warnings + tuple(warnings),
         guards=tuple(guards),
-        api=connection.api,
+        api=api,
     )
 
 
