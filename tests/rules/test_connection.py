@@ -269,3 +269,15 @@ def test_a_connection_keeps_its_key_out_of_its_repr() -> None:
     made = Connection("http://127.0.0.1:9", "sk-secret", "CLAUDE_API_KEY")
     assert "sk-secret" not in repr(made)
     assert made.api == {"base_url": "http://127.0.0.1:9", "key_variable": "CLAUDE_API_KEY"}
+
+
+def test_a_files_host_is_refused_in_the_files_name() -> None:
+    with pytest.raises(CredentialsError) as caught:
+        endpoint_for(None, "https://evil.example")
+    assert caught.value.message.startswith("the file asks for the API at https://evil.example")
+
+
+def test_an_unset_list_of_key_variables_allows_nothing_more() -> None:
+    for asked in ("XXXX", "X"):
+        with pytest.raises(CredentialsError):
+            key_variable_for(None, asked, defaults=DEFAULTS, source="f")

@@ -328,3 +328,11 @@ def test_holds_stand_only_where_a_value_or_a_grant_may(
     provider: str, data: dict[str, Any], ok: bool
 ) -> None:
     assert valid(provider, data) is ok
+
+
+def test_every_malformed_hold_of_a_file_is_told_at_once() -> None:
+    bad = {"value": 1, "until": "soon", "then": 2}
+    with pytest.raises(ConfigError) as caught:
+        resolve({"company": {"usage_limit": bad, "name": bad}}, NOV_30_END)
+    paths = [p.path for p in caught.value.problems]
+    assert paths == ["company.usage_limit.until", "company.name.until"]

@@ -272,3 +272,45 @@ def test_the_signing_key_reveals_nothing_of_the_api_key() -> None:
     assert len(derived) == 32
     assert KEY.encode() not in derived
     assert derived != planfile.signing_key(KEY + "x")
+
+
+def test_the_signing_key_and_signature_are_stable_across_versions() -> None:
+    """An undo plan written by this version must verify with the next: the derivation
+    and the signed body are a format, pinned here to known values."""
+    key = planfile.signing_key(KEY)
+    assert key.hex() == "2451a68cc698b6a432ad2e1ddebd08f751b222812aa884964909244cee29ca82"
+    plan = Plan(
+        (ResourceChange("company", Action.UPDATE, '"e"', {"name": FieldChange("Ä", "B")}),),
+        warnings=("w",),
+        api={"base_url": "http://127.0.0.1:9"},
+        provider="company",
+    )
+    assert planfile.undo_signature(plan, key) == (
+        "763040d42b3a67b7886c0ebcd5450604644757522c12836d965a62b75f0c5b9d"
+    )
+
+
+def test_an_unprintable_etag_says_so(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "plan.json",
+        {
+            "format_version": FORMAT_VERSION,
+            "resources": [
+                {"address": "company", "action": "update", "changes": {}, "etag": "a\nb"}
+            ],
+        },
+    )
+    assert "(ValueError: an etag is not printable ASCII text)" in refusal(path)
+
+
+def test_a_file_changed_since_the_plan_says_what_to_do(tmp_path: Path) -> None:
+    org = tmp_path / "org.yaml"
+    org.write_text("version: 1\n")
+    saved = planfile.SavedPlan(rich_plan({"file": str(org), "sha256": "0" * 64}))
+    with pytest.raises(StalePlanError) as caught:
+        planfile.source_of(saved, None)
+    assert caught.value.message == (
+        f"The saved plan was not made from {org} as it is now (it was made from another "
+        "version of the file); nothing was written. Run plan again and review the new plan."
+    )
