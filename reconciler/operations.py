@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -211,14 +212,31 @@ async def adopt(
     """The file edited in place to say what is live, for what it manages (and, with
     ``add_unmanaged``, what it does not name yet); checked before anyone writes it: the
     new text must validate and plan to no changes against the same live state."""
-    name = str(path)
     raw = path.read_bytes()
-    desired = config.from_bytes(raw, name)
-    root = config.compose(raw, name)
+    desired = config.from_bytes(raw, str(path))
     provider = providers.get(desired.provider)
     async with provider.session(connection) as session:
-        live = provider.align(desired, await session.read_live())
-        exported = await session.export() if add_unmanaged else {}
+        live = await session.read_live()
+        exported = await session.export() if add_unmanaged else None
+    return adopted(raw, desired, live, exported=exported, saved=saved, api=connection.api)
+
+
+def adopted(
+    raw: bytes,
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    exported: dict[str, Any] | None = None,
+    saved: Plan | None = None,
+    api: Mapping[str, str] = MappingProxyType({}),
+) -> Adopted:
+    """``adopt`` once live state is read: the drift (planned now, or a saved plan that
+    still matches), its edits and the ``exported`` resources the file does not name,
+    and the new text, refused unless it plans to nothing against ``live``."""
+    name = desired.source
+    provider = providers.get(desired.provider)
+    live = provider.align(desired, live)
+    root = config.compose(raw, name)
     if saved is None:
         drift = planning.make_plan(desired, live, provider)
     else:
@@ -243,7 +261,7 @@ async def adopt(
     )
     added = tuple(
         adoption.unmanaged(provider.adoptable, config.parse(raw, name), exported)
-        if add_unmanaged
+        if exported is not None
         else ()
     )
     text = raw.decode("utf-8")
@@ -255,7 +273,7 @@ async def adopt(
     scheduled = {h.address for h in desired.holds if h.expired}
     _check_adopted(new_text, name, live, provider, scheduled)
     ended = tuple(h for h in desired.holds if h.expired)
-    return Adopted(new_text, replace(drift, api=connection.api), added, written, ended)
+    return Adopted(new_text, replace(drift, api=api), added, written, ended)
 
 
 def _check_adopted(

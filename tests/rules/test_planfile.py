@@ -314,3 +314,46 @@ def test_a_file_changed_since_the_plan_says_what_to_do(tmp_path: Path) -> None:
         f"The saved plan was not made from {org} as it is now (it was made from another "
         "version of the file); nothing was written. Run plan again and review the new plan."
     )
+
+
+# -- apply reports read back for show ---------------------------------------------------------
+
+
+def test_an_apply_report_reads_back_as_written(tmp_path: Path) -> None:
+    from reconciler.model import ApplyReport, Outcome, ResourceResult
+
+    report = ApplyReport(
+        results=(
+            ResourceResult("company", Outcome.APPLIED, {"name": FieldChange("A", "B")}),
+            ResourceResult("project.p", Outcome.FAILED, {}, "changed since plan; run plan again"),
+        ),
+        warnings=("could not read the changes back",),
+        api={"base_url": "http://127.0.0.1:9", "key_variable": "CLAUDE_API_KEY"},
+    )
+    path = write(tmp_path, "report.json", report.data())
+    assert planfile.load_report_if_report(path) == report
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", json.dumps([1]), json.dumps({"format_version": FORMAT_VERSION})]
+)
+def test_what_is_not_a_report_is_not_taken_for_one(tmp_path: Path, content: str) -> None:
+    assert planfile.load_report_if_report(write(tmp_path, "x.json", content)) is None
+    assert planfile.load_report_if_report(tmp_path / "missing.json") is None
+
+
+@pytest.mark.parametrize(
+    "results",
+    [
+        [{"address": "a", "outcome": "exploded", "changes": {}}],
+        [{"address": "a", "outcome": "applied"}],
+        [{"address": "a", "outcome": "applied", "changes": {"n": {"before": 1}}}],
+        "not a list",
+    ],
+)
+def test_a_damaged_report_is_refused(tmp_path: Path, results: object) -> None:
+    path = write(tmp_path, "report.json", {"results": results})
+    with pytest.raises(PlanFileError) as caught:
+        planfile.load_report_if_report(path)
+    assert caught.value.message.startswith(f"{path} is a damaged apply report (")
+    assert caught.value.message.endswith(").")
