@@ -336,3 +336,59 @@ def test_every_malformed_hold_of_a_file_is_told_at_once() -> None:
         resolve({"company": {"usage_limit": bad, "name": bad}}, NOV_30_END)
     paths = [p.path for p in caught.value.problems]
     assert paths == ["company.usage_limit.until", "company.name.until"]
+
+
+def is_held(node: Any) -> bool:
+    return isinstance(node, dict) and "anyOf" in node and "value" in str(node["anyOf"][-1])
+
+
+def test_only_a_single_value_is_made_holdable_in_any_schema() -> None:
+    schema = {
+        "$defs": {
+            "limit": {"type": "integer"},
+            "thing": {"type": "object", "properties": {"n": {"type": "integer"}}},
+            "list": {"type": "array"},
+        },
+        "type": "object",
+        "properties": {
+            "version": {"const": 1},
+            "api": {"type": "object", "properties": {"base_url": {"type": "string"}}},
+            "section": {
+                "type": "object",
+                "properties": {
+                    "by_ref": {"$ref": "#/$defs/limit"},
+                    "to_object": {"$ref": "#/$defs/thing"},
+                    "to_nothing": {"$ref": "#/$defs/missing"},
+                    "read_only": {"readOnly": True, "type": "string"},
+                    "object": {"type": "object"},
+                    "array": {"type": "array"},
+                    "array_ref": {"$ref": "#/$defs/list"},
+                    "open": {"additionalProperties": {"type": "integer"}},
+                    "shaped": {"properties": {"n": {"type": "integer"}}},
+                    "either": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+                    "one_of": {"oneOf": [{"const": 1}, {"enum": [2, 3]}]},
+                    "mixed": {"anyOf": [{"type": "integer"}, {"type": "object"}]},
+                    "enum": {"enum": ["a", "b"]},
+                    "const": {"const": "x"},
+                    "pattern": {"pattern": "^a$"},
+                    "anything": {"description": "no shape at all"},
+                    "prune": {"type": "boolean"},
+                },
+                "additionalProperties": {"type": "integer"},
+            },
+            "users": {"type": "object", "additionalProperties": {"enum": ["user", "admin"]}},
+            "nested": {"type": "object", "additionalProperties": {"$ref": "#/$defs/thing"}},
+        },
+    }
+    found = holds.published(schema)
+    section = found["properties"]["section"]["properties"]
+    held = {name for name, sub in section.items() if is_held(sub)}
+    assert held == {"by_ref", "either", "one_of", "enum", "const", "pattern"}
+    assert section["to_object"]["properties"]["n"]["anyOf"][0] == {"type": "integer"}  # inlined
+    assert is_held(found["properties"]["section"]["additionalProperties"])
+    assert not is_held(found["properties"]["version"])
+    assert found["properties"]["api"] == schema["properties"]["api"]  # never held
+    grant = found["properties"]["users"]["additionalProperties"]["anyOf"][1]
+    assert grant["required"] == ["role", "until"]
+    assert schema["properties"]["section"]["properties"]["by_ref"] == {"$ref": "#/$defs/limit"}
+    assert holds.published({"type": "object"}) == {"type": "object"}  # no $defs: as it was
