@@ -10,6 +10,7 @@ diff before committing it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,25 @@ PROBLEMS = (
 )
 
 
+GUARDED = replace(ADMIN, targets=('workspace["Support"]', 'user["new@example.com"]'), api=API)
+UNICODE = Plan(
+    resources=(change("project.proj_1", name=("Recherche", "Forschung – Ünïcode ✓")),), api=API
+)
+
+
 def rendered(name: str) -> str:
+    if name == "guarded.color.txt":
+        return render.plan_as(GUARDED, "text", title="t", color=True)
+    if name == "guarded.txt":
+        return render.plan_text(GUARDED)
+    if name == "sections-api.txt":
+        return render.sections_as(TEXTUAL, Plan(()), UNICODE, "text", title="t")
+    if name == "sections-api.md":
+        return render.sections_as(
+            TEXTUAL, UNICODE, Plan(()), "markdown", title="reconciler plan: `org.yaml`"
+        )
+    if name == "sections-unicode.json":
+        return render.sections_as(UNICODE, UNICODE, Plan(()), "json", title="t")
     if name == "textual.txt":
         return render.plan_text(TEXTUAL)
     if name == "textual.color.txt":
@@ -209,6 +228,11 @@ NAMES = [
     "report.md",
     "report.json",
     "annotations.txt",
+    "guarded.color.txt",
+    "guarded.txt",
+    "sections-api.txt",
+    "sections-api.md",
+    "sections-unicode.json",
 ]
 
 
