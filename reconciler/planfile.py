@@ -219,8 +219,7 @@ def undo_signature(plan: Plan, key: bytes) -> str:
             "warnings": list(plan.warnings),
         },
         sort_keys=True,
-        ensure_ascii=True,
-    )
+    )  # ASCII (json's default): the bytes signed do not depend on an encoding
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 

@@ -241,3 +241,67 @@ def test_an_empty_selection_of_an_undo_plan_has_no_guards() -> None:
     result = asyncio.run(operations.verified_undo(undo, connection()))
     assert result.guards == ()
     assert result.api == {"base_url": "http://127.0.0.1:9", "key_variable": "CLAUDE_API_KEY"}
+
+
+# -- through the sandbox app, in process --------------------------------------------------------
+
+
+def sandbox_connection(transport: object) -> Connection:
+    from reconciler.connection import RetryPolicy
+
+    return Connection(
+        "http://127.0.0.1:9",
+        "sk-sandbox-admin",
+        "CLAUDE_API_KEY",
+        retry=RetryPolicy(attempts=1),
+        transport=transport,  # type: ignore[arg-type]
+    )
+
+
+FILE = desired(company={"billing_email": "f@example.org"}, project__proj_2={"name": "R"})
+
+
+def test_a_saved_plan_applied_with_targets_keeps_them_and_names_the_api(
+    asgi_transport: object,
+) -> None:
+    import asyncio
+
+    conn = sandbox_connection(asgi_transport)
+    plan = asyncio.run(operations.plan_file(FILE, conn))
+    result = asyncio.run(operations.verified_saved(plan, FILE, conn, targets=("project.proj_2",)))
+    assert [r.address for r in result.resources] == ["project.proj_2"]
+    assert result.targets == ("project.proj_2",)
+    assert result.api == conn.api
+
+
+def test_an_undo_plan_is_read_against_live_and_narrowed_by_targets(asgi_transport: object) -> None:
+    import asyncio
+
+    from reconciler import planfile
+
+    conn = sandbox_connection(asgi_transport)
+    live_now = asyncio.run(operations.plan_file(FILE, conn))
+    undo_plan = replace(live_now, warnings=(), guards=())  # puts back what live is not now
+    signature = planfile.undo_signature(undo_plan, planfile.signing_key(conn.api_key))
+    undo = planfile.SavedPlan(undo_plan, kind="undo", signature=signature)
+    result = asyncio.run(operations.verified_undo(undo, conn, targets=("company",)))
+    assert [r.address for r in result.resources] == ["company"]
+    assert result.targets == ("company",)
+    assert result.api == conn.api
+    with pytest.raises(PlanError, match="names nothing in the undo plan"):
+        asyncio.run(operations.verified_undo(undo, conn, targets=("project.proj_9",)))
+    moved = replace(
+        undo_plan,
+        resources=(
+            ResourceChange(
+                "company", Action.UPDATE, None, {"billing_email": FieldChange("x@y.org", "a@b.org")}
+            ),
+        ),
+    )
+    signed = planfile.SavedPlan(
+        moved,
+        kind="undo",
+        signature=planfile.undo_signature(moved, planfile.signing_key(conn.api_key)),
+    )
+    with pytest.raises(StalePlanError):
+        asyncio.run(operations.verified_undo(signed, conn))

@@ -480,3 +480,5 @@ def test_a_providers_note_is_said_only_for_the_addresses_planned() -> None:
     assert any("Gone" in w and "nothing to archive" in w for w in everything.warnings)
     narrowed = planning.make_plan(wanted, now, admin, targets=['workspace["Research"]'])
     assert not any("nothing to archive" in w for w in narrowed.warnings)
+    named = planning.make_plan(wanted, now, admin, targets=['workspace["Gone"]'])
+    assert any("nothing to archive" in w for w in named.warnings)
