@@ -145,7 +145,7 @@ PROBLEMS = (
 
 GUARDED = replace(ADMIN, targets=('workspace["Support"]', 'user["new@example.com"]'), api=API)
 UNICODE = Plan(
-    resources=(change("project.proj_1", name=("Recherche", "Forschung – Ünïcode ✓")),), api=API
+    resources=(change("project.proj_1", name=("Recherche", "Forschung Ünïcode ✓")),), api=API
 )
 
 
@@ -276,3 +276,23 @@ def test_text_shows_what_a_create_sets_and_what_a_delete_removes() -> None:
     delete = lines.index('  - member["Research"]["cleo@example.com"] (delete)')
     assert lines[delete + 1].split() == ["workspace_role:", '"workspace_developer"']
     assert "Apply refuses this plan without --force:" in lines
+
+
+def test_an_exported_file_says_where_it_came_from_and_reads_back_as_written() -> None:
+    import yaml
+
+    data = {
+        "version": 1,
+        "company": {"name": "no", "billing_email": None, "usage_limit": 1000},
+        "projects": {"proj_1": {"name": "Ünïcode ✓", "description": "y" * 120}},
+    }
+    text = render.desired_state_yaml(data, origin="http://127.0.0.1:9")
+    first, rest = text.split("\n", 1)
+    assert first.startswith(
+        f"# Exported by reconciler {render.__version__} from http://127.0.0.1:9 at "
+    )
+    assert first.endswith("Z.")
+    assert yaml.safe_load(rest) == data
+    assert "Ünïcode ✓" in rest  # unicode as itself, not escaped
+    assert rest.index("version") < rest.index("company") < rest.index("projects")  # file order
+    assert "name: 'no'" in rest  # YAML 1.1 would read a bare no as false

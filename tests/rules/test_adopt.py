@@ -7,6 +7,7 @@ mutated."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -106,3 +107,31 @@ def test_live_values_the_file_could_not_hold_are_refused_and_nothing_is_written(
         adopted(text.replace("usage_limit: 2000", "billing_email: a@example.com"), now=odd)
     assert caught.value.message.startswith("adopt could not write org.yaml faithfully (")
     assert caught.value.message.endswith("; the file was left as it was.")
+
+
+def test_adopt_reads_the_file_and_live_state_through_the_providers_session(
+    tmp_path: Path, asgi_transport: object
+) -> None:
+    import asyncio
+
+    from reconciler.connection import Connection, RetryPolicy
+
+    conn = Connection(
+        "http://127.0.0.1:9",
+        "sk-sandbox-admin",
+        "CLAUDE_API_KEY",
+        retry=RetryPolicy(attempts=1),
+        transport=asgi_transport,  # type: ignore[arg-type]
+    )
+    path = tmp_path / "org.yaml"
+    path.write_text("version: 1\nprojects:\n  proj_2:\n    name: Renamed  # ours\n")
+    result = asyncio.run(operations.adopt(path, conn))
+    assert result.text == "version: 1\nprojects:\n  proj_2:\n    name: Research Lab # ours\n"
+    assert result.drift.api == conn.api
+    everything = asyncio.run(operations.adopt(path, conn, add_unmanaged=True))
+    assert [put.path for put in everything.added] == [
+        ("projects", "proj_1"),
+        ("projects", "proj_3"),
+    ]
+    saved = asyncio.run(operations.plan_file(config.load(path), conn))
+    assert asyncio.run(operations.adopt(path, conn, saved=saved)).text == result.text
