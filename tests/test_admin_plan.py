@@ -269,3 +269,86 @@ def test_emails_match_without_case_and_two_spellings_are_refused(tmp_path: Path)
     )
     with pytest.raises(ConfigError, match="are the same email"):
         config.load(path)
+
+
+# -- the member rules, sentence by sentence --------------------------------------------------
+
+
+def test_a_member_who_is_not_in_the_organization_is_told_why_it_waits() -> None:
+    plan = plan_of(
+        desired(
+            users={"new@x.io": "user"},
+            workspaces={
+                "R": {
+                    "members": {
+                        "new@x.io": "workspace_user",
+                        "inv@x.io": "workspace_user",
+                        "zed@x.io": "workspace_user",
+                    }
+                }
+            },
+        ),
+        live(workspaces={"R": {}}, invites={"inv@x.io": "user"}),
+    )
+    waiting = " yet; it joins the workspace on a plan after the invite is accepted"
+    assert f'member["R"]["new@x.io"]: new@x.io is not a member of the organization{waiting}' in (
+        plan.warnings
+    )
+    assert f'member["R"]["inv@x.io"]: inv@x.io is not a member of the organization{waiting}' in (
+        plan.warnings
+    )
+    assert (
+        'member["R"]["zed@x.io"]: zed@x.io is not a member of the organization; list it under '
+        "users to invite it"
+    ) in plan.warnings
+
+
+def test_an_org_admin_keeps_workspace_admin_whatever_the_file_says() -> None:
+    plan = plan_of(
+        desired(workspaces={"R": {"members": {"ada@x.io": "workspace_developer"}}}),
+        live(workspaces={"R": {}}),
+    )
+    assert plan.resources == ()
+    assert plan.warnings == (
+        'member["R"]["ada@x.io"]: ada@x.io is an organization admin and has workspace_admin in '
+        "every workspace; workspace_developer is not applied",
+    )
+
+
+def test_workspace_billing_is_inherited_by_billing_users_and_not_given_to_others() -> None:
+    users = {"ada@x.io": "admin", "bill@x.io": "billing", "ben@x.io": "developer"}
+    inherited = plan_of(
+        desired(workspaces={"R": {"members": {"bill@x.io": "workspace_billing"}}}),
+        live(users=users, workspaces={"R": {}}),
+    )
+    assert inherited.is_empty
+    assert inherited.warnings == ()
+    other_role = plan_of(
+        desired(workspaces={"R": {"members": {"bill@x.io": "workspace_user"}}}),
+        live(users=users, workspaces={"R": {}}),
+    )
+    assert actions(other_role) == {
+        'member["R"]["bill@x.io"]': ("create", {"workspace_role": (None, "workspace_user")})
+    }
+    with pytest.raises(PlanError) as caught:
+        plan_of(
+            desired(workspaces={"R": {"members": {"ben@x.io": "workspace_billing"}}}),
+            live(users=users, workspaces={"R": {}}),
+        )
+    assert (
+        'member["R"]["ben@x.io"]: workspace_billing cannot be given to a new member through the '
+        "API; add the member with another role, or make the user a billing user"
+    ) in caught.value.message
+
+
+def test_an_existing_members_role_is_updated_in_place() -> None:
+    plan = plan_of(
+        desired(workspaces={"R": {"members": {"ben@x.io": "workspace_developer"}}}),
+        live(workspaces={"R": {}}, members={"R": {"ben@x.io": "workspace_user"}}),
+    )
+    assert actions(plan) == {
+        'member["R"]["ben@x.io"]': (
+            "update",
+            {"workspace_role": ("workspace_user", "workspace_developer")},
+        )
+    }
