@@ -352,3 +352,36 @@ def test_an_existing_members_role_is_updated_in_place() -> None:
             {"workspace_role": ("workspace_user", "workspace_developer")},
         )
     }
+
+
+def test_api_key_problems_are_sentences() -> None:
+    keys = {"apikey_2": {"name": "b", "status": "archived"}}
+    with pytest.raises(PlanError) as missing:
+        plan_of(desired(api_keys={"apikey_9": {"name": "x"}}), live(keys=keys))
+    assert (
+        'api_key["apikey_9"] does not exist, and API keys cannot be created through the Admin '
+        "API: fix the id or remove it"
+    ) in missing.value.message
+    with pytest.raises(PlanError) as revived:
+        plan_of(desired(api_keys={"apikey_2": {"status": "active"}}), live(keys=keys))
+    assert (
+        'api_key["apikey_2"] is archived, and an archived key cannot be made active again: '
+        "remove it from the file"
+    ) in revived.value.message
+    renamed = plan_of(
+        desired(api_keys={"apikey_2": {"name": "b2", "status": "archived"}}), live(keys=keys)
+    )
+    assert actions(renamed) == {'api_key["apikey_2"]': ("update", {"name": ("b", "b2")})}
+
+
+def test_what_the_file_does_not_name_is_counted_unmanaged_and_pruned_is_not() -> None:
+    keys = {"apikey_1": {"name": "a", "status": "active"}}
+    state = live(
+        users={"ada@x.io": "admin", "ben@x.io": "user", "cy@x.io": "user"},
+        workspaces={"R": {}, "S": {}},
+        keys=keys,
+    )
+    plan = plan_of(desired(users={"ada@x.io": "admin", "ben@x.io": "user"}), state)
+    assert plan.unmanaged == {"user": 1, "workspace": 2, "API key": 1}
+    pruned = plan_of(desired(users={"prune": True, "ada@x.io": "admin", "ben@x.io": "user"}), state)
+    assert pruned.unmanaged == {"workspace": 2, "API key": 1}
