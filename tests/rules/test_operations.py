@@ -169,7 +169,8 @@ def test_a_saved_plan_for_another_provider_or_host_is_refused_before_reading() -
 def test_an_empty_selection_of_a_saved_plan_writes_nothing_and_says_nothing() -> None:
     import asyncio
 
-    plan = replace(saved(), resources=(), warnings=("w",), guards=("g",))
+    claimed = {"base_url": "http://127.0.0.1:9", "key_variable": "A_KEY_IT_CLAIMS"}
+    plan = replace(saved(), resources=(), warnings=("w",), guards=("g",), api=claimed)
     result = asyncio.run(operations.verified_saved(plan, WANTED, connection()))
     assert (result.resources, result.warnings, result.guards) == ((), (), ())
     assert result.api == {"base_url": "http://127.0.0.1:9", "key_variable": "CLAUDE_API_KEY"}
@@ -305,3 +306,17 @@ def test_an_undo_plan_is_read_against_live_and_narrowed_by_targets(asgi_transpor
     )
     with pytest.raises(StalePlanError):
         asyncio.run(operations.verified_undo(signed, conn))
+
+
+def test_a_targeted_saved_plan_is_planned_again_with_its_targets() -> None:
+    wanted = desired(company={"name": "B"}, project__proj_9={"name": "not live"})
+    plan = replace(plan_of(wanted, NOW, targets=["company"]), api=API)
+    result = operations.reviewed_saved(
+        plan, wanted, NOW, COMPANY, api=MappingProxyType(API), made_with=plan
+    )
+    assert [r.address for r in result.resources] == ["company"]  # proj_9 was never chosen
+    untargeted = replace(plan, targets=())
+    with pytest.raises(PlanError, match="proj_9 does not exist"):
+        operations.reviewed_saved(
+            untargeted, wanted, NOW, COMPANY, api=MappingProxyType(API), made_with=untargeted
+        )
