@@ -255,14 +255,13 @@ def test_nothing_listening_on_this_machine_is_said_at_once() -> None:
     )
 
 
-def test_a_listening_port_and_other_hosts_pass() -> None:
+def test_a_listening_port_passes() -> None:
     import socket
 
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         live = Connection(f"http://127.0.0.1:{port}", "k", "CLAUDE_API_KEY")
         asyncio.run(connection.check_listening(live))
-    asyncio.run(connection.check_listening(Connection("https://api.example.invalid", "k", "X")))
 
 
 def test_a_connection_keeps_its_key_out_of_its_repr() -> None:

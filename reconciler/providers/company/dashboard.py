@@ -31,7 +31,7 @@ from starlette.routing import Route
 from reconciler.connection import Connection
 from reconciler.errors import ReconcilerError
 from reconciler.providers.company.page import Board, Overview, Project, page
-from reconciler.providers.company.samples import Sample, SampleStore
+from reconciler.providers.company.samples import Sample, SampleStore, utc_text
 from reconciler.providers.company.session import CompanySession
 from reconciler.serving import bind, run
 
@@ -132,7 +132,7 @@ def _samples_body(board: Board) -> dict[str, Any]:
 
 
 def _when(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+    return None if moment is None else utc_text(moment)
 
 
 def serve_dashboard(

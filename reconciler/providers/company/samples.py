@@ -52,13 +52,13 @@ class Sample:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "time": _text(self.time),
+            "time": utc_text(self.time),
             "tokens_used": self.tokens_used,
             "tokens_remaining": self.tokens_remaining,
             "api_calls": self.api_calls,
             "usage_limit": self.usage_limit,
-            "period_start": _text(self.period_start),
-            "period_end": _text(self.period_end),
+            "period_start": utc_text(self.period_start),
+            "period_end": utc_text(self.period_end),
         }
 
 
@@ -176,5 +176,6 @@ def _count_or_none(value: Any) -> int | None:
     return None if value is None else _count(value)
 
 
-def _text(moment: datetime) -> str:
+def utc_text(moment: datetime) -> str:
+    """``2026-11-26T21:30:00Z``: how samples, the log and ``/samples.json`` write a time."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
