@@ -9,7 +9,7 @@ import os
 import shlex
 import sys
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,9 @@ from reconciler import (
     providers,
     render,
     starter,
-    terminal,
 )
 from reconciler.adopt_command import adopt as adopt_command
+from reconciler.apply_command import apply as apply_command
 from reconciler.commandline import (
     FORMATS,
     Options,
@@ -46,18 +46,17 @@ from reconciler.commandline import (
     targets_option,
     wants_color,
 )
-from reconciler.connection import Connection, key_variable_for
+from reconciler.connection import key_variable_for
 from reconciler.demo import run_demo
 from reconciler.errors import (
-    ApprovalError,
     ConfigError,
     OutputPathError,
     Problem,
     ReconcilerError,
 )
 from reconciler.escape import lines, no_workflow_commands
-from reconciler.files import write_json, write_text
-from reconciler.model import DesiredState, Outcome, Plan
+from reconciler.files import write_text
+from reconciler.model import Plan
 from reconciler.sandbox.command import sandbox as sandbox_command
 
 
@@ -361,214 +360,6 @@ def schema(provider: str) -> None:
     click.echo(json.dumps(config.published_schema(provider), indent=2))
 
 
-@cli.command(epilog=keys_and_host())
-@global_options
-@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@base_url_option
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
-@click.option(
-    "--max-changes",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Refuse a plan that changes more than N resources.",
-)
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the apply report (JSON) here.",
-)
-@click.option(
-    "--undo-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write, as it applies, a saved plan that puts back every value changed.",
-)
-@targets_option
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Apply a plan whose removals exceed the provider's guard (over 25% of a section, "
-    "or an organization admin).",
-)
-@click.option(
-    "--expect-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="With a saved plan: the desired-state file it was made from, as it is now (default: "
-    "the file the plan names). The plan is checked against it before any write.",
-)
-@click.option(
-    "--only-ended-holds",
-    is_flag=True,
-    help="With FILE: apply only when every change comes from holds that have ended (a "
-    "held value's then, an ended grant's removal); otherwise write nothing and say why. "
-    "What the drift workflow runs when its apply-ended-holds input allows.",
-)
-@api_key_env_option
-@click.pass_context
-def apply(
-    ctx: click.Context,
-    sources: tuple[Path, ...],
-    base_url: str | None,
-    auto_approve: bool,
-    max_changes: int | None,
-    concurrency: int,
-    report: Path | None,
-    undo_out: Path | None,
-    targets: tuple[str, ...],
-    force: bool,
-    expect_file: Path | None,
-    only_ended_holds: bool,
-    api_key_env: str | None,
-) -> None:
-    """Make the changes of FILES, or of saved PLAN.json files once checked against theirs.
-
-    A saved plan is a claim: apply reads the file it was made from, plans it again
-    against live state, and writes only resources the plan holds that are, to the
-    value, what the file asks for now. An undo plan (--undo-out) is checked by the
-    signature apply gave it instead. Several sources are applied one after another,
-    each asked for on its own; a failure in one does not stop the next (a declined
-    approval does), and the exit code is one for all."""
-    if len(sources) > 1 and (report or undo_out or expect_file):
-        raise click.UsageError(
-            "--report, --undo-out and --expect-file go with one source; apply the files one "
-            "at a time for them"
-        )
-    choices = ApplyChoices(
-        base_url=base_url,
-        auto_approve=auto_approve,
-        max_changes=max_changes,
-        concurrency=concurrency,
-        report=report,
-        undo_out=undo_out,
-        targets=targets,
-        force=force,
-        expect_file=expect_file,
-        api_key_env=api_key_env,
-        only_ended_holds=only_ended_holds,
-    )
-    failed: list[str] = []
-    for source in sources:
-        if len(sources) > 1:
-            echo(ctx, f"== {source} ==\n\n")
-        try:
-            _apply_one(ctx, source, choices)
-        except ApprovalError:
-            raise
-        except ReconcilerError as exc:
-            if len(sources) == 1:
-                raise
-            failed.append(str(source))
-            echo(ctx, f"Error: {source}: {lines(exc.message)}\n\n", err=True)
-    if failed:
-        raise ReconcilerError(
-            f"{len(failed)} of {len(sources)} sources did not apply cleanly "
-            f"({', '.join(failed)}); see the errors above."
-        )
-
-
-@dataclass(frozen=True)
-class ApplyChoices:
-    """The options of one ``apply`` run, the same for each of its sources."""
-
-    base_url: str | None
-    auto_approve: bool
-    max_changes: int | None
-    concurrency: int
-    report: Path | None
-    undo_out: Path | None
-    targets: tuple[str, ...]
-    force: bool
-    expect_file: Path | None
-    api_key_env: str | None
-    only_ended_holds: bool = False
-
-
-def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
-    """One source: a file planned now, or a saved or undo plan verified, then applied."""
-    base_url, api_key_env, concurrency = choices.base_url, choices.api_key_env, choices.concurrency
-    targets, expect_file = choices.targets, choices.expect_file
-    report, undo_out = choices.report, choices.undo_out
-    check_outputs(("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file))
-
-    def writing(asked: DesiredState | Plan, asked_by: str, provider: str) -> Connection:
-        return connection_for(
-            ctx,
-            base_url=base_url,
-            provider=provider,
-            asked=asked,
-            asked_by=asked_by,
-            api_key_env=api_key_env,
-            write=True,
-            concurrency=concurrency,
-        )
-
-    if choices.only_ended_holds and planfile.is_saved_plan(source):
-        raise click.UsageError("--only-ended-holds goes with a FILE, planned as it runs")
-    if planfile.is_saved_plan(source):
-        loaded = planfile.load_saved(source)
-        if loaded.is_undo:
-            if expect_file is not None:
-                raise click.UsageError(
-                    "--expect-file goes with a plan from 'plan --out'; an undo plan is checked "
-                    "by the signature apply gave it."
-                )
-            connection = writing(loaded.plan, str(source), loaded.plan.provider)
-            result = run(operations.verified_undo(loaded, connection, targets))
-        else:
-            desired = config.load(planfile.source_of(loaded, expect_file))
-            connection = writing(desired, desired.source, desired.provider)
-            result = run(operations.verified_saved(loaded.plan, desired, connection, targets))
-    else:
-        if expect_file is not None:
-            raise click.UsageError("--expect-file goes with a saved plan, not a file.")
-        desired = config.load(source)
-        connection = writing(desired, desired.source, desired.provider)
-        result = run(operations.plan_file(desired, connection, targets))
-        others = planning.not_from_ended_holds(result, desired) if choices.only_ended_holds else []
-        if others:
-            echo(ctx, render.plan_text(result, color=wants_color(ctx)))
-            echo(
-                ctx,
-                f"\nNothing was applied: {', '.join(others[:5])} "
-                f"{'changes' if len(others) == 1 else 'change'} for another reason than an "
-                "ended hold (drift, or an edit of the file); --only-ended-holds applies only "
-                "what holds that have ended change.\n",
-            )
-            return
-    echo(ctx, render.plan_text(result, color=wants_color(ctx)))
-    if result.is_empty:
-        return
-    operations.check_safe(result, max_changes=choices.max_changes, force=choices.force)
-    terminal.approve(choices.auto_approve)
-    undo = planfile.UndoRecorder(undo_out, result, api_key=connection.api_key) if undo_out else None
-    outcome = run(terminal.apply_until_interrupted(result, connection, undo=undo))
-    echo(ctx, "\n" + render.report_text(outcome, color=wants_color(ctx)))
-    if report:
-        write_json(report, outcome.data())
-        echo(ctx, f"Wrote the apply report to {report}.\n", err=True)
-    if undo_out and undo_out.exists():
-        echo(
-            ctx,
-            f"Wrote the undo plan to {undo_out}; to put back what this apply changed, run:\n"
-            f"    reconciler apply {shlex.quote(str(undo_out))}\n",
-            err=True,
-        )
-    if outcome.refused:  # one sentence for the key, the list above for the resources
-        why = outcome.refused.split(" (request-id")[0].split("; use a key")[0].rstrip(".")
-        raise ReconcilerError(
-            f"{why}: {outcome.count(Outcome.APPLIED)} applied, "
-            f"{outcome.count(Outcome.SKIPPED)} not attempted. Run apply again with a key "
-            "that may write."
-        )
-    if not outcome.ok:
-        raise ReconcilerError(
-            f"{outcome.count(Outcome.FAILED)} failed and {outcome.count(Outcome.SKIPPED)} "
-            "skipped (see above); what was applied stays applied: run plan again to see "
-            "what is left."
-        )
-
-
 @cli.command()
 @global_options
 @base_url_option
@@ -675,6 +466,7 @@ def demo(ctx: click.Context, keep: bool, provider: str) -> None:
     )
 
 
+cli.add_command(apply_command, name="apply")
 cli.add_command(adopt_command, name="adopt")
 cli.add_command(sandbox_command, name="sandbox")
 for _provider in providers.installed():  # each API's own commands, from its package
