@@ -70,6 +70,8 @@ def valid_body(method: str, path: str) -> dict[str, Any]:
         return SEED
     if path.endswith("/usage"):
         return {"tokens_used": 1_000}
+    if path.endswith("/oidc/token"):
+        return {}
     if path.startswith("/_sandbox/"):
         return {"latency_ms": 0}
     return {"name": "Renamed"}

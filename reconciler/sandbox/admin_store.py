@@ -22,6 +22,7 @@ from typing import Any
 
 from reconciler.sandbox.admin_limits import LimitsStore
 from reconciler.sandbox.errors import ErrorAnswer
+from reconciler.sandbox.federation import FederationStore
 
 ORG_ROLES = ("user", "developer", "billing", "admin", "claude_code_user")
 ASSIGNABLE_ROLES = ("user", "developer", "billing", "claude_code_user")
@@ -77,6 +78,7 @@ class AdminStore:
         self._db = db
         self._db.executescript(_SCHEMA)
         self.limits = LimitsStore(db, self.workspace, now, new_id)
+        self.federation = FederationStore(db)  # service accounts, issuers, rules, tokens
 
     # -- seeding -----------------------------------------------------------------------
 
@@ -96,6 +98,7 @@ class AdminStore:
         org = seed.get("organization") or {"id": str(uuid.uuid4()), "name": "Sandbox Org"}
         db.execute("INSERT INTO admin_org VALUES (?, ?)", (org["id"], org["name"]))
         self.limits.load(seed, org["id"])
+        self.federation.load(seed)
         for user in seed.get("users", []):
             db.execute(
                 "INSERT INTO admin_users VALUES (?,?,?,?,?)",

@@ -27,6 +27,8 @@ from reconciler.sandbox import contract
 from reconciler.sandbox.admin_app import admin_routes
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ERROR_TYPES, ErrorAnswer, error_response
+from reconciler.sandbox.federation import ACCESS_TOKEN_PREFIX, Signer
+from reconciler.sandbox.federation_app import federation_routes
 from reconciler.sandbox.middleware import CONTROL_PREFIX, ConditionsMiddleware, rfc3339
 from reconciler.sandbox.seed import SeedError, seed_from_data
 from reconciler.sandbox.store import Store, etag_of
@@ -40,6 +42,14 @@ def authorize(request: Request, scope_needed: str) -> None:
     key = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization", ""))
     if not key:
         raise ErrorAnswer(401, "Missing x-api-key header (or Authorization: Bearer).")
+    if key.startswith(ACCESS_TOKEN_PREFIX):
+        request.app.state.store.admin.federation.authorize(
+            key,
+            scope_needed,
+            beta=request.headers.get("anthropic-beta", ""),
+            doing=f"{request.method} {request.url.path}",
+        )
+        return
     scopes = request.app.state.store.scopes_of(key)
     if scopes is None:
         raise ErrorAnswer(401, "Invalid x-api-key.")
@@ -327,6 +337,7 @@ def create_app(
     app = Starlette(
         routes=[
             *admin_routes(authorize=authorize, read_body=read_json_object),
+            *federation_routes(authorize=authorize, read_body=read_json_object),
             Route(base, by_method(GET=get_company, PATCH=patch_company), methods=["GET", "PATCH"]),
             Route(f"{base}/usage", get_usage, methods=["GET"]),
             Route(f"{base}/projects", list_projects, methods=["GET"]),
@@ -349,5 +360,6 @@ def create_app(
     app.state.store = store
     app.state.conditions = conditions
     app.state.log = log
+    app.state.signer = Signer()  # the identity provider's key, made on first use
     app.add_middleware(ConditionsMiddleware, conditions=conditions, log=log, on_request=on_request)
     return app

@@ -31,6 +31,11 @@ class Settings:
     fault_retry_after: int = 1
     conflict_rate: float = 0.0
     rate_limit: float = 0.0
+    # Federation: the lifetime of minted access tokens (None: the rule's), and how many
+    # requests each is honoured for (None: no such limit), so a test can have a token
+    # expire in the middle of an apply without waiting for the clock.
+    access_token_seconds: int | None = None
+    access_token_requests: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -103,7 +103,48 @@ def _admin_section(section: Any, source: str) -> dict[str, Any]:
         raise SeedError(
             f"{source}: admin.spend_limits is a mapping whose admin_api is true, false or read"
         )
+    _check_federation(section, source)
     return dict(section)
+
+
+def _check_federation(section: dict[str, Any], source: str) -> None:
+    """Service accounts, issuers and rules, shaped as the Admin API has them, and each
+    rule pointing at an issuer and a service account the seed holds."""
+    accounts = section.get("service_accounts") or []
+    if not isinstance(accounts, list) or not all(
+        isinstance(a, dict)
+        and isinstance(a.get("name"), str)
+        and a.get("organization_role", "developer") in ("admin", "developer")
+        for a in accounts
+    ):
+        raise SeedError(
+            f"{source}: admin.service_accounts: each has a name and an organization_role "
+            "of admin or developer"
+        )
+    federation = section.get("federation") or {}
+    issuers = federation.get("issuers") or [] if isinstance(federation, dict) else None
+    rules = federation.get("rules") or [] if isinstance(federation, dict) else None
+    if not isinstance(issuers, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("issuer_url"), str) for i in issuers
+    ):
+        raise SeedError(f"{source}: admin.federation.issuers: each has an issuer_url")
+    issuer_ids = {i.get("id") for i in issuers}
+    account_ids = {a.get("id") for a in accounts}
+    if not isinstance(rules, list):
+        raise SeedError(f"{source}: admin.federation.rules is a list")
+    for rule in rules:
+        target = rule.get("target") if isinstance(rule, dict) else None
+        if (
+            not isinstance(rule, dict)
+            or rule.get("issuer_id") not in issuer_ids
+            or not isinstance(target, dict)
+            or target.get("service_account_id") not in account_ids
+            or not isinstance(rule.get("match", {}), dict)
+        ):
+            raise SeedError(
+                f"{source}: admin.federation.rules: each names an issuer_id and a "
+                "target.service_account_id of this seed, and its match is a mapping"
+            )
 
 
 def generated_projects(count: int, *, taken: set[str]) -> list[dict[str, Any]]:

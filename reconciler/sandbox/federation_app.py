@@ -1,0 +1,110 @@
+"""The sandbox's federation routes: the token exchange the SDK makes
+(``POST /v1/oauth/token``), the identity provider's published keys
+(``/.well-known/jwks.json`` and the discovery document that names them), and
+minting identity tokens with the claims a test asks for
+(``POST /_sandbox/oidc/token``, a ``sandbox:control`` key)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reconciler.sandbox.errors import ErrorAnswer
+from reconciler.sandbox.federation import FEDERATION_BETA, OAuthError, Signer
+from reconciler.sandbox.middleware import CONTROL_PREFIX
+
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+def federation_routes(
+    *,
+    authorize: Callable[[Request, str], None],
+    read_body: Callable[[Request], Awaitable[dict[str, Any]]],
+) -> list[Route]:
+    """The routes; ``authorize`` and ``read_body`` are the app's own."""
+
+    async def token(request: Request) -> Response:
+        try:
+            flags = {f.strip() for f in request.headers.get("anthropic-beta", "").split(",")}
+            if FEDERATION_BETA not in flags:
+                raise OAuthError(
+                    400,
+                    "invalid_request",
+                    f"The anthropic-beta header must include {FEDERATION_BETA}.",
+                )
+            body = await _grant(request, read_body)
+            store = request.app.state.store
+            settings = request.app.state.conditions.settings
+            signer: Signer = request.app.state.signer
+            with store.transaction():
+                answer = store.admin.federation.exchange(
+                    body,
+                    signer,
+                    organization_id=store.admin.organization()["id"],
+                    lifetime=settings.access_token_seconds,
+                    requests=settings.access_token_requests,
+                )
+        except OAuthError as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(answer, headers={"cache-control": "no-store"})
+
+    async def jwks(request: Request) -> Response:
+        signer: Signer = request.app.state.signer
+        return JSONResponse(signer.jwks())
+
+    async def discovery(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "issuer": base,
+                "jwks_uri": base + JWKS_PATH,
+                "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
+
+    async def mint(request: Request) -> Response:
+        authorize(request, "sandbox:control")
+        asked = await read_body(request)
+        for name, value in asked.items():
+            if not _claim_value(value):
+                raise ErrorAnswer(
+                    400,
+                    f"claim {name}: a value is a string, a number, a boolean, a list of "
+                    "strings, or null (to leave the claim out).",
+                )
+        store = request.app.state.store
+        claims = {**store.admin.federation.default_claims(time.time()), **asked}
+        signer: Signer = request.app.state.signer
+        kept = {name: value for name, value in claims.items() if value is not None}
+        return JSONResponse({"token": signer.sign(kept)})
+
+    return [
+        Route("/v1/oauth/token", token, methods=["POST"]),
+        Route(JWKS_PATH, jwks, methods=["GET"]),
+        Route("/.well-known/openid-configuration", discovery, methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}oidc/token", mint, methods=["POST"]),
+    ]
+
+
+async def _grant(
+    request: Request, read_body: Callable[[Request], Awaitable[dict[str, Any]]]
+) -> dict[str, Any]:
+    """The grant's fields, as JSON (as the SDK sends them); a body that is not a JSON
+    object is an OAuth ``invalid_request``."""
+    try:
+        return await read_body(request)
+    except ErrorAnswer as exc:
+        raise OAuthError(400, "invalid_request", exc.message) from exc
+
+
+def _claim_value(value: Any) -> bool:
+    if value is None or isinstance(value, str | bool | int | float):
+        return True
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
