@@ -18,6 +18,7 @@ from reconciler.commandline import (
     api_key_env_option,
     base_url_option,
     echo,
+    federation_options,
     global_options,
     keys_and_host,
     reading_for,
@@ -35,6 +36,7 @@ from reconciler.model import Action, Plan
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @base_url_option
 @api_key_env_option
+@federation_options
 @click.option(
     "--add-unmanaged",
     is_flag=True,

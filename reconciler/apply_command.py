@@ -26,6 +26,7 @@ from reconciler.commandline import (
     check_outputs,
     connection_for,
     echo,
+    federation_options,
     global_options,
     keys_and_host,
     run,
@@ -86,6 +87,7 @@ from reconciler.model import DesiredState, Outcome, Plan
     "What the drift workflow runs when its apply-ended-holds input allows.",
 )
 @api_key_env_option
+@federation_options
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -217,6 +219,8 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
                 "what holds that have ended change.\n",
             )
             return
+    if undo_out:
+        planfile.signing_key(connection.api_key)  # no key to sign with: said before the plan
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
     if result.is_empty:
         return

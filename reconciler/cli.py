@@ -37,6 +37,7 @@ from reconciler.commandline import (
     check_outputs,
     connection_for,
     echo,
+    federation_options,
     global_options,
     keys_and_host,
     options_of,
@@ -139,6 +140,7 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
 @targets_option
 @api_key_env_option
+@federation_options
 @click.option(
     "--max-chars",
     type=click.IntRange(min=1000),
@@ -370,6 +372,7 @@ def schema(provider: str) -> None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @api_key_env_option
+@federation_options
 @provider_option
 @click.pass_context
 def export(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from reconciler.connection import (
     key_for,
     key_variable_for,
 )
+from reconciler.federation import AUTH_CHOICES, FederationChoice, federation_for
 from reconciler.files import check_writable
 from reconciler.model import DesiredState, Plan
 
@@ -37,6 +38,7 @@ class Options:
     base_url: str | None = None
     insecure: bool = False
     timeout: float = RetryPolicy.timeout
+    federation: FederationChoice = field(default_factory=FederationChoice)
 
 
 def _set(name: str, value: Any) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -136,6 +138,71 @@ api_key_env_option = click.option(
 )
 
 
+def _choose(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that records one federation option in ``Options.federation``."""
+
+    def record(ctx: click.Context, _: click.Parameter, given: Any) -> None:
+        if given is not None:
+            options = options_of(ctx)
+            options.federation = replace(options.federation, **{name: given})
+
+    return record
+
+
+def federation_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--auth`` and the federation options, for the commands that reach the Admin API.
+    Each falls back to the SDK's environment variable (see ``federation``); the identity
+    token itself is never an option (a command line is visible to other processes)."""
+    for option in (
+        click.option(
+            "--identity-token-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_choose("token_file"),
+            help="Federation: read the CI job's OIDC token from this file, afresh at each "
+            "exchange (else ANTHROPIC_IDENTITY_TOKEN_FILE, else ANTHROPIC_IDENTITY_TOKEN).",
+        ),
+        click.option(
+            "--service-account",
+            metavar="ID",
+            default=None,
+            expose_value=False,
+            callback=_choose("service_account_id"),
+            help="Federation: the service account (svac_...) to act as (else "
+            "ANTHROPIC_SERVICE_ACCOUNT_ID; optional, the rule names it).",
+        ),
+        click.option(
+            "--organization-id",
+            metavar="UUID",
+            default=None,
+            expose_value=False,
+            callback=_choose("organization_id"),
+            help="Federation: the organization's id (else ANTHROPIC_ORGANIZATION_ID).",
+        ),
+        click.option(
+            "--federation-rule",
+            metavar="ID",
+            default=None,
+            expose_value=False,
+            callback=_choose("rule_id"),
+            help="Federation: the rule (fdrl_...) to exchange the identity token under (else "
+            "ANTHROPIC_FEDERATION_RULE_ID).",
+        ),
+        click.option(
+            "--auth",
+            type=click.Choice(AUTH_CHOICES),
+            default=None,
+            expose_value=False,
+            callback=_choose("auth"),
+            help="Sign in with a key, or by workload identity federation (Admin API; no key "
+            "stored). Default: federation when a rule is configured, else a key.",
+        ),
+    ):
+        f = option(f)
+    return f
+
+
 def connection_for(
     ctx: click.Context,
     *,
@@ -160,15 +227,20 @@ def connection_for(
     check_base_url(endpoint.url, insecure=options.insecure)
     chosen = providers.get(provider)
     names = key_variable_for(api_key_env, asked_key, defaults=chosen.key_variables, source=asked_by)
-    key, source = key_for(
-        names,
-        scope=chosen.write_scope if write else chosen.read_scope,
-        from_file=bool(asked_key) and not api_key_env and names == (asked_key,),
-    )
+    federation = federation_for(options.federation, provider=provider, key_variables=names)
+    if federation is not None:
+        key, source = "", "federation"
+    else:
+        key, source = key_for(
+            names,
+            scope=chosen.write_scope if write else chosen.read_scope,
+            from_file=bool(asked_key) and not api_key_env and names == (asked_key,),
+        )
     return Connection(
         endpoint.url,
         key,
         source,
+        federation=federation,
         insecure=options.insecure,
         concurrency=concurrency,
         retry=RetryPolicy(timeout=options.timeout),

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from reconciler.errors import CredentialsError, TransportError
+from reconciler.federation import Federation
 from reconciler.model import DEFAULT_PROVIDER
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -49,8 +50,9 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Connection:
-    """One provider's API, reachable: where, with which key (kept out of ``repr``),
-    how many writes at once and how hard to retry."""
+    """One provider's API, reachable: where, with which key (kept out of ``repr``) or
+    which federated identity (``api_key`` then empty), how many writes at once and how
+    hard to retry."""
 
     base_url: str
     api_key: str = field(repr=False)
@@ -63,6 +65,7 @@ class Connection:
     base_url_origin: str = "the default"
     # Told of each wait before a retry ("attempt 2 of 6 in 1.2 s: 503"), on a terminal.
     progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    federation: Federation | None = None
 
     @property
     def where(self) -> str:
@@ -71,7 +74,10 @@ class Connection:
 
     @property
     def api(self) -> dict[str, str]:
-        """What every plan and report names: the API and the variable the key came from."""
+        """What every plan and report names: the API, and the variable the key came from
+        or the federated identity (rule, organization, service account; never a token)."""
+        if self.federation is not None:
+            return {"base_url": self.base_url, **self.federation.api}
         return {"base_url": self.base_url, "key_variable": self.key_source}
 
 

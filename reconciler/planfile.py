@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import providers
-from reconciler.errors import ConfigError, PlanFileError, StalePlanError
+from reconciler.errors import ConfigError, CredentialsError, PlanFileError, StalePlanError
 from reconciler.escape import visible
 from reconciler.files import write_json
 from reconciler.model import (
@@ -128,12 +128,23 @@ def load_saved(path: Path) -> SavedPlan:
     return SavedPlan(plan, sections, kind, signature)
 
 
+FEDERATED_FIELDS = (
+    "auth",
+    "federation_rule_id",
+    "organization_id",
+    "service_account_id",
+    "identity_token_from",
+)
+
+
 def _api(recorded: Any) -> dict[str, str]:
-    """The API a plan says it was made against (earlier plans said ``api_key_env``)."""
+    """The API a plan says it was made against (earlier plans said ``api_key_env``), and
+    how it signed in: a key variable, or a federated identity."""
     api = recorded if isinstance(recorded, dict) else {}
     pairs = (
         ("base_url", api.get("base_url")),
         ("key_variable", api.get("key_variable", api.get("api_key_env"))),
+        *((name, api.get(name)) for name in FEDERATED_FIELDS),
     )
     return {name: found for name, found in pairs if isinstance(found, str)}
 
@@ -204,7 +215,15 @@ def is_saved_plan(path: Path) -> bool:
 def signing_key(api_key: str) -> bytes:
     """The key an undo plan is signed with: derived from the API key, so only someone
     holding the key can make or change an undo plan that apply accepts, and the
-    signature reveals nothing of the key."""
+    signature reveals nothing of the key. Signed in by federation there is no key, and
+    no undo plan is made or accepted: a signature over nothing secret vouches for
+    nothing."""
+    if not api_key:
+        raise CredentialsError(
+            "Undo plans are signed with the API key, and this run signs in by federation "
+            "without one; nothing was sent. Make and apply undo plans with an Admin API key "
+            "(--auth key), or leave out --undo-out."
+        )
     return hashlib.sha256(b"reconciler undo plan 1\0" + api_key.encode()).digest()
 
 

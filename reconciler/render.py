@@ -35,11 +35,21 @@ def value(v: Any) -> str:
 
 def api_line(api: Mapping[str, str]) -> str | None:
     """``API: https://api.anthropic.com (key from CLAUDE_API_KEY)``: where a plan was made
-    or an apply wrote, and which variable held the key (never the key)."""
+    or an apply wrote, and which variable held the key (never the key); or, signed in by
+    federation, the rule, service account and organization, and where the identity
+    token was read (never a token)."""
     if not api.get("base_url"):
         return None
-    key = f" (key from {api['key_variable']})" if api.get("key_variable") else ""
-    return visible(f"API: {api['base_url']}{key}")
+    if api.get("auth") == "federation":
+        account = api.get("service_account_id")
+        account = f", service account {account}" if account else ""
+        how = (
+            f" (federation: rule {api.get('federation_rule_id')}{account}, organization "
+            f"{api.get('organization_id')}; identity token from {api.get('identity_token_from')})"
+        )
+    else:
+        how = f" (key from {api['key_variable']})" if api.get("key_variable") else ""
+    return visible(f"API: {api['base_url']}{how}")
 
 
 def _styler(color: bool) -> Callable[..., str]:

@@ -27,6 +27,7 @@ class Context:
     key_source: str
     timeout: float
     attempts: int
+    identity: str | None = None  # the federated identity, when there is no key
 
 
 def translated(exc: anthropic.APIError, context: Context) -> ApiError:
@@ -65,7 +66,18 @@ def _status_error(exc: anthropic.APIStatusError, context: Context, tries: str) -
             status=status,
             request_id=exc.request_id,
         )
-    if status == 401:
+    if status in (401, 403) and context.identity:
+        kind = AuthError
+        text = (
+            f"The Admin API refused {context.identity} to {context.what} ({message}). "
+            "reconciler needs org:admin: the rule must grant it (rules granting org:admin are "
+            "set up in the Console) and the service account must have the admin role."
+            if status == 403
+            else f"The Admin API did not accept the access token of {context.identity} "
+            f"({message}), even freshly exchanged; run again, and if it persists check the "
+            "rule in the Console (Settings, Workload identity)."
+        )
+    elif status == 401:
         kind = AuthError
         text = (
             f"The API did not accept the key in {source} ({message}); set {source} to a "

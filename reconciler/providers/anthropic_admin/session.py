@@ -36,6 +36,7 @@ from reconciler.providers.anthropic_admin.addresses import (
     WORKSPACE,
 )
 from reconciler.providers.anthropic_admin.export import file_data
+from reconciler.providers.anthropic_admin.federated import RetriedExchange, refusal
 from reconciler.providers.anthropic_admin.sdk_errors import (
     Context,
     SpendLimitsNotEnabled,
@@ -54,8 +55,13 @@ class _Unsure(Exception):
 class AdminSession:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        federation = connection.federation
+        # Federated: no key; the SDK exchanges the identity token for access tokens and
+        # refreshes them before they expire (``federated``).
+        self._exchange = RetriedExchange(federation, connection.retry) if federation else None
         self._client = anthropic.AsyncAnthropic(
-            api_key=connection.api_key,
+            api_key=None if federation else connection.api_key,
+            credentials=self._exchange,
             base_url=connection.base_url,
             max_retries=max(0, connection.retry.attempts - 1),
             timeout=connection.retry.timeout,
@@ -441,6 +447,7 @@ class AdminSession:
             reraise=True,
         )
         last: ApiError | None = None
+        renewed = False
         try:
             async for attempt in retrying:
                 with attempt:
@@ -448,6 +455,9 @@ class AdminSession:
                         created = await self._calling(what, send(once), retry_hint=False)
                         return getattr(created, "id", None)
                     except ApiError as exc:
+                        if exc.status == 401 and not renewed and self._renew_access_token():
+                            renewed, last = True, exc  # refused before anything was written
+                            raise _Unsure() from exc
                         if not may_have_written(exc) and exc.status != 429:
                             raise
                         last = exc
@@ -463,6 +473,16 @@ class AdminSession:
                 status=last.status,
             ) from exc
         return None
+
+    def _renew_access_token(self) -> bool:
+        """After a 401 on a create (sent without the SDK's retries, which would renew it
+        themselves): forget the access token, so the next request exchanges again.
+        False when there is no token to renew (a key)."""
+        cache = self._client._token_cache
+        if self._exchange is None or cache is None:
+            return False
+        cache.invalidate()
+        return True
 
     async def _all(
         self, what: str, lister: Callable[..., Any], *args: Any, **params: Any
@@ -492,11 +512,21 @@ class AdminSession:
             raise translated(exc, self._context(what, attempts)) from exc
         except anthropic.APIError as exc:
             raise translated(exc, self._context(what, attempts)) from exc
+        except anthropic.AnthropicError as exc:  # signing in: the token exchange
+            federation = self._connection.federation
+            if federation is None:
+                raise
+            raise refusal(exc, federation, where=self._connection.where) from None
 
     def _context(self, what: str, attempts: int) -> Context:
         connection = self._connection
         return Context(
-            what, connection.where, connection.key_source, connection.retry.timeout, attempts
+            what,
+            connection.where,
+            connection.key_source,
+            connection.retry.timeout,
+            attempts,
+            identity=connection.federation.identity if connection.federation else None,
         )
 
 

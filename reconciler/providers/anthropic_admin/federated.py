@@ -1,0 +1,164 @@
+"""Signing in to the Admin API by workload identity federation, through the SDK.
+
+The SDK's ``WorkloadIdentityCredentials`` does the RFC 7523 exchange and its
+``TokenCache`` refreshes the access token before it expires; this module adds
+what a long, unattended apply needs around them: the exchange tried again (within
+the connection's bounds) when the token endpoint answers 429 or 5xx or the
+connection drops, since the SDK sends it once; the identity token read through
+``Federation`` (a file read afresh at each exchange); and every refusal turned
+into one sentence naming the rule, the service account and, when the token
+endpoint names it, the claim that did not match. Tokens never reach a message:
+the SDK keeps only the OAuth error fields of an answer, and what is shown of the
+identity token is the claim the refusal names.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import anthropic
+from anthropic.lib.credentials import (
+    AccessToken,
+    WorkloadIdentityCredentials,
+    WorkloadIdentityError,
+)
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from reconciler.connection import RetryPolicy
+from reconciler.errors import AuthError, CredentialsError, ReconcilerError, TransportError
+from reconciler.escape import visible
+from reconciler.federation import Federation, claims_of, expired_at
+
+CONSOLE = "the Console (Settings, Workload identity)"
+_CLAIM = re.compile(r"'([A-Za-z0-9_:.\-]{1,64})' claim")
+
+
+class IdentityTokenUnreadable(anthropic.AnthropicError):
+    """The identity token could not be read at an exchange: an SDK error, so the SDK
+    passes it through as it is rather than retrying it as a lost connection."""
+
+
+class RetriedExchange:
+    """An ``AccessTokenProvider``: the SDK's exchange, tried again on 429, 5xx and a
+    lost connection within ``policy``; a refusal (4xx) is final."""
+
+    def __init__(self, federation: Federation, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self._federation = federation
+        self._exchange = WorkloadIdentityCredentials(
+            identity_token_provider=self._identity_token,
+            federation_rule_id=federation.rule_id,
+            organization_id=federation.organization_id,
+            service_account_id=federation.service_account_id,
+        )
+        self.exchanges = 0
+
+    def _identity_token(self) -> str:
+        try:
+            return self._federation.identity_token()
+        except CredentialsError as exc:
+            raise IdentityTokenUnreadable(exc.message) from None
+
+    def __call__(self, *, force_refresh: bool = False) -> AccessToken:
+        policy = self._policy
+        for attempt in Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(policy.attempts),
+            wait=wait_random_exponential(multiplier=policy.backoff, max=policy.max_wait),
+            reraise=True,
+        ):
+            with attempt:
+                self.exchanges += 1
+                return self._exchange(force_refresh=force_refresh)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    def for_base_url(self, base_url: str) -> RetriedExchange:
+        """The SDK binds the exchange to the client's base URL: the sandbox on loopback,
+        or the API the operator named (a token is valid only where it was minted)."""
+        self._exchange = self._exchange.for_base_url(base_url)
+        return self
+
+    def close(self) -> None:
+        self._exchange.close()
+
+
+def _transient(exc: BaseException) -> bool:
+    """A token endpoint that was not reached, or answered 429 or 5xx: worth another try."""
+    if not isinstance(exc, WorkloadIdentityError):
+        return False
+    status = exc.status_code
+    if status is None:
+        return str(exc).startswith("Failed to reach")
+    return status == 429 or status >= 500
+
+
+def refusal(
+    exc: anthropic.AnthropicError, federation: Federation, *, where: str
+) -> ReconcilerError:
+    """One sentence for a sign-in that failed, naming who tried and what to do."""
+    who = federation.identity
+    if isinstance(exc, IdentityTokenUnreadable):
+        return CredentialsError(str(exc))
+    if not isinstance(exc, WorkloadIdentityError):
+        return CredentialsError(
+            f"Could not sign in by federation as {who}: {visible(str(exc))[:300]}"
+        )
+    status = exc.status_code
+    body: Any = exc.body
+    description = body.get("error_description", "") if isinstance(body, dict) else ""
+    error = body.get("error", "") if isinstance(body, dict) else ""
+    said = visible(str(description))[:300]
+    if status is None and not _transient(exc):
+        return CredentialsError(f"Could not sign in as {who}: {visible(str(exc))[:300]}")
+    if status is None:
+        return TransportError(
+            f"Could not reach the token endpoint of {where} to sign in as {who}; check that "
+            "the API is reachable and run again."
+        )
+    if status == 429 or status >= 500:
+        return TransportError(
+            f"The token endpoint of {where} kept answering {status} when signing in as {who}; "
+            "wait a little and run again."
+        )
+    claims = claims_of(_token_or_empty(federation))
+    ended = expired_at(claims, time.time())
+    if ended:
+        return AuthError(
+            f"The identity token from {federation.token_source} expired at {ended}, so "
+            f"{who} cannot sign in; give reconciler a fresh one (in GitHub Actions, "
+            "re-run the job: each run's token lives minutes).",
+            status=status,
+        )
+    if status == 403:
+        return AuthError(
+            f"The token exchange for {who} was refused: {said} Ask an organization admin "
+            f"to give the service account the admin role again in {CONSOLE}; reconciler "
+            "needs org:admin.",
+            status=status,
+        )
+    if status == 401:
+        named = _CLAIM.search(str(description))
+        claim = named.group(1) if named else None
+        has = f" (the token's {claim} is {visible(repr(claims[claim]))})" if claim in claims else ""
+        what = f"its {claim} claim" if claim else "it"
+        return AuthError(
+            f"Federation rule {federation.rule_id} refused the identity token from "
+            f"{federation.token_source}: {what} does not match{has}. Run from the repository, "
+            f"branch or environment the rule pins, or change the rule's match in {CONSOLE}"
+            f"{f' ({said})' if not claim and said else ''}.",
+            status=status,
+        )
+    return CredentialsError(
+        f"The token exchange for {who} was refused ({status} {visible(str(error))}: {said}); "
+        f"check the federation rule and organization ids (--federation-rule, "
+        "--organization-id).",
+    )
+
+
+def _token_or_empty(federation: Federation) -> str:
+    try:
+        return federation.identity_token()
+    except CredentialsError:
+        return ""
