@@ -31,6 +31,19 @@ SEED_COMPANY = {
     "usage_limit": None,
     "created_at": "2024-01-01T00:00:00Z",
 }
+# The shipped seed's federation: the rule a job of my-org/org-settings on main signs in
+# under, the service account it acts as, and the organization.
+RULE_ID = "fdrl_01SandboxOrgSettingsMain"
+SERVICE_ACCOUNT_ID = "svac_01SandboxReconcilerCI"
+ORGANIZATION_ID = "2f9a1c3e-5b7d-4e6f-8a9b-0c1d2e3f4a5b"
+FEDERATION_VARIABLES = (
+    "ANTHROPIC_FEDERATION_RULE_ID",
+    "ANTHROPIC_ORGANIZATION_ID",
+    "ANTHROPIC_SERVICE_ACCOUNT_ID",
+    "ANTHROPIC_IDENTITY_TOKEN",
+    "ANTHROPIC_IDENTITY_TOKEN_FILE",
+    "RECONCILER_AUTH",
+)
 DATA = Path(__file__).parent / "data"
 T = TypeVar("T")
 
@@ -84,6 +97,25 @@ class SandboxProcess:
         """Every item of an Admin API list (one page of 1,000 is all a test makes)."""
         data: list[dict[str, Any]] = self.admin_call("GET", path, params={"limit": 1000})["data"]
         return data
+
+    def identity_token(self, **claims: Any) -> str:
+        """An identity token the sandbox signs: a GitHub Actions job the shipped rule
+        accepts, with ``claims`` changed (None leaves a claim out)."""
+        response = self.control("POST", "oidc/token", json=claims)
+        response.raise_for_status()
+        token: str = response.json()["token"]
+        return token
+
+    def federated(self, token: str, **changes: str) -> dict[str, str]:
+        """The environment of a CI job signed in by federation: no key anywhere."""
+        return {
+            "RECONCILER_BASE_URL": self.url,
+            "ANTHROPIC_FEDERATION_RULE_ID": RULE_ID,
+            "ANTHROPIC_ORGANIZATION_ID": ORGANIZATION_ID,
+            "ANTHROPIC_SERVICE_ACCOUNT_ID": SERVICE_ACCOUNT_ID,
+            "ANTHROPIC_IDENTITY_TOKEN": token,
+            **changes,
+        }
 
     def stop(self) -> int:
         self.http.close()
@@ -141,7 +173,13 @@ def run_cli(
         k: v
         for k, v in os.environ.items()
         if k
-        not in ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY", "RECONCILER_BASE_URL", "GITHUB_ACTIONS")
+        not in (
+            "CLAUDE_API_KEY",
+            "ANTHROPIC_ADMIN_KEY",
+            "RECONCILER_BASE_URL",
+            "GITHUB_ACTIONS",
+            *FEDERATION_VARIABLES,
+        )
     }
     done = subprocess.run(
         [reconciler_executable(), *args],

@@ -40,9 +40,18 @@ class IdentityTokenUnreadable(anthropic.AnthropicError):
     passes it through as it is rather than retrying it as a lost connection."""
 
 
+# Access tokens this process holds, by where and who: a command that opens more than one
+# session (an apply reads, then writes) signs in once, as long as the token is fresh.
+_HELD: dict[tuple[str, str, str, str | None], AccessToken] = {}
+# Reused only with more left than the SDK's advisory refresh window (two minutes).
+FRESH_SECONDS = 120
+
+
 class RetriedExchange:
     """An ``AccessTokenProvider``: the SDK's exchange, tried again on 429, 5xx and a
-    lost connection within ``policy``; a refusal (4xx) is final."""
+    lost connection within ``policy``; a refusal (4xx) is final. A token this process
+    already holds is handed out again while it is fresh, unless the SDK forces a
+    refresh (after a 401)."""
 
     def __init__(self, federation: Federation, policy: RetryPolicy) -> None:
         self._policy = policy
@@ -53,7 +62,12 @@ class RetriedExchange:
             organization_id=federation.organization_id,
             service_account_id=federation.service_account_id,
         )
-        self.exchanges = 0
+        self._held_as: tuple[str, str, str, str | None] = (
+            "",
+            federation.rule_id,
+            federation.organization_id,
+            federation.service_account_id,
+        )
 
     def _identity_token(self) -> str:
         try:
@@ -62,6 +76,14 @@ class RetriedExchange:
             raise IdentityTokenUnreadable(exc.message) from None
 
     def __call__(self, *, force_refresh: bool = False) -> AccessToken:
+        held = _HELD.get(self._held_as)
+        expires = held.expires_at if held else None
+        if held and not force_refresh and expires and expires - time.time() > FRESH_SECONDS:
+            return held
+        _HELD[self._held_as] = token = self._exchanged(force_refresh)
+        return token
+
+    def _exchanged(self, force_refresh: bool) -> AccessToken:
         policy = self._policy
         for attempt in Retrying(
             retry=retry_if_exception(_transient),
@@ -70,7 +92,6 @@ class RetriedExchange:
             reraise=True,
         ):
             with attempt:
-                self.exchanges += 1
                 return self._exchange(force_refresh=force_refresh)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
@@ -78,6 +99,7 @@ class RetriedExchange:
         """The SDK binds the exchange to the client's base URL: the sandbox on loopback,
         or the API the operator named (a token is valid only where it was minted)."""
         self._exchange = self._exchange.for_base_url(base_url)
+        self._held_as = (base_url, *self._held_as[1:])
         return self
 
     def close(self) -> None:
