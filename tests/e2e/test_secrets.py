@@ -4,6 +4,7 @@ on success, on 401/403 and on errors; in output, plan files, reports, logs."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,3 +208,80 @@ def test_the_sandbox_keeps_no_key_in_its_database_or_output(server: SandboxProce
 def test_the_leak_counter_sees_a_key_when_there_is_one() -> None:
     assert leaked(f"x-api-key: {ADMIN}") == len(ADMIN) + len(MARK)
     assert leaked("...CANARY-ADMIN-7f3a...") == len(MARK)
+
+
+ACCESS_TOKEN_PREFIX = "sk-ant-oat01-"  # every access token the sandbox mints starts so
+
+
+def token_bytes(text: str, identity_tokens: list[str]) -> int:
+    """Bytes of token found: an identity token's payload or signature (the header is the
+    same for every token and says nothing), or any access token."""
+    pieces = [p for token in identity_tokens for p in token.split(".")[1:]]
+    return sum(text.count(p) * len(p) for p in pieces) + text.count(ACCESS_TOKEN_PREFIX) * len(
+        ACCESS_TOKEN_PREFIX
+    )
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_no_federated_command_shows_a_token(
+    server: SandboxProcess, workdir: Path, debug: bool
+) -> None:
+    """Signed in by federation: no identity token and no access token in any output,
+    plan, report or file, on success, on refusals, on a dead server, with tokens
+    expiring under an apply; and none in the sandbox's database."""
+    work = workdir / ("federated-debug" if debug else "federated-plain")
+    work.mkdir()
+    org, plan, report = (str(work / n) for n in ("admin.yaml", "plan.json", "report.json"))
+    (work / "admin.yaml").write_text(
+        "version: 1\nprovider: anthropic-admin\nusers:\n  ben@example.com: billing\n"
+        "workspaces:\n  Federated:\n    members:\n      ben@example.com: workspace_user\n"
+    )
+    now = int(time.time())
+    good = server.identity_token()
+    refused = {
+        "wrong repository": server.identity_token(repository="someone/fork"),
+        "expired": server.identity_token(iat=now - 900, nbf=now - 900, exp=now - 600),
+    }
+    runs = [
+        ["plan", org],
+        ["plan", org, "--format", "json"],
+        ["plan", org, "--format", "markdown", "--out", plan],
+        ["show", plan],
+        ["show", plan, "--format", "json"],
+        ["apply", plan, "--auto-approve", "--report", report],
+        ["show", report, "--format", "markdown"],
+        ["apply", org, "--auto-approve", "--undo-out", str(work / "undo.json")],  # refused
+        ["export", "--provider", "anthropic-admin", "--out", str(work / "out.yaml")],
+        ["plan", org, "--base-url", "http://127.0.0.1:9"],  # dead server
+    ]
+    prefix = ["--debug"] if debug else []
+    outputs = [run_cli(*prefix, *args, env=server.federated(good)) for args in runs]
+    outputs += [run_cli(*prefix, "plan", org, env=server.federated(t)) for t in refused.values()]
+    server.control("PATCH", "settings", json={"access_token_requests": 5})
+    try:
+        (work / "admin.yaml").write_text(
+            (work / "admin.yaml").read_text().replace("billing", "developer")
+        )
+        outputs.append(run_cli(*prefix, "apply", org, "--auto-approve", env=server.federated(good)))
+    finally:
+        server.control("PATCH", "settings", json={"access_token_requests": None})
+    assert outputs[5].exit_code == 0, outputs[5].output  # the apply that wrote
+    assert outputs[-1].exit_code == 0, outputs[-1].output
+    tokens = [good, *refused.values()]
+    total = sum(token_bytes(r.stdout + r.stderr, tokens) for r in outputs)
+    total += sum(
+        token_bytes(f.read_text(errors="replace"), tokens) for f in work.rglob("*") if f.is_file()
+    )
+    database = server.db.read_bytes().decode("latin-1")
+    wal = server.db.with_name(server.db.name + "-wal")
+    database += wal.read_bytes().decode("latin-1") if wal.exists() else ""
+    total += token_bytes(database, tokens)
+    figures.add("federated command runs checked for tokens", len(outputs))
+    figures.add("bytes of identity or access token leaked", total)
+    assert total == 0
+
+
+def test_the_token_counter_sees_a_token_when_there_is_one() -> None:
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    assert token_bytes(f"token={token}", [token]) == len("eyJzdWIiOiJ4In0.c2lnbmF0dXJl") - 1
+    assert token_bytes("Bearer sk-ant-oat01-abc", []) == len(ACCESS_TOKEN_PREFIX)
