@@ -164,6 +164,16 @@ def federation_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "exchange (else ANTHROPIC_IDENTITY_TOKEN_FILE, else ANTHROPIC_IDENTITY_TOKEN).",
         ),
         click.option(
+            "--identity-token-audience",
+            metavar="AUD",
+            default=None,
+            expose_value=False,
+            callback=_choose("audience"),
+            help="Federation in GitHub Actions: the audience to ask the job's OIDC token for "
+            "(else RECONCILER_IDENTITY_TOKEN_AUDIENCE, else https://api.anthropic.com); the "
+            "rule's audience must be the same.",
+        ),
+        click.option(
             "--service-account",
             metavar="ID",
             default=None,

@@ -26,6 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from reconciler.connection import is_loopback
 from reconciler.errors import CredentialsError
 
 RULE_VARIABLE = "ANTHROPIC_FEDERATION_RULE_ID"
@@ -34,6 +37,14 @@ SERVICE_ACCOUNT_VARIABLE = "ANTHROPIC_SERVICE_ACCOUNT_ID"
 TOKEN_VARIABLE = "ANTHROPIC_IDENTITY_TOKEN"
 TOKEN_FILE_VARIABLE = "ANTHROPIC_IDENTITY_TOKEN_FILE"
 AUTH_VARIABLE = "RECONCILER_AUTH"
+AUDIENCE_VARIABLE = "RECONCILER_IDENTITY_TOKEN_AUDIENCE"
+# In a GitHub Actions job with ``permissions: id-token: write``, the runner puts these in
+# every step's environment; with them, reconciler asks for a fresh token at each exchange.
+ACTIONS_URL_VARIABLE = "ACTIONS_ID_TOKEN_REQUEST_URL"
+ACTIONS_TOKEN_VARIABLE = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+# The audience asked of GitHub Actions unless the operator names another: the rule's
+# ``match.audience`` must be the same.
+DEFAULT_AUDIENCE = "https://api.anthropic.com"
 AUTH_CHOICES = ("key", "federation")
 FEDERATED_PROVIDER = "anthropic-admin"
 
@@ -47,6 +58,7 @@ class FederationChoice:
     organization_id: str | None = None
     service_account_id: str | None = None
     token_file: Path | None = None
+    audience: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,11 +70,16 @@ class Federation:
     rule_id: str
     organization_id: str
     service_account_id: str | None
-    token_file: Path | None  # else the token is in TOKEN_VARIABLE
+    token_file: Path | None  # else the token is in TOKEN_VARIABLE, or asked of Actions
+    actions_audience: str | None = None  # asked of GitHub Actions, with this audience
 
     @property
     def token_source(self) -> str:
-        return f"the file {self.token_file}" if self.token_file else TOKEN_VARIABLE
+        if self.token_file:
+            return f"the file {self.token_file}"
+        if self.actions_audience:
+            return f"GitHub Actions (audience {self.actions_audience})"
+        return TOKEN_VARIABLE
 
     @property
     def identity(self) -> str:
@@ -78,7 +95,7 @@ class Federation:
             "auth": "federation",
             "federation_rule_id": self.rule_id,
             "organization_id": self.organization_id,
-            "identity_token_from": str(self.token_file) if self.token_file else TOKEN_VARIABLE,
+            "identity_token_from": str(self.token_file) if self.token_file else self.token_source,
         }
         if self.service_account_id:
             named["service_account_id"] = self.service_account_id
@@ -95,6 +112,8 @@ class Federation:
                     f"({getattr(exc, 'strerror', None) or type(exc).__name__}); point "
                     f"{TOKEN_FILE_VARIABLE} or --identity-token-file at the OIDC token."
                 ) from None
+        elif self.actions_audience:
+            token = _from_actions(self.actions_audience)
         else:
             token = os.environ.get(TOKEN_VARIABLE, "").strip()
         if not token:
@@ -142,6 +161,12 @@ def federation_for(
     organization = choice.organization_id or os.environ.get(ORGANIZATION_VARIABLE, "").strip()
     account = choice.service_account_id or os.environ.get(SERVICE_ACCOUNT_VARIABLE, "").strip()
     token_file = choice.token_file or _path(os.environ.get(TOKEN_FILE_VARIABLE, "").strip())
+    in_actions = all(os.environ.get(n) for n in (ACTIONS_URL_VARIABLE, ACTIONS_TOKEN_VARIABLE))
+    audience = (
+        None
+        if token_file or os.environ.get(TOKEN_VARIABLE, "").strip() or not in_actions
+        else choice.audience or os.environ.get(AUDIENCE_VARIABLE, "").strip() or DEFAULT_AUDIENCE
+    )
     missing = [
         what
         for what, given in (
@@ -149,8 +174,8 @@ def federation_for(
             (f"the organization's id ({ORGANIZATION_VARIABLE} or --organization-id)", organization),
             (
                 f"the identity token ({TOKEN_FILE_VARIABLE}, --identity-token-file or "
-                f"{TOKEN_VARIABLE})",
-                token_file or os.environ.get(TOKEN_VARIABLE, "").strip(),
+                f"{TOKEN_VARIABLE}; in GitHub Actions, permissions: id-token: write)",
+                token_file or audience or os.environ.get(TOKEN_VARIABLE, "").strip(),
             ),
         )
         if not given
@@ -160,9 +185,46 @@ def federation_for(
             f"Federation needs {' and '.join(missing)}; set "
             f"{'it' if len(missing) == 1 else 'them'}, or use a key (--auth key)."
         )
-    federation = Federation(rule, organization, account or None, token_file)
-    federation.identity_token()  # unreadable or not a token: said now, before any request
+    federation = Federation(rule, organization, account or None, token_file, audience)
+    if audience is None:  # unreadable or not a token: said now, before any request
+        federation.identity_token()
     return federation
+
+
+def _from_actions(audience: str) -> str:
+    """A fresh identity token from the GitHub Actions runner's token service (as
+    ``core.getIDToken`` asks it): the request token goes only to the runner's own URL,
+    over https (or loopback), never following a redirect."""
+    url = os.environ.get(ACTIONS_URL_VARIABLE, "")
+    parts = httpx.URL(url) if url.startswith(("https://", "http://")) else None
+    if parts is None or (parts.scheme != "https" and not is_loopback(parts.host)):
+        raise CredentialsError(
+            f"{ACTIONS_URL_VARIABLE} is not an https URL; reconciler sends the job's request "
+            "token only to the runner's own token service."
+        )
+    try:
+        answer = httpx.get(
+            url,
+            params={"audience": audience},
+            headers={"Authorization": f"Bearer {os.environ.get(ACTIONS_TOKEN_VARIABLE, '')}"},
+            follow_redirects=False,
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise CredentialsError(
+            f"Could not reach GitHub Actions' token service ({type(exc).__name__}); run the "
+            "job again."
+        ) from None
+    try:
+        value = answer.json().get("value") if answer.status_code == 200 else None
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        value = None
+    if not isinstance(value, str):
+        raise CredentialsError(
+            f"GitHub Actions gave no identity token (HTTP {answer.status_code}); the job needs "
+            "permissions: id-token: write."
+        )
+    return value
 
 
 def _path(text: str) -> Path | None:

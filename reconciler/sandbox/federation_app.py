@@ -2,7 +2,8 @@
 (``POST /v1/oauth/token``), the identity provider's published keys
 (``/.well-known/jwks.json`` and the discovery document that names them), and
 minting identity tokens with the claims a test asks for
-(``POST /_sandbox/oidc/token``, a ``sandbox:control`` key)."""
+(``POST /_sandbox/oidc/token``, a ``sandbox:control`` key), or as GitHub Actions'
+token service hands them to a job (``GET /_sandbox/oidc/actions``)."""
 
 from __future__ import annotations
 
@@ -85,8 +86,21 @@ def federation_routes(
         kept = {name: value for name, value in claims.items() if value is not None}
         return JSONResponse({"token": signer.sign(kept)})
 
+    async def actions(request: Request) -> Response:
+        """GitHub Actions' token service, as a job with ``id-token: write`` calls it
+        (``ACTIONS_ID_TOKEN_REQUEST_URL`` with ``&audience=``, the request token as
+        bearer): a token the first rule accepts, for the audience asked."""
+        authorize(request, "sandbox:control")
+        store = request.app.state.store
+        claims = store.admin.federation.default_claims(time.time())
+        if audience := request.query_params.get("audience"):
+            claims["aud"] = audience
+        signer: Signer = request.app.state.signer
+        return JSONResponse({"count": 1, "value": signer.sign(claims)})
+
     return [
         Route("/v1/oauth/token", token, methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}oidc/actions", actions, methods=["GET"]),
         Route(JWKS_PATH, jwks, methods=["GET"]),
         Route("/.well-known/openid-configuration", discovery, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}oidc/token", mint, methods=["POST"]),

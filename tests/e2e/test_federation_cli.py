@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ..sandbox import (
+    CONTROL_KEY,
     ORG_ADMIN_KEY,
     ORGANIZATION_ID,
     RULE_ID,
@@ -234,3 +235,46 @@ def test_incomplete_or_misplaced_federation_is_refused_before_any_request(
     assert "Undo plans are signed with the API key" in undo.stderr
     assert [r for r in api_requests(sandbox) if r["method"] != "GET"] == []
     assert not (tmp_path / "undo.json").exists()
+
+
+def actions_job(sandbox: SandboxProcess, **changes: str) -> dict[str, str]:
+    """A GitHub Actions job with ``permissions: id-token: write``: the runner's token
+    service in the environment (the sandbox plays it), the rule and organization as the
+    reusable workflows pass them, and no token or key anywhere."""
+    env = sandbox.federated("")
+    del env["ANTHROPIC_IDENTITY_TOKEN"]
+    return {
+        **env,
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{sandbox.url}/_sandbox/oidc/actions?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": CONTROL_KEY,
+        **changes,
+    }
+
+
+def test_in_github_actions_reconciler_asks_the_runner_for_each_token(
+    sandbox: SandboxProcess,
+) -> None:
+    result = run_cli("apply", EXAMPLE, "--auto-approve", env=actions_job(sandbox))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == header(
+        sandbox, "GitHub Actions (audience https://api.anthropic.com)"
+    )
+    assert len(exchanges(sandbox)) == 1  # the apply's read and its writes signed in once
+
+
+def test_in_github_actions_a_wrong_audience_or_no_permission_is_a_sentence(
+    sandbox: SandboxProcess,
+) -> None:
+    wrong = actions_job(sandbox, RECONCILER_IDENTITY_TOKEN_AUDIENCE="https://github.com/x")
+    refused = run_cli("plan", EXAMPLE, env=wrong)
+    assert refused.exit_code == 1
+    assert "its aud claim does not match (the token's aud is 'https://github.com/x')" in (
+        refused.stderr
+    )
+    no_permission = actions_job(sandbox, ACTIONS_ID_TOKEN_REQUEST_TOKEN="not-a-request-token")
+    denied = run_cli("plan", EXAMPLE, env=no_permission)
+    assert denied.stderr == (
+        "Error: GitHub Actions gave no identity token (HTTP 401); the job needs permissions: "
+        "id-token: write.\n"
+    )
+    assert api_requests(sandbox) == []

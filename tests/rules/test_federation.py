@@ -47,6 +47,9 @@ def clean(monkeypatch: pytest.MonkeyPatch) -> None:
         federation.TOKEN_VARIABLE,
         federation.TOKEN_FILE_VARIABLE,
         federation.AUTH_VARIABLE,
+        federation.AUDIENCE_VARIABLE,
+        federation.ACTIONS_URL_VARIABLE,
+        federation.ACTIONS_TOKEN_VARIABLE,
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -150,8 +153,8 @@ def test_asking_for_federation_without_a_rule_names_what_is_missing() -> None:
         "Federation needs the federation rule's id (ANTHROPIC_FEDERATION_RULE_ID or "
         "--federation-rule) and the organization's id (ANTHROPIC_ORGANIZATION_ID or "
         "--organization-id) and the identity token (ANTHROPIC_IDENTITY_TOKEN_FILE, "
-        "--identity-token-file or ANTHROPIC_IDENTITY_TOKEN); set them, or use a key "
-        "(--auth key)."
+        "--identity-token-file or ANTHROPIC_IDENTITY_TOKEN; in GitHub Actions, permissions: "
+        "id-token: write); set them, or use a key (--auth key)."
     )
 
 
@@ -163,6 +166,52 @@ def test_the_service_account_is_optional(monkeypatch: pytest.MonkeyPatch) -> Non
     assert found == Federation(RULE, ORG, None, None)
     assert found.identity == f"the service account of federation rule {RULE}"
     assert "service_account_id" not in found.api
+
+
+@pytest.fixture
+def in_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GitHub Actions job with id-token: write, a rule and an organization configured."""
+    monkeypatch.setenv(federation.RULE_VARIABLE, RULE)
+    monkeypatch.setenv(federation.ORGANIZATION_VARIABLE, ORG)
+    monkeypatch.setenv(federation.ACTIONS_URL_VARIABLE, "https://runner.invalid/token?v=2")
+    monkeypatch.setenv(federation.ACTIONS_TOKEN_VARIABLE, "request-token")
+
+
+@pytest.mark.usefixtures("in_actions")
+def test_in_github_actions_the_token_is_asked_of_the_runner_with_an_audience(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked = chosen()
+    assert asked == Federation(RULE, ORG, None, None, "https://api.anthropic.com")
+    assert asked.token_source == "GitHub Actions (audience https://api.anthropic.com)"
+    assert asked.api["identity_token_from"] == asked.token_source
+    monkeypatch.setenv(federation.AUDIENCE_VARIABLE, "https://github.com/my-org")
+    assert chosen().actions_audience == "https://github.com/my-org"
+    assert chosen(FederationChoice(audience="aud-flag")).actions_audience == "aud-flag"
+    monkeypatch.setenv(federation.TOKEN_VARIABLE, TOKEN)  # a token given wins
+    assert chosen().actions_audience is None
+
+
+@pytest.mark.usefixtures("in_actions")
+def test_without_both_runner_variables_there_is_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(federation.ACTIONS_TOKEN_VARIABLE)
+    with pytest.raises(CredentialsError) as refused:
+        chosen()
+    assert "in GitHub Actions, permissions: id-token: write" in refused.value.message
+
+
+@pytest.mark.parametrize("url", ["http://runner.example.com/token", "ftp://x/y", "runner/token"])
+def test_the_request_token_goes_only_to_an_https_runner(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv(federation.ACTIONS_URL_VARIABLE, url)
+    monkeypatch.setenv(federation.ACTIONS_TOKEN_VARIABLE, "request-token")
+    with pytest.raises(CredentialsError) as refused:
+        Federation(RULE, ORG, None, None, "aud").identity_token()
+    assert refused.value.message == (
+        "ACTIONS_ID_TOKEN_REQUEST_URL is not an https URL; reconciler sends the job's request "
+        "token only to the runner's own token service."
+    )
 
 
 # -- the identity token ------------------------------------------------------------------------
