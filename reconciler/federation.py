@@ -148,7 +148,8 @@ def federation_for(
         raise CredentialsError(
             f"Workload identity federation signs in to the Admin API (provider "
             f"{FEDERATED_PROVIDER}); the {provider} provider takes a key. Drop --auth "
-            "federation and the federation options, or use a file of the Admin API."
+            f"federation ({AUTH_VARIABLE}) and the federation options, or use a file of the "
+            "Admin API."
         )
     if choice.auth is None and auth != "federation":
         held = [name for name in key_variables if os.environ.get(name, "").strip()]

@@ -87,11 +87,34 @@ def test_every_workflow_matches_githubs_workflow_schema() -> None:
 
 
 @pytest.mark.parametrize("name", REUSABLE)
-def test_reusable_workflows_take_the_file_python_and_key_secret(name: str) -> None:
-    call = triggers(load(ROOT / ".github" / "workflows" / name))["workflow_call"]
+def test_reusable_workflows_take_the_file_python_and_a_way_to_sign_in(name: str) -> None:
+    """A key (the secret), or federation: no secret, only the rule, organization and
+    service account ids as inputs, and the job allowed to ask for its OIDC token."""
+    workflow = load(ROOT / ".github" / "workflows" / name)
+    call = triggers(workflow)["workflow_call"]
     assert call["inputs"]["file"]["required"] is True
     assert "python-version" in call["inputs"]
-    assert call["secrets"]["api-key"]["required"] is True
+    assert call["inputs"]["auth"]["default"] == "key"
+    for federated in ("federation-rule-id", "organization-id", "service-account-id"):
+        assert call["inputs"][federated]["type"] == "string"
+    assert call["inputs"]["federation-audience"]["default"] == "https://api.anthropic.com"
+    assert call["secrets"]["api-key"]["required"] is False
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"]["id-token"] == "write"
+
+
+@pytest.mark.parametrize("name", REUSABLE)
+def test_no_step_handles_an_identity_token(name: str) -> None:
+    """Federated, reconciler asks the runner for the job's OIDC token itself: no step
+    script reads the runner's token service, so no token passes through a log, an
+    output or a file."""
+    (job,) = load(ROOT / ".github" / "workflows" / name)["jobs"].values()
+    for step in job["steps"]:
+        assert "ACTIONS_ID_TOKEN_REQUEST" not in json.dumps(step)
+        assert "IDENTITY_TOKEN:" not in json.dumps(step)
+        if "secrets.api-key" in json.dumps(step):
+            assert step["env"]["AUTH"] == "${{ inputs.auth }}"
+            assert "export RECONCILER_AUTH=federation" in step["run"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -181,7 +204,11 @@ def test_the_drift_workflow_adopts_with_the_token_and_never_the_key() -> None:
     workflow = load(ROOT / ".github" / "workflows" / "reconciler-drift.yml")
     job = workflow["jobs"]["drift"]
     steps = {s.get("name"): s for s in job["steps"]}
-    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert job["permissions"] == {
+        "contents": "write",
+        "pull-requests": "write",
+        "id-token": "write",
+    }
     checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["persist-credentials"] is False  # no token beside the key
     adopt = steps["Adopt the drift into the file"]
@@ -190,7 +217,34 @@ def test_the_drift_workflow_adopts_with_the_token_and_never_the_key() -> None:
     pull = steps["Open or update the adoption pull request"]
     assert pull["env"]["GH_TOKEN"] == "${{ github.token }}"
     assert not any("secrets." in str(v) for v in pull["env"].values())
+    assert "AUTH" not in pull["env"]  # nor does it sign in to the API
     for step in (adopt, pull):
         assert step["if"] == "steps.plan.outputs.drift == 'true' && inputs.adopt"
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare on as true
     assert triggers["workflow_call"]["inputs"]["adopt"]["default"] is True
+
+
+@pytest.mark.parametrize("name", REUSABLE)
+def test_the_examples_sign_in_by_federation_and_store_no_key(name: str) -> None:
+    """The examples show the keyless way first: auth federation with the three ids,
+    id-token: write granted, and no secret passed (the key way is in comments)."""
+    example = load(ROOT / "reconciler" / "examples" / "github" / name)
+    assert example["permissions"]["id-token"] == "write"
+    (job,) = example["jobs"].values()
+    assert job["with"]["auth"] == "federation"
+    assert job["with"]["federation-rule-id"].startswith("fdrl_")
+    assert job["with"]["service-account-id"].startswith("svac_")
+    assert "secrets" not in job
+    text = (ROOT / "reconciler" / "examples" / "github" / name).read_text()
+    assert "#     api-key: ${{ secrets.CLAUDE_ADMIN_KEY }}" in text  # the key way, shown
+    assert "repository:" in text
+    assert "job_workflow_ref:" in text
+
+
+def test_the_apply_example_pins_main_and_a_reviewed_environment() -> None:
+    path = ROOT / "reconciler" / "examples" / "github" / "reconciler-apply.yml"
+    (job,) = load(path)["jobs"].values()
+    assert job["with"]["environment"] == "org-admin"
+    text = path.read_text()
+    assert "ref:              refs/heads/main" in text
+    assert "environment:      org-admin" in text

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
-from ..sandbox import ADMIN_KEY, SandboxProcess
+from ..sandbox import (
+    ADMIN_KEY,
+    CONTROL_KEY,
+    ORGANIZATION_ID,
+    RULE_ID,
+    SERVICE_ACCOUNT_ID,
+    SandboxProcess,
+)
 
 pytestmark = pytest.mark.e2e
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
@@ -52,6 +59,7 @@ def run_step(found: dict[str, Any], cwd: Path, **env: str) -> subprocess.Complet
 def inputs(sandbox: SandboxProcess, **extra: str) -> dict[str, str]:
     return {
         "FILE": "org.yaml",
+        "AUTH": "key",
         "KEY_ENV": "CLAUDE_API_KEY",
         "RECONCILER_API_KEY": ADMIN_KEY,
         "RECONCILER_BASE_URL": sandbox.url,
@@ -298,3 +306,72 @@ def test_the_usage_step_puts_the_month_in_the_summary_and_fails_past_warn_at(
     assert warned.returncode == 1
     assert "::error title=Usage::This month's token usage reaches --warn-at 80%" in warned.stdout
     assert "past --warn-at 80%" in warned.stderr
+
+
+def federated(sandbox: SandboxProcess, **extra: str) -> dict[str, str]:
+    """The inputs of a caller that chose ``auth: federation``: no secret (the api-key
+    input is empty), the ids as inputs, and the runner's token service (played by the
+    sandbox) in the environment, as GitHub puts it there for ``id-token: write``."""
+    return {
+        **inputs(sandbox),
+        "AUTH": "federation",
+        "KEY_ENV": "ANTHROPIC_ADMIN_KEY",
+        "RECONCILER_API_KEY": "",
+        "ANTHROPIC_FEDERATION_RULE_ID": RULE_ID,
+        "ANTHROPIC_ORGANIZATION_ID": ORGANIZATION_ID,
+        "ANTHROPIC_SERVICE_ACCOUNT_ID": SERVICE_ACCOUNT_ID,
+        "RECONCILER_IDENTITY_TOKEN_AUDIENCE": "https://api.anthropic.com",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{sandbox.url}/_sandbox/oidc/actions?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": CONTROL_KEY,
+        **extra,
+    }
+
+
+def test_plan_and_apply_steps_sign_in_by_federation_with_no_secret(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    (repo / "org.yaml").write_text(
+        "version: 1\nprovider: anthropic-admin\nusers:\n  dev@example.com: developer\n"
+    )
+    planned = run_step(
+        step("reconciler-plan.yml", "Plan"), repo, **federated(sandbox, MAX_CHARS="60000")
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    comment = (repo / "reconciler-out" / "comment.md").read_text()
+    assert f"federation: rule {RULE_ID}, service account {SERVICE_ACCOUNT_ID}" in comment
+    assert 'user["dev@example.com"]' in comment
+    applied = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **federated(sandbox, MAX_CHANGES="20", REVIEWED="false", FORCE="false"),
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "1 applied, 0 failed" in applied.stdout
+    report = json.loads((repo / "reconciler-report.json").read_text())
+    assert report["api"]["auth"] == "federation"
+    drift = run_step(
+        step("reconciler-drift.yml", "Plan with --detailed-exitcode"), repo, **federated(sandbox)
+    )
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    assert "No drift" in drift.stdout
+
+
+def test_a_step_with_neither_a_secret_nor_federation_says_which_is_missing(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    keyless = run_step(
+        step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, RECONCILER_API_KEY="")
+    )
+    assert keyless.returncode == 1
+    assert "::error::auth is key, but the api-key secret is empty" in keyless.stdout
+    odd = run_step(step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, AUTH="oidc"))
+    assert odd.returncode == 1
+    assert "::error::auth must be key or federation, not 'oidc'." in odd.stdout
+    company = run_step(step("reconciler-plan.yml", "Plan"), repo, **federated(sandbox))
+    assert company.returncode == 1
+    assert "the company provider takes a key" in company.stderr
+    (repo / "org.yaml").write_text("version: 1\nprovider: anthropic-admin\n")
+    no_permission = {**federated(sandbox), "ACTIONS_ID_TOKEN_REQUEST_URL": ""}
+    refused = run_step(step("reconciler-plan.yml", "Plan"), repo, **no_permission)
+    assert refused.returncode == 1
+    assert "in GitHub Actions, permissions: id-token: write" in refused.stderr
