@@ -208,12 +208,21 @@ class FederationStore:
         ).fetchone()
         return row
 
+    def first_rule(self) -> tuple[str, str] | None:
+        """The first active rule's id and the service account it targets."""
+        row = self._first_rule()
+        return None if row is None else (row["id"], row["service_account_id"])
+
+    def _first_rule(self) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._db.execute(
+            "SELECT * FROM federation_rules WHERE archived_at IS NULL ORDER BY position LIMIT 1"
+        ).fetchone()
+        return row
+
     def default_claims(self, now: float) -> dict[str, Any]:
         """Claims the first active rule accepts, shaped as a GitHub Actions job's token:
         what a minting request with an empty body gets."""
-        row = self._db.execute(
-            "SELECT * FROM federation_rules WHERE archived_at IS NULL ORDER BY position LIMIT 1"
-        ).fetchone()
+        row = self._first_rule()
         claims: dict[str, Any] = {"iat": int(now), "nbf": int(now)}
         claims["exp"] = int(now) + IDENTITY_TOKEN_SECONDS
         claims["jti"] = uuid.uuid4().hex

@@ -41,7 +41,8 @@ def serve(
         keys = seed_store(store, seed_file=seed_file, generate_projects=generate_projects)
         printer = _request_printer(announce) if log_requests else None
         app = create_app(store, Conditions(settings), on_request=printer)
-        run(app, sock, announce=announce, after=_keys_text(keys, db), log_filter=_QuietDrops())
+        after = [*_keys_text(keys, db), *_federation_text(store)]
+        run(app, sock, announce=announce, after=after, log_filter=_QuietDrops())
     finally:
         store.close()
         sock.close()
@@ -53,6 +54,20 @@ def _keys_text(keys: list[tuple[str, list[str]]] | None, db: Path) -> list[str]:
         return [f"Kept the database {db}: its keys are those of the seed it was made from."]
     shown = [f"  {key}  ({', '.join(scopes)})" for key, scopes in keys]
     return ["Keys (from the seed; sandbox keys only, never real ones):", *shown]
+
+
+def _federation_text(store: Store) -> list[str]:
+    """How to sign in without a key: the variables of the first rule, to copy."""
+    found = store.admin.federation.first_rule()
+    if found is None:
+        return []
+    rule_id, account_id = found
+    return [
+        "Keyless (workload identity federation; an identity token from POST /_sandbox/oidc/token):",
+        f"  ANTHROPIC_FEDERATION_RULE_ID={rule_id}",
+        f"  ANTHROPIC_ORGANIZATION_ID={store.admin.organization()['id']}",
+        f"  ANTHROPIC_SERVICE_ACCOUNT_ID={account_id}",
+    ]
 
 
 def _request_printer(announce: Callable[[str], None]) -> Callable[[dict[str, Any]], None]:

@@ -36,6 +36,13 @@ def test_start_up_shows_the_keys_and_log_requests_each_request(tmp_path: Path) -
             "sk-sandbox-admin  (organization:read, organization:write)" in line for line in lines
         )
         assert any("sk-ant-admin01-sandbox  (organization:admin)" in line for line in lines)
+        keyless = [running.process.stdout.readline() for _ in range(4)]
+        assert keyless[0].startswith("Keyless (workload identity federation;")
+        assert [line.strip() for line in keyless[1:]] == [
+            "ANTHROPIC_FEDERATION_RULE_ID=fdrl_01SandboxOrgSettingsMain",
+            "ANTHROPIC_ORGANIZATION_ID=2f9a1c3e-5b7d-4e6f-8a9b-0c1d2e3f4a5b",
+            "ANTHROPIC_SERVICE_ACCOUNT_ID=svac_01SandboxReconcilerCI",
+        ]
         running.api("GET", "")
         logged = running.process.stdout.readline()
         assert logged.strip() == "GET /v1/organizations/company -> 200"
