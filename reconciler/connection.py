@@ -19,16 +19,13 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from reconciler.errors import CredentialsError, TransportError
+from reconciler.federation import Federation
 from reconciler.model import DEFAULT_PROVIDER
-
-if TYPE_CHECKING:  # federation uses this module's URL checks; a Connection only carries one
-    from reconciler.federation import Federation
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_VARIABLE = "RECONCILER_BASE_URL"

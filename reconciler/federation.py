@@ -26,9 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from reconciler.connection import is_loopback
 from reconciler.errors import CredentialsError
 
 RULE_VARIABLE = "ANTHROPIC_FEDERATION_RULE_ID"
@@ -102,7 +99,8 @@ class Federation:
         return named
 
     def identity_token(self) -> str:
-        """The identity token, read now: from the file, else from the variable."""
+        """The identity token, read now: from the file, else from the variable (in
+        GitHub Actions, the provider asks the runner: see ``actions_audience``)."""
         if self.token_file is not None:
             try:
                 token = self.token_file.read_text(encoding="utf-8").strip()
@@ -112,8 +110,6 @@ class Federation:
                     f"({getattr(exc, 'strerror', None) or type(exc).__name__}); point "
                     f"{TOKEN_FILE_VARIABLE} or --identity-token-file at the OIDC token."
                 ) from None
-        elif self.actions_audience:
-            token = _from_actions(self.actions_audience)
         else:
             token = os.environ.get(TOKEN_VARIABLE, "").strip()
         if not token:
@@ -121,12 +117,7 @@ class Federation:
                 f"No identity token: {self.token_source} is empty; set {TOKEN_VARIABLE} "
                 f"or {TOKEN_FILE_VARIABLE} to the CI job's OIDC token."
             )
-        if not (token.isascii() and token.isprintable()) or token.count(".") != 2:
-            raise CredentialsError(
-                f"{self.token_source} does not hold an identity token (a JWT is three "
-                "dot-separated parts of printable ASCII); set it to the OIDC token alone."
-            )
-        return token
+        return checked(token, self.token_source)
 
 
 def federation_for(
@@ -192,40 +183,14 @@ def federation_for(
     return federation
 
 
-def _from_actions(audience: str) -> str:
-    """A fresh identity token from the GitHub Actions runner's token service (as
-    ``core.getIDToken`` asks it): the request token goes only to the runner's own URL,
-    over https (or loopback), never following a redirect."""
-    url = os.environ.get(ACTIONS_URL_VARIABLE, "")
-    parts = httpx.URL(url) if url.startswith(("https://", "http://")) else None
-    if parts is None or (parts.scheme != "https" and not is_loopback(parts.host)):
+def checked(token: str, source: str) -> str:
+    """The token, if it can be a JWT: three dot-separated parts of printable ASCII."""
+    if not (token.isascii() and token.isprintable()) or token.count(".") != 2:
         raise CredentialsError(
-            f"{ACTIONS_URL_VARIABLE} is not an https URL; reconciler sends the job's request "
-            "token only to the runner's own token service."
+            f"{source} does not hold an identity token (a JWT is three dot-separated parts "
+            "of printable ASCII); set it to the OIDC token alone."
         )
-    try:
-        answer = httpx.get(
-            url,
-            params={"audience": audience},
-            headers={"Authorization": f"Bearer {os.environ.get(ACTIONS_TOKEN_VARIABLE, '')}"},
-            follow_redirects=False,
-            timeout=30,
-        )
-    except httpx.HTTPError as exc:
-        raise CredentialsError(
-            f"Could not reach GitHub Actions' token service ({type(exc).__name__}); run the "
-            "job again."
-        ) from None
-    try:
-        value = answer.json().get("value") if answer.status_code == 200 else None
-    except (ValueError, AttributeError):  # not JSON, or not an object
-        value = None
-    if not isinstance(value, str):
-        raise CredentialsError(
-            f"GitHub Actions gave no identity token (HTTP {answer.status_code}); the job needs "
-            "permissions: id-token: write."
-        )
-    return value
+    return token
 
 
 def _path(text: str) -> Path | None:

@@ -20,6 +20,7 @@ from reconciler.federation import Federation, FederationChoice, claims_of, expir
 from reconciler.providers.anthropic_admin.federated import (
     IdentityTokenUnreadable,
     _transient,
+    from_actions,
     refusal,
 )
 
@@ -207,7 +208,7 @@ def test_the_request_token_goes_only_to_an_https_runner(
     monkeypatch.setenv(federation.ACTIONS_URL_VARIABLE, url)
     monkeypatch.setenv(federation.ACTIONS_TOKEN_VARIABLE, "request-token")
     with pytest.raises(CredentialsError) as refused:
-        Federation(RULE, ORG, None, None, "aud").identity_token()
+        from_actions("aud")
     assert refused.value.message == (
         "ACTIONS_ID_TOKEN_REQUEST_URL is not an https URL; reconciler sends the job's request "
         "token only to the runner's own token service."
@@ -319,17 +320,16 @@ def refused(status: int | None, description: str = "", message: str = "x") -> Ex
     return WorkloadIdentityError(message, status_code=status, body=body)
 
 
-@pytest.fixture
-def who(monkeypatch: pytest.MonkeyPatch) -> Federation:
-    monkeypatch.setenv(federation.TOKEN_VARIABLE, TOKEN)
-    return Federation(RULE, ORG, ACCOUNT, None)
+WHO = Federation(RULE, ORG, ACCOUNT, None)
+CLAIMS = claims_of(TOKEN)
 
 
-def test_a_claim_the_rule_does_not_match_is_named_with_the_token_value(who: Federation) -> None:
+def test_a_claim_the_rule_does_not_match_is_named_with_the_token_value() -> None:
     said = refusal(
         refused(401, f"The identity token's 'ref' claim does not match federation rule {RULE}."),
-        who,
+        WHO,
         where="https://api",
+        claims=CLAIMS,
     )
     assert isinstance(said, AuthError)
     assert said.message == (
@@ -340,8 +340,10 @@ def test_a_claim_the_rule_does_not_match_is_named_with_the_token_value(who: Fede
     )
 
 
-def test_a_refusal_naming_no_claim_passes_the_api_words_on(who: Federation) -> None:
-    said = refusal(refused(401, "No active federation rule.\x1b[2J"), who, where="https://api")
+def test_a_refusal_naming_no_claim_passes_the_api_words_on() -> None:
+    said = refusal(
+        refused(401, "No active federation rule.\x1b[2J"), WHO, where="https://api", claims=CLAIMS
+    )
     assert said.message.endswith(
         "the rule's match in the Console (Settings, Workload identity) (No active federation "
         "rule.\\u001b[2J)."
@@ -349,9 +351,8 @@ def test_a_refusal_naming_no_claim_passes_the_api_words_on(who: Federation) -> N
     assert ": it does not match." in said.message
 
 
-def test_an_expired_identity_token_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(federation.TOKEN_VARIABLE, jwt(exp=60))
-    said = refusal(refused(401, "whatever"), Federation(RULE, ORG, ACCOUNT, None), where="u")
+def test_an_expired_identity_token_is_said_so() -> None:
+    said = refusal(refused(401, "whatever"), WHO, where="u", claims={"exp": 60})
     assert said.message == (
         "The identity token from ANTHROPIC_IDENTITY_TOKEN expired at 1970-01-01 00:01:00 UTC, "
         f"so service account {ACCOUNT} (federation rule {RULE}) cannot sign in; give "
@@ -360,8 +361,8 @@ def test_an_expired_identity_token_is_said_so(monkeypatch: pytest.MonkeyPatch) -
     )
 
 
-def test_a_demoted_service_account_is_said_so(who: Federation) -> None:
-    said = refusal(refused(403, "svac has the developer role."), who, where="u")
+def test_a_demoted_service_account_is_said_so() -> None:
+    said = refusal(refused(403, "svac has the developer role."), WHO, where="u", claims=CLAIMS)
     assert isinstance(said, AuthError)
     assert said.message == (
         f"The token exchange for service account {ACCOUNT} (federation rule {RULE}) was "
@@ -371,23 +372,29 @@ def test_a_demoted_service_account_is_said_so(who: Federation) -> None:
     )
 
 
-def test_a_token_endpoint_that_fails_is_a_transport_error(who: Federation) -> None:
-    lost = refusal(refused(None, message="Failed to reach token endpoint u"), who, where="U")
+def test_a_token_endpoint_that_fails_is_a_transport_error() -> None:
+    lost = refusal(
+        refused(None, message="Failed to reach token endpoint u"), WHO, where="U", claims=CLAIMS
+    )
     assert isinstance(lost, TransportError)
     assert lost.message.startswith("Could not reach the token endpoint of U to sign in as ")
-    busy = refusal(refused(503), who, where="U")
+    busy = refusal(refused(503), WHO, where="U", claims=CLAIMS)
     assert isinstance(busy, TransportError)
     assert busy.message.startswith("The token endpoint of U kept answering 503 when signing")
-    assert isinstance(refusal(refused(429), who, where="U"), TransportError)
-    odd = refusal(refused(None, message="Identity token assertion is 9 bytes"), who, where="U")
+    assert isinstance(refusal(refused(429), WHO, where="U", claims=CLAIMS), TransportError)
+    odd = refusal(
+        refused(None, message="Identity token assertion is 9 bytes"), WHO, where="U", claims=CLAIMS
+    )
     assert isinstance(odd, CredentialsError)
     assert not isinstance(odd, TransportError)
-    other = refusal(refused(400, "bad"), who, where="U")
+    other = refusal(refused(400, "bad"), WHO, where="U", claims=CLAIMS)
     assert other.message.startswith(
         f"The token exchange for service account {ACCOUNT} (federation rule {RULE}) was "
         "refused (400 invalid_grant: bad); check"
     )
-    unreadable = refusal(IdentityTokenUnreadable("No identity token: x"), who, where="U")
+    unreadable = refusal(
+        IdentityTokenUnreadable("No identity token: x"), WHO, where="U", claims=CLAIMS
+    )
     assert unreadable.message == "No identity token: x"
 
 

@@ -14,22 +14,32 @@ identity token is the claim the refusal names.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from typing import Any
 
 import anthropic
+import httpx
 from anthropic.lib.credentials import (
     AccessToken,
+    TokenCache,
     WorkloadIdentityCredentials,
     WorkloadIdentityError,
 )
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from reconciler.connection import RetryPolicy
+from reconciler.connection import RetryPolicy, is_loopback
 from reconciler.errors import AuthError, CredentialsError, ReconcilerError, TransportError
 from reconciler.escape import visible
-from reconciler.federation import Federation, claims_of, expired_at
+from reconciler.federation import (
+    ACTIONS_TOKEN_VARIABLE,
+    ACTIONS_URL_VARIABLE,
+    Federation,
+    checked,
+    claims_of,
+    expired_at,
+)
 
 CONSOLE = "the Console (Settings, Workload identity)"
 _CLAIM = re.compile(r"'([A-Za-z0-9_:.\-]{1,64})' claim")
@@ -62,6 +72,7 @@ class RetriedExchange:
             organization_id=federation.organization_id,
             service_account_id=federation.service_account_id,
         )
+        self.claims: dict[str, Any] = {}  # of the last identity token read
         self._held_as: tuple[str, str, str, str | None] = (
             "",
             federation.rule_id,
@@ -70,10 +81,18 @@ class RetriedExchange:
         )
 
     def _identity_token(self) -> str:
+        """Read at each exchange; its claims (never the token) kept to explain a refusal."""
+        federation = self._federation
         try:
-            return self._federation.identity_token()
+            token = (
+                checked(from_actions(federation.actions_audience), federation.token_source)
+                if federation.actions_audience
+                else federation.identity_token()
+            )
         except CredentialsError as exc:
             raise IdentityTokenUnreadable(exc.message) from None
+        self.claims = claims_of(token)
+        return token
 
     def __call__(self, *, force_refresh: bool = False) -> AccessToken:
         held = _HELD.get(self._held_as)
@@ -117,9 +136,14 @@ def _transient(exc: BaseException) -> bool:
 
 
 def refusal(
-    exc: anthropic.AnthropicError, federation: Federation, *, where: str
+    exc: anthropic.AnthropicError,
+    federation: Federation,
+    *,
+    where: str,
+    claims: dict[str, Any],
 ) -> ReconcilerError:
-    """One sentence for a sign-in that failed, naming who tried and what to do."""
+    """One sentence for a sign-in that failed, naming who tried and what to do; the
+    identity token's ``claims`` say what the token was (its expiry, the claim named)."""
     who = federation.identity
     if isinstance(exc, IdentityTokenUnreadable):
         return CredentialsError(str(exc))
@@ -144,7 +168,6 @@ def refusal(
             f"The token endpoint of {where} kept answering {status} when signing in as {who}; "
             "wait a little and run again."
         )
-    claims = claims_of(_token_or_empty(federation))
     ended = expired_at(claims, time.time())
     if ended:
         return AuthError(
@@ -163,7 +186,8 @@ def refusal(
     if status == 401:
         named = _CLAIM.search(str(description))
         claim = named.group(1) if named else None
-        has = f" (the token's {claim} is {visible(repr(claims[claim]))})" if claim in claims else ""
+        value = claims.get(claim) if claim else None
+        has = f" (the token's {claim} is {visible(repr(value))})" if value is not None else ""
         what = f"its {claim} claim" if claim else "it"
         return AuthError(
             f"Federation rule {federation.rule_id} refused the identity token from "
@@ -179,8 +203,59 @@ def refusal(
     )
 
 
-def _token_or_empty(federation: Federation) -> str:
+class RenewedOn401(anthropic.Middleware):
+    """Signed in by federation, a 401 means the access token expired or was revoked
+    under the request: forget it and let the SDK try again (its ``RetryableError``, within
+    its retries and backoff), so the next attempt exchanges a fresh one. The SDK itself
+    retries a 401 once, which many requests in flight across one expiry can outrun; the
+    last attempt's 401 is left to the SDK, which raises it as the API's refusal."""
+
+    def __init__(self, retries: int) -> None:
+        self._retries = retries
+        self.cache: TokenCache | None = None  # the client's, once it has one
+
+    async def handle_async(
+        self, request: anthropic.APIRequest, call_next: anthropic.AsyncCallNext
+    ) -> anthropic.AsyncAPIResponse[Any]:
+        response = await call_next(request)
+        if response.status_code == 401 and self.cache and request.retries_taken < self._retries:
+            self.cache.invalidate()
+            await response.close()
+            raise anthropic.RetryableError("The access token was refused; exchanging again.")
+        return response
+
+
+def from_actions(audience: str) -> str:
+    """A fresh identity token from the GitHub Actions runner's token service (as
+    ``core.getIDToken`` asks it): the request token goes only to the runner's own URL,
+    over https (or loopback), never following a redirect."""
+    url = os.environ.get(ACTIONS_URL_VARIABLE, "")
+    parts = httpx.URL(url) if url.startswith(("https://", "http://")) else None
+    if parts is None or (parts.scheme != "https" and not is_loopback(parts.host)):
+        raise CredentialsError(
+            f"{ACTIONS_URL_VARIABLE} is not an https URL; reconciler sends the job's request "
+            "token only to the runner's own token service."
+        )
     try:
-        return federation.identity_token()
-    except CredentialsError:
-        return ""
+        answer = httpx.get(
+            url,
+            params={"audience": audience},
+            headers={"Authorization": f"Bearer {os.environ.get(ACTIONS_TOKEN_VARIABLE, '')}"},
+            follow_redirects=False,
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise CredentialsError(
+            f"Could not reach GitHub Actions' token service ({type(exc).__name__}); run the "
+            "job again."
+        ) from None
+    try:
+        value = answer.json().get("value") if answer.status_code == 200 else None
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        value = None
+    if not isinstance(value, str):
+        raise CredentialsError(
+            f"GitHub Actions gave no identity token (HTTP {answer.status_code}); the job needs "
+            "permissions: id-token: write."
+        )
+    return value

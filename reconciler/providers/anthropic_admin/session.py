@@ -36,7 +36,11 @@ from reconciler.providers.anthropic_admin.addresses import (
     WORKSPACE,
 )
 from reconciler.providers.anthropic_admin.export import file_data
-from reconciler.providers.anthropic_admin.federated import RetriedExchange, refusal
+from reconciler.providers.anthropic_admin.federated import (
+    RenewedOn401,
+    RetriedExchange,
+    refusal,
+)
 from reconciler.providers.anthropic_admin.sdk_errors import (
     Context,
     SpendLimitsNotEnabled,
@@ -59,12 +63,15 @@ class AdminSession:
         # Federated: no key; the SDK exchanges the identity token for access tokens and
         # refreshes them before they expire (``federated``).
         self._exchange = RetriedExchange(federation, connection.retry) if federation else None
+        retries = max(0, connection.retry.attempts - 1)
+        renewal = RenewedOn401(retries) if federation else None
         self._client = anthropic.AsyncAnthropic(
             api_key=None if federation else connection.api_key,
             credentials=self._exchange,
             base_url=connection.base_url,
-            max_retries=max(0, connection.retry.attempts - 1),
+            max_retries=retries,
             timeout=connection.retry.timeout,
+            middleware=[renewal] if renewal else [],
             # The key must never follow a redirect to another host.
             http_client=anthropic.DefaultAsyncHttpxClient(
                 follow_redirects=False,
@@ -72,6 +79,8 @@ class AdminSession:
             ),
             _strict_response_validation=True,
         )
+        if renewal is not None:
+            renewal.cache = self._client._token_cache
         self.org = self._client.beta.organization
         self._limit = asyncio.Semaphore(connection.concurrency)
         self._index: LiveState | None = None
@@ -438,7 +447,8 @@ class AdminSession:
         """Send a create without the SDK's retries; the new resource's id. When it fails
         in a way that may have written (5xx, a lost answer), look: if the resource
         exists now, it was ours; if not, send it again, within the retry bounds."""
-        once = self._client.with_options(max_retries=0)
+        # Without the SDK's retries (and without renewing on a 401: see below).
+        once = self._client.with_options(max_retries=0, middleware=[])
         policy = self._connection.retry
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_Unsure),
@@ -447,7 +457,6 @@ class AdminSession:
             reraise=True,
         )
         last: ApiError | None = None
-        renewed = False
         try:
             async for attempt in retrying:
                 with attempt:
@@ -455,8 +464,8 @@ class AdminSession:
                         created = await self._calling(what, send(once), retry_hint=False)
                         return getattr(created, "id", None)
                     except ApiError as exc:
-                        if exc.status == 401 and not renewed and self._renew_access_token():
-                            renewed, last = True, exc  # refused before anything was written
+                        if exc.status == 401 and self._renew_access_token():
+                            last = exc  # refused before anything was written: send again
                             raise _Unsure() from exc
                         if not may_have_written(exc) and exc.status != 429:
                             raise
@@ -516,7 +525,8 @@ class AdminSession:
             federation = self._connection.federation
             if federation is None:
                 raise
-            raise refusal(exc, federation, where=self._connection.where) from None
+            claims = self._exchange.claims if self._exchange else {}
+            raise refusal(exc, federation, where=self._connection.where, claims=claims) from None
 
     def _context(self, what: str, attempts: int) -> Context:
         connection = self._connection
