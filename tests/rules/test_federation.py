@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -414,3 +415,69 @@ def test_only_a_lost_or_busy_token_endpoint_is_tried_again(
 ) -> None:
     assert _transient(WorkloadIdentityError(message, status_code=status)) is again
     assert _transient(ValueError(message)) is False
+
+
+# -- the exact words, and the edges mutation testing found ------------------------------------
+
+
+def test_an_unset_token_variable_is_no_token() -> None:
+    with pytest.raises(CredentialsError) as refused:
+        Federation(RULE, ORG, ACCOUNT, None).identity_token()
+    assert refused.value.message == (
+        "No identity token: ANTHROPIC_IDENTITY_TOKEN is empty; set ANTHROPIC_IDENTITY_TOKEN or "
+        "ANTHROPIC_IDENTITY_TOKEN_FILE to the CI job's OIDC token."
+    )
+
+
+def test_a_token_file_that_is_not_text_names_why(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(b"\xff\xfe")
+    with pytest.raises(CredentialsError) as refused:
+        Federation(RULE, ORG, ACCOUNT, token_file).identity_token()
+    assert "(UnicodeDecodeError); point ANTHROPIC_IDENTITY_TOKEN_FILE" in refused.value.message
+
+
+def test_the_token_file_variable_is_honoured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    monkeypatch.setenv(federation.RULE_VARIABLE, RULE)
+    monkeypatch.setenv(federation.ORGANIZATION_VARIABLE, ORG)
+    monkeypatch.setenv(federation.TOKEN_FILE_VARIABLE, str(token_file))
+    assert chosen() == Federation(RULE, ORG, None, token_file)
+
+
+def test_one_missing_setting_is_it() -> None:
+    with pytest.raises(CredentialsError) as refused:
+        chosen(FederationChoice(rule_id=RULE, organization_id=ORG))
+    assert refused.value.message.endswith(
+        "--identity-token-file or ANTHROPIC_IDENTITY_TOKEN; in GitHub Actions, permissions: "
+        "id-token: write); set it, or use a key (--auth key)."
+    )
+
+
+def test_the_words_of_a_misplaced_federation_and_of_a_non_token() -> None:
+    with pytest.raises(CredentialsError) as refused:
+        chosen(FederationChoice(auth="federation"), provider="company")
+    assert refused.value.message == (
+        "Workload identity federation signs in to the Admin API (provider anthropic-admin); "
+        "the company provider takes a key. Drop --auth federation (RECONCILER_AUTH) and the "
+        "federation options, or use a file of the Admin API."
+    )
+    with pytest.raises(CredentialsError) as not_a_token:
+        federation.checked("a.b", "the file t")
+    assert not_a_token.value.message == (
+        "the file t does not hold an identity token (a JWT is three dot-separated parts of "
+        "printable ASCII); set it to the OIDC token alone."
+    )
+
+
+def test_expiry_is_said_in_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert expired_at({"exp": 0}, 1.0) == "1970-01-01 00:00:00 UTC"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reconciler import planfile
-from reconciler.errors import PlanFileError, StalePlanError
+from reconciler.errors import CredentialsError, PlanFileError, StalePlanError
 from reconciler.model import FORMAT_VERSION, Action, FieldChange, Plan, ResourceChange
 
 KEY = "sk-sandbox-admin"
@@ -357,3 +357,30 @@ def test_a_damaged_report_is_refused(tmp_path: Path, results: object) -> None:
         planfile.load_report_if_report(path)
     assert caught.value.message.startswith(f"{path} is a damaged apply report (")
     assert caught.value.message.endswith(").")
+
+
+def test_a_federated_plan_keeps_who_signed_in_and_nothing_else(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    federated = {
+        "base_url": "https://api.anthropic.com",
+        "auth": "federation",
+        "federation_rule_id": "fdrl_1",
+        "organization_id": "org-1",
+        "service_account_id": "svac_1",
+        "identity_token_from": "ANTHROPIC_IDENTITY_TOKEN",
+    }
+    planfile.save(replace(rich_plan(), api=federated), path)
+    data = json.loads(path.read_text())
+    data["api"]["access_token"] = "sk-ant-oat01-smuggled"  # not a field a plan keeps
+    path.write_text(json.dumps(data))
+    assert planfile.load_saved(path).plan.api == federated
+
+
+def test_no_undo_plan_is_signed_without_a_key() -> None:
+    with pytest.raises(CredentialsError) as refused:
+        planfile.signing_key("")
+    assert refused.value.message == (
+        "Undo plans are signed with the API key, and this run signs in by federation without "
+        "one; nothing was sent. Make and apply undo plans with an Admin API key (--auth key), "
+        "or leave out --undo-out."
+    )

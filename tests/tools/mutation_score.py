@@ -66,6 +66,10 @@ SAFETY: list[tuple[str, str]] = [
         )
     ),
     *(("reconciler/holds.py", f) for f in ("ends", "moment", "resolve", "_hold", "ending_soon")),
+    *(
+        ("reconciler/federation.py", f)
+        for f in ("federation_for", "checked", "Federation.identity_token")
+    ),
 ]
 
 
