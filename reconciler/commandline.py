@@ -239,6 +239,8 @@ def connection_for(
     names = key_variable_for(api_key_env, asked_key, defaults=chosen.key_variables, source=asked_by)
     federation = federation_for(options.federation, provider=provider, key_variables=names)
     if federation is not None:
+        # The exchange carries the identity token: https or loopback, --insecure or not.
+        check_base_url(endpoint.url, insecure=False, carrying="the identity token")
         key, source = "", "federation"
     else:
         key, source = key_for(

@@ -220,8 +220,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_base_url(base_url: str, *, insecure: bool) -> None:
-    """Refuse, before any byte is sent, to send a key in clear text off this machine."""
+def check_base_url(base_url: str, *, insecure: bool, carrying: str = "the API key") -> None:
+    """Refuse, before any byte is sent, to send a key (or a token) in clear text off this
+    machine."""
     parts = urlsplit(normalise_url(base_url))
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CredentialsError(
@@ -230,8 +231,8 @@ def check_base_url(base_url: str, *, insecure: bool) -> None:
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname) and not insecure:
         raise CredentialsError(
-            f"Refusing to send the API key over plain http:// to {parts.hostname}; use https://, "
-            "or pass --insecure if you really mean it."
+            f"Refusing to send {carrying} over plain http:// to {parts.hostname}; use https://"
+            + (", or pass --insecure if you really mean it." if carrying == "the API key" else ".")
         )
 
 

@@ -221,6 +221,15 @@ def test_incomplete_or_misplaced_federation_is_refused_before_any_request(
     other = run_cli("plan", str(company), "--auth", "federation", env=env)
     assert other.exit_code == 1
     assert "the company provider takes a key" in other.stderr
+    cleartext = run_cli(
+        "plan",
+        EXAMPLE,
+        "--insecure",
+        "--base-url",
+        "http://api.example.com",
+        env=sandbox.federated(sandbox.identity_token()),
+    )
+    assert "Refusing to send the identity token over plain http://" in cleartext.stderr
     not_a_token = run_cli("plan", EXAMPLE, env=sandbox.federated("sk-ant-admin01-oops"))
     assert "ANTHROPIC_IDENTITY_TOKEN does not hold an identity token" in not_a_token.stderr
     undo = run_cli(

@@ -280,3 +280,14 @@ def test_an_unset_list_of_key_variables_allows_nothing_more() -> None:
     for asked in ("XXXX", "X"):
         with pytest.raises(CredentialsError):
             key_variable_for(None, asked, defaults=DEFAULTS, source="f")
+
+
+def test_an_identity_token_never_goes_over_plain_http_off_this_machine() -> None:
+    """Signed in by federation, the exchange carries the identity token: --insecure is
+    no answer, since the caller passes ``insecure=False`` whatever the flag says."""
+    with pytest.raises(CredentialsError) as refused:
+        check_base_url("http://api.example.com", insecure=False, carrying="the identity token")
+    assert refused.value.message == (
+        "Refusing to send the identity token over plain http:// to api.example.com; use https://."
+    )
+    check_base_url("http://127.0.0.1:9", insecure=False, carrying="the identity token")

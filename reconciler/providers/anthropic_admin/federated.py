@@ -4,12 +4,15 @@ The SDK's ``WorkloadIdentityCredentials`` does the RFC 7523 exchange and its
 ``TokenCache`` refreshes the access token before it expires; this module adds
 what a long, unattended apply needs around them: the exchange tried again (within
 the connection's bounds) when the token endpoint answers 429 or 5xx or the
-connection drops, since the SDK sends it once; the identity token read through
-``Federation`` (a file read afresh at each exchange); and every refusal turned
-into one sentence naming the rule, the service account and, when the token
-endpoint names it, the claim that did not match. Tokens never reach a message:
-the SDK keeps only the OAuth error fields of an answer, and what is shown of the
-identity token is the claim the refusal names.
+connection drops, since the SDK sends it once; one exchange per process while the
+token is fresh; a 401 renewed within the SDK's retries (``RenewedOn401``); the
+identity token read at each exchange, from ``Federation`` (a variable, or a file
+read afresh) or from GitHub Actions' token service (``from_actions``); and every
+refusal turned into one sentence naming the rule, the service account and, when
+the token endpoint names it, the claim that did not match. Tokens never reach a
+message: the SDK keeps only the OAuth error fields of an answer, and of the
+identity token only its claims are kept, to say when it expired or what the
+claim a refusal names held.
 """
 
 from __future__ import annotations
