@@ -7,7 +7,10 @@ changes into its calls, and lets ``sdk_errors`` turn its exceptions into
 reconciler's errors at one boundary (``_calling``). Creates are not idempotent,
 so they are sent without the SDK's retries: after a failure that may have
 written, the resource is looked for, and the create is sent again only when it
-is not there.
+is not there (after a 401 when signed in by federation, at once: nothing was
+written, and the next attempt exchanges a fresh access token). The session signs
+in with the connection's key or, with no key, by workload identity federation
+(``federated``).
 """
 
 from __future__ import annotations
