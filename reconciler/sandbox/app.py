@@ -27,9 +27,10 @@ from reconciler.sandbox import contract
 from reconciler.sandbox.admin_app import admin_routes
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ERROR_TYPES, ErrorAnswer, error_response
-from reconciler.sandbox.federation import ACCESS_TOKEN_PREFIX, Signer
+from reconciler.sandbox.federation import ACCESS_TOKEN_PREFIX
 from reconciler.sandbox.federation_app import federation_routes
 from reconciler.sandbox.middleware import CONTROL_PREFIX, ConditionsMiddleware, rfc3339
+from reconciler.sandbox.oidc import Signer
 from reconciler.sandbox.seed import SeedError, seed_from_data
 from reconciler.sandbox.store import Store, etag_of
 

@@ -7,11 +7,10 @@ the SDK's ``BetaServiceAccount``, ``BetaFederationIssuer`` and
 short-lived access tokens it mints, which ``authorize`` then accepts as
 ``Authorization: Bearer`` with the ``oauth-2025-04-20`` beta.
 
-The identity provider's side: the sandbox signs identity tokens (RS256) for any
-issuer in its seed, with one key per process published at
-``/.well-known/jwks.json``, and verifies assertions with that key alone; it never
-fetches an issuer's keys, so a test can play a GitHub Actions job from the right
-repository or the wrong one without leaving loopback.
+The identity provider's side is ``oidc.Signer``: the exchange verifies assertions
+with the sandbox's own key alone and never fetches an issuer's keys, so a test can
+play a GitHub Actions job from the right repository or the wrong one without
+leaving loopback.
 
 Refusals of the exchange are OAuth errors (``{"error", "error_description"}``,
 RFC 6749 5.2) that name the claim that did not match, never the value the rule
@@ -30,11 +29,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, RSAKey
-
 from reconciler.sandbox.errors import ErrorAnswer
+from reconciler.sandbox.oidc import BadSignature, Signer
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 FEDERATION_BETA = "oidc-federation-2026-04-01"
@@ -84,43 +80,6 @@ class OAuthError(Exception):
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}
-
-
-class Signer:
-    """The sandbox's identity-provider key: made on first use, kept for the process
-    (a restart is a key rotation: tokens signed before it no longer verify)."""
-
-    def __init__(self) -> None:
-        self._key: RSAKey | None = None
-
-    @property
-    def key(self) -> RSAKey:
-        if self._key is None:
-            self._key = RSAKey.generate_key(
-                2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True
-            )
-        return self._key
-
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [self.key.as_dict(private=False)]}
-
-    def sign(self, claims: Mapping[str, Any]) -> str:
-        return jwt.encode(
-            {"alg": "RS256", "typ": "JWT", "kid": self.key.kid}, dict(claims), self.key
-        )
-
-    def verify(self, token: str) -> dict[str, Any]:
-        public = KeySet([RSAKey.import_key(self.key.as_dict(private=False))])
-        try:
-            claims: dict[str, Any] = jwt.decode(token, public, algorithms=["RS256"]).claims
-        except (JoseError, ValueError) as exc:
-            raise OAuthError(
-                401,
-                "invalid_grant",
-                "The identity token's signature does not verify with the issuer's keys "
-                f"({type(exc).__name__}).",
-            ) from exc
-        return claims
 
 
 def digest(token: str) -> str:
@@ -274,7 +233,14 @@ class FederationStore:
         issuer = self._issuer(rule["issuer_id"])
         if issuer is None:
             raise OAuthError(401, "invalid_grant", f"The issuer of rule {rule['id']} is archived.")
-        claims = signer.verify(body["assertion"])
+        try:
+            claims = signer.verify(body["assertion"])
+        except BadSignature as exc:
+            raise OAuthError(
+                401,
+                "invalid_grant",
+                f"The identity token's signature does not verify with the issuer's keys ({exc}).",
+            ) from exc
         now = time.time()
         _check_times(claims, now, issuer["max_jwt_lifetime_seconds"])
         _check_match(claims, issuer["issuer_url"], json.loads(rule["match"]), rule["id"])

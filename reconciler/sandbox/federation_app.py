@@ -16,8 +16,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.sandbox.errors import ErrorAnswer
-from reconciler.sandbox.federation import FEDERATION_BETA, OAuthError, Signer
+from reconciler.sandbox.federation import FEDERATION_BETA, OAuthError
 from reconciler.sandbox.middleware import CONTROL_PREFIX
+from reconciler.sandbox.oidc import Signer
 
 JWKS_PATH = "/.well-known/jwks.json"
 
