@@ -104,7 +104,7 @@ def test_nonsense_after_a_write_is_reported_as_that_resources_failure(
     [
         ("malformed-json", "its answer is not the Admin API's"),
         ("wrong-types", "its answer is not the Admin API's"),
-        ("html", "but received `text/html`"),
+        ("html", "received text/html, not JSON"),
         ("hang", "no answer within 0.3 s"),
         ("redirect", "reconciler does not follow redirects"),
         ("error-without-json", "kept answering 502"),

@@ -5,7 +5,9 @@ the session only fetches and writes)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+import anthropic
 
 from reconciler.errors import TransportError
 from reconciler.model import LiveResource
@@ -15,6 +17,41 @@ from reconciler.providers.anthropic_admin.addresses import (
     SPEND_LIMIT,
     WORKSPACE_SPEND_LIMIT,
 )
+
+T = TypeVar("T")
+
+
+class NotAnAnswer(Exception):
+    """An answer that is not of the type the SDK gives it; the message says what did not fit."""
+
+
+def checked(answer: T) -> T:
+    """``answer`` after validating it against the SDK's own type for it. The SDK builds
+    its objects from an answer without checking them (its strict mode is not public
+    surface), so a server that is not the Admin API would otherwise surface later as a
+    missing attribute."""
+    validate = getattr(type(answer), "model_validate", None)
+    if validate is not None:
+        try:
+            validate(answer.model_dump(warnings=False))  # type: ignore[attr-defined]
+        except ValueError as exc:  # pydantic's ValidationError
+            raise NotAnAnswer(str(exc).replace("\n", " ")) from None
+    return answer
+
+
+class JsonOnly(anthropic.Middleware):
+    """A successful answer that is not JSON is not the Admin API's: the SDK would hand
+    its text on in place of an object (its strict mode is not public surface)."""
+
+    async def handle_async(
+        self, request: anthropic.APIRequest, call_next: anthropic.AsyncCallNext
+    ) -> anthropic.AsyncAPIResponse[Any]:
+        response = await call_next(request)
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if response.status_code < 300 and response.status_code != 204 and not kind.endswith("json"):
+            await response.close()
+            raise NotAnAnswer(f"received {kind or 'no content type'}, not JSON")
+        return response
 
 
 def workspace_fields(workspace: Any) -> dict[str, Any]:

@@ -26,7 +26,6 @@ import anthropic
 import httpx
 from anthropic.lib.credentials import (
     AccessToken,
-    TokenCache,
     WorkloadIdentityCredentials,
     WorkloadIdentityError,
 )
@@ -208,21 +207,21 @@ def refusal(
 
 class RenewedOn401(anthropic.Middleware):
     """Signed in by federation, a 401 means the access token expired or was revoked
-    under the request: forget it and let the SDK try again (its ``RetryableError``, within
-    its retries and backoff), so the next attempt exchanges a fresh one. The SDK itself
+    under the request. The SDK's own auth flow has already dropped that token from its
+    cache (only if it is still the cached one, so a late 401 never revokes its
+    replacement); this lets the SDK try again (its ``RetryableError``, within its
+    retries and backoff), so the next attempt exchanges a fresh one. The SDK itself
     retries a 401 once, which many requests in flight across one expiry can outrun; the
     last attempt's 401 is left to the SDK, which raises it as the API's refusal."""
 
     def __init__(self, retries: int) -> None:
         self._retries = retries
-        self.cache: TokenCache | None = None  # the client's, once it has one
 
     async def handle_async(
         self, request: anthropic.APIRequest, call_next: anthropic.AsyncCallNext
     ) -> anthropic.AsyncAPIResponse[Any]:
         response = await call_next(request)
-        if response.status_code == 401 and self.cache and request.retries_taken < self._retries:
-            self.cache.invalidate()
+        if response.status_code == 401 and request.retries_taken < self._retries:
             await response.close()
             raise anthropic.RetryableError("The access token was refused; exchanging again.")
         return response

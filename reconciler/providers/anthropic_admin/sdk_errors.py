@@ -33,11 +33,7 @@ class Context:
 def translated(exc: anthropic.APIError, context: Context) -> ApiError:
     tries = f"{context.attempts} attempt{'s' if context.attempts > 1 else ''}"
     if isinstance(exc, anthropic.APIResponseValidationError):
-        return TransportError(
-            f"{context.base_url} answered when asked to {context.what}, but its answer is not the "
-            f"Admin API's ({str(exc)[:120]}); is --base-url the Admin API?",
-            status=exc.status_code,
-        )
+        return not_the_admin_api(context, str(exc), status=exc.status_code)
     if isinstance(exc, anthropic.APIStatusError):
         return _status_error(exc, context, tries)
     if isinstance(exc, anthropic.APITimeoutError):
@@ -52,6 +48,15 @@ def translated(exc: anthropic.APIError, context: Context) -> ApiError:
     )
     return TransportError(
         f"Could not {context.what}: {why} ({tries}). Check that the API is reachable and run again."
+    )
+
+
+def not_the_admin_api(context: Context, why: str, *, status: int | None = None) -> TransportError:
+    """An answer that is not of the shape the SDK types it as."""
+    return TransportError(
+        f"{context.base_url} answered when asked to {context.what}, but its answer is not the "
+        f"Admin API's ({why[:120]}); is --base-url the Admin API?",
+        status=status,
     )
 
 

@@ -48,6 +48,7 @@ from reconciler.providers.anthropic_admin.sdk_errors import (
     Context,
     SpendLimitsNotEnabled,
     may_have_written,
+    not_the_admin_api,
     translated,
 )
 
@@ -74,16 +75,13 @@ class AdminSession:
             base_url=connection.base_url,
             max_retries=retries,
             timeout=connection.retry.timeout,
-            middleware=[renewal] if renewal else [],
+            middleware=[answers.JsonOnly(), *([renewal] if renewal else [])],
             # The key must never follow a redirect to another host.
             http_client=anthropic.DefaultAsyncHttpxClient(
                 follow_redirects=False,
                 verify=verify_for(connection.base_url),
             ),
-            _strict_response_validation=True,
         )
-        if renewal is not None:
-            renewal.cache = self._client._token_cache
         self.org = self._client.beta.organization
         self._limit = asyncio.Semaphore(connection.concurrency)
         self._index: LiveState | None = None
@@ -116,7 +114,7 @@ class AdminSession:
             self._all("list API keys", self.org.api_keys.list),
             self._rate_limit_table(),
             self._spend_limits(),
-            self._calling("read the organization", self.org.retrieve()),
+            self._read("read the organization", self.org.retrieve),
         )
         users, invites, workspaces, keys, (table, unreadable), spend, organization = reads
         found: dict[str, LiveResource] = {}
@@ -451,7 +449,7 @@ class AdminSession:
         in a way that may have written (5xx, a lost answer), look: if the resource
         exists now, it was ours; if not, send it again, within the retry bounds."""
         # Without the SDK's retries (and without renewing on a 401: see below).
-        once = self._client.with_options(max_retries=0, middleware=[])
+        once = self._client.with_options(max_retries=0, middleware=[answers.JsonOnly()])
         policy = self._connection.retry
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_Unsure),
@@ -487,22 +485,27 @@ class AdminSession:
         return None
 
     def _renew_access_token(self) -> bool:
-        """After a 401 on a create (sent without the SDK's retries, which would renew it
-        themselves): forget the access token, so the next request exchanges again.
-        False when there is no token to renew (a key)."""
-        cache = self._client._token_cache
-        if self._exchange is None or cache is None:
-            return False
-        cache.invalidate()
-        return True
+        """After a 401 on a create (sent without the SDK's retries): whether another
+        attempt signs in afresh. The SDK's auth flow has already dropped the refused
+        access token from its cache, so the next request exchanges again; with a key
+        there is nothing to renew."""
+        return self._exchange is not None
 
     async def _all(
         self, what: str, lister: Callable[..., Any], *args: Any, **params: Any
     ) -> list[Any]:
         async def collect() -> list[Any]:
-            return [item async for item in lister(*args, limit=PAGE_SIZE, **params)]
+            return [
+                answers.checked(item) async for item in lister(*args, limit=PAGE_SIZE, **params)
+            ]
 
         return await self._calling(what, collect())
+
+    async def _read(self, what: str, reader: Callable[[], Awaitable[T]]) -> T:
+        async def read() -> T:
+            return answers.checked(await reader())
+
+        return await self._calling(what, read())
 
     async def _calling(
         self,
@@ -524,6 +527,8 @@ class AdminSession:
             raise translated(exc, self._context(what, attempts)) from exc
         except anthropic.APIError as exc:
             raise translated(exc, self._context(what, attempts)) from exc
+        except answers.NotAnAnswer as exc:
+            raise not_the_admin_api(self._context(what, attempts), str(exc)) from None
         except anthropic.AnthropicError as exc:  # signing in: the token exchange
             federation = self._connection.federation
             if federation is None:
