@@ -22,6 +22,7 @@ them with structured fields and let the message be built here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class ReconcilerError(Exception):
@@ -93,13 +94,22 @@ class OutputPathError(ReconcilerError):
 
 
 class ApiError(ReconcilerError):
-    """The API answered with an error."""
+    """The API answered with an error; ``code`` is its stable ``error_code`` when it gave
+    one (what a caller branches on, never the message), ``details`` the fields beside it."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, request_id: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         self.status = status
         self.request_id = request_id
+        self.code = code
+        self.details = details or {}
         suffix = f" (request-id {request_id})" if request_id else ""
         super().__init__(message + suffix)
 

@@ -205,13 +205,27 @@ def test_prune_removes_what_is_not_listed_and_guards_large_removals() -> None:
     operations.check_safe(plan, max_changes=None, force=True)
 
 
-def test_pruning_an_admin_is_always_guarded() -> None:
+def test_pruning_never_plans_an_admins_removal_which_the_api_refuses() -> None:
     users = {"ada@x.io": "admin", **{f"u{n}@x.io": "user" for n in range(9)}}
     plan = plan_of(
         desired(users={"prune": True, **{e: "user" for e in users if e != "ada@x.io"}}),
         live(users=users),
     )
-    assert plan.guards == ("removes the organization admin ada@x.io",)
+    assert plan.resources == ()
+    assert plan.guards == ()
+
+
+def test_an_admin_listed_as_admin_is_a_check_and_a_mismatch_only_a_warning() -> None:
+    state = live(users={"ada@x.io": "admin", "ben@x.io": "developer"})
+    assert plan_of(desired(users={"prune": True, "ada@x.io": "admin"}), state).warnings == ()
+    plan = plan_of(desired(users={"ben@x.io": "admin", "zed@x.io": "admin"}), state)
+    assert plan.resources == ()
+    assert plan.warnings == (
+        'user["ben@x.io"] is listed as an organization admin but is developer live; admins are '
+        "made and removed in the Console, so reconciler changes nothing",
+        'user["zed@x.io"] is listed as an organization admin but is not a member; admins are '
+        "made and removed in the Console, so reconciler changes nothing",
+    )
 
 
 def test_member_prune_is_per_workspace_and_targets_never_prune() -> None:

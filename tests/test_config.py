@@ -93,7 +93,6 @@ EXPECTED = {
     "admin-spend-limit-money-as-text.yaml": (4, 12, '"500.00" is not a whole number or null'),
     "admin-display-color.yaml": (5, 20, "as #RRGGBB"),
     "admin-organization-not-a-mapping.yaml": (3, 15, "is not a mapping"),
-    "admin-role-admin.yaml": (4, 20, '"admin" is not assignable through the API'),
     "admin-user-not-an-email.yaml": (4, 3, "'bob' is not an email address"),
     "admin-workspace-name-too-long.yaml": (4, 3, "is not a workspace name of 1 to 40 characters"),
 }

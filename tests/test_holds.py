@@ -121,13 +121,13 @@ def test_validate_refuses_a_malformed_hold_at_its_position(
     assert says in first.message
 
 
-def test_a_grant_may_not_make_an_admin(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="is not assignable through the API"):
-        load(
-            tmp_path,
-            "version: 1\nprovider: anthropic-admin\nusers:\n"
-            "  a@example.com: {role: admin, until: 2026-12-31}\n",
-        )
+def test_an_admin_may_be_held_as_a_check_until_a_date(tmp_path: Path) -> None:
+    desired = load(
+        tmp_path,
+        "version: 1\nprovider: anthropic-admin\nusers:\n"
+        "  a@example.com: {role: admin, until: 2026-12-31}\n",
+    )
+    assert desired.resources['user["a@example.com"]'] == {"role": "admin"}
 
 
 ADMIN = """\

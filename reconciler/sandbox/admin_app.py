@@ -20,9 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reconciler.sandbox import admin_errors
 from reconciler.sandbox.admin_bodies import first_problem
 from reconciler.sandbox.admin_limits import GROUP_TYPES, SPEND_READS_BETA
 from reconciler.sandbox.admin_store import AdminStore
+from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ErrorAnswer
 
 ADMIN_SCOPE = "organization:admin"
@@ -115,6 +117,10 @@ def admin_routes(
     def guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             authorize(request, ADMIN_SCOPE)
+            conditions: Conditions = request.app.state.conditions
+            code = conditions.admin_error(request.method, request.url.path)
+            if code is not None:
+                await admin_errors.answer(code, request, handler)
             result = await handler(request)
             return result if isinstance(result, Response) else JSONResponse(result)
 

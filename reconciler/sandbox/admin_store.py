@@ -173,6 +173,16 @@ class AdminStore:
         self._db.execute("DELETE FROM admin_users WHERE id = ?", (user_id,))
         return {"id": user_id, "type": "user_deleted"}
 
+    def disable_keys_of(self, user_id: str) -> None:
+        """Turn off the active API keys a user created (what a removal that could not be
+        confirmed leaves behind: the user stays, their keys are off)."""
+        self.user(user_id)
+        self._db.execute(
+            "UPDATE admin_api_keys SET status = 'inactive' "
+            "WHERE created_by = ? AND status = 'active'",
+            (user_id,),
+        )
+
     # -- invites ---------------------------------------------------------------------------
 
     def invites(self) -> list[dict[str, Any]]:

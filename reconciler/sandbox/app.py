@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from reconciler.sandbox import contract
 from reconciler.sandbox.admin_app import admin_routes
+from reconciler.sandbox.admin_errors import check_rules
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ERROR_TYPES, ErrorAnswer, error_response
 from reconciler.sandbox.federation import ACCESS_TOKEN_PREFIX
@@ -248,7 +249,9 @@ async def sandbox_settings(request: Request) -> Response:
     authorize(request, "sandbox:control")
     conditions: Conditions = request.app.state.conditions
     if request.method == "PATCH":
-        conditions.update(await control_body(request, "SandboxSettingsUpdate"))
+        changes = await control_body(request, "SandboxSettingsUpdate")
+        check_rules(changes.get("admin_errors", []))
+        conditions.update(changes)
     return JSONResponse(conditions.settings.as_json())
 
 
@@ -301,7 +304,7 @@ def by_method(**endpoints: Endpoint) -> Endpoint:
 
 async def on_error_answer(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ErrorAnswer)
-    return error_response(exc.status, exc.message, exc.headers, code=exc.code)
+    return error_response(exc.status, exc.message, exc.headers, code=exc.code, details=exc.details)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

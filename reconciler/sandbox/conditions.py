@@ -36,6 +36,9 @@ class Settings:
     # expire in the middle of an apply without waiting for the clock.
     access_token_seconds: int | None = None
     access_token_requests: int | None = None
+    # The Admin API's documented failures on demand (``admin_errors``): each rule answers
+    # its next ``times`` requests of ``method`` to ``path`` with its ``error_code``.
+    admin_errors: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,7 +143,26 @@ class Conditions:
         methods = self.settings.fault_methods
         return kind if hit and (not methods or method in methods) else None
 
+    def admin_error(self, method: str, path: str) -> str | None:
+        """The ``error_code`` a rule asks this request to be answered with, counting it
+        against the rule's ``times`` (a rule used up is gone from the settings)."""
+        for rule in self.settings.admin_errors:
+            if rule["method"] == method and _matches(rule["path"], path):
+                rule["times"] -= 1
+                if rule["times"] <= 0:
+                    self.settings.admin_errors.remove(rule)
+                return str(rule["error_code"])
+        return None
+
     def draw_conflict(self) -> bool:
         """Whether someone else edits the resource just before this PATCH lands, as a
         colleague in the console would: the PATCH's If-Match then no longer matches."""
         return self._conflicts.random() < self.settings.conflict_rate
+
+
+def _matches(pattern: str, path: str) -> bool:
+    """Whether ``path`` is ``pattern``, where ``*`` stands for exactly one segment."""
+    wanted, given = pattern.rstrip("/").split("/"), path.rstrip("/").split("/")
+    if len(wanted) != len(given):
+        return False
+    return all(w in ("*", g) for w, g in zip(wanted, given, strict=True))

@@ -67,10 +67,9 @@ ADMIN = "version: 1\nprovider: anthropic-admin\n"
             '"enterprise"',
         ),
         (
-            ADMIN + "users: {ada@x.io: admin}\n",
-            'org.yaml:3:19: users.ada@x.io: "admin" is not assignable through the API (admins '
-            'are made in the Console); use one of "user", "developer", "billing", '
-            '"claude_code_user"',
+            ADMIN + "users: {ada@x.io: owner}\n",
+            'org.yaml:3:19: users.ada@x.io: "owner" is not one of "user", "developer", '
+            '"billing", "claude_code_user", "admin"',
         ),
         (
             "version: 1\norganization: {}\n",

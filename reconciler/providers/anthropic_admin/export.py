@@ -19,9 +19,9 @@ from reconciler.providers.anthropic_admin.addresses import (
 
 
 def file_data(live: LiveState) -> dict[str, Any]:
-    """The organization's pin and spend limits; every member but admins (whose role the
-    API cannot set), pending invites; active workspaces by id with their colour, key,
-    explicit members, spend limits and rate-limit overrides; every API key."""
+    """The organization's pin and spend limits; every member (admins as ``admin``, a check
+    the plan makes and never a write), pending invites; active workspaces by id with their
+    colour, key, explicit members, spend limits and rate-limit overrides; every API key."""
     users: dict[str, str] = {}
     workspaces: dict[str, dict[str, Any]] = {}
     keys: dict[str, dict[str, Any]] = {}
@@ -30,7 +30,7 @@ def file_data(live: LiveState) -> dict[str, Any]:
     for address, resource in sorted(live.resources.items()):
         kind, names = addresses.parse(address)
         fields = resource.fields
-        if kind == USER and fields["role"] != "admin":
+        if kind == USER:
             users[names[0]] = fields["role"]
         elif kind == WORKSPACE:
             workspaces[names[0]] = {

@@ -241,6 +241,17 @@ class _Planner:
     def user(self, address: str, email: str, fields: Mapping[str, Any]) -> None:
         now = self._now(address)
         role = fields["role"]
+        if role == "admin":  # a check, never a write: admins are made in the Console
+            if now is None or now["role"] != "admin":
+                live = "is not a member" if now is None else f"is {now['role']} live"
+                self.notes.append(
+                    (
+                        address,
+                        f"{address} is listed as an organization admin but {live}; admins "
+                        "are made and removed in the Console, so reconciler changes nothing",
+                    )
+                )
+            return
         if now is None:
             self._add(address, Action.CREATE, {"role": FieldChange(None, role)})
         elif now["role"] == role:
@@ -250,7 +261,7 @@ class _Planner:
         elif now["role"] == "admin":
             self.problems[address] = (
                 f"{address} is an organization admin, and an admin's role cannot be changed "
-                "through the API: change it in the Console, or remove the line"
+                "through the API: change it in the Console, or write admin"
             )
         else:
             self.updates[address] = ({"role": now["role"]}, {"role": role})
@@ -375,10 +386,19 @@ class _Planner:
     # -- removals -------------------------------------------------------------------------
 
     def expire(self) -> None:
-        """A removal for each grant whose hold has ended (pruned section or not)."""
+        """A removal for each grant whose hold has ended (pruned section or not), but an
+        organization admin's: the API cannot remove one."""
         for address in sorted(self.desired.expired):
             resource = self.live.resources.get(address)
-            if resource is not None:
+            if resource is not None and _is_admin(address, resource.fields):
+                self.notes.append(
+                    (
+                        address,
+                        f"{address}: the hold has ended, but an organization admin cannot be "
+                        "removed through the API; remove them in the Console",
+                    )
+                )
+            elif resource is not None:
                 self._add(
                     address,
                     Action.DELETE,
@@ -386,10 +406,13 @@ class _Planner:
                 )
 
     def prune(self) -> None:
-        """A removal for each live user, invite or member a pruned section does not list."""
+        """A removal for each live user, invite or member a pruned section does not list;
+        never an organization admin, whom the API cannot remove (nor a file add)."""
         for address, resource in self.live.resources.items():
             kind, names = addresses.parse(address)
             if kind not in (USER, MEMBER) or address in self.desired.resources:
+                continue
+            if _is_admin(address, resource.fields):
                 continue
             if address in self.desired.expired:
                 continue  # removed by expire()
@@ -438,6 +461,10 @@ class _Planner:
             if kind in names and address not in self.desired.resources and address not in removed:
                 counts[names[kind]] = counts.get(names[kind], 0) + 1
         return counts
+
+
+def _is_admin(address: str, fields: Mapping[str, Any]) -> bool:
+    return addresses.parse(address)[0] == USER and fields.get("role") == "admin"
 
 
 def review(changes: Sequence[ResourceChange], live: LiveState) -> tuple[list[str], list[str]]:

@@ -1,16 +1,138 @@
 """Anthropic SDK exceptions as reconciler's errors: each one sentence that says what
-happened and what to do, the same as the Company provider's; never the key."""
+happened and what to do, the same as the Company provider's; never the key.
+
+The Admin API names the cause of many failures with a stable ``error_code`` (the
+SDK documents, call by call, which it can answer). reconciler branches on the code,
+never on the message: ``REFUSALS`` are final, each with what to do;
+``SAFE_TO_SEND_AGAIN`` are sent again within the connection's bounds, as the SDK
+documents they may be (``DocumentedRetries`` tells the SDK so for the ones it would
+not retry itself); ``workspace_changed_concurrently`` is not sent again blindly
+(the session reads the workspace first); the rest of the codes the session acts on
+are in ``session``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import anthropic
 
 from reconciler.errors import ApiError, AuthError, TransportError
+from reconciler.escape import visible
 
 SCOPE = "organization:admin"
 NO_SPEND_ACCESS_CODE = "spend_limits_admin_api_writes_not_enabled"
+CREATED_INCOMPLETE = "workspace_created_incomplete"
+OUTCOME_UNKNOWN = "change_outcome_unknown"
+REQUESTER_UNCONFIRMED = "api_key_requester_unconfirmed"
+MEMBERSHIP_BUSY = "concurrent_membership_change"
+WORKSPACE_CHANGED = "workspace_changed_concurrently"
+ALREADY_MEMBER = "already_member"
+INVITE_EXISTS = "invite_already_exists"
+
+# Sent again, as the SDK documents is safe; each with what is true when it persists.
+SAFE_TO_SEND_AGAIN = {
+    OUTCOME_UNKNOWN: (
+        "the API could not say whether the change was saved; run plan to see what is live, "
+        "and apply again to finish it"
+    ),
+    REQUESTER_UNCONFIRMED: (
+        "the API could not confirm that the request came from your organization (when "
+        "removing a user, they are still a member but may be signed out with some API keys "
+        "turned off); run apply again, and if it persists, contact Anthropic support with "
+        "the request id"
+    ),
+    MEMBERSHIP_BUSY: (
+        "another change to the organization's members was in progress; run apply again once "
+        "it completes"
+    ),
+}
+# Final: nothing was written; what to do instead.
+REFUSALS = {
+    "org_member_limit_exceeded": (
+        "the organization has reached the member limit Anthropic set for it (pending invites "
+        "count toward it); remove members or pending invites, or ask Anthropic for a higher "
+        "limit"
+    ),
+    "workspace_member_limit_exceeded": (
+        "the workspace has reached the member limit Anthropic set for it; remove members from "
+        "it, or ask Anthropic for a higher limit"
+    ),
+    "org_api_key_limit_exceeded": (
+        "the organization has reached its limit of active API keys; make another key "
+        "inactive or archive it first"
+    ),
+    "workspace_api_key_limit_exceeded": (
+        "the workspace has reached its limit of active API keys; make another of its keys "
+        "inactive or archive it first"
+    ),
+    "cannot_remove_last_member": (
+        "the user is the organization's only member; add another member before removing this one"
+    ),
+    "email_domain_not_allowed": (
+        "the organization allows invites only to its allowed email domains, and this "
+        "address's domain is not one of them; an organization admin can change the list in "
+        "the Console"
+    ),
+    "cannot_invite_emails_with_unverified_domains": (
+        "the address's domain is not a verified domain of the parent organization; verify "
+        "the domain first, or invite another address"
+    ),
+    "workspace_policy_violation": (
+        "it breaks the organization's Workspace Policy on {field}; an organization admin can "
+        "see and change the policy in the Console"
+    ),
+    "organization_on_hold": (
+        "Anthropic has put the organization on hold for trust and safety reasons, and "
+        "nothing can be changed until it is lifted{appeal}"
+    ),
+}
+
+
+class DocumentedRetries(anthropic.Middleware):
+    """Within the SDK's retries: a request refused with a code the SDK documents as safe to
+    send again, which the SDK would not retry by its status alone (a 403), is tried again;
+    ``workspace_changed_concurrently`` (a 409, which the SDK would send again unread) is
+    raised at once as ``ChangedConcurrently``, so the session reads the workspace before
+    deciding whether it still wants the change."""
+
+    def __init__(self, retries: int) -> None:
+        self._retries = retries
+
+    async def handle_async(
+        self, request: anthropic.APIRequest, call_next: anthropic.AsyncCallNext
+    ) -> anthropic.AsyncAPIResponse[Any]:
+        response = await call_next(request)
+        if response.status_code not in (403, 409):
+            return response
+        details = _details(await response.json())
+        code = details.get("error_code")
+        if code == REQUESTER_UNCONFIRMED and request.retries_taken < self._retries:
+            await response.close()
+            raise anthropic.RetryableError("The API could not confirm the requester; again.")
+        if code == WORKSPACE_CHANGED:
+            await response.close()
+            raise ChangedConcurrently(
+                "Another request changed the workspace while reconciler updated it (its "
+                f"{visible(str(details.get('field', '?')))} was left as it was); run plan again.",
+                status=409,
+                request_id=response.headers.get("request-id"),
+                code=code,
+                details=details,
+            )
+        return response
+
+
+class ChangedConcurrently(ApiError):
+    """A workspace update that left the field it names as it was: someone else changed
+    the workspace meanwhile."""
+
+
+def _details(body: object) -> dict[str, Any]:
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    return details if isinstance(details, dict) else {}
 
 
 class SpendLimitsNotEnabled(ApiError):
@@ -63,7 +185,11 @@ def not_the_admin_api(context: Context, why: str, *, status: int | None = None) 
 def _status_error(exc: anthropic.APIStatusError, context: Context, tries: str) -> ApiError:
     status, message, source = exc.status_code, _message(exc), context.key_source
     kind: type[ApiError] = ApiError
-    if getattr(exc, "error_code", None) == NO_SPEND_ACCESS_CODE:
+    code = exc.error_code
+    details = _details(exc.body)
+    if code in REFUSALS or code in SAFE_TO_SEND_AGAIN:
+        return ApiError(_coded(code, details, context, tries), **_fields(exc, details))
+    if exc.error_code == NO_SPEND_ACCESS_CODE:
         return SpendLimitsNotEnabled(
             f"Could not {context.what}: this organization cannot read or set spend limits "
             "through the Admin API (an early-access preview). Ask your Anthropic account team "
@@ -88,6 +214,9 @@ def _status_error(exc: anthropic.APIStatusError, context: Context, tries: str) -
             f"The API did not accept the key in {source} ({message}); set {source} to a "
             f"valid Admin API key (sk-ant-admin...) with the scope {SCOPE}."
         )
+    elif status == 403 and code:
+        kind = AuthError
+        text = f"The API refused to {context.what} (403 {visible(code)}: {message})."
     elif status == 403:
         kind = AuthError
         text = (
@@ -109,8 +238,30 @@ def _status_error(exc: anthropic.APIStatusError, context: Context, tries: str) -
             "Wait a little and run again; a re-run picks up where this left off."
         )
     else:
-        text = f"The API refused to {context.what} ({status}: {message})."
-    return kind(text, status=status, request_id=exc.request_id)
+        named = f" {visible(code)}" if code else ""
+        text = f"The API refused to {context.what} ({status}{named}: {message})."
+    return kind(text, **_fields(exc, details))
+
+
+def _coded(code: str, details: dict[str, Any], context: Context, tries: str) -> str:
+    """The sentence for a code reconciler knows: what happened and what to do."""
+    if code in SAFE_TO_SEND_AGAIN:
+        return f"Could not {context.what} ({tries}): {SAFE_TO_SEND_AGAIN[code]}."
+    appeal = details.get("appeal_url")
+    why = REFUSALS[code].format(
+        field=visible(str(details.get("field", "a setting"))),
+        appeal=f" (appeal at {visible(str(appeal))})" if isinstance(appeal, str) else "",
+    )
+    return f"The API refused to {context.what}: {why}."
+
+
+def _fields(exc: anthropic.APIStatusError, details: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": exc.status_code,
+        "request_id": exc.request_id,
+        "code": exc.error_code,
+        "details": details,
+    }
 
 
 def _message(exc: anthropic.APIStatusError) -> str:

@@ -30,6 +30,7 @@ from tenacity import (
 
 from reconciler.connection import Connection, check_listening, verify_for
 from reconciler.errors import ApiError, TransportError
+from reconciler.escape import visible
 from reconciler.model import LiveResource, LiveState, ResourceChange
 from reconciler.providers.anthropic_admin import addresses, answers
 from reconciler.providers.anthropic_admin.addresses import (
@@ -45,7 +46,12 @@ from reconciler.providers.anthropic_admin.federated import (
     refusal,
 )
 from reconciler.providers.anthropic_admin.sdk_errors import (
+    ALREADY_MEMBER,
+    CREATED_INCOMPLETE,
+    INVITE_EXISTS,
+    WORKSPACE_CHANGED,
     Context,
+    DocumentedRetries,
     SpendLimitsNotEnabled,
     may_have_written,
     not_the_admin_api,
@@ -58,6 +64,15 @@ T = TypeVar("T")
 
 class _Unsure(Exception):
     """A create failed in a way that may have written: look before sending it again."""
+
+
+class _Incomplete(Exception):
+    """A workspace was created, but not all the create asked for took effect: never
+    send the create again; update the workspace it names."""
+
+    def __init__(self, workspace_id: str) -> None:
+        super().__init__(workspace_id)
+        self.workspace_id = workspace_id
 
 
 class AdminSession:
@@ -75,7 +90,11 @@ class AdminSession:
             base_url=connection.base_url,
             max_retries=retries,
             timeout=connection.retry.timeout,
-            middleware=[answers.JsonOnly(), *([renewal] if renewal else [])],
+            middleware=[
+                answers.JsonOnly(),
+                DocumentedRetries(retries),
+                *([renewal] if renewal else []),
+            ],
             # The key must never follow a redirect to another host.
             http_client=anthropic.DefaultAsyncHttpxClient(
                 follow_redirects=False,
@@ -257,13 +276,31 @@ class AdminSession:
         for field in ("tags", "display_color", "external_key_id"):
             if field in after:
                 body[field] = after[field]
-        created = await self._create(
-            f"create workspace {name!r}",
-            lambda client: client.beta.organization.workspaces.create(**body),
-            change.address,
-        )
+        try:
+            created = await self._create(
+                f"create workspace {name!r}",
+                lambda client: client.beta.organization.workspaces.create(**body),
+                change.address,
+            )
+        except _Incomplete as incomplete:
+            created = incomplete.workspace_id
+            await self._complete_workspace(name, created, body)
         if created is not None:
             self._ids[name] = created
+
+    async def _complete_workspace(self, name: str, workspace_id: str, body: dict[str, Any]) -> None:
+        """After ``workspace_created_incomplete``: the workspace exists; send what of the
+        create did not take effect as an update (never the create again)."""
+        live = await self._read(
+            f"read workspace {name!r}", lambda: self.org.workspaces.retrieve(workspace_id)
+        )
+        missing = _still_wanted(body, live)
+        missing.pop("name", None)
+        if missing:
+            await self._calling(
+                f"finish creating workspace {name!r}",
+                self.org.workspaces.update(workspace_id, **missing),
+            )
 
     async def _update_workspace(self, change: ResourceChange, name: str) -> None:
         body: dict[str, Any] = {}
@@ -278,11 +315,45 @@ class AdminSession:
                 body[field] = change.changes[field].after
         renamed = change.changes.get("name")
         workspace_id = await self._workspace_id(renamed.before if renamed else name)
-        await self._calling(
-            f"update workspace {name!r}", self.org.workspaces.update(workspace_id, **body)
-        )
         # Both names lead to it for the rest of this session (ids never change).
         self._ids[name] = self._ids[body.get("name", name)] = workspace_id
+        for attempt in range(self._connection.retry.attempts):
+            try:
+                await self._calling(
+                    f"update workspace {name!r}", self.org.workspaces.update(workspace_id, **body)
+                )
+                return
+            except ApiError as exc:
+                if exc.code != WORKSPACE_CHANGED or attempt + 1 == self._connection.retry.attempts:
+                    raise
+                body = await self._after_concurrent_change(change, name, workspace_id, body)
+                if not body:
+                    return
+
+    async def _after_concurrent_change(
+        self, change: ResourceChange, name: str, workspace_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """After ``workspace_changed_concurrently``: read the workspace, as the SDK says,
+        and send again only what is still wanted, unless someone else set a field the
+        plan changes to a third value (then the plan is out of date)."""
+        live = await self._read(
+            f"read workspace {name!r}", lambda: self.org.workspaces.retrieve(workspace_id)
+        )
+        fields = answers.workspace_fields(live)
+        for field in ("name", "display_color", "external_key_id"):
+            planned = change.changes.get(field)
+            if planned is None or field not in body:
+                continue
+            now = fields[field]
+            if now not in (planned.before, planned.after):
+                raise ApiError(
+                    f"Could not update workspace {name!r}: someone else changed its {field} to "
+                    f"{visible(repr(now))} while reconciler applied the plan; run plan again "
+                    "to see the change.",
+                    status=409,
+                    code=WORKSPACE_CHANGED,
+                )
+        return _still_wanted(body, live)
 
     async def _archive_workspace(self, change: ResourceChange, name: str) -> None:
         workspace_id = await self._workspace_id(name)
@@ -291,12 +362,35 @@ class AdminSession:
         )
 
     async def _create_user(self, change: ResourceChange, email: str) -> None:
-        await self._create(
-            f"invite {email}",
-            lambda client: client.beta.organization.invites.create(
-                email=email, role=change.after["role"]
-            ),
-            change.address,
+        try:
+            await self._create(
+                f"invite {email}",
+                lambda client: client.beta.organization.invites.create(
+                    email=email, role=change.after["role"]
+                ),
+                change.address,
+            )
+        except ApiError as exc:
+            if exc.code not in (ALREADY_MEMBER, INVITE_EXISTS):
+                raise
+            await self._invited_meanwhile(change, email, exc)
+
+    async def _invited_meanwhile(self, change: ResourceChange, email: str, exc: ApiError) -> None:
+        """``already_member`` or ``invite_already_exists``: someone joined or invited the
+        address since the plan. Done when the role is the file's; otherwise the plan is
+        out of date."""
+        live = await self.current(change.address)
+        role = change.after["role"]
+        if live is not None and live.fields["role"] == role:
+            return
+        how = "joined the organization" if exc.code == ALREADY_MEMBER else "was invited"
+        shown = f" as {live.fields['role']}" if live is not None else ""
+        raise ApiError(
+            f"Could not invite {email}: the address {how}{shown} since the plan, not as "
+            f"{role}; run plan again to plan the role the file gives.",
+            status=exc.status,
+            request_id=exc.request_id,
+            code=exc.code,
         )
 
     async def _update_user(self, change: ResourceChange, email: str) -> None:
@@ -465,6 +559,8 @@ class AdminSession:
                         created = await self._calling(what, send(once), retry_hint=False)
                         return getattr(created, "id", None)
                     except ApiError as exc:
+                        if exc.code == CREATED_INCOMPLETE and "workspace_id" in exc.details:
+                            raise _Incomplete(str(exc.details["workspace_id"])) from exc
                         if exc.status == 401 and self._renew_access_token():
                             last = exc  # refused before anything was written: send again
                             raise _Unsure() from exc
@@ -546,6 +642,28 @@ class AdminSession:
             attempts,
             identity=connection.federation.identity if connection.federation else None,
         )
+
+
+def _still_wanted(body: Mapping[str, Any], live: Any) -> dict[str, Any]:
+    """The part of a workspace create or update ``body`` that ``live`` (the workspace as
+    the SDK gives it) does not have yet: whole fields, and tags and data residency key
+    by key."""
+    fields = answers.workspace_fields(live)
+    wanted: dict[str, Any] = {}
+    for field, value in body.items():
+        if field == "tags":
+            tags = {k: v for k, v in value.items() if live.tags.get(k) != v}
+            if tags:
+                wanted["tags"] = tags
+        elif field == "data_residency":
+            residency = {
+                k: v for k, v in value.items() if fields.get(f"{addresses.RESIDENCY}{k}") != v
+            }
+            if residency:
+                wanted["data_residency"] = residency
+        elif fields.get(field) != value:
+            wanted[field] = value
+    return wanted
 
 
 # The SDK retries on its own and says so only in its log: its waits reach the
