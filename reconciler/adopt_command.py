@@ -130,6 +130,7 @@ def _writable_dir(path: Path) -> bool:
 def _described(adopted: operations.Adopted) -> list[str]:
     ended = {(h.address, h.field) for h in adopted.settled}
     return [
+        *(f"  ~ {visible(address)}: {visible(said)}" for address, said in adopted.decided),
         *_drift_lines(adopted.drift, adopted.written, ended),
         *_added_lines(adopted.added),
         *(

@@ -200,10 +200,11 @@ class Adopted:
     added: tuple[adoption.Put, ...]
     written: frozenset[str] = frozenset()  # the addresses the file wrote before
     settled: tuple[Any, ...] = ()  # the ended holds written out of the file
+    decided: tuple[tuple[str, str], ...] = ()  # (address, what the file says now)
 
     @property
     def is_empty(self) -> bool:
-        return self.drift.is_empty and not self.added and not self.settled
+        return self.drift.is_empty and not self.added and not self.settled and not self.decided
 
 
 async def adopt(
@@ -237,6 +238,15 @@ def adopted(
     provider = providers.get(desired.provider)
     live = provider.align(desired, live)
     root = config.compose(raw, name)
+    # Problems only a decision in the file settles (a workspace archived live): recorded
+    # first, as what is live, so the rest is planned against the file that says so.
+    settlements = provider.propose(desired, live).settlements
+    decided = tuple((address, s.said) for address, s in sorted(settlements.items()))
+    if settlements:
+        edits = [e for s in settlements.values() for e in s.edits]
+        raw = adoption.apply_edits(raw.decode("utf-8"), root, edits, _indent_step(root)).encode()
+        desired = config.from_bytes(raw, name)
+        root = config.compose(raw, name)
     if saved is None:
         drift = planning.make_plan(desired, live, provider)
     else:
@@ -266,14 +276,14 @@ def adopted(
     )
     text = raw.decode("utf-8")
     written = frozenset(desired.resources)
-    if not edits and not added:  # (an ended hold is always an edit: it is settled)
+    if not edits and not added and not decided:  # (an ended hold is always an edit)
         return Adopted(text, drift, added, written)
     step = _indent_step(root)
     new_text = adoption.apply_edits(text, root, [*edits, *added], step)
     scheduled = {h.address for h in desired.holds if h.expired}
     _check_adopted(new_text, name, live, provider, scheduled)
     ended = tuple(h for h in desired.holds if h.expired)
-    return Adopted(new_text, replace(drift, api=api), added, written, ended)
+    return Adopted(new_text, replace(drift, api=api), added, written, ended, decided)
 
 
 def _check_adopted(

@@ -50,16 +50,28 @@ def undoing(applied: ResourceChange, action: Action) -> ResourceChange:
 
 
 @dataclass(frozen=True)
+class Settlement:
+    """How ``adopt`` settles a problem by writing what is live: the edits, and what the
+    file says afterwards (one line for the person reading adopt's report)."""
+
+    edits: Sequence[Edit]
+    said: str
+
+
+@dataclass(frozen=True)
 class Proposal:
     """What a provider proposes for a whole file, before ``--target`` narrows it.
 
     ``problems`` are addresses the file names that cannot be planned (with why);
-    they fail the plan only when the address is chosen. ``notes`` are warnings
-    tied to an address, kept with it when narrowing."""
+    they fail the plan only when the address is chosen. ``settlements`` are the
+    problems only a decision in the file settles, with the edits that record what is
+    live (``adopt`` writes them). ``notes`` are warnings tied to an address, kept
+    with it when narrowing."""
 
     changes: Sequence[ResourceChange]
     unmanaged: Mapping[str, int] = field(default_factory=dict)
     problems: Mapping[str, str] = field(default_factory=dict)
+    settlements: Mapping[str, Settlement] = field(default_factory=dict)
     notes: Sequence[tuple[str, str]] = ()
     # One line per address for a reader of the plan (``$500.00 → $600.00 a month``).
     about: Mapping[str, str] = field(default_factory=dict)

@@ -70,6 +70,7 @@ def live(
             "org_roles": dict(users),
             "invited": frozenset(invites or {}),
             "archived_workspaces": archived or {},
+            "archived_on": dict.fromkeys(archived or {}, "2026-11-02"),
         },
     )
 
@@ -162,10 +163,23 @@ def test_archiving_is_explicit_and_its_members_are_not_planned() -> None:
     assert any("cannot be undone" in w for w in plan.warnings)
 
 
-def test_an_archived_workspace_of_the_same_name_means_a_new_one() -> None:
-    plan = plan_of(desired(workspaces={"Old": {}}), live(archived={"Old": "wrkspc_gone"}))
-    assert [str(r.action) for r in plan.resources] == ["create"]
-    assert any("cannot be restored" in w for w in plan.warnings)
+def test_an_archived_workspace_is_created_again_only_when_the_file_says_so() -> None:
+    archived = live(archived={"Old": "wrkspc_gone"})
+    with pytest.raises(PlanError) as caught:
+        plan_of(desired(workspaces={"Old": {"members": {"ben@x.io": "workspace_user"}}}), archived)
+    assert str(caught.value) == (
+        'org.yaml: workspace["Old"]: the workspace of this name (wrkspc_gone) was archived on '
+        "2026-11-02, and archived is a decision reconciler does not undo unless the file says "
+        "so: write archived: true to record it (reconciler adopt does), or recreate: true to "
+        "create a new workspace of this name."
+    )
+    assert plan_of(desired(workspaces={"Old": {"archived": True}}), archived).is_empty
+    plan = plan_of(desired(workspaces={"Old": {"recreate": True}}), archived)
+    assert actions(plan) == {'workspace["Old"]': ("create", {"name": (None, "Old")})}
+    assert plan.warnings == (
+        'workspace["Old"]: the workspace of this name (wrkspc_gone) was archived on 2026-11-02; '
+        "a new workspace of this name is created, as the file's recreate: true says",
+    )
 
 
 def test_api_keys_are_renamed_never_created_or_revived() -> None:
@@ -380,7 +394,7 @@ def test_api_key_problems_are_sentences() -> None:
         plan_of(desired(api_keys={"apikey_2": {"status": "active"}}), live(keys=keys))
     assert (
         'api_key["apikey_2"] is archived, and an archived key cannot be made active again: '
-        "remove it from the file"
+        "write status: archived to record it (reconciler adopt does), or remove it from the file"
     ) in revived.value.message
     renamed = plan_of(
         desired(api_keys={"apikey_2": {"name": "b2", "status": "archived"}}), live(keys=keys)

@@ -166,7 +166,14 @@ def admin_routes(
     async def workspaces(request: Request) -> Any:
         if request.method == "GET":
             archived = request.query_params.get("include_archived", "false") == "true"
-            return page(request, run(request, lambda s: s.workspaces(include_archived=archived)))
+            default = request.query_params.get("include_default", "false") == "true"
+            return page(
+                request,
+                run(
+                    request,
+                    lambda s: s.workspaces(include_archived=archived, include_default=default),
+                ),
+            )
         body = await body_of(
             request, "workspace_create", allowed=workspace_fields, required={"name"}
         )

@@ -4,10 +4,12 @@ Users, invites, workspaces and their members, API keys: the objects of
 Anthropic's Admin API (see the facts in the project's design notes), with its
 rules kept here rather than in the HTTP layer: ``admin`` is not assignable,
 invites are deleted only while pending, a workspace is archived (never
-deleted, never unarchived), the Default workspace is never listed, at most 100
-active workspaces, archiving deactivates the workspace's keys, a workspace's
-``display_color`` is ``#RRGGBB`` and its ``external_key_id`` is write-once (an
-external key of the organization's, never detached or replaced). Rate and spend
+deleted, never unarchived), the Default workspace is listed only when asked
+for (``include_default``) and is not changed, archived or given members (its
+limits are set like any workspace's), at most 100 active workspaces, archiving
+deactivates the workspace's keys, a workspace's ``display_color`` is
+``#RRGGBB`` and its ``external_key_id`` is write-once (an external key of the
+organization's, never detached or replaced). Rate and spend
 limits are ``admin_limits``'s.
 """
 
@@ -52,6 +54,7 @@ CREATE TABLE IF NOT EXISTS admin_workspaces (
     display_color TEXT NOT NULL, data_residency TEXT NOT NULL, tags TEXT NOT NULL,
     external_key_id TEXT
 );
+CREATE TABLE IF NOT EXISTS admin_default_workspace (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS admin_members (
     workspace_id TEXT NOT NULL, user_id TEXT NOT NULL, workspace_role TEXT NOT NULL,
     PRIMARY KEY (workspace_id, user_id)
@@ -88,6 +91,7 @@ class AdminStore:
         db = self._db
         for table in (
             "admin_org",
+            "admin_default_workspace",
             "admin_users",
             "admin_invites",
             "admin_workspaces",
@@ -110,6 +114,13 @@ class AdminStore:
                     user.get("added_at", now()),
                 ),
             )
+        default = seed.get("default_workspace") or {}
+        created = self.create_workspace(
+            {"name": default.get("name", "Default")},
+            workspace_id=default.get("id") or f"wrkspc_default{org['id'].replace('-', '')[:12]}",
+        )
+        db.execute("INSERT INTO admin_default_workspace VALUES (?)", (created["id"],))
+        self.limits.load_workspace(created["id"], default)
         for invite in seed.get("invites", []):
             self.create_invite(invite["email"], invite.get("role", "user"))
         for workspace in seed.get("workspaces", []):
@@ -197,9 +208,20 @@ class AdminStore:
 
     def create_invite(self, email: str, role: str) -> dict[str, Any]:
         _check_assignable(role)
-        taken = self._db.execute("SELECT 1 FROM admin_users WHERE email = ?", (email,)).fetchone()
+        taken = self._db.execute("SELECT id FROM admin_users WHERE email = ?", (email,)).fetchone()
         if taken:
-            raise ErrorAnswer(400, f"{email} is already a member of the organization.")
+            raise ErrorAnswer(
+                400, f"{email} already belongs to the user {taken[0]}.", code="already_member"
+            )
+        pending = self._db.execute(
+            "SELECT id FROM admin_invites WHERE email = ? AND status = 'pending'", (email,)
+        ).fetchone()
+        if pending:
+            raise ErrorAnswer(
+                400,
+                f"A pending invite ({pending[0]}) already exists for {email}.",
+                code="invite_already_exists",
+            )
         invited = datetime.now(UTC)
         invite_id = new_id("invite")
         self._db.execute(
@@ -223,11 +245,21 @@ class AdminStore:
 
     # -- workspaces ----------------------------------------------------------------------------
 
-    def workspaces(self, *, include_archived: bool) -> list[dict[str, Any]]:
-        query = "SELECT * FROM admin_workspaces"
+    def workspaces(self, *, include_archived: bool, include_default: bool) -> list[dict[str, Any]]:
+        query = "SELECT * FROM admin_workspaces WHERE 1 = 1"
         if not include_archived:
-            query += " WHERE archived_at IS NULL"
+            query += " AND archived_at IS NULL"
+        if not include_default:
+            query += " AND id NOT IN (SELECT id FROM admin_default_workspace)"
         return [_workspace(r) for r in self._db.execute(query + " ORDER BY id").fetchall()]
+
+    def _refuse_default(self, workspace_id: str, what: str) -> None:
+        """The Default workspace is listed and read, and has limits; nothing else of it
+        is changed through the API (the sandbox's reading of the SDK, which is silent)."""
+        if self._db.execute(
+            "SELECT 1 FROM admin_default_workspace WHERE id = ?", (workspace_id,)
+        ).fetchone():
+            raise ErrorAnswer(400, f"The Default workspace cannot be {what} through the API.")
 
     def workspace(self, workspace_id: str) -> dict[str, Any]:
         row = self._db.execute(
@@ -241,7 +273,8 @@ class AdminStore:
         self, body: Mapping[str, Any], *, workspace_id: str | None = None
     ) -> dict[str, Any]:
         active = self._db.execute(
-            "SELECT COUNT(*) FROM admin_workspaces WHERE archived_at IS NULL"
+            "SELECT COUNT(*) FROM admin_workspaces WHERE archived_at IS NULL "
+            "AND id NOT IN (SELECT id FROM admin_default_workspace)"
         ).fetchone()[0]
         if active >= MAX_ACTIVE_WORKSPACES:
             raise ErrorAnswer(
@@ -275,6 +308,7 @@ class AdminStore:
 
     def update_workspace(self, workspace_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         current = self.workspace(workspace_id)
+        self._refuse_default(workspace_id, "changed")
         if current["archived_at"] is not None:
             raise ErrorAnswer(400, "An archived workspace cannot be changed.")
         residency = dict(current["data_residency"])
@@ -313,6 +347,7 @@ class AdminStore:
 
     def archive_workspace(self, workspace_id: str) -> dict[str, Any]:
         current = self.workspace(workspace_id)
+        self._refuse_default(workspace_id, "archived")
         if current["archived_at"] is None:
             self._db.execute(
                 "UPDATE admin_workspaces SET archived_at = ? WHERE id = ?", (now(), workspace_id)
@@ -372,6 +407,7 @@ class AdminStore:
             )
 
     def add_member(self, workspace_id: str, user_id: str, role: str) -> dict[str, Any]:
+        self._refuse_default(workspace_id, "given members")
         if self.workspace(workspace_id)["archived_at"] is not None:
             raise ErrorAnswer(400, "Members cannot be added to an archived workspace.")
         self.user(user_id)

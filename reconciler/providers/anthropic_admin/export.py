@@ -21,17 +21,21 @@ from reconciler.providers.anthropic_admin.addresses import (
 def file_data(live: LiveState) -> dict[str, Any]:
     """The organization's pin and spend limits; every member (admins as ``admin``, a check
     the plan makes and never a write), pending invites; active workspaces by id with their
-    colour, key, explicit members, spend limits and rate-limit overrides; every API key."""
+    colour, key, explicit members, spend limits and rate-limit overrides (the Default
+    workspace by id with its limits only); every API key."""
     users: dict[str, str] = {}
     workspaces: dict[str, dict[str, Any]] = {}
     keys: dict[str, dict[str, Any]] = {}
     spend: dict[str, int] = {}
     inside: list[tuple[str, str, str, Any]] = []  # (workspace, section, key, value)
+    default = live.context.get("default_workspace")
     for address, resource in sorted(live.resources.items()):
         kind, names = addresses.parse(address)
         fields = resource.fields
         if kind == USER:
             users[names[0]] = fields["role"]
+        elif kind == WORKSPACE and resource.id == default:
+            workspaces[names[0]] = {"id": resource.id}  # the Default: its limits only
         elif kind == WORKSPACE:
             workspaces[names[0]] = {
                 "id": resource.id,

@@ -20,10 +20,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.adoption import Put
 from reconciler.errors import ConfigError, Problem
 from reconciler.fielddiff import differing
 from reconciler.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
-from reconciler.provider import Proposal
+from reconciler.provider import Proposal, Settlement
 from reconciler.providers.anthropic_admin import addresses, limits
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
@@ -142,6 +143,9 @@ class _Planner:
         self.org_roles: Mapping[str, str] = live.context.get("org_roles", {})
         self.invited: frozenset[str] = frozenset(live.context.get("invited", ()))
         self.archived: Mapping[str, str] = live.context.get("archived_workspaces", {})
+        self.archived_on: Mapping[str, str] = live.context.get("archived_on", {})
+        self.default: str | None = live.context.get("default_workspace")
+        self.settlements: dict[str, Settlement] = {}
         self.created_workspaces: set[str] = set()
         self.renamed_workspaces: set[str] = set()
         self.archiving: set[str] = set()
@@ -166,8 +170,11 @@ class _Planner:
 
     def workspace(self, address: str, name: str, fields: Mapping[str, Any]) -> None:
         now = self._now(address)
-        wanted = {k: v for k, v in fields.items() if k not in ("archived", "id")}
+        wanted = {k: v for k, v in fields.items() if k not in ("archived", "id", "recreate")}
         if "id" in fields and not self._pinned(address, name, fields["id"]):
+            return
+        if self._is_default(address):
+            self._default_workspace(address, name, fields)
             return
         if fields.get("archived") is True:
             self.archiving.add(name)
@@ -183,17 +190,33 @@ class _Planner:
                     )
                 )
             return
+        if now is None and name in self.archived:
+            archived = (
+                f"the workspace of this name ({self.archived[name]}) was archived on "
+                f"{self.archived_on.get(name, 'an unknown date')}"
+            )
+            if fields.get("recreate") is not True:
+                self.archiving.add(name)  # nothing inside it is planned either
+                self.problems[address] = (
+                    f"{address}: {archived}, and archived is a decision reconciler does not "
+                    "undo unless the file says so: write archived: true to record it "
+                    "(reconciler adopt does), or recreate: true to create a new workspace of "
+                    "this name"
+                )
+                self.settlements[address] = Settlement(
+                    [Put(("workspaces", name, "archived"), True)],
+                    f"{archived}; the file now says archived: true",
+                )
+                return
+            self.notes.append(
+                (
+                    address,
+                    f"{address}: {archived}; a new workspace of this name is created, as the "
+                    "file's recreate: true says",
+                )
+            )
         if now is None:
             self.created_workspaces.add(name)
-            if name in self.archived:
-                self.notes.append(
-                    (
-                        address,
-                        f"{address}: an archived workspace of this name exists "
-                        f"({self.archived[name]}); archived workspaces cannot be restored, so a "
-                        "new one is created",
-                    )
-                )
             self._add(
                 address,
                 Action.CREATE,
@@ -222,6 +245,26 @@ class _Planner:
             self.renamed_workspaces.add(name)
             wanted["name"] = name
         self.updates[address] = ({n: now.get(n) for n in wanted}, wanted)
+
+    def _is_default(self, address: str) -> bool:
+        found = self.live.resources.get(address)
+        return found is not None and self.default is not None and found.id == self.default
+
+    def _default_workspace(self, address: str, name: str, fields: Mapping[str, Any]) -> None:
+        """Of the Default workspace, the API manages its limits only: anything else the
+        file says of it is a problem, never a call the API would refuse."""
+        now = self._now(address) or {}
+        asked = sorted(
+            k for k, v in fields.items() if k not in ("id", "recreate") and now.get(k, v) != v
+        )
+        if now.get("name") != name:
+            asked.insert(0, "name")
+        if asked:
+            self.problems[address] = (
+                f"{address} is the organization's Default workspace, whose "
+                f"{', '.join(asked)} cannot be changed through the API; of it, reconciler "
+                "manages spend_limits and rate_limits only"
+            )
 
     def _pinned(self, address: str, name: str, workspace_id: str) -> bool:
         """Whether the live workspace at ``address`` is the one the file pins by id;
@@ -268,6 +311,12 @@ class _Planner:
 
     def member(self, address: str, workspace: str, email: str, fields: Mapping[str, Any]) -> None:
         if workspace in self.archiving:
+            return
+        if self._is_default(addresses.make(WORKSPACE, workspace)):
+            self.problems[address] = (
+                f"{address}: the members of the organization's Default workspace are not "
+                "managed through the API; remove the line"
+            )
             return
         role = fields["workspace_role"]
         if email not in self.org_roles:
@@ -329,7 +378,12 @@ class _Planner:
         if now["status"] == "archived" and fields.get("status", "archived") != "archived":
             self.problems[address] = (
                 f"{address} is archived, and an archived key cannot be made active again: "
-                "remove it from the file"
+                "write status: archived to record it (reconciler adopt does), or remove it "
+                "from the file"
+            )
+            self.settlements[address] = Settlement(
+                [Put(("api_keys", addresses.parse(address)[1][0], "status"), "archived")],
+                "archived live; the file now says status: archived",
             )
             return
         self.updates[address] = ({n: now.get(n) for n in fields}, dict(fields))
@@ -441,6 +495,7 @@ class _Planner:
             self.changes,
             unmanaged=self._unmanaged(),
             problems=self.problems,
+            settlements=self.settlements,
             notes=self.notes,
             about=self.about,
         )
@@ -458,6 +513,8 @@ class _Planner:
         names = {USER: "user", WORKSPACE: "workspace", API_KEY: "API key"}
         for address in self.live.resources:
             kind = addresses.parse(address)[0]
+            if self._is_default(address):
+                continue  # not a workspace anyone made: never counted as left out
             if kind in names and address not in self.desired.resources and address not in removed:
                 counts[names[kind]] = counts.get(names[kind], 0) + 1
         return counts

@@ -129,13 +129,24 @@ class AdminSession:
         reads: list[Any] = await asyncio.gather(
             self._all("list users", self.org.users.list),
             self._all("list invites", self.org.invites.list),
-            self._all("list workspaces", self.org.workspaces.list, include_archived=True),
+            self._all(
+                "list workspaces",
+                self.org.workspaces.list,
+                include_archived=True,
+                include_default=True,
+            ),
+            # Only the Default workspace is missing from this list: that is how it is told.
+            self._all("list workspaces", self.org.workspaces.list),
             self._all("list API keys", self.org.api_keys.list),
             self._rate_limit_table(),
             self._spend_limits(),
             self._read("read the organization", self.org.retrieve),
         )
-        users, invites, workspaces, keys, (table, unreadable), spend, organization = reads
+        users, invites, workspaces, others, keys, (table, unreadable), spend, organization = reads
+        not_default = {w.id for w in others}
+        default = next(
+            (w for w in workspaces if w.archived_at is None and w.id not in not_default), None
+        )
         found: dict[str, LiveResource] = {}
         emails = {u.id: u.email.lower() for u in users}
         org_roles = {u.email.lower(): u.role for u in users}
@@ -152,7 +163,9 @@ class AdminSession:
                     {"role": invite.role, "status": "invited"}, None, invite.id
                 )
         active = [w for w in workspaces if w.archived_at is None]
-        archived = {w.name: w.id for w in workspaces if w.archived_at is not None}
+        ended = sorted((w for w in workspaces if w.archived_at is not None), key=_archived_at)
+        archived = {w.name: w.id for w in ended}  # the last archived of a name
+        archived_on = {w.name: w.archived_at.date().isoformat() for w in ended}
         for workspace in active:
             found[addresses.make(WORKSPACE, workspace.name)] = LiveResource(
                 answers.workspace_fields(workspace), None, workspace.id
@@ -165,6 +178,8 @@ class AdminSession:
         lists = await asyncio.gather(
             *(
                 self._all(f"list the {what} of workspace {w.name!r}", lister, w.id)
+                if what != "members" or w is not default
+                else _nothing()
                 for w in active
                 for what, lister in listers
             )
@@ -200,6 +215,8 @@ class AdminSession:
                 "org_roles": org_roles,
                 "invited": frozenset(invited),
                 "archived_workspaces": archived,
+                "archived_on": archived_on,
+                "default_workspace": default.id if default else None,
                 "rate_limit_groups": groups,
                 "rate_limits_unreadable": unreadable,
                 "spend_limits_readable": spend is not None,
@@ -642,6 +659,15 @@ class AdminSession:
             attempts,
             identity=connection.federation.identity if connection.federation else None,
         )
+
+
+async def _nothing() -> list[Any]:
+    """The members of the Default workspace: not read (it has none the API manages)."""
+    return []
+
+
+def _archived_at(workspace: Any) -> Any:
+    return workspace.archived_at
 
 
 def _still_wanted(body: Mapping[str, Any], live: Any) -> dict[str, Any]:
