@@ -400,11 +400,20 @@ class AdminSession:
         role = change.after["role"]
         if live is not None and live.fields["role"] == role:
             return
-        how = "joined the organization" if exc.code == ALREADY_MEMBER else "was invited"
-        shown = f" as {live.fields['role']}" if live is not None else ""
+        if live is None:
+            said = "is a member" if exc.code == ALREADY_MEMBER else "has a pending invite"
+            why = (
+                f"the API says the address {said}, but the organization's lists do not show it "
+                "yet; run plan again in a minute"
+            )
+        else:
+            how = "joined the organization" if exc.code == ALREADY_MEMBER else "was invited"
+            why = (
+                f"the address {how} as {live.fields['role']} since the plan, not as {role}; run "
+                "plan again to plan the role the file gives"
+            )
         raise ApiError(
-            f"Could not invite {email}: the address {how}{shown} since the plan, not as "
-            f"{role}; run plan again to plan the role the file gives.",
+            f"Could not invite {email}: {why}.",
             status=exc.status,
             request_id=exc.request_id,
             code=exc.code,
