@@ -7,7 +7,6 @@ without a decision in the file; the Default workspace's limits managed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +35,12 @@ RESTYLE = HEAD + "workspaces:\n  Research:\n    display_color: '#2E7D32'\n    ta
 
 
 @pytest.fixture
-def org(server: SandboxProcess) -> Iterator[SandboxProcess]:
+def org(server: SandboxProcess) -> SandboxProcess:
     """The shipped seed, no injected failures, an empty request log."""
     server.control("PATCH", "settings", json={"admin_errors": [], "fault_rate": 0.0})
     assert server.control("POST", "reset", json=SEED).status_code == 200
     server.control("DELETE", "requests")
-    yield server
+    return server
 
 
 def inject(server: SandboxProcess, code: str, method: str, path: str, times: int = 1) -> None:
@@ -108,9 +107,7 @@ def test_change_outcome_unknown_that_persists_says_to_look_and_apply_again(
     inject(org, "change_outcome_unknown", "POST", "/workspaces/*", times=50)
     applied = cli(org, tmp_path, RESTYLE, "apply", "--auto-approve")
     assert applied.exit_code == 1, applied.output
-    assert "the API could not say whether the change was saved; run plan to see" in (
-        applied.stdout
-    )
+    assert "the API could not say whether the change was saved; run plan to see" in (applied.stdout)
     assert "Traceback" not in applied.output
 
 
@@ -290,13 +287,17 @@ def test_an_exported_organization_with_prune_plans_no_changes(
 def test_pruning_leaves_the_organization_admin_where_the_api_must(
     org: SandboxProcess, tmp_path: Path
 ) -> None:
-    text = HEAD + "users:\n  prune: true\n  ben@example.com: admin\n" + "".join(
-        f"  {e}: {r}\n"
-        for e, r in [
-            ("cleo@example.com", "billing"),
-            ("dev@example.com", "user"),
-            ("new.hire@example.com", "developer"),
-        ]
+    text = (
+        HEAD
+        + "users:\n  prune: true\n  ben@example.com: admin\n"
+        + "".join(
+            f"  {e}: {r}\n"
+            for e, r in [
+                ("cleo@example.com", "billing"),
+                ("dev@example.com", "user"),
+                ("new.hire@example.com", "developer"),
+            ]
+        )
     )
     planned = cli(org, tmp_path, text, "plan")
     assert planned.exit_code == 0, planned.output
