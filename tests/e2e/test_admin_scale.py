@@ -67,9 +67,10 @@ def test_a_thousand_members_plan_in_a_few_requests_and_apply_whole(
     plan = run_cli("plan", str(org), "--format", "json", env=env)
     assert plan.exit_code == 0, plan.output
     assert json.loads(plan.stdout)["summary"]["update"] == MEMBERS
-    # Users (1,001: two pages), invites, workspaces, keys, the organization, its rate
-    # limits and spend limits, then the workspace's members and overrides: a page each.
-    assert len(big_org.requests()) <= 10
+    # Users (1,001: two pages), invites, workspaces (with the Default, and without it: how
+    # it is told), keys, the organization, its rate limits and spend limits, then the
+    # workspace's members and overrides and the Default's overrides: a page each.
+    assert len(big_org.requests()) <= 12
 
     report = tmp_path / "report.json"
     applied = run_cli(
