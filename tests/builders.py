@@ -110,6 +110,7 @@ def admin_live(
             "org_roles": {},
             "invited": frozenset(),
             "archived_workspaces": archived or {},
+            "archived_on": dict.fromkeys(archived or {}, "2026-11-02"),
             "rate_limit_groups": GROUPS,
             "currency": currency,
             "spend_limits_readable": readable,

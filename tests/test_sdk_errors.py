@@ -15,8 +15,11 @@ CONTEXT = Context("list users", "https://api.example.test", "ORG_ADMIN_KEY", 15.
 REQUEST = httpx.Request("GET", "https://api.example.test/v1/organizations/users")
 
 
-def status_error(status: int, message: str = "nope", **headers: str) -> anthropic.APIStatusError:
-    body = {"type": "error", "error": {"type": "x", "message": message}}
+def status_error(
+    status: int, message: str = "nope", details: dict[str, str] | None = None, **headers: str
+) -> anthropic.APIStatusError:
+    error = {"type": "x", "message": message, **({"details": details} if details else {})}
+    body = {"type": "error", "error": error}
     response = httpx.Response(
         status, json=body, headers={"request-id": "req_1", **headers}, request=REQUEST
     )
@@ -60,3 +63,38 @@ def test_only_a_lost_answer_or_a_server_error_may_have_written() -> None:
     assert may_have_written(ApiError("boom", status=500))
     assert not may_have_written(ApiError("no", status=400))
     assert not may_have_written(AuthError("no", status=403))
+
+
+@pytest.mark.parametrize(
+    ("status", "details", "says"),
+    [
+        (
+            403,
+            {"error_code": "api_key_requester_unconfirmed"},
+            "Could not list users (3 attempts): the API could not confirm that the request "
+            "came from your organization",
+        ),
+        (
+            400,
+            {"error_code": "workspace_policy_violation", "field": "data_residency"},
+            "The API refused to list users: it breaks the organization's Workspace Policy on "
+            "data_residency; an organization admin can see and change the policy",
+        ),
+        (
+            400,
+            {"error_code": "organization_on_hold", "appeal_url": "https://appeal.test/\u202e"},
+            "until it is lifted (appeal at https://appeal.test/\\u202e).",
+        ),
+        (400, {"error_code": "organization_on_hold"}, "nothing can be changed until it is lifted."),
+        (403, {"error_code": "something_new"}, "The API refused to list users (403 something_new:"),
+        (409, {"error_code": "something_else"}, "The API refused to list users (409 something_else:"),
+    ],
+)
+def test_a_code_is_its_own_sentence_never_a_missing_scope(
+    status: int, details: dict[str, str], says: str
+) -> None:
+    error = translated(status_error(status, details=details), CONTEXT)
+    assert says in error.message
+    assert "scope" not in error.message
+    assert error.code == details["error_code"]
+    assert error.message.endswith("(request-id req_1)")

@@ -16,7 +16,7 @@ from reconciler import config, operations
 from reconciler.errors import AdoptionError, PlanFileError, StalePlanError
 from reconciler.model import LiveState
 
-from ..builders import live, plan_of, project
+from ..builders import admin_live, live, plan_of, project
 
 FILE = """\
 version: 1
@@ -135,3 +135,43 @@ def test_adopt_reads_the_file_and_live_state_through_the_providers_session(
     ]
     saved = asyncio.run(operations.plan_file(config.load(path), conn))
     assert asyncio.run(operations.adopt(path, conn, saved=saved)).text == result.text
+
+
+ARCHIVED = """\
+version: 1
+provider: anthropic-admin
+workspaces:
+  Research:        # ours
+    tags: {team: r}
+  Old:             # archived in the Console
+    tags: {team: o}
+"""
+
+
+def test_a_workspace_archived_live_is_recorded_as_archived_and_the_rest_adopted() -> None:
+    now = admin_live({"Research": "wrkspc_R"}, archived={"Old": "wrkspc_O"})
+    result = adopted(ARCHIVED, now)
+    assert result.decided == (
+        (
+            'workspace["Old"]',
+            "the workspace of this name (wrkspc_O) was archived on 2026-11-02; the file now "
+            "says archived: true",
+        ),
+    )
+    assert result.text == ARCHIVED.replace("{team: r}", "{}").replace(
+        "    tags: {team: o}\n", "    tags: {team: o}\n    archived: true\n"
+    )
+    assert [r.address for r in result.drift.resources] == ['workspace["Research"]']
+    assert not result.is_empty
+
+
+def test_a_decision_alone_is_adoption_enough() -> None:
+    now = admin_live({"Research": "wrkspc_R"}, archived={"Old": "wrkspc_O"})
+    text = ARCHIVED.replace("{team: r}", "{}")
+    result = adopted(text, now)
+    assert result.drift.resources == ()
+    assert result.text == text.replace(
+        "    tags: {team: o}\n", "    tags: {team: o}\n    archived: true\n"
+    )
+    assert not result.is_empty
+    assert adopted(result.text, now).is_empty
