@@ -86,8 +86,8 @@ def test_only_a_lost_answer_or_a_server_error_may_have_written() -> None:
             "until it is lifted (appeal at https://appeal.test/\\u202e).",
         ),
         (400, {"error_code": "organization_on_hold"}, "nothing can be changed until it is lifted."),
-        (403, {"error_code": "something_new"}, "The API refused to list users (403 something_new:"),
-        (409, {"error_code": "something_else"}, "The API refused to list users (409 something_else:"),
+        (403, {"error_code": "something_new"}, "The API refused to list users (403 something_new"),
+        (409, {"error_code": "other_thing"}, "The API refused to list users (409 other_thing"),
     ],
 )
 def test_a_code_is_its_own_sentence_never_a_missing_scope(
