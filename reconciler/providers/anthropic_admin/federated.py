@@ -5,7 +5,8 @@ The SDK's ``WorkloadIdentityCredentials`` does the RFC 7523 exchange and its
 what a long, unattended apply needs around them: the exchange tried again (within
 the connection's bounds) when the token endpoint answers 429 or 5xx or the
 connection drops, since the SDK sends it once; one exchange per process while the
-token is fresh; a 401 renewed within the SDK's retries (``RenewedOn401``); the
+token is fresh (a 401 is renewed within the SDK's retries by ``sdk_errors``'s
+``DocumentedRetries``); the
 identity token read at each exchange, from ``Federation`` (a variable, or a file
 read afresh) or from GitHub Actions' token service (``from_actions``); and every
 refusal turned into one sentence naming the rule, the service account and, when
@@ -203,28 +204,6 @@ def refusal(
         f"check the federation rule and organization ids (--federation-rule, "
         "--organization-id).",
     )
-
-
-class RenewedOn401(anthropic.Middleware):
-    """Signed in by federation, a 401 means the access token expired or was revoked
-    under the request. The SDK's own auth flow has already dropped that token from its
-    cache (only if it is still the cached one, so a late 401 never revokes its
-    replacement); this lets the SDK try again (its ``RetryableError``, within its
-    retries and backoff), so the next attempt exchanges a fresh one. The SDK itself
-    retries a 401 once, which many requests in flight across one expiry can outrun; the
-    last attempt's 401 is left to the SDK, which raises it as the API's refusal."""
-
-    def __init__(self, retries: int) -> None:
-        self._retries = retries
-
-    async def handle_async(
-        self, request: anthropic.APIRequest, call_next: anthropic.AsyncCallNext
-    ) -> anthropic.AsyncAPIResponse[Any]:
-        response = await call_next(request)
-        if response.status_code == 401 and request.retries_taken < self._retries:
-            await response.close()
-            raise anthropic.RetryableError("The access token was refused; exchanging again.")
-        return response
 
 
 def from_actions(audience: str) -> str:

@@ -91,24 +91,38 @@ REFUSALS = {
 
 
 class DocumentedRetries(anthropic.Middleware):
-    """Within the SDK's retries: a request refused with a code the SDK documents as safe to
-    send again, which the SDK would not retry by its status alone (a 403), is tried again;
-    ``workspace_changed_concurrently`` (a 409, which the SDK would send again unread) is
-    raised at once as ``ChangedConcurrently``, so the session reads the workspace before
-    deciding whether it still wants the change."""
+    """Within the SDK's retries, what it would not send again by the status alone:
 
-    def __init__(self, retries: int) -> None:
+    - a request refused with a code the SDK documents as safe to send again (a 403
+      ``api_key_requester_unconfirmed``) is tried again;
+    - signed in by federation (``renew``), a 401 means the access token expired or was
+      revoked under the request; the SDK's auth flow has already dropped that token
+      (only if it is still the cached one), so trying again exchanges a fresh one. The
+      SDK retries a 401 once by itself, which many requests in flight across one expiry
+      can outrun;
+    - ``workspace_changed_concurrently`` (a 409, which the SDK would send again unread)
+      is raised at once as ``ChangedConcurrently``, so the session reads the workspace
+      before deciding whether it still wants the change.
+
+    The last attempt's refusal is left to the SDK, which raises it as the API's."""
+
+    def __init__(self, retries: int, *, renew: bool = False) -> None:
         self._retries = retries
+        self._renew = renew
 
     async def handle_async(
         self, request: anthropic.APIRequest, call_next: anthropic.AsyncCallNext
     ) -> anthropic.AsyncAPIResponse[Any]:
         response = await call_next(request)
-        if response.status_code not in (403, 409):
+        status, more = response.status_code, request.retries_taken < self._retries
+        if status == 401 and self._renew and more:
+            await response.close()
+            raise anthropic.RetryableError("The access token was refused; exchanging again.")
+        if status not in (403, 409):
             return response
         details = _details(await response.json())
         code = details.get("error_code")
-        if code == REQUESTER_UNCONFIRMED and request.retries_taken < self._retries:
+        if code == REQUESTER_UNCONFIRMED and more:
             await response.close()
             raise anthropic.RetryableError("The API could not confirm the requester; again.")
         if code == WORKSPACE_CHANGED:

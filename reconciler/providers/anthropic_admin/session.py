@@ -8,9 +8,13 @@ reconciler's errors at one boundary (``_calling``). Creates are not idempotent,
 so they are sent without the SDK's retries: after a failure that may have
 written, the resource is looked for, and the create is sent again only when it
 is not there (after a 401 when signed in by federation, at once: nothing was
-written, and the next attempt exchanges a fresh access token). The session signs
-in with the connection's key or, with no key, by workload identity federation
-(``federated``).
+written, and the next attempt exchanges a fresh access token). The API's
+``error_code``s are acted on as the SDK documents them (``sdk_errors`` says which
+are sent again): a workspace created incompletely is finished by an update, never
+created again; a workspace changed by someone else meanwhile is read before what
+is still wanted is sent again; an invite someone else already sent with the file's
+role is done. The session signs in with the connection's key or, with no key, by
+workload identity federation (``federated``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ from reconciler.providers.anthropic_admin.addresses import (
 )
 from reconciler.providers.anthropic_admin.export import file_data
 from reconciler.providers.anthropic_admin.federated import (
-    RenewedOn401,
     RetriedExchange,
     refusal,
 )
@@ -83,7 +86,6 @@ class AdminSession:
         # refreshes them before they expire (``federated``).
         self._exchange = RetriedExchange(federation, connection.retry) if federation else None
         retries = max(0, connection.retry.attempts - 1)
-        renewal = RenewedOn401(retries) if federation else None
         self._client = anthropic.AsyncAnthropic(
             api_key=None if federation else connection.api_key,
             credentials=self._exchange,
@@ -92,8 +94,7 @@ class AdminSession:
             timeout=connection.retry.timeout,
             middleware=[
                 answers.JsonOnly(),
-                DocumentedRetries(retries),
-                *([renewal] if renewal else []),
+                DocumentedRetries(retries, renew=federation is not None),
             ],
             # The key must never follow a redirect to another host.
             http_client=anthropic.DefaultAsyncHttpxClient(
