@@ -702,9 +702,10 @@ def _still_wanted(body: Mapping[str, Any], live: Any) -> dict[str, Any]:
     return wanted
 
 
-# The SDK retries on its own and says so only in its log: its waits reach the
-# operator's terminal through this logger.
-_SDK_LOG = logging.getLogger("anthropic._base_client")
+# The SDK retries on its own and says so only in its log (the "anthropic" logger its
+# documentation names, ANTHROPIC_LOG's): its waits reach the operator's terminal
+# through it.
+_SDK_LOG = logging.getLogger("anthropic")
 
 
 class _RetryNotes(logging.Handler):
