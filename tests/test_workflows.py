@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +15,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-EXAMPLES = sorted((ROOT / "reconciler" / "examples" / "github").glob("*.yml"))
+EXAMPLES = sorted(
+    p
+    for p in (ROOT / "reconciler" / "examples" / "github").glob("*.yml")
+    if p.name != "dependabot.yml"
+)
 ALL = WORKFLOWS + EXAMPLES
 REUSABLE = ["reconciler-plan.yml", "reconciler-apply.yml", "reconciler-drift.yml"]
 
@@ -248,3 +253,84 @@ def test_the_apply_example_pins_main_and_a_reviewed_environment() -> None:
     text = path.read_text()
     assert "ref:              refs/heads/main" in text
     assert "environment:      org-admin" in text
+
+
+# Every action the workflows use: the commit its release tag points at, the release, and
+# the runtime its action.yml declares (read from each action's own repository). Moving to
+# a newer release means changing this table and the `uses:` lines together.
+ACTIONS = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1", "node24"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0", "node24"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0", "node24"),
+    "actions/download-artifact": ("3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1", "node24"),
+    "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0", "node24"),
+}
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>\S+))?\s*$")
+SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def every_uses(path: Path) -> list[tuple[int, str, str | None]]:
+    found = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        if matched := USES.match(line):
+            found.append((number, matched["ref"], matched["comment"]))
+    return found
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_uses_is_a_full_commit_of_a_node24_release(path: Path) -> None:
+    """A tag or a short SHA is refused (organizations can require full SHAs), and so is
+    an action missing from the table, or pinned to another commit than its release's."""
+    uses = every_uses(path)
+    assert uses, f"{path.name} uses nothing?"
+    for number, ref, comment in uses:
+        where = f"{path.name}:{number}"
+        name, _, commit = ref.partition("@")
+        assert SHA.match(commit), f"{where}: {ref} is not pinned to a full commit SHA"
+        if name.startswith("your-org/reconciler/"):  # the examples' call of our workflows
+            assert comment == "v0.1.0", f"{where}: say which release the commit is"
+            continue
+        assert name in ACTIONS, f"{where}: {name} is not in the table of vetted actions"
+        sha, release, runtime = ACTIONS[name]
+        assert (commit, comment) == (sha, release), f"{where}: {ref} # {comment}"
+        assert runtime == "node24"
+
+
+def test_the_pin_check_would_catch_a_tag_a_short_sha_and_an_unknown_action(
+    tmp_path: Path,
+) -> None:
+    for line in (
+        "      - uses: actions/checkout@v7",
+        "      - uses: actions/checkout@3d3c42e # v7.0.1",
+        "      - uses: someone/else@3d3c42e5aac5ba805825da76410c181273ba90b1 # v1",
+        "      - uses: actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803 # v7.0.1",
+    ):
+        path = tmp_path / "w.yml"
+        path.write_text(f"jobs:\n  a:\n    steps:\n{line}\n")
+        with pytest.raises(AssertionError):
+            test_every_uses_is_a_full_commit_of_a_node24_release(path)
+
+
+def test_users_get_a_dependabot_config_that_keeps_their_pins_current() -> None:
+    config = load(ROOT / "reconciler" / "examples" / "github" / "dependabot.yml")
+    (update,) = config["updates"]
+    assert update["package-ecosystem"] == "github-actions"
+    assert update["directory"] == "/"
+
+
+def test_zizmor_finds_nothing_in_the_workflows_and_examples() -> None:
+    """zizmor's audits (unpinned uses, credentials persisted by checkout, template
+    injection, excessive permissions...) offline, with its findings failing the test;
+    what is deliberate is silenced in zizmor.yml with the reason beside it."""
+    zizmor = shutil.which("zizmor")
+    assert zizmor, "zizmor is installed with the test extras"
+    done = subprocess.run(
+        [zizmor, "--offline", "--no-progress", ".github/workflows", "reconciler/examples/github"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout + done.stderr
