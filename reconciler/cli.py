@@ -281,7 +281,12 @@ def _plan_one(
         result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
         sections = planning.split_by_origin(result, base)
     text = _rendered_plan(
-        ctx, result, sections, fmt, title=f"reconciler plan: `{file}`", max_chars=max_chars
+        ctx,
+        result,
+        sections,
+        fmt,
+        title=render.heading("reconciler plan", str(file)),
+        max_chars=max_chars,
     )
     if out:
         planfile.save(result, out, sections=sections)
@@ -336,13 +341,30 @@ def _rendered_plan(
     default=None,
     help="Markdown only: cut whole resources from the end, with a note, to fit N characters.",
 )
-@click.option("--title", default=None, help="Markdown heading (default: the file's name).")
+@click.option(
+    "--title",
+    default="reconciler",
+    show_default=True,
+    help="Markdown heading, as plain text (escaped).",
+)
+@click.option(
+    "--subject",
+    default=None,
+    help="Shown after the title as code, escaped so no name can break out of it "
+    "(default: the saved file's name; '' for none).",
+)
 @click.pass_context
 def show(
-    ctx: click.Context, saved: Path, fmt: str, max_chars: int | None, title: str | None
+    ctx: click.Context,
+    saved: Path,
+    fmt: str,
+    max_chars: int | None,
+    title: str,
+    subject: str | None,
 ) -> None:
     """Render a saved PLAN.json or an apply REPORT.json again, offline (like terraform show)."""
-    heading = title or f"reconciler: `{saved.name}`"
+    subject = saved.name if subject is None else subject
+    heading = render.heading(title, subject or None)
     report = planfile.load_report_if_report(saved)
     if report is not None:
         echo(ctx, render.report_as(report, fmt, title=heading, color=wants_color(ctx)))

@@ -131,6 +131,14 @@ def _md(text: Any) -> str:
     return f"`{markdown_code(json.dumps(text, ensure_ascii=False))}`"
 
 
+def heading(title: str, subject: str | None = None) -> str:
+    """A markdown heading's text: ``title`` as prose and ``subject`` (a file's name, which
+    a pull request chooses) in a code span it cannot break out of, both escaped, so no
+    name can render a heading, a link or HTML of its own."""
+    shown = markdown_text(title)
+    return f"{shown}: `{markdown_code(subject)}`" if subject is not None else shown
+
+
 def plan_markdown(
     plan: Plan,
     *,
