@@ -334,3 +334,58 @@ def test_zizmor_finds_nothing_in_the_workflows_and_examples() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No findings to report" in done.stdout + done.stderr
+
+
+def test_plan_many_lists_every_changed_file_as_it_is_with_distinct_keys(tmp_path: Path) -> None:
+    """Names with spaces, quotes, non-ASCII or a leading dash are planned as they are
+    (git diff -z, no C-quoting), and look-alike names get distinct artifact keys."""
+    example = load(ROOT / "reconciler" / "examples" / "github" / "reconciler-plan-many.yml")
+    step = next(s for s in example["jobs"]["changed"]["steps"] if s.get("id") == "list")
+    repo = tmp_path / "repo"
+    (repo / "orgs").mkdir(parents=True)
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@x", *args],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    git("init", "-q")
+    (repo / "orgs" / "kept.yaml").write_text("version: 1\n")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    base = git("rev-parse", "HEAD").strip()
+    names = [
+        "a-b.yaml",
+        "a_b.yaml",
+        "with space.yaml",
+        "quo\"te's.yaml",
+        "ünï ✓.yaml",
+        "-dash.yaml",
+    ]
+    for name in names:
+        (repo / "orgs" / name).write_text("version: 1\n")
+    (repo / "orgs" / "notes.txt").write_text("not a file to plan\n")
+    git("add", ".")
+    git("commit", "-qm", "change")
+    output = tmp_path / "output"
+    subprocess.run(
+        ["bash", "-c", step["run"]],
+        cwd=repo,
+        env={
+            **os.environ,
+            "BASE": base,
+            "GITHUB_OUTPUT": str(output),
+            "RUNNER_TEMP": str(tmp_path),
+        },
+        check=True,
+    )
+    (line,) = output.read_text().splitlines()
+    files = json.loads(line.removeprefix("files="))
+    assert sorted(f["file"] for f in files) == sorted(f"orgs/{n}" for n in names)
+    keys = [f["key"] for f in files]
+    assert len(set(keys)) == len(keys)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", k) for k in keys)
