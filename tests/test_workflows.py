@@ -389,3 +389,15 @@ def test_plan_many_lists_every_changed_file_as_it_is_with_distinct_keys(tmp_path
     keys = [f["key"] for f in files]
     assert len(set(keys)) == len(keys)
     assert all(re.fullmatch(r"[0-9a-f]{16}", k) for k in keys)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_the_examples_install_the_commit_they_call(path: Path) -> None:
+    """The reconciler installed is the commit whose workflow runs: the same full SHA in
+    uses: and in reconciler-commit (Dependabot moves the first; move both)."""
+    for job in load(path)["jobs"].values():
+        if "uses" not in job:
+            continue
+        repository, _, commit = job["uses"].partition("/.github/workflows/")
+        assert job["with"]["reconciler-repository"] == repository
+        assert job["with"]["reconciler-commit"] == commit.partition("@")[2]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import tomllib
@@ -152,11 +153,34 @@ def test_the_reviewed_plan_is_found_among_impostors(tmp_path: Path) -> None:
     assert taken(tmp_path) == 1
 
 
-def test_what_ci_installs_is_this_project_pinned_to_its_release() -> None:
-    project = tomllib.loads((WORKFLOWS.parents[1] / "pyproject.toml").read_text())["project"]
-    assert project["name"] == "claude-org-reconciler"
-    pinned = f"{project['name']}=={project['version']}"
+def test_what_ci_installs_is_locked_with_hashes() -> None:
+    """Each reusable workflow installs the lock of the reconciler commit it is given (a
+    full SHA, checked), hashes required, then reconciler from that source fetching
+    nothing; the lock pins every dependency of pyproject.toml, and the build backend,
+    each with its hashes."""
+    root = WORKFLOWS.parents[1]
     for workflow in ("reconciler-plan.yml", "reconciler-apply.yml", "reconciler-drift.yml"):
         data = yaml.safe_load((WORKFLOWS / workflow).read_text())
         inputs = data[True]["workflow_call"]["inputs"]  # YAML 1.1 reads "on" as true
-        assert inputs["install"]["default"] == pinned, workflow
+        assert "install" not in inputs, workflow
+        assert inputs["reconciler-commit"]["required"] is True
+        (job,) = data["jobs"].values()
+        runs = "\n".join(step.get("run", "") for step in job["steps"])
+        assert "^[0-9a-f]{40}$" in runs, workflow
+        assert (
+            "pip install --quiet --require-hashes --no-deps -r "
+            ".reconciler-source/requirements/ci.lock" in runs
+        ), workflow
+        assert "--no-deps --no-build-isolation --no-index ./.reconciler-source" in runs
+        assert runs.count("pip install") == 2, workflow
+    lock = (root / "requirements" / "ci.lock").read_text()
+    assert "pip-compile --allow-unsafe --build-deps-for=wheel --generate-hashes" in lock
+    pinned = dict(re.findall(r"^([a-z0-9_.-]+)==(\S+) \\$", lock, re.MULTILINE))
+    blocks = re.split(r"\n(?=[a-z])", lock.split("\n\n", 1)[-1])
+    for block in blocks:
+        if block.strip() and not block.startswith("#"):
+            assert "--hash=sha256:" in block, block.splitlines()[0]
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    for requirement in project["project"]["dependencies"] + project["build-system"]["requires"]:
+        name = re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pinned, f"{name} is not in requirements/ci.lock"
