@@ -242,7 +242,8 @@ def test_the_examples_sign_in_by_federation_and_store_no_key(name: str) -> None:
     assert "secrets" not in job
     text = (ROOT / "reconciler" / "examples" / "github" / name).read_text()
     assert "#     api-key: ${{ secrets.CLAUDE_ADMIN_KEY }}" in text  # the key way, shown
-    assert "repository:" in text
+    assert "repository_id:" in text  # ids, never a name alone: names can be re-registered
+    assert "repository_owner_id:" in text
     assert "job_workflow_ref:" in text
 
 
@@ -251,8 +252,8 @@ def test_the_apply_example_pins_main_and_a_reviewed_environment() -> None:
     (job,) = load(path)["jobs"].values()
     assert job["with"]["environment"] == "org-admin"
     text = path.read_text()
-    assert "ref:              refs/heads/main" in text
-    assert "environment:      org-admin" in text
+    assert "ref:                 refs/heads/main" in text
+    assert "environment:         org-admin" in text
 
 
 # Every action the workflows use: the commit its release tag points at, the release, and

@@ -199,6 +199,7 @@ class FederationStore:
             "iss": issuer["issuer_url"] if issuer else "https://sandbox.invalid",
             "aud": match.get("audience") or DEFAULT_AUDIENCE,
             "sub": subject or "sandbox",
+            **(_github_ids(str(repository)) if repository else {}),
             **wanted,
         }
 
@@ -326,6 +327,22 @@ class FederationStore:
                 f"Service account {account['id']} has the {account['organization_role']} role "
                 f"now; {doing} needs an admin service account.",
             )
+
+
+def _github_ids(repository: str) -> dict[str, str]:
+    """The claims GitHub puts beside a repository's name: its owner, and the numeric ids
+    of both (as strings, as GitHub writes them), which stay when a name is given up and
+    registered again by someone else. Made up here, stable for a name."""
+    owner = repository.partition("/")[0]
+
+    def number(name: str) -> str:
+        return str(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
+
+    return {
+        "repository_owner": owner,
+        "repository_id": number(repository),
+        "repository_owner_id": number(owner),
+    }
 
 
 def _check_times(claims: Mapping[str, Any], now: float, max_lifetime: int) -> None:

@@ -85,10 +85,13 @@ def test_plan_and_apply_sign_in_by_federation_with_no_key(
     ("claims", "claim", "value"),
     [
         ({"repository": "someone/fork"}, "repository", "someone/fork"),
+        # The same name, registered again by someone else: only the ids tell.
+        ({"repository_id": "999999999"}, "repository_id", "999999999"),
+        ({"repository_owner_id": "777"}, "repository_owner_id", "777"),
         ({"ref": "refs/heads/feature"}, "ref", "refs/heads/feature"),
         ({"aud": "https://example.com"}, "aud", "https://example.com"),
     ],
-    ids=["repository", "branch", "audience"],
+    ids=["repository", "re-registered name", "new owner of the name", "branch", "audience"],
 )
 def test_a_token_the_rule_does_not_match_is_refused_naming_the_claim(
     sandbox: SandboxProcess, claims: dict[str, str], claim: str, value: str
