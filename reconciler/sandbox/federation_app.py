@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.sandbox.errors import ErrorAnswer
-from reconciler.sandbox.federation import FEDERATION_BETA, OAuthError
+from reconciler.sandbox.federation import ACCESS_TOKEN_PREFIX, FEDERATION_BETA, OAuthError
 from reconciler.sandbox.middleware import CONTROL_PREFIX
 from reconciler.sandbox.oidc import Signer
 
@@ -99,7 +99,22 @@ def federation_routes(
         signer: Signer = request.app.state.signer
         return JSONResponse({"count": 1, "value": signer.sign(claims)})
 
+    async def rule(request: Request) -> Response:
+        """A federation rule, read with an OAuth access token only, as the SDK documents
+        (Admin API keys are not accepted)."""
+        bearer = request.headers.get("authorization", "").partition(" ")[2].strip()
+        if request.headers.get("x-api-key") or not bearer.startswith(ACCESS_TOKEN_PREFIX):
+            raise ErrorAnswer(
+                403,
+                "This endpoint needs an OAuth access token with the org:admin scope; Admin "
+                "API keys are not accepted.",
+            )
+        authorize(request, "organization:admin")
+        store = request.app.state.store
+        return JSONResponse(store.admin.federation.rule(request.path_params["rule_id"]))
+
     return [
+        Route("/v1/organizations/federation_rules/{rule_id}", rule, methods=["GET"]),
         Route("/v1/oauth/token", token, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}oidc/actions", actions, methods=["GET"]),
         Route(JWKS_PATH, jwks, methods=["GET"]),

@@ -290,3 +290,33 @@ def test_in_github_actions_a_wrong_audience_or_no_permission_is_a_sentence(
         "id-token: write.\n"
     )
     assert api_requests(sandbox) == []
+
+
+def test_a_rule_that_checks_the_repository_only_by_name_is_warned_of(
+    sandbox: SandboxProcess,
+) -> None:
+    """The shipped rule pins the repository's ids: no warning. A rule whose only
+    repository check is a name-based sub prefix gets one, naming what it checks; the
+    plan goes on."""
+    planned = run_cli("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token()))
+    assert planned.exit_code == 0, planned.output
+    assert "checks the repository only by name" not in planned.output
+
+    def by_name(admin: dict[str, Any]) -> None:
+        admin["federation"]["rules"][0]["match"] = {
+            "audience": "https://api.anthropic.com",
+            "subject_prefix": "repo:my-org/org-settings:*",
+        }
+
+    reset(sandbox, by_name)
+    sandbox.control("DELETE", "requests")
+    token = sandbox.identity_token(sub="repo:my-org/org-settings:ref:refs/heads/main")
+    planned = run_cli("plan", EXAMPLE, env=sandbox.federated(token))
+    assert planned.exit_code == 0, planned.output
+    assert (
+        f"federation rule {RULE_ID} checks the repository only by name (sub prefix "
+        "'repo:my-org/org-settings:*'); a name can be registered again by someone else: pin "
+        "repository_id and repository_owner_id in the rule's claims (Keyless CI)"
+    ) in planned.stdout
+    rule_reads = [r for r in sandbox.requests() if "/federation_rules/" in r["path"]]
+    assert [r["status"] for r in rule_reads] == [200]

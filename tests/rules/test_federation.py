@@ -10,9 +10,11 @@ import base64
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from anthropic.lib.credentials import WorkloadIdentityError
+from anthropic.types.beta.organization.federation import BetaFederationRule
 
 from reconciler import federation, render
 from reconciler.connection import Connection
@@ -21,6 +23,7 @@ from reconciler.federation import Federation, FederationChoice, claims_of, expir
 from reconciler.providers.anthropic_admin.federated import (
     IdentityTokenUnreadable,
     _transient,
+    checks_names_only,
     from_actions,
     refusal,
 )
@@ -481,3 +484,45 @@ def test_expiry_is_said_in_utc_whatever_the_local_zone(monkeypatch: pytest.Monke
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("match", "warned"),
+    [
+        ({"subject_prefix": "repo:o/r:*"}, "sub prefix 'repo:o/r:*'"),
+        ({"claims": {"repository": "o/r", "ref": "refs/heads/main"}}, "repository 'o/r'"),
+        (
+            {"subject_prefix": "repo:o/r:*", "claims": {"repository_owner": "o"}},
+            "sub prefix 'repo:o/r:*', repository_owner 'o'",
+        ),
+        ({"subject_prefix": "repo:o/r:*", "claims": {"repository_id": "1"}}, None),
+        ({"claims": {"repository": "o/r", "repository_owner_id": "2"}}, None),
+        ({"subject_prefix": "repo:o/r:*", "condition": "claims.repository_id == '1'"}, None),
+        ({"claims": {"job_workflow_ref": "x"}}, None),  # no repository check to speak of
+    ],
+)
+def test_a_rule_checking_the_repository_by_name_alone_is_warned_of(
+    match: dict[str, Any], warned: str | None
+) -> None:
+    rule = BetaFederationRule.model_validate(
+        {
+            "id": "fdrl_1",
+            "applies_to_all_workspaces": False,
+            "created_at": "2026-04-01T00:00:00Z",
+            "issuer_id": "fdis_1",
+            "match": match,
+            "name": "r",
+            "oauth_scope": "org:admin",
+            "target": {"type": "service_account", "service_account_id": "svac_1"},
+            "token_lifetime_seconds": 600,
+            "type": "federation_rule",
+            "updated_at": "2026-04-01T00:00:00Z",
+            "workspace_ids": [],
+        }
+    )
+    said = checks_names_only(rule)
+    if warned is None:
+        assert said is None
+    else:
+        assert said is not None
+        assert f"checks the repository only by name ({warned})" in said

@@ -240,3 +240,29 @@ def from_actions(audience: str) -> str:
             "permissions: id-token: write."
         )
     return value
+
+
+# GitHub's claims that name a repository or its owner, and the ids that stay with them.
+_NAMES = ("repository", "repository_owner")
+_IDS = ("repository_id", "repository_owner_id")
+
+
+def checks_names_only(rule: Any) -> str | None:
+    """A warning when ``rule`` (the SDK's ``BetaFederationRule``) checks which repository
+    a job runs in only by name (a ``repo:`` subject prefix, or the name claims) and
+    never by id: a name can be given up and registered again by someone else, whose
+    jobs then match. None when an id is pinned, or a condition may check one."""
+    match = rule.match
+    claims = dict(match.claims or {})
+    if any(name in claims for name in _IDS) or "repository_id" in (match.condition or ""):
+        return None
+    prefix = match.subject_prefix or ""
+    checked = [f"sub prefix {prefix!r}"] if prefix.startswith("repo:") else []
+    checked += [f"{name} {claims[name]!r}" for name in _NAMES if name in claims]
+    if not checked:
+        return None
+    return (
+        f"federation rule {visible(rule.id)} checks the repository only by name "
+        f"({visible(', '.join(checked))}); a name can be registered again by someone else: "
+        "pin repository_id and repository_owner_id in the rule's claims (Keyless CI)"
+    )

@@ -129,6 +129,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
             planner.rate_limit(address, names[0], names[1], fields)
     planner.expire()
     planner.prune()
+    planner.notes += [("", w) for w in live.context.get("sign_in_warnings", ())]
     return planner.proposal()
 
 

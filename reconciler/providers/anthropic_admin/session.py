@@ -46,6 +46,7 @@ from reconciler.providers.anthropic_admin.addresses import (
 from reconciler.providers.anthropic_admin.export import file_data
 from reconciler.providers.anthropic_admin.federated import (
     RetriedExchange,
+    checks_names_only,
     refusal,
 )
 from reconciler.providers.anthropic_admin.sdk_errors import (
@@ -142,8 +143,10 @@ class AdminSession:
             self._rate_limit_table(),
             self._spend_limits(),
             self._read("read the organization", self.org.retrieve),
+            self._signed_in_under(),
         )
-        users, invites, workspaces, others, keys, (table, unreadable), spend, organization = reads
+        (users, invites, workspaces, others, keys) = reads[:5]
+        (table, unreadable), spend, organization, rule = reads[5:]
         not_default = {w.id for w in others}
         default = next(
             (w for w in workspaces if w.archived_at is None and w.id not in not_default), None
@@ -218,6 +221,7 @@ class AdminSession:
                 "archived_workspaces": archived,
                 "archived_on": archived_on,
                 "default_workspace": default.id if default else None,
+                "sign_in_warnings": [w for w in [checks_names_only(rule)] if w] if rule else [],
                 "rate_limit_groups": groups,
                 "rate_limits_unreadable": unreadable,
                 "spend_limits_readable": spend is not None,
@@ -225,6 +229,21 @@ class AdminSession:
             },
             organization=organization.id,
         )
+
+    async def _signed_in_under(self) -> Any | None:
+        """The federation rule this session signed in under, to say when it checks the
+        repository by name only; None with a key, or when the rule cannot be read (an
+        answer about the rule, never a reason to stop a plan)."""
+        federation = self._connection.federation
+        if federation is None:
+            return None
+        try:
+            return await self._read(
+                f"read federation rule {federation.rule_id}",
+                lambda: self.org.federation.rules.retrieve(federation.rule_id),
+            )
+        except ApiError:
+            return None
 
     async def _rate_limit_table(self) -> tuple[list[Any] | None, str | None]:
         """The organization's rate-limit table, or None and why when the API refuses it
