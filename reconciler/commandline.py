@@ -263,8 +263,9 @@ def connection_for(
 
 
 def _progress_on_terminal(ctx: click.Context) -> Callable[[str], None] | None:
-    """Waits and retries told on a terminal (never in a CI log or a pipe)."""
-    if not sys.stderr.isatty():
+    """Waits, retries and what a sign-in checked, told on a terminal (never in a CI log or
+    a pipe), or anywhere with ``--debug``."""
+    if not sys.stderr.isatty() and not options_of(ctx).debug:
         return None
     color = options_of(ctx).color
 

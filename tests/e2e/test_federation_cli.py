@@ -320,3 +320,8 @@ def test_a_rule_that_checks_the_repository_only_by_name_is_warned_of(
     ) in planned.stdout
     rule_reads = [r for r in sandbox.requests() if "/federation_rules/" in r["path"]]
     assert [r["status"] for r in rule_reads] == [200]
+    debug = run_cli("--debug", "plan", EXAMPLE, env=sandbox.federated(token))
+    assert (
+        f"federation rule {RULE_ID} checks: aud 'https://api.anthropic.com', sub prefix "
+        "'repo:my-org/org-settings:*'"
+    ) in debug.stderr

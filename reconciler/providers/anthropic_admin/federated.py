@@ -247,6 +247,18 @@ _NAMES = ("repository", "repository_owner")
 _IDS = ("repository_id", "repository_owner_id")
 
 
+def what_it_checks(rule: Any) -> str:
+    """The matchers of ``rule`` (the SDK's ``BetaFederationRule``), for ``--debug``."""
+    match = rule.match
+    checks = [f"aud {match.audience!r}"] if match.audience else []
+    if match.subject_prefix:
+        checks.append(f"sub prefix {match.subject_prefix!r}")
+    checks += [f"{name} {value!r}" for name, value in sorted((match.claims or {}).items())]
+    if match.condition:
+        checks.append(f"condition {match.condition!r}")
+    return visible(f"federation rule {rule.id} checks: {', '.join(checks) or 'nothing'}")
+
+
 def checks_names_only(rule: Any) -> str | None:
     """A warning when ``rule`` (the SDK's ``BetaFederationRule``) checks which repository
     a job runs in only by name (a ``repo:`` subject prefix, or the name claims) and

@@ -48,6 +48,7 @@ from reconciler.providers.anthropic_admin.federated import (
     RetriedExchange,
     checks_names_only,
     refusal,
+    what_it_checks,
 )
 from reconciler.providers.anthropic_admin.sdk_errors import (
     ALREADY_MEMBER,
@@ -238,12 +239,15 @@ class AdminSession:
         if federation is None:
             return None
         try:
-            return await self._read(
+            rule = await self._read(
                 f"read federation rule {federation.rule_id}",
                 lambda: self.org.federation.rules.retrieve(federation.rule_id),
             )
         except ApiError:
             return None
+        if self._connection.progress is not None:
+            self._connection.progress(what_it_checks(rule))
+        return rule
 
     async def _rate_limit_table(self) -> tuple[list[Any] | None, str | None]:
         """The organization's rate-limit table, or None and why when the API refuses it
