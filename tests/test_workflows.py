@@ -324,7 +324,7 @@ def test_users_get_a_dependabot_config_that_keeps_their_pins_current() -> None:
 def test_zizmor_finds_nothing_in_the_workflows_and_examples() -> None:
     """zizmor's audits (unpinned uses, credentials persisted by checkout, template
     injection, excessive permissions...) offline, with its findings failing the test;
-    what is deliberate is silenced in zizmor.yml with the reason beside it."""
+    a deliberate choice would be silenced in a zizmor.yml with its reason (none is)."""
     zizmor = shutil.which("zizmor")
     assert zizmor, "zizmor is installed with the test extras"
     done = subprocess.run(
