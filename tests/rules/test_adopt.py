@@ -175,3 +175,15 @@ def test_a_decision_alone_is_adoption_enough() -> None:
     )
     assert not result.is_empty
     assert adopted(result.text, now).is_empty
+
+
+def test_a_recorded_archive_follows_the_files_indentation_and_keeps_its_name() -> None:
+    now = admin_live({"Research": "wrkspc_R"}, archived={"Old": "wrkspc_O"})
+    four = (
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n"
+        "    Research:\n        tags: {}\n    Old:\n        tags: {team: o}\n"
+    )
+    result = adopted(four, now)
+    assert result.text == four + "        archived: true\n"
+    assert result.drift.source["file"] == "org.yaml"
+    assert adopted(result.text, now).is_empty
