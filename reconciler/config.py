@@ -28,6 +28,7 @@ from reconciler import holds as holding
 from reconciler import providers
 from reconciler.errors import ConfigError, Problem
 from reconciler.escape import visible
+from reconciler.files import read_input
 from reconciler.messages import (
     alternatives_message,
     lookalikes,
@@ -105,7 +106,7 @@ def load(path: str | Path, as_of: datetime | None = None) -> DesiredState:
     """Read, check and convert one file; raises ``ConfigError`` with all its problems."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_input(Path(path), what="the file")
     except OSError as exc:
         raise ConfigError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]

@@ -10,6 +10,8 @@
     ├── CredentialsError       no key, or a key refused before any request (http://, a host
     │                          or key variable the operator did not allow)
     ├── OutputPathError        an output path that cannot be written, found before any request
+    ├── InputPathError         an input file that is a link, or reached through one out of
+    │                          the directory it was named in: refused before it is read
     └── ApiError               the API answered with an error (status, request id)
         ├── AuthError          401 or 403: names the variable read and the scope needed
         ├── ConflictError      412: the resource changed since it was read
@@ -91,6 +93,11 @@ class CredentialsError(ReconcilerError):
 
 class OutputPathError(ReconcilerError):
     """An output path (``--out``, ``--report``, ...) that cannot be written."""
+
+
+class InputPathError(ReconcilerError):
+    """A desired-state file or a saved plan that is a symbolic link, or whose real path
+    leaves the directory it was named in (a linked directory): not the repository's own."""
 
 
 class ApiError(ReconcilerError):

@@ -1,5 +1,8 @@
-"""Files reconciler writes (plans, reports, undo plans, exports, usage logs): checked
-before the first request, written whole or not at all, never through a link.
+"""Files reconciler reads and writes. Inputs (desired-state files, saved plans) are the
+repository's own: never a link, never reached through one out of the directory they
+were named in, since a pull request can commit links. Outputs (plans, reports, undo
+plans, exports, usage logs): checked before the first request, written whole or not
+at all, never through a link.
 
 Output paths are the operator's (flags), but the directories they land in may hold
 what others left there: a planted symlink where a temporary file will be, or a
@@ -19,7 +22,25 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import OutputPathError
+from reconciler.errors import InputPathError, OutputPathError
+
+
+def read_input(path: Path, *, what: str) -> bytes:
+    """The bytes of an input file, refused before it is read when it is a symbolic link
+    or, named relatively, when its real path leaves the working directory through a
+    linked directory (``orgs -> ~``): what it points at is nobody's to choose but the
+    operator's, who can name that file itself."""
+    if path.is_symlink():
+        raise InputPathError(
+            f"{what} {path} is a symbolic link; reconciler reads only files themselves, so "
+            "name the file it points to if it is yours. Nothing was read."
+        )
+    if not path.is_absolute() and not path.resolve().is_relative_to(Path.cwd().resolve()):
+        raise InputPathError(
+            f"{what} {path} is reached through a linked directory that leads out of the "
+            "directory it was named in; name the file itself. Nothing was read."
+        )
+    return path.read_bytes()
 
 
 def check_writable(

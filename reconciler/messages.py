@@ -62,6 +62,13 @@ def alternatives_message(error: ValidationError) -> str:
     return f"{shown} is not {' or '.join(TYPE_NAMES.get(t, t) for t in dict.fromkeys(types))}"
 
 
+def _kind(value: Any) -> str:
+    """What a YAML document is, by type (its text is not shown)."""
+    kinds = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array"}
+    name = next((n for t, n in kinds.items() if isinstance(value, t)), "")
+    return TYPE_NAMES.get(name, "a value of another kind")
+
+
 def display(value: Any) -> str:
     if isinstance(value, str) and value.startswith("sk-"):
         return "(a value that looks like an API key; not shown)"
@@ -77,6 +84,13 @@ def message_for(error: ValidationError) -> str:
     if error.validator == "type" and not error.path and error.instance is None:
         return (
             "the file holds only null; a reconciler file is a mapping that starts with 'version: 1'"
+        )
+    if error.validator == "type" and not error.path:
+        # Named by its type, never its text: a file that is not a reconciler file (a link
+        # to a credentials file, say) must not reach a terminal or a CI annotation.
+        return (
+            f"the file holds {_kind(error.instance)}, not a mapping; a reconciler file is a "
+            "mapping that starts with 'version: 1'"
         )
     if error.validator == "type":
         names = [expected] if isinstance(expected, str) else list(expected)

@@ -16,7 +16,7 @@ from typing import Any
 from reconciler import providers
 from reconciler.errors import ConfigError, CredentialsError, PlanFileError, StalePlanError
 from reconciler.escape import visible
-from reconciler.files import write_json
+from reconciler.files import read_input, write_json
 from reconciler.model import (
     DEFAULT_PROVIDER,
     FORMAT_VERSION,
@@ -74,7 +74,7 @@ def save(plan: Plan, path: Path, *, sections: Sections | None = None) -> None:
 def load_saved(path: Path) -> SavedPlan:
     """A saved plan; anything else is a ``PlanFileError`` saying how to make one."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_input(path, what="the saved plan").decode("utf-8"))
     except (OSError, ValueError) as exc:
         if path.suffix.lower() in (".yaml", ".yml"):
             raise PlanFileError(
@@ -206,7 +206,7 @@ def is_saved_plan(path: Path) -> bool:
         with path.open("rb") as handle:
             if not handle.read(256).lstrip().startswith(b"{"):
                 return False
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_input(path, what="the file").decode("utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and "format_version" in data
@@ -311,7 +311,7 @@ class UndoRecorder:
 def load_report_if_report(path: Path) -> ApplyReport | None:
     """An apply report (``apply --report``), or None when the file is something else."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_input(path, what="the file").decode("utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or "results" not in data:
