@@ -43,7 +43,12 @@ def api(store: Store, conditions: Conditions) -> Iterator[TestClient]:
     """The sandbox app in-process, with the admin key; ``raise_server_exceptions`` off
     so a bug shows as the 500 a client would see."""
     app = create_app(store, conditions)
-    with TestClient(app, headers={"x-api-key": ADMIN_KEY}, raise_server_exceptions=False) as client:
+    with TestClient(
+        app,
+        base_url="http://127.0.0.1",  # the sandbox answers only loopback names
+        headers={"x-api-key": ADMIN_KEY},
+        raise_server_exceptions=False,
+    ) as client:
         yield client
 
 

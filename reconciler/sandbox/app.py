@@ -30,7 +30,12 @@ from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ERROR_TYPES, ErrorAnswer, error_response
 from reconciler.sandbox.federation import ACCESS_TOKEN_PREFIX
 from reconciler.sandbox.federation_app import federation_routes
-from reconciler.sandbox.middleware import CONTROL_PREFIX, ConditionsMiddleware, rfc3339
+from reconciler.sandbox.middleware import (
+    CONTROL_PREFIX,
+    LOOPBACK_HOSTS,
+    ConditionsMiddleware,
+    rfc3339,
+)
 from reconciler.sandbox.oidc import Signer
 from reconciler.sandbox.seed import SeedError, seed_from_data
 from reconciler.sandbox.store import Store, etag_of
@@ -332,6 +337,7 @@ def create_app(
     *,
     log_size: int = 200_000,
     on_request: Callable[[dict[str, Any]], None] | None = None,
+    hosts: frozenset[str] = LOOPBACK_HOSTS,
 ) -> Starlette:
     """The sandbox app; ``conditions`` default to none (no latency, faults or limit);
     ``on_request`` is told of each API request once it is answered."""
@@ -365,5 +371,7 @@ def create_app(
     app.state.conditions = conditions
     app.state.log = log
     app.state.signer = Signer()  # the identity provider's key, made on first use
-    app.add_middleware(ConditionsMiddleware, conditions=conditions, log=log, on_request=on_request)
+    app.add_middleware(
+        ConditionsMiddleware, conditions=conditions, log=log, on_request=on_request, hosts=hosts
+    )
     return app

@@ -19,6 +19,7 @@ ERROR_TYPES = {
     409: "conflict_error",
     412: "precondition_failed",
     413: "request_too_large",
+    421: "invalid_request_error",
     429: "rate_limit_error",
     500: "api_error",
     503: "api_error",

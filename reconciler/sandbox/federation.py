@@ -382,6 +382,13 @@ def _check_times(claims: Mapping[str, Any], now: float, max_lifetime: int) -> No
             "invalid_grant",
             f"The identity token expired at {_moment(claims['exp'])} (claim 'exp').",
         )
+    if claims["iat"] > now + 60:
+        raise OAuthError(
+            401,
+            "invalid_grant",
+            f"The identity token was issued in the future, at {_moment(claims['iat'])} "
+            "(claim 'iat').",
+        )
     nbf = claims.get("nbf")
     if isinstance(nbf, int | float) and nbf > now + 60:
         raise OAuthError(

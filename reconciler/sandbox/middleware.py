@@ -19,6 +19,10 @@ from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import REQUEST_ID, error_response
 
 CONTROL_PREFIX = "/_sandbox/"
+# The names the sandbox answers to: a page elsewhere that rebinds its own name to
+# 127.0.0.1 sends its own name as Host, and must not drive the sandbox (its control
+# keys are published).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def rfc3339(moment: datetime) -> str:
@@ -34,11 +38,13 @@ class ConditionsMiddleware:
         conditions: Conditions,
         log: deque[dict[str, Any]],
         on_request: Callable[[dict[str, Any]], None] | None = None,
+        hosts: frozenset[str] = LOOPBACK_HOSTS,
     ) -> None:
         self.app = app
         self.conditions = conditions
         self.log = log
         self.on_request = on_request  # ``--log-requests``: each request, once answered
+        self.hosts = hosts  # the Host names answered; others get 421
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,6 +62,13 @@ class ConditionsMiddleware:
         }
         scope.setdefault("state", {})
         REQUEST_ID.set(request_id)
+        if _host_name(scope) not in self.hosts:
+            await error_response(
+                421,
+                "This sandbox answers only requests addressed to a loopback name "
+                "(127.0.0.1, localhost, [::1]).",
+            )(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -114,6 +127,14 @@ class ConditionsMiddleware:
             (b"anthropic-ratelimit-requests-remaining", str(bucket.remaining).encode()),
             (b"anthropic-ratelimit-requests-reset", rfc3339(reset).encode()),
         ]
+
+
+def _host_name(scope: Scope) -> str:
+    """The Host header's name, without its port or an IPv6 address's brackets."""
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    if host.startswith("["):
+        return host[1 : host.find("]")].lower()
+    return host.rpartition(":")[0].lower() if host.count(":") == 1 else host.lower()
 
 
 async def _swallow(message: Message) -> None:

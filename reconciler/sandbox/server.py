@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.sandbox.app import create_app
 from reconciler.sandbox.conditions import Conditions, Settings
+from reconciler.sandbox.middleware import LOOPBACK_HOSTS
 from reconciler.sandbox.seed import seed_store
 from reconciler.sandbox.store import Store
 from reconciler.serving import PortInUse, bind, run
@@ -40,7 +41,11 @@ def serve(
     try:
         keys = seed_store(store, seed_file=seed_file, generate_projects=generate_projects)
         printer = _request_printer(announce) if log_requests else None
-        app = create_app(store, Conditions(settings), on_request=printer)
+        # Loopback names, and the address the operator chose to listen on (--host).
+        named = {host.strip("[]").lower()} - {"0.0.0.0", "::", ""}
+        app = create_app(
+            store, Conditions(settings), on_request=printer, hosts=LOOPBACK_HOSTS | named
+        )
         after = [*_keys_text(keys, db), *_federation_text(store)]
         run(app, sock, announce=announce, after=after, log_filter=_QuietDrops())
     finally:

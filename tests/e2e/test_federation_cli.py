@@ -325,3 +325,12 @@ def test_a_rule_that_checks_the_repository_only_by_name_is_warned_of(
         f"federation rule {RULE_ID} checks: aud 'https://api.anthropic.com', sub prefix "
         "'repo:my-org/org-settings:*'"
     ) in debug.stderr
+
+
+def test_an_identity_token_issued_in_the_future_is_refused(sandbox: SandboxProcess) -> None:
+    year_3000 = 32503680000
+    token = sandbox.identity_token(iat=year_3000, nbf=None, exp=year_3000 + 300)
+    result = run_cli("plan", EXAMPLE, env=sandbox.federated(token))
+    assert result.exit_code == 1, result.output
+    assert "The identity token was issued in the future, at 3000-01-01" in result.stderr
+    assert api_requests(sandbox) == []
