@@ -25,6 +25,7 @@ from reconciler.errors import (
     UnsafePlanError,
 )
 from reconciler.escape import visible
+from reconciler.files import read_input
 from reconciler.model import ApplyReport, DesiredState, LiveState, Plan
 from reconciler.provider import Provider
 
@@ -213,7 +214,9 @@ async def adopt(
     """The file edited in place to say what is live, for what it manages (and, with
     ``add_unmanaged``, what it does not name yet); checked before anyone writes it: the
     new text must validate and plan to no changes against the same live state."""
-    raw = path.read_bytes()
+    if saved is not None:
+        check_host(saved, connection)  # as apply: a plan speaks only of the API it read
+    raw = read_input(path, what="the file")
     desired = config.from_bytes(raw, str(path))
     provider = providers.get(desired.provider)
     async with provider.session(connection) as session:

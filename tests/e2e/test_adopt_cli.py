@@ -205,3 +205,25 @@ def test_adopting_from_a_plan_that_claims_more_than_its_file_is_refused(
     assert done.exit_code == 1, done.output
     assert "does not match" in done.stderr
     assert org.read_text() == COMPANY_FILE
+
+
+def test_adopting_from_a_plan_made_against_another_api_is_refused_before_any_request(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """As apply: a saved plan speaks only of the API it read; adopt --plan against
+    another one is refused before anything is read or written."""
+    org = tmp_path / "org.yaml"
+    org.write_text(COMPANY_FILE)
+    sandbox.api("PATCH", "", json={"billing_email": "ap@example.com"})
+    saved = tmp_path / "drift.json"
+    planned = run_cli("plan", str(org), "--out", str(saved), env=company_env(sandbox))
+    assert planned.exit_code == 0, planned.output
+    data = json.loads(saved.read_text())
+    data["api"]["base_url"] = "http://127.0.0.1:9"  # another API than the one adopted from
+    saved.write_text(json.dumps(data))
+    sandbox.control("DELETE", "requests")
+    done = run_cli("adopt", str(org), "--plan", str(saved), env=company_env(sandbox))
+    assert done.exit_code == 1, done.output
+    assert done.stderr.startswith("Error: The saved plan was made against http://127.0.0.1:9, not ")
+    assert org.read_text() == COMPANY_FILE
+    assert sandbox.requests() == []
