@@ -297,7 +297,8 @@ def check_outputs(*outputs: tuple[str, Path | None], inputs: tuple[Path | None, 
     given = tuple(p for p in inputs if p is not None)
     for option, path in outputs:
         if path is not None:
-            check_writable(path, option=option, inputs=given, append=option == "--log")
+            # A log and a database are written in place, never replaced: never through a link.
+            check_writable(path, option=option, inputs=given, append=option in ("--log", "--db"))
 
 
 def keys_and_host() -> str:

@@ -48,10 +48,10 @@ def check_writable(
 ) -> None:
     """Refuse, before the first request, an output path that could only fail after the
     writes: a directory, a missing or unwritable directory, one of the inputs, or (for
-    a log appended to) a symbolic link."""
+    a log appended to, or a database written in place) a symbolic link."""
     if append and path.is_symlink():
         raise OutputPathError(
-            f"{option} {path} is a symbolic link; name the log file itself. Nothing was sent."
+            f"{option} {path} is a symbolic link; name the file itself. Nothing was sent."
         )
     if path.is_dir():
         raise OutputPathError(f"{option} {path} is a directory; name a file. Nothing was sent.")

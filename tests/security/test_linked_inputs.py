@@ -85,3 +85,15 @@ def test_a_file_named_inside_the_checkout_through_its_own_link_is_read(repo: Pat
     (repo / "orgs").symlink_to(repo / "real")
     done = run_cli("validate", "orgs/org.yaml", env=CI, cwd=repo)
     assert done.exit_code == 0, done.output
+
+
+def test_the_dashboards_database_is_never_a_link(repo: Path) -> None:
+    victim = repo.parent / "home" / "org.yaml"
+    before = victim.read_bytes()
+    (repo / "usage.db").symlink_to(victim)
+    done = run_cli("usage", "--serve", "--port", "0", "--db", "usage.db", env=CI, cwd=repo)
+    assert done.exit_code == 1, done.output
+    assert "--db usage.db is a symbolic link; name the file itself. Nothing was sent." in (
+        done.stderr
+    )
+    assert victim.read_bytes() == before

@@ -140,6 +140,8 @@ def usage(
     _check_combination(ctx, fmt=fmt, watch=watch, log=log, count=count, serve=serve)
     if watch is not None:
         check_outputs(("--log", log), inputs=())
+    if serve:
+        check_outputs(("--db", db), inputs=())
     connection = connection_for(ctx, base_url=base_url, provider="company", api_key_env=api_key_env)
     if serve:
         _serve(ctx, connection, port=port, interval=interval, db=db)
