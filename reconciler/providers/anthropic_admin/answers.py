@@ -71,6 +71,28 @@ def workspace_fields(workspace: Any) -> dict[str, Any]:
     }
 
 
+def still_wanted(body: Mapping[str, Any], live: Any) -> dict[str, Any]:
+    """The part of a workspace create or update ``body`` that ``live`` (the workspace as
+    the SDK gives it) does not have yet: whole fields, and tags and data residency key
+    by key."""
+    fields = workspace_fields(live)
+    wanted: dict[str, Any] = {}
+    for field, value in body.items():
+        if field == "tags":
+            tags = {k: v for k, v in value.items() if live.tags.get(k) != v}
+            if tags:
+                wanted["tags"] = tags
+        elif field == "data_residency":
+            residency = {
+                k: v for k, v in value.items() if fields.get(f"{addresses.RESIDENCY}{k}") != v
+            }
+            if residency:
+                wanted["data_residency"] = residency
+        elif fields.get(field) != value:
+            wanted[field] = value
+    return wanted
+
+
 def rate_limits(
     workspace: str, groups: Mapping[str, Any], overrides: Sequence[Any]
 ) -> dict[str, LiveResource]:

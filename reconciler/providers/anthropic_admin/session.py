@@ -335,7 +335,7 @@ class AdminSession:
         live = await self._read(
             f"read workspace {name!r}", lambda: self.org.workspaces.retrieve(workspace_id)
         )
-        missing = _still_wanted(body, live)
+        missing = answers.still_wanted(body, live)
         missing.pop("name", None)
         if missing:
             await self._calling(
@@ -394,7 +394,7 @@ class AdminSession:
                     status=409,
                     code=WORKSPACE_CHANGED,
                 )
-        return _still_wanted(body, live)
+        return answers.still_wanted(body, live)
 
     async def _archive_workspace(self, change: ResourceChange, name: str) -> None:
         workspace_id = await self._workspace_id(name)
@@ -701,28 +701,6 @@ async def _nothing() -> list[Any]:
 
 def _archived_at(workspace: Any) -> Any:
     return workspace.archived_at
-
-
-def _still_wanted(body: Mapping[str, Any], live: Any) -> dict[str, Any]:
-    """The part of a workspace create or update ``body`` that ``live`` (the workspace as
-    the SDK gives it) does not have yet: whole fields, and tags and data residency key
-    by key."""
-    fields = answers.workspace_fields(live)
-    wanted: dict[str, Any] = {}
-    for field, value in body.items():
-        if field == "tags":
-            tags = {k: v for k, v in value.items() if live.tags.get(k) != v}
-            if tags:
-                wanted["tags"] = tags
-        elif field == "data_residency":
-            residency = {
-                k: v for k, v in value.items() if fields.get(f"{addresses.RESIDENCY}{k}") != v
-            }
-            if residency:
-                wanted["data_residency"] = residency
-        elif fields.get(field) != value:
-            wanted[field] = value
-    return wanted
 
 
 # The SDK retries on its own and says so only in its log (the "anthropic" logger its
