@@ -432,9 +432,10 @@ class AdminSession:
             )
         else:
             how = "joined the organization" if exc.code == ALREADY_MEMBER else "was invited"
+            now = visible(str(live.fields["role"]))
             why = (
-                f"the address {how} as {live.fields['role']} since the plan, not as {role}; run "
-                "plan again to plan the role the file gives"
+                f"the address {how} as {now} since the plan, not as {role}; run plan again to "
+                "plan the role the file gives"
             )
         raise ApiError(
             f"Could not invite {email}: {why}.",
