@@ -5,6 +5,7 @@ the session only fetches and writes)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anthropic
@@ -15,6 +16,7 @@ from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import (
     RATE_LIMIT,
     SPEND_LIMIT,
+    USER,
     WORKSPACE_SPEND_LIMIT,
 )
 
@@ -91,6 +93,67 @@ def still_wanted(body: Mapping[str, Any], live: Any) -> dict[str, Any]:
         elif fields.get(field) != value:
             wanted[field] = value
     return wanted
+
+
+def people(
+    users: Sequence[Any], invites: Sequence[Any]
+) -> tuple[dict[str, LiveResource], frozenset[str]]:
+    """Members and pending invites by email (members win over an invite of the same
+    address), and the emails that are only invited."""
+    found = {
+        addresses.make(USER, u.email.lower()): LiveResource(
+            {"role": u.role, "status": "member"}, None, u.id
+        )
+        for u in users
+    }
+    invited = set()
+    for invite in invites:
+        address = addresses.make(USER, invite.email.lower())
+        if invite.status == "pending" and address not in found:
+            invited.add(invite.email.lower())
+            found[address] = LiveResource(
+                {"role": invite.role, "status": "invited"}, None, invite.id
+            )
+    return found, frozenset(invited)
+
+
+@dataclass(frozen=True)
+class Workspaces:
+    """The workspaces as the API lists them: the active ones, the Default among them
+    (the one missing from a list made without ``include_default``), and the archived
+    ones by name (the last archived of a name) with the day each was archived."""
+
+    active: list[Any]
+    default: Any | None
+    archived: dict[str, str]
+    archived_on: dict[str, str]
+
+    @classmethod
+    def of(cls, listed: Sequence[Any], *, listed_without_default: Sequence[Any]) -> Workspaces:
+        others = {w.id for w in listed_without_default}
+        active = [w for w in listed if w.archived_at is None]
+        ended = sorted(
+            (w for w in listed if w.archived_at is not None), key=lambda w: w.archived_at
+        )
+        return cls(
+            active,
+            next((w for w in active if w.id not in others), None),
+            {w.name: w.id for w in ended},
+            {w.name: w.archived_at.date().isoformat() for w in ended},
+        )
+
+
+def rate_limit_groups(table: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """The organization's rate-limit table by group id: its entry, name, type and limits."""
+    return {
+        entry.group.id: {
+            "entry": entry.id,
+            "name": getattr(entry.group, "display_name", None),
+            "type": entry.group.type,
+            "limits": {v.type: v.value for v in entry.limits},
+        }
+        for entry in table
+    }
 
 
 def rate_limits(

@@ -148,29 +148,10 @@ class AdminSession:
         )
         (users, invites, workspaces, others, keys) = reads[:5]
         (table, unreadable), spend, organization, rule = reads[5:]
-        not_default = {w.id for w in others}
-        default = next(
-            (w for w in workspaces if w.archived_at is None and w.id not in not_default), None
-        )
-        found: dict[str, LiveResource] = {}
+        found, invited = answers.people(users, invites)
         emails = {u.id: u.email.lower() for u in users}
-        org_roles = {u.email.lower(): u.role for u in users}
-        for user in users:
-            found[addresses.make(USER, user.email.lower())] = LiveResource(
-                {"role": user.role, "status": "member"}, None, user.id
-            )
-        invited = set()
-        for invite in invites:
-            address = addresses.make(USER, invite.email.lower())
-            if invite.status == "pending" and address not in found:
-                invited.add(invite.email.lower())
-                found[address] = LiveResource(
-                    {"role": invite.role, "status": "invited"}, None, invite.id
-                )
-        active = [w for w in workspaces if w.archived_at is None]
-        ended = sorted((w for w in workspaces if w.archived_at is not None), key=_archived_at)
-        archived = {w.name: w.id for w in ended}  # the last archived of a name
-        archived_on = {w.name: w.archived_at.date().isoformat() for w in ended}
+        spaces = answers.Workspaces.of(workspaces, listed_without_default=others)
+        active, default = spaces.active, spaces.default
         for workspace in active:
             found[addresses.make(WORKSPACE, workspace.name)] = LiveResource(
                 answers.workspace_fields(workspace), None, workspace.id
@@ -189,15 +170,7 @@ class AdminSession:
                 for what, lister in listers
             )
         )
-        groups = {
-            entry.group.id: {
-                "entry": entry.id,
-                "name": getattr(entry.group, "display_name", None),
-                "type": entry.group.type,
-                "limits": {v.type: v.value for v in entry.limits},
-            }
-            for entry in table or []
-        }
+        groups = answers.rate_limit_groups(table or [])
         per = len(listers)
         for index, workspace in enumerate(active):
             members = lists[per * index]
@@ -217,10 +190,10 @@ class AdminSession:
         return LiveState(
             found,
             context={
-                "org_roles": org_roles,
-                "invited": frozenset(invited),
-                "archived_workspaces": archived,
-                "archived_on": archived_on,
+                "org_roles": {u.email.lower(): u.role for u in users},
+                "invited": invited,
+                "archived_workspaces": spaces.archived,
+                "archived_on": spaces.archived_on,
                 "default_workspace": default.id if default else None,
                 "sign_in_warnings": [w for w in [checks_names_only(rule)] if w] if rule else [],
                 "rate_limit_groups": groups,
@@ -698,10 +671,6 @@ class AdminSession:
 async def _nothing() -> list[Any]:
     """The members of the Default workspace: not read (it has none the API manages)."""
     return []
-
-
-def _archived_at(workspace: Any) -> Any:
-    return workspace.archived_at
 
 
 # The SDK retries on its own and says so only in its log (the "anthropic" logger its
