@@ -38,7 +38,7 @@ from reconciler.errors import (
     ApprovalError,
     ReconcilerError,
 )
-from reconciler.escape import lines
+from reconciler.escape import lines, visible
 from reconciler.files import write_json
 from reconciler.model import DesiredState, Outcome, Plan
 
@@ -83,8 +83,16 @@ from reconciler.model import DesiredState, Outcome, Plan
     "--only-ended-holds",
     is_flag=True,
     help="With FILE: apply only when every change comes from holds that have ended (a "
-    "held value's then, an ended grant's removal); otherwise write nothing and say why. "
-    "What the drift workflow runs when its apply-ended-holds input allows.",
+    "held value's then, an ended grant's removal) and --reviewed-plan lists each of those "
+    "holds; otherwise write nothing and say why. What the drift workflow runs when its "
+    "apply-ended-holds input allows.",
+)
+@click.option(
+    "--reviewed-plan",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --only-ended-holds: a saved plan a reviewer saw (plan --out, e.g. the pull "
+    "request's); only holds it lists as they are now may end by themselves.",
 )
 @api_key_env_option
 @federation_options
@@ -102,6 +110,7 @@ def apply(
     force: bool,
     expect_file: Path | None,
     only_ended_holds: bool,
+    reviewed_plan: Path | None,
     api_key_env: str | None,
 ) -> None:
     """Make the changes of FILES, or of saved PLAN.json files once checked against theirs.
@@ -117,6 +126,11 @@ def apply(
             "--report, --undo-out and --expect-file go with one source; apply the files one "
             "at a time for them"
         )
+    if only_ended_holds != (reviewed_plan is not None):
+        raise click.UsageError(
+            "--only-ended-holds and --reviewed-plan go together: only holds a reviewed plan "
+            "(plan --out) lists may end by themselves"
+        )
     choices = ApplyChoices(
         base_url=base_url,
         auto_approve=auto_approve,
@@ -128,7 +142,7 @@ def apply(
         force=force,
         expect_file=expect_file,
         api_key_env=api_key_env,
-        only_ended_holds=only_ended_holds,
+        reviewed_plan=reviewed_plan,
     )
     failed: list[str] = []
     for source in sources:
@@ -164,7 +178,8 @@ class ApplyChoices:
     force: bool
     expect_file: Path | None
     api_key_env: str | None
-    only_ended_holds: bool = False
+    # With --only-ended-holds: the saved plan whose holds may end by themselves.
+    reviewed_plan: Path | None = None
 
 
 def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
@@ -172,7 +187,10 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
     base_url, api_key_env, concurrency = choices.base_url, choices.api_key_env, choices.concurrency
     targets, expect_file = choices.targets, choices.expect_file
     report, undo_out = choices.report, choices.undo_out
-    check_outputs(("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file))
+    reviewed = choices.reviewed_plan
+    check_outputs(
+        ("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file, reviewed)
+    )
 
     def writing(asked: DesiredState | Plan, asked_by: str, provider: str) -> Connection:
         return connection_for(
@@ -186,7 +204,7 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
             concurrency=concurrency,
         )
 
-    if choices.only_ended_holds and planfile.is_saved_plan(source):
+    if reviewed is not None and planfile.is_saved_plan(source):
         raise click.UsageError("--only-ended-holds goes with a FILE, planned as it runs")
     if planfile.is_saved_plan(source):
         loaded = planfile.load_saved(source)
@@ -206,9 +224,23 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
         if expect_file is not None:
             raise click.UsageError("--expect-file goes with a saved plan, not a file.")
         desired = config.load(source)
+        unseen = (
+            planning.unreviewed_ended_holds(desired, planfile.load_saved(reviewed).plan)
+            if reviewed is not None
+            else []
+        )
+        if unseen:  # like a change from drift: nothing to do by itself, nothing wrong
+            echo(
+                ctx,
+                f"Nothing was applied: {visible(str(reviewed))} does not list the hold on "
+                f"{visible(', '.join(unseen[:5]))}{' and more' if len(unseen) > 5 else ''} as "
+                "the file has it now, so no reviewer saw it end. Review a plan of the file "
+                "(plan --out) and pass that, or apply the file yourself.\n",
+            )
+            return
         connection = writing(desired, desired.source, desired.provider)
         result = run(operations.plan_file(desired, connection, targets))
-        others = planning.not_from_ended_holds(result, desired) if choices.only_ended_holds else []
+        others = planning.not_from_ended_holds(result, desired) if reviewed is not None else []
         if others:
             echo(ctx, render.plan_text(result, color=wants_color(ctx)))
             echo(

@@ -200,7 +200,7 @@ def plan(
     changed = False
     for file in files:
         try:
-            result, text = _plan_one(
+            has_changes, text = _plan_one(
                 ctx,
                 file,
                 base_url=base_url,
@@ -218,7 +218,7 @@ def plan(
             failed.append(file)
             echo(ctx, f"Error: {file}: {lines(exc.message)}\n", err=True)
             continue
-        changed = changed or not result.is_empty
+        changed = changed or has_changes
         shown.append(text if len(files) == 1 or fmt != "text" else f"== {file} ==\n\n{text}")
     if fmt == "json" and len(files) > 1:
         echo(ctx, json.dumps([json.loads(t) for t in shown], indent=2, ensure_ascii=False) + "\n")
@@ -254,8 +254,10 @@ def _plan_one(
     max_chars: int | None,
     compare_to: Path | None,
     as_of: datetime | None = None,
-) -> tuple[Plan, str]:
-    """One file's plan and its rendering (saved with --out)."""
+) -> tuple[bool, str]:
+    """Whether one file's plan has changes (with --compare-to, an edit of a hold is one:
+    it changes the organization later, unreviewed otherwise), and its rendering (saved
+    with --out)."""
     check_outputs(("--out", out), inputs=(Path(file), compare_to))
     desired = config.load(file, as_of)
     base = None
@@ -279,7 +281,9 @@ def _plan_one(
     sections = None
     if base is not None:
         result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
-        sections = planning.split_by_origin(result, base)
+        edits = planning.hold_edits(base, desired)
+        kept = tuple(h for h in edits if not targets or h.address in targets)
+        sections = planning.split_by_origin(result, base, hold_edits=kept)
     text = _rendered_plan(
         ctx,
         result,
@@ -296,7 +300,7 @@ def _plan_one(
             f"    reconciler apply {shlex.quote(str(out))}\n",
             err=True,
         )
-    return result, text
+    return not result.is_empty or bool(sections and sections[0].holds), text
 
 
 def _rendered_plan(

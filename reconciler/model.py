@@ -12,6 +12,7 @@ the engine (plan, render, apply) knows no provider's resources.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -141,6 +142,51 @@ class ResourceChange:
 
 
 @dataclass(frozen=True)
+class PlannedHold:
+    """A hold as a plan shows it to a reviewer: where the file writes it, what it holds,
+    when it ends and what happens then. With ``--compare-to``, ``edit`` says what this
+    edit of the file did to it (``added``, ``extended``, ``shortened``, ``changed``,
+    ``removed``: then the other fields are the base file's)."""
+
+    path: str  # dotted, as the file writes it: ``users.ben@example.com``
+    address: str
+    grant: bool
+    value: Any  # the held value; for a grant, its role
+    then: Any  # the value after it ends (None for a grant: the entry is removed)
+    until: str  # as the file writes it
+    ends_at: str  # the first moment it no longer holds, ISO 8601 in UTC
+    ended: bool
+    edit: str | None = None
+
+    @property
+    def effect(self) -> str:
+        """What happens when it ends: ``then removed``, ``then 100``."""
+        return "then removed" if self.grant else f"then {json.dumps(self.then, ensure_ascii=False)}"
+
+    def data(self) -> dict[str, Any]:
+        data = {
+            "path": self.path,
+            "address": self.address,
+            "kind": "grant" if self.grant else "value",
+            "value": self.value,
+            "then": self.then,
+            "until": self.until,
+            "ends_at": self.ends_at,
+            "ended": self.ended,
+            "effect": self.effect,
+        }
+        if self.edit is not None:
+            data["edit"] = self.edit
+        return data
+
+    def same_hold(self, other: PlannedHold) -> bool:
+        """The same hold: place, kind, values and end (as JSON, so 1 is not true)."""
+        mine, theirs = self.data(), other.data()
+        keys = ("path", "kind", "value", "then", "ends_at")
+        return all(json.dumps(mine[k]) == json.dumps(theirs[k]) for k in keys)
+
+
+@dataclass(frozen=True)
 class Plan:
     """Sorted resource changes, warnings and counts; knows its JSON form and its size."""
 
@@ -157,6 +203,9 @@ class Plan:
     about: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # When it was planned (holds were resolved at this moment), ISO 8601 in UTC.
     made_at: str | None = None
+    # Every hold of the file (of the targeted addresses), changing now or not: a hold is
+    # a change to come, so a reviewer sees each with its end and effect.
+    holds: tuple[PlannedHold, ...] = ()
 
     @property
     def to_change(self) -> int:
@@ -174,7 +223,13 @@ class Plan:
         return not self.resources
 
     def summary(self) -> str:
-        if self.is_empty:
+        edited = sum(1 for h in self.holds if h.edit)
+        if self.is_empty and edited:
+            head = (
+                f"No changes now; {edited} hold{'s' if edited != 1 else ''} edited, "
+                "each a change when it ends."
+            )
+        elif self.is_empty:
             head = "No changes: the live organization matches the file."
         else:
             noun = "resource" if self.to_change == 1 else "resources"
@@ -198,6 +253,7 @@ class Plan:
             "guards": list(self.guards),
             "about": dict(self.about),
             "made_at": self.made_at,
+            "holds": [h.data() for h in self.holds],
             "summary": {
                 "to_change": self.to_change,
                 "fields": self.fields,

@@ -26,6 +26,7 @@ from reconciler.model import (
     FieldChange,
     Outcome,
     Plan,
+    PlannedHold,
     ResourceChange,
     ResourceResult,
 )
@@ -63,6 +64,7 @@ def saved_plan_data(plan: Plan, *, sections: Sections | None = None) -> dict[str
         data["sections"] = {
             "change": change.data()["resources"],
             "drift": drift.data()["resources"],
+            "holds": [h.data() for h in change.holds],
         }
     return data
 
@@ -109,14 +111,19 @@ def load_saved(path: Path) -> SavedPlan:
             api=_api(data.get("api")),
             about={str(k): str(v) for k, v in dict(data.get("about", {})).items()},
             made_at=str(data["made_at"]) if data.get("made_at") else None,
+            holds=_holds(data.get("holds", [])),
         )
         providers.get(plan.provider)
         sections = None
         if "sections" in data:
             parts = data["sections"]
             sections = (
-                replace(plan, resources=_resources(parts["change"])),
-                replace(plan, resources=_resources(parts["drift"]), warnings=()),
+                replace(
+                    plan,
+                    resources=_resources(parts["change"]),
+                    holds=_holds(parts.get("holds", [])),
+                ),
+                replace(plan, resources=_resources(parts["drift"]), warnings=(), holds=()),
             )
         kind = "undo" if data.get("kind") == "undo" else "plan"
         signature = data.get("signature") if isinstance(data.get("signature"), str) else None
@@ -160,6 +167,33 @@ def _resources(items: Any) -> tuple[ResourceChange, ...]:
         )
         for r in items
     )
+
+
+def _holds(items: Any) -> tuple[PlannedHold, ...]:
+    """A saved plan's holds; what they hold must be single values, as in a file."""
+    found = []
+    for item in items:
+        kind = item["kind"]
+        if kind not in ("grant", "value"):
+            raise ValueError(f"a hold is a grant or a value, not {kind!r}")
+        for key in ("value", "then"):
+            if isinstance(item[key], dict | list):
+                raise ValueError("a hold holds a single value")
+        edit = item.get("edit")
+        found.append(
+            PlannedHold(
+                path=str(item["path"]),
+                address=str(item["address"]),
+                grant=kind == "grant",
+                value=item["value"],
+                then=item["then"],
+                until=str(item["until"]),
+                ends_at=str(item["ends_at"]),
+                ended=bool(item["ended"]),
+                edit=str(edit) if edit is not None else None,
+            )
+        )
+    return tuple(found)
 
 
 def _etag(value: Any) -> str | None:

@@ -20,6 +20,7 @@ from reconciler.model import (
     FieldChange,
     LiveState,
     Plan,
+    PlannedHold,
     ResourceChange,
 )
 
@@ -60,10 +61,9 @@ def make_plan(
         return (not targets or address in chosen) and (only is None or address in only)
 
     changes = tuple(c for c in proposal.changes if kept(c.address))
-    # A grant whose hold ended is removed as the file said, not pruned: no guard counts it.
-    warnings, guards = provider.review(
-        tuple(c for c in changes if c.address not in desired.expired), live
-    )
+    # A grant whose hold ended is a removal like any other: the guards count it, or a
+    # file could remove most of an organization on a date by holding what is live.
+    warnings, guards = provider.review(changes, live)
     notes = [note for address, note in proposal.notes if kept(address)]
     as_of = desired.as_of or datetime.now(UTC)
     notes += [w for a, w in holds.ending_soon(desired.holds, as_of, desired.source) if kept(a)]
@@ -76,8 +76,50 @@ def make_plan(
         provider=provider.name,
         guards=tuple(guards),
         about=_about(proposal.about, desired.holds, {c.address: c for c in changes}),
-        made_at=as_of.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        made_at=_instant(as_of),
+        holds=tuple(planned(h) for h in desired.holds if not targets or h.address in chosen),
     )
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def planned(hold: holds.Hold, edit: str | None = None) -> PlannedHold:
+    """A hold as plans show and save it."""
+    return PlannedHold(
+        path=".".join(hold.path),
+        address=hold.address,
+        grant=hold.grant,
+        value=hold.value,
+        then=hold.then,
+        until=hold.written,
+        ends_at=_instant(hold.until),
+        ended=hold.expired,
+        edit=edit,
+    )
+
+
+def hold_edits(base: DesiredState, desired: DesiredState) -> tuple[PlannedHold, ...]:
+    """What an edit of the file does to its holds: each hold it adds, extends, shortens
+    or changes (value, ``then``, a role), and each it removes (shown as the base wrote
+    it). A hold is a change to come even when nothing changes live now, so a reviewer
+    must see these as changes of the edit."""
+    before = {".".join(h.path): planned(h) for h in base.holds}
+    found = []
+    for hold in desired.holds:
+        now = planned(hold)
+        was = before.pop(now.path, None)
+        if was is None:
+            found.append(replace(now, edit="added"))
+        elif not now.same_hold(was):
+            same_but_end = replace(was, ends_at=now.ends_at).same_hold(now)
+            edit = "changed"
+            if same_but_end:
+                edit = "extended" if now.ends_at > was.ends_at else "shortened"
+            found.append(replace(now, edit=edit))
+    found += [replace(was, edit="removed") for was in before.values()]
+    return tuple(found)
 
 
 def _about(
@@ -106,6 +148,17 @@ def not_from_ended_holds(plan: Plan, desired: DesiredState) -> list[str]:
         if r.address not in desired.expired
         and (r.address, None) not in ended
         and not all((r.address, name) in ended for name in r.changes)
+    ]
+
+
+def unreviewed_ended_holds(desired: DesiredState, reviewed: Plan) -> list[str]:
+    """The ended holds of ``desired`` that ``reviewed`` (a saved plan a reviewer saw)
+    does not list as they are now: same place, kind, values and end. What only a
+    reviewed plan showed may end by itself; anything else waits for a person."""
+    return [
+        f"{'.'.join(hold.path)} (until {hold.written})"
+        for hold in desired.holds
+        if hold.expired and not any(planned(hold).same_hold(seen) for seen in reviewed.holds)
     ]
 
 
@@ -266,12 +319,15 @@ def _holds_after(resource: ResourceChange, live: LiveState) -> bool:
     )
 
 
-def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:
+def split_by_origin(
+    plan: Plan, base: DesiredState, *, hold_edits: tuple[PlannedHold, ...] = ()
+) -> tuple[Plan, Plan]:
     """``(change, drift)``: what an edit of the file asks for, apart from drift that was
     already there. A field is drift when the file on the base branch already wanted the
     same value for it (the edit did not touch it, yet live differs); a removal is drift
     when the base file pruned it too. Only updates are split field by field: a create
-    or a removal is one step, drift only when all of it is."""
+    or a removal is one step, drift only when all of it is. ``hold_edits`` (what the
+    edit did to its holds) are the change's holds; drift has none."""
     change: list[ResourceChange] = []
     drift: list[ResourceChange] = []
     for resource in plan.resources:
@@ -294,8 +350,8 @@ def split_by_origin(plan: Plan, base: DesiredState) -> tuple[Plan, Plan]:
             if fields:
                 (drift if is_drift else change).append(replace(resource, changes=fields))
     return (
-        replace(plan, resources=tuple(change)),
-        replace(plan, resources=tuple(drift), warnings=()),
+        replace(plan, resources=tuple(change), holds=hold_edits),
+        replace(plan, resources=tuple(drift), warnings=(), holds=()),
     )
 
 

@@ -19,9 +19,11 @@ import yaml
 from reconciler import __version__
 from reconciler.errors import Problem
 from reconciler.escape import html_code, markdown_code, markdown_text, visible
-from reconciler.model import Action, ApplyReport, Outcome, Plan, ResourceChange
+from reconciler.model import Action, ApplyReport, Outcome, Plan, PlannedHold, ResourceChange
 
 COLLAPSE_OVER = 10
+# Markdown lists this many holds, then says how many more the full plan has.
+HOLDS_SHOWN = 50
 # Where the whole of a plan cut to fit (--max-chars) can be read.
 FULL_PLAN_LOCAL = "The full plan is in the saved plan (`reconciler plan --out`)."
 FULL_PLAN_GITHUB = "The full plan is in this workflow run's artifacts."
@@ -90,6 +92,10 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
         if resource.address in plan.about:
             lines.append(style(f"      # {visible(plan.about[resource.address])}", dim=True))
         lines.append("")
+    if plan.holds:
+        lines.append(style(holds_heading(plan.holds), fg="cyan", bold=True))
+        lines += [style(f"  {hold_line(h)}", fg="cyan") for h in plan.holds]
+        lines.append("")
     if plan.warnings:
         lines.append(style("Warnings:", fg="magenta", bold=True))
         lines += [style(f"  ! {visible(w)}", fg="magenta") for w in plan.warnings]
@@ -109,6 +115,29 @@ _ACTION_COLORS = {
     Action.DELETE: "red",
     Action.ARCHIVE: "red",
 }
+
+
+_EDIT_SYMBOLS = {"added": "+", "removed": "-"}
+
+
+def holds_heading(held: tuple[PlannedHold, ...]) -> str:
+    """Above a plan's holds: every hold of the file, or what this edit did to them."""
+    if any(h.edit for h in held):
+        return f"Holds this edit adds, changes or removes ({len(held)}):"
+    return f"Holds in the file ({len(held)}), each a change when it ends:"
+
+
+def hold_line(hold: PlannedHold) -> str:
+    """``users.ben@example.com: "developer" until 2026-12-14, then removed``; an ended
+    one ``ended 2026-11-30, then removed``; an edit ``+ ... (hold added)``. Every part
+    from the file is shown as ``visible`` text."""
+    when = f"ended {hold.until}" if hold.ended else f"until {hold.until}"
+    line = f"{visible(hold.path)}: {value(hold.value)} {visible(when)}, {visible(hold.effect)}"
+    if hold.edit is None:
+        return line
+    if hold.edit == "removed":
+        return f"- {line} (hold removed: no longer ends)"
+    return f"{_EDIT_SYMBOLS.get(hold.edit, '~')} {line} (hold {hold.edit})"
 
 
 def _heading(resource: ResourceChange, *, count_fields: bool = False) -> str:
@@ -163,12 +192,25 @@ def _plan_head(plan: Plan) -> list[str]:
             "",
         ]
     lines += [f"**{plan.summary()}**", ""]
+    lines += holds_markdown(plan.holds)
     if plan.warnings:
         lines += ["> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in plan.warnings] + [""]
     if plan.guards:
         lines += ["> [!CAUTION]", "> **Apply refuses this plan without `--force`:**"]
         lines += [f"> - it {markdown_text(g)}" for g in plan.guards] + [""]
     return lines
+
+
+def holds_markdown(held: tuple[PlannedHold, ...]) -> list[str]:
+    """A plan's holds as an IMPORTANT note: never cut with the resources, and past
+    ``HOLDS_SHOWN`` it says how many more the full plan lists."""
+    if not held:
+        return []
+    lines = ["> [!IMPORTANT]", f"> **{markdown_text(holds_heading(held))}**"]
+    lines += [f"> - {markdown_text(hold_line(h))}" for h in held[:HOLDS_SHOWN]]
+    if len(held) > HOLDS_SHOWN:
+        lines.append(f"> - and {len(held) - HOLDS_SHOWN} more: the full plan lists every one")
+    return [*lines, ""]
 
 
 # (text, whether it is one resource): the units a cut plan is made of.
@@ -291,10 +333,15 @@ def sections_text(whole: Plan, change: Plan, drift: Plan, *, color: bool = False
     if whole.warnings:
         warnings = [style(f"  ! {visible(w)}", fg="magenta") for w in whole.warnings]
         top.append("\n".join([style("Warnings:", fg="magenta", bold=True), *warnings]) + "\n")
+    if whole.holds:
+        held = [style(f"  {hold_line(h)}", fg="cyan") for h in whole.holds]
+        top.append("\n".join([style(holds_heading(whole.holds), fg="cyan", bold=True), *held]))
+        top[-1] += "\n"
     parts = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
         quiet = replace(part, warnings=(), api={})
-        body = plan_text(quiet, color=color) if not part.is_empty else "None.\n"
+        empty = part.is_empty and not part.holds
+        body = plan_text(quiet, color=color) if not empty else "None.\n"
         parts.append(style(f"== {heading} ==", bold=True) + "\n\n" + body)
     return "\n".join(top + parts)
 
@@ -315,9 +362,10 @@ def sections_markdown(
         head += [f"_{markdown_text(shown_api)}_", ""]
     if whole.warnings:
         head += ["> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in whole.warnings] + [""]
+    head += holds_markdown(whole.holds)
     blocks: list[_Block] = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
-        if part.is_empty:
+        if part.is_empty and not part.holds:
             blocks.append((f"#### {heading}\n\nNone.\n", False))
             continue
         quiet = replace(part, warnings=(), api={})
@@ -382,6 +430,7 @@ def sections_as(
         data["sections"] = {
             "change": change.data()["resources"],
             "drift": drift.data()["resources"],
+            "holds": [h.data() for h in change.holds],
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":

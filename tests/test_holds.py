@@ -168,13 +168,14 @@ def admin_live() -> LiveState:
     )
 
 
-def test_ended_grants_are_removed_unguarded_and_shown(tmp_path: Path) -> None:
+def test_ended_grants_are_removed_guarded_and_shown(tmp_path: Path) -> None:
     desired = load(tmp_path, ADMIN)
     plan = planning.make_plan(desired, admin_live(), providers.get("anthropic-admin"))
     removed = [r.address for r in plan.resources if r.action is Action.DELETE]
     assert removed == ['user["temp1@example.com"]', 'user["temp2@example.com"]']
     assert desired.expired == frozenset(removed)
-    assert plan.guards == ()  # 2 of 4 users is 50%, but ended grants are not a prune
+    # A removal like any other: a file could otherwise empty the organization on a date.
+    assert plan.guards == ("removes 2 of 4 users and invites (50%), more than 25%",)
     assert plan.about['user["temp1@example.com"]'] == "(expired 2026-11-01)"
     member = 'member["Research"]["a@example.com"]'
     assert plan.about[member] == "(until 2026-11-30)"
@@ -289,3 +290,46 @@ def test_only_changes_wholly_from_ended_holds_count_as_scheduled(tmp_path: Path)
     )
     assert planning.not_from_ended_holds(Plan((company, project)), desired) == []
     assert planning.not_from_ended_holds(Plan((both, project)), desired) == ["company"]
+
+
+def test_an_edit_of_the_holds_is_named_by_what_it_does(tmp_path: Path) -> None:
+    """Added, extended, shortened, changed (a value, then, a role) and removed holds are
+    the edit's; a hold left as it was is not."""
+    base = load(
+        tmp_path,
+        ADMIN.replace("b@example.com: developer", "b@example.com: {role: user, until: 2027-01-01}"),
+    )
+    edited = ADMIN.replace("until: 2026-11-01", "until: 2026-12-01").replace(
+        '"2026-11-20T00:00:00Z"', "2026-11-02"
+    )
+    edited = edited.replace(
+        "a@example.com: {role: workspace_developer, until: 2026-11-30}",
+        "a@example.com: {role: workspace_admin, until: 2026-11-30}",
+    ).replace("  a@example.com: developer", "  a@example.com: {role: developer, until: 2027-02-01}")
+    desired = load(tmp_path, edited)
+    edits = {h.path: h.edit for h in planning.hold_edits(base, desired)}
+    assert edits == {
+        "users.a@example.com": "added",
+        "users.temp1@example.com": "extended",
+        "users.temp2@example.com": "shortened",
+        "workspaces.Research.members.a@example.com": "changed",
+        "users.b@example.com": "removed",
+    }
+    assert planning.hold_edits(desired, desired) == ()
+
+
+def test_an_ended_hold_is_reviewed_only_if_a_plan_listed_it_as_it_is(tmp_path: Path) -> None:
+    desired = load(tmp_path, ADMIN)
+    reviewed = planning.make_plan(desired, admin_live(), providers.get("anthropic-admin"))
+    assert planning.unreviewed_ended_holds(desired, reviewed) == []
+    moved = load(tmp_path, ADMIN.replace("until: 2026-11-01", "until: 2026-11-02"))
+    assert planning.unreviewed_ended_holds(moved, reviewed) == [
+        "users.temp1@example.com (until 2026-11-02)"
+    ]
+    role = load(
+        tmp_path,
+        ADMIN.replace("temp2@example.com: {role: developer", "temp2@example.com: {role: user"),
+    )
+    assert planning.unreviewed_ended_holds(role, reviewed) == [
+        "users.temp2@example.com (until 2026-11-20T00:00:00Z)"
+    ]

@@ -23,6 +23,7 @@ from reconciler.model import (
     FieldChange,
     Outcome,
     Plan,
+    PlannedHold,
     ResourceChange,
     ResourceResult,
 )
@@ -148,8 +149,63 @@ UNICODE = Plan(
     resources=(change("project.proj_1", name=("Recherche", "Forschung Ünïcode ✓")),), api=API
 )
 
+HOLDS = (
+    PlannedHold(
+        "users.ben@example.com",
+        'user["ben@example.com"]',
+        True,
+        "developer",
+        None,
+        "2026-12-14",
+        "2026-12-15T00:00:00Z",
+        False,
+    ),
+    PlannedHold(
+        "company.usage_limit",
+        "company",
+        False,
+        500000,
+        100,
+        "2026-12-31",
+        "2027-01-01T00:00:00Z",
+        False,
+    ),
+    PlannedHold(  # a bidi override in a file's key: shown as an escape
+        "users.x\u202e@example.com",
+        'user["x\u202e@example.com"]',
+        True,
+        "user",
+        None,
+        "2026-11-30",
+        "2026-12-01T00:00:00Z",
+        True,
+    ),
+)
+HELD = replace(Plan(()), holds=HOLDS, api=API)
+HOLD_EDITS = (
+    replace(HOLDS[0], edit="added"),
+    replace(HOLDS[1], edit="extended"),
+    replace(HOLDS[2], edit="removed"),
+)
+
 
 def rendered(name: str) -> str:
+    if name == "held.txt":
+        return render.plan_text(HELD)
+    if name == "held.md":
+        return render.plan_markdown(HELD, title="reconciler plan: `org.yaml`")
+    if name == "held-edits.txt":
+        return render.sections_as(
+            HELD, replace(Plan(()), holds=HOLD_EDITS), Plan(()), "text", title="t"
+        )
+    if name == "held-edits.md":
+        return render.sections_as(
+            HELD, replace(Plan(()), holds=HOLD_EDITS), Plan(()), "markdown", title="t"
+        )
+    if name == "held-edits.json":
+        return render.sections_as(
+            HELD, replace(Plan(()), holds=HOLD_EDITS), Plan(()), "json", title="t"
+        )
     if name == "guarded.color.txt":
         return render.plan_as(GUARDED, "text", title="t", color=True)
     if name == "guarded.txt":
@@ -208,6 +264,11 @@ def rendered(name: str) -> str:
 
 
 NAMES = [
+    "held.txt",
+    "held.md",
+    "held-edits.txt",
+    "held-edits.md",
+    "held-edits.json",
     "small",
     "empty",
     "drift-only",

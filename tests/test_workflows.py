@@ -213,6 +213,7 @@ def test_the_drift_workflow_adopts_with_the_token_and_never_the_key() -> None:
         "contents": "write",
         "pull-requests": "write",
         "id-token": "write",
+        "actions": "read",  # apply-ended-holds: the reviewed plan's artifact
     }
     checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["persist-credentials"] is False  # no token beside the key

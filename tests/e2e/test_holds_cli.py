@@ -106,7 +106,10 @@ workspaces:
     assert plan.exit_code == 0, plan.output
     assert '- member["Research"]["dev@example.com"] (delete)' in plan.stdout
     assert f"# (expired {day(-2)})" in plan.stdout
-    applied = run_cli("apply", str(org), "--auto-approve", env=env)
+    guarded = run_cli("apply", str(org), "--auto-approve", env=env)  # 1 of 2: the guard counts it
+    assert guarded.exit_code == 1
+    assert 'removes 1 of 2 members of workspace "Research" (50%)' in guarded.stderr
+    applied = run_cli("apply", str(org), "--auto-approve", "--force", env=env)
     assert applied.exit_code == 0, applied.output
     research = next(w["id"] for w in sandbox.admin_list("workspaces") if w["name"] == "Research")
     users = {u["id"]: u["email"] for u in sandbox.admin_list("users")}

@@ -22,6 +22,7 @@ from ..sandbox import (
     RULE_ID,
     SERVICE_ACCOUNT_ID,
     SandboxProcess,
+    run_cli,
 )
 
 pytestmark = pytest.mark.e2e
@@ -278,6 +279,11 @@ def test_the_drift_step_applies_only_what_ended_holds_change(
         "  usage_limit: {value: 5000000, until: 2020-01-31, then: 2000000}\n"
         "  billing_email: finance@example.com\n"
     )
+    # The plan reviewed on the pull request that last changed the file (fetched before).
+    (repo / "reviewed").mkdir()
+    reviewed = ["plan", "org.yaml", "--out", "reviewed/plan.json"]
+    env = {"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+    assert run_cli(*reviewed, env=env, cwd=repo).exit_code == 0
     blocked = run_step(ended, repo, **inputs(sandbox), MAX_CHANGES="20")
     assert blocked.returncode == 0, blocked.stdout + blocked.stderr
     assert "Nothing was applied: company changes for another reason" in blocked.stdout

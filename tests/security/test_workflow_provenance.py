@@ -1,6 +1,8 @@
 """The apply workflow applies only the reviewed plan: an artifact from a successful
 pull_request run of the plan workflow, in this repository (not a fork), for the
-merged pull request's head commit. Its fetch step runs for real in bash with jq;
+merged pull request's head commit; the drift workflow lets a hold end by itself only
+with the plan reviewed so on the pull request that last changed the file. Both fetch
+steps (one script, ``.github/scripts/reviewed-plan.sh``) run for real in bash with jq;
 ``gh api`` is a stand-in on PATH answering GitHub's documented JSON from a folder,
 and the artifact zip holds a marker naming which artifact was taken."""
 
@@ -19,7 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+FETCHES = {"apply": "reconciler-apply.yml", "drift": "reconciler-drift.yml"}
 REPO, REPO_ID, FORK_ID = "acme/org-settings", 100, 999
 MERGE, HEAD = "m" * 40, "h" * 40
 GH = """#!/usr/bin/env python3
@@ -33,8 +37,8 @@ sys.stdout.buffer.write(found.read_bytes())
 """
 
 
-def fetch_step() -> dict[str, Any]:
-    data = yaml.safe_load((WORKFLOWS / "reconciler-apply.yml").read_text())
+def fetch_step(workflow: str) -> dict[str, Any]:
+    data = yaml.safe_load((WORKFLOWS / FETCHES[workflow]).read_text())
     (job,) = data["jobs"].values()
     found: dict[str, Any] = next(
         s for s in job["steps"] if s.get("name", "").startswith("Fetch the plan")
@@ -69,7 +73,10 @@ def run_of(
 
 
 def fetch(
-    tmp_path: Path, artifacts: list[dict[str, Any]], runs: dict[int, dict[str, Any]]
+    tmp_path: Path,
+    artifacts: list[dict[str, Any]],
+    runs: dict[int, dict[str, Any]],
+    workflow: str = "apply",
 ) -> subprocess.CompletedProcess[str]:
     tools, answers = tmp_path / "bin", tmp_path / "bin" / "answers"
     answers.mkdir(parents=True)
@@ -83,6 +90,8 @@ def fetch(
         target = answers / quote(path, safe="")
         target.write_bytes(body if isinstance(body, bytes) else json.dumps(body).encode())
 
+    # The drift workflow runs on a later commit; the file last changed in the merge.
+    answer(f"repos/{REPO}/commits?sha={'n' * 40}&path=org.yaml&per_page=1", [{"sha": MERGE}])
     answer(
         f"repos/{REPO}/commits/{MERGE}/pulls", [{"number": 7, "merged_at": "2026-11-26T00:00:00Z"}]
     )
@@ -100,8 +109,10 @@ def fetch(
         answer(f"repos/{REPO}/actions/artifacts/{item['id']}/zip", zipped.read_bytes())
     work = tmp_path / "work"
     work.mkdir()
+    (work / ".reconciler-source").symlink_to(ROOT)  # where the workflows check it out
+    (tmp_path / "output.txt").touch()
     return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", fetch_step()["run"]],
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", fetch_step(workflow)["run"]],
         cwd=work,
         capture_output=True,
         text=True,
@@ -111,7 +122,8 @@ def fetch(
             "RUNNER_TEMP": str(tmp_path),
             "REPO": REPO,
             "REPO_ID": str(REPO_ID),
-            "SHA": MERGE,
+            "SHA": MERGE if workflow == "apply" else "n" * 40,
+            "GITHUB_OUTPUT": str(tmp_path / "output.txt"),
             "FILE": "org.yaml",
             "PREFIX": "reconciler-plan",
             "PLAN_WORKFLOW": "reconciler-plan.yml",
@@ -139,18 +151,35 @@ def test_an_artifact_that_fails_provenance_is_never_applied(tmp_path: Path, case
     artifacts, runs = CASES[case]
     done = fetch(tmp_path, artifacts, runs)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "::error::No plan of pull request #7 passes the provenance check" in done.stdout
+    assert "No plan of pull request #7 passes the provenance check" in done.stderr
+    assert "::error::No reviewed plan of org.yaml" in done.stdout
     assert "nothing was applied" in done.stdout
     assert taken(tmp_path) is None
 
 
-def test_the_reviewed_plan_is_found_among_impostors(tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", CASES)
+def test_no_hold_ends_by_itself_without_a_plan_that_passes_provenance(
+    tmp_path: Path, case: str
+) -> None:
+    """The drift job goes on (it reports the drift); the ended-holds apply is skipped."""
+    artifacts, runs = CASES[case]
+    done = fetch(tmp_path, artifacts, runs, workflow="drift")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "::warning::No reviewed plan of org.yaml as it last changed" in done.stdout
+    assert (tmp_path / "output.txt").read_text() == ""
+    assert taken(tmp_path) is None
+
+
+@pytest.mark.parametrize("workflow", FETCHES)
+def test_the_reviewed_plan_is_found_among_impostors(tmp_path: Path, workflow: str) -> None:
     """Newest first, a fork's artifact and a failed run's come before the real one."""
     artifacts = [artifact(3, 33, repo=FORK_ID), artifact(2, 22), artifact(1, 11)]
     runs = {22: run_of(conclusion="failure"), 11: run_of()}
-    done = fetch(tmp_path, artifacts, runs)
+    done = fetch(tmp_path, artifacts, runs, workflow)
     assert done.returncode == 0, done.stdout + done.stderr
     assert taken(tmp_path) == 1
+    found = (tmp_path / "output.txt").read_text()
+    assert found == ("found=true\n" if workflow == "drift" else "")
 
 
 def test_what_ci_installs_is_locked_with_hashes() -> None:
