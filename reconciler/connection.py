@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from reconciler.errors import CredentialsError, TransportError
+from reconciler.escape import visible
 from reconciler.federation import Federation
 from reconciler.model import DEFAULT_PROVIDER
 
@@ -137,9 +138,11 @@ def _port(url: str) -> int | None:
 
 
 def endpoint_for(flag: str | None, from_file: str | None, *, source: str = "the file") -> Endpoint:
-    """The operator's URL (``--base-url``, else ``RECONCILER_BASE_URL``), else the file's,
-    else the default; a file's URL must be the default API, loopback, or the URL the
-    operator named, or it is refused here, before anything is sent."""
+    """The operator's URL (``--base-url``, else ``RECONCILER_BASE_URL``), else the default;
+    a file (or saved plan) may only ask for one of those, or it is refused here, before
+    anything is sent. Loopback is no exception: on a shared or self-hosted runner any
+    local process can listen on a port, so the key and the identity token go there only
+    when the operator names it."""
     variable = os.environ.get(BASE_URL_VARIABLE) or None
     operator = (
         Endpoint(normalise_url(flag), "--base-url")
@@ -150,16 +153,16 @@ def endpoint_for(flag: str | None, from_file: str | None, *, source: str = "the 
     )
     if from_file:
         asked = normalise_url(from_file)
-        host = urlsplit(asked).hostname or ""  # pragma: no mutate: no host is not loopback
         allowed = {normalise_url(DEFAULT_BASE_URL)} | ({operator.url} if operator else set())
-        if asked not in allowed and not is_loopback(host):
+        if asked not in allowed:
+            local = " (loopback too: any process on this machine can listen there)"
+            host = urlsplit(asked).hostname or ""  # pragma: no mutate: no host is not loopback
             raise CredentialsError(
-                f"{source} asks for the API at {asked} (api.base_url), a host the operator did "
-                f"not name; nothing was sent. If that host is meant, pass --base-url {asked} "
-                f"or set {BASE_URL_VARIABLE} to it."
+                f"{source} asks for the API at {visible(asked)} (api.base_url), a host the "
+                f"operator did not name{local if is_loopback(host) else ''}; nothing was sent. "
+                f"If that host is meant, pass --base-url {visible(asked)} or set "
+                f"{BASE_URL_VARIABLE} to it."
             )
-        if operator is None:
-            return Endpoint(asked, f"{source}'s api.base_url")
     return operator or Endpoint(normalise_url(DEFAULT_BASE_URL), "the default")
 
 

@@ -138,7 +138,8 @@ def check_host(saved: Plan, connection: Connection) -> None:
         shown = visible(recorded) if recorded else "an API it does not record"
         raise PlanFileError(
             f"The saved plan was made against {shown}, not {connection.base_url} where this "
-            f"apply would write; nothing was sent. Run plan again against {connection.base_url}."
+            f"apply would write; nothing was sent. Run plan again against {connection.base_url}"
+            + (f", or pass --base-url {shown} if that API is meant." if recorded else ".")
         )
 
 

@@ -139,9 +139,10 @@ def test_the_file_can_name_its_own_key_variable(sandbox: SandboxProcess, tmp_pat
         f"version: 1\napi: {{base_url: '{sandbox.url}', api_key_env: ORG_B_ADMIN_KEY}}\n"
         "company: {name: B}\n"
     )
-    missing = run_cli("plan", str(path), env={"CLAUDE_API_KEY": ADMIN_KEY})
+    here = {"RECONCILER_BASE_URL": sandbox.url}  # the file's loopback URL, named by the operator
+    missing = run_cli("plan", str(path), env={"CLAUDE_API_KEY": ADMIN_KEY, **here})
     assert "ORG_B_ADMIN_KEY, the variable the file's api.api_key_env names," in missing.stderr
-    found = run_cli("plan", str(path), env={"ORG_B_ADMIN_KEY": ADMIN_KEY})
+    found = run_cli("plan", str(path), env={"ORG_B_ADMIN_KEY": ADMIN_KEY, **here})
     assert found.exit_code == 0, found.output
     assert 'name: "My Awesome Team" → "B"' in found.stdout
 

@@ -71,10 +71,17 @@ def test_the_operators_flag_wins_over_the_variable(monkeypatch: pytest.MonkeyPat
     assert (variable.url, variable.origin) == ("http://127.0.0.1:1", "RECONCILER_BASE_URL")
 
 
-def test_a_file_may_ask_for_loopback_or_the_default_api() -> None:
-    loop = endpoint_for(None, "http://localhost:8080/", source="org.yaml")
-    assert (loop.url, loop.origin) == ("http://localhost:8080", "org.yaml's api.base_url")
+def test_a_file_may_ask_for_the_default_api_but_not_for_loopback_alone() -> None:
+    """Any local process can listen on a loopback port: the operator must name it too."""
     assert endpoint_for(None, "https://API.anthropic.com/").url == "https://api.anthropic.com"
+    with pytest.raises(CredentialsError) as caught:
+        endpoint_for(None, "http://localhost:8080/", source="org.yaml")
+    assert caught.value.message == (
+        "org.yaml asks for the API at http://localhost:8080 (api.base_url), a host the "
+        "operator did not name (loopback too: any process on this machine can listen there); "
+        "nothing was sent. If that host is meant, pass --base-url http://localhost:8080 or set "
+        "RECONCILER_BASE_URL to it."
+    )
 
 
 def test_a_file_may_not_send_the_key_to_another_host() -> None:
@@ -96,10 +103,10 @@ def test_a_file_may_ask_for_the_host_the_operator_named(monkeypatch: pytest.Monk
     assert endpoint_for(None, "https://proxy.example").origin == "RECONCILER_BASE_URL"
 
 
-def test_when_the_operator_names_a_host_a_files_loopback_does_not_win() -> None:
-    assert endpoint_for("https://proxy.example", "http://127.0.0.1:9").url == (
-        "https://proxy.example"
-    )
+def test_when_the_operator_names_a_host_a_files_other_loopback_is_refused() -> None:
+    with pytest.raises(CredentialsError):
+        endpoint_for("https://proxy.example", "http://127.0.0.1:9")
+    assert endpoint_for("http://127.0.0.1:9/", "http://127.0.0.1:9").origin == "--base-url"
 
 
 @pytest.mark.parametrize(

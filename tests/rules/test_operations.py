@@ -66,7 +66,8 @@ def test_a_plan_applies_only_where_it_was_made() -> None:
         operations.check_host(Plan((), api={"base_url": "http://127.0.0.1:8"}), connection())
     assert caught.value.message == (
         "The saved plan was made against http://127.0.0.1:8, not http://127.0.0.1:9 where this "
-        "apply would write; nothing was sent. Run plan again against http://127.0.0.1:9."
+        "apply would write; nothing was sent. Run plan again against http://127.0.0.1:9, or "
+        "pass --base-url http://127.0.0.1:8 if that API is meant."
     )
 
 

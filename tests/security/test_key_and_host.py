@@ -5,6 +5,8 @@ changes ``api:`` says so at the top of its plan. Through the installed CLI."""
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,67 @@ def test_tls_is_verified_however_the_scheme_is_spelled() -> None:
     for url in ("https://api.anthropic.com", "HTTPS://api.anthropic.com", "Https://x.io"):
         assert verify_for(url) is not False, url
     assert verify_for("http://127.0.0.1:9") is False
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A loopback port some other process of a shared runner listens on."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.setblocking(False)
+    yield server
+    server.close()
+
+
+def connected(server: socket.socket) -> bool:
+    try:
+        server.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("auth", ["key", "federation"])
+def test_a_files_loopback_url_gets_nothing_unless_the_operator_names_it(
+    tmp_path: Path, sandbox: SandboxProcess, listener: socket.socket, auth: str
+) -> None:
+    """Loopback is no exception: a file's ``http://127.0.0.1:PORT`` would hand the key,
+    or the identity token (audience the real API), to whatever listens there."""
+    port = listener.getsockname()[1]
+    path = org(tmp_path, f"api: {{base_url: 'http://127.0.0.1:{port}'}}\n")
+    env = (
+        {"CLAUDE_API_KEY": ADMIN_KEY}
+        if auth == "key"
+        else {
+            k: v
+            for k, v in sandbox.federated(sandbox.identity_token()).items()
+            if k != "RECONCILER_BASE_URL"
+        }
+    )
+    for command in (("plan",), ("apply", "--auto-approve")):
+        refused = run_cli(*command, str(path), env=env)
+        assert refused.exit_code == 1
+        assert (
+            f"asks for the API at http://127.0.0.1:{port} (api.base_url), a host the operator "
+            "did not name (loopback too: any process on this machine can listen there); nothing "
+            f"was sent. If that host is meant, pass --base-url http://127.0.0.1:{port}"
+        ) in refused.stderr
+        assert not connected(listener)
+    # Named by the operator too, it is used: test_the_operator_may_allow_the_files_host.
+
+
+def test_a_saved_plan_of_the_sandbox_needs_the_operator_to_name_it_again(
+    tmp_path: Path, sandbox: SandboxProcess
+) -> None:
+    path, saved = org(tmp_path, ""), tmp_path / "plan.json"
+    env = {"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+    assert run_cli("plan", str(path), "--out", str(saved), env=env).exit_code == 0
+    alone = run_cli("apply", str(saved), "--auto-approve", env={"CLAUDE_API_KEY": ADMIN_KEY})
+    assert alone.exit_code == 1
+    assert f"The saved plan was made against {sandbox.url}, not https://api.anthropic.com" in (
+        alone.stderr
+    )
+    assert f"or pass --base-url {sandbox.url} if that API is meant." in alone.stderr
+    assert sandbox.writes() == []
+    assert run_cli("apply", str(saved), "--auto-approve", env=env).exit_code == 0
