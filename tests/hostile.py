@@ -7,6 +7,7 @@ counts requests by method, so a test can prove no write was sent."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -46,7 +47,33 @@ SCENARIOS = (
     "redirect",
     "error-without-json",
     "nonsense-after-patch",
+    "huge-count",
+    "not-finite",
+    "lone-surrogate",
 )
+# Answers that are JSON Python reads, but no count or name can be (issue 27): each
+# scenario's company and usage bodies, written as raw text.
+UNBOUNDED = {
+    "huge-count": (
+        ('"usage_limit": 10', f'"usage_limit": {2**63}'),
+        ('"tokens_used": 1', '"tokens_used": 1' + "0" * 400),
+    ),
+    "not-finite": (
+        ('"usage_limit": 10', '"usage_limit": NaN'),
+        ('"tokens_used": 1', '"tokens_used": Infinity'),
+    ),
+    "lone-surrogate": (
+        ('"name": "Hostile"', '"name": "Ho\\ud800stile"'),
+        ('"api_calls": 1', '"api_calls": 1, "note": "\\udfff"'),
+    ),
+}
+
+
+def unbounded(scenario: str, body: dict[str, Any], which: int) -> Response:
+    old, new = UNBOUNDED[scenario][which]
+    text = json.dumps(body)
+    assert old in text
+    return Response(text.replace(old, new), media_type="application/json")
 
 
 class Hostile:
@@ -71,6 +98,10 @@ class Hostile:
             return JSONResponse({**COMPANY, "usage_limit": "lots"})
         if scenario == "missing-fields" and rest.endswith("company"):
             return JSONResponse({k: v for k, v in COMPANY.items() if k != "billing_email"})
+        if scenario in UNBOUNDED:
+            return unbounded(
+                scenario, USAGE if rest.endswith("/usage") else COMPANY, rest.endswith("/usage")
+            )
         if rest.endswith("/usage"):
             return JSONResponse(USAGE)
         if rest.endswith("/projects"):
@@ -95,11 +126,8 @@ class Hostile:
         return JSONResponse(COMPANY, headers={"etag": '"c"'})
 
 
-@contextmanager
-def hostile_server() -> Iterator[tuple[str, Hostile]]:
-    """Serve on a free loopback port in a thread; yields the base address and the counter."""
-    handler = Hostile()
-    app = Starlette(
+def app(handler: Hostile) -> Starlette:
+    return Starlette(
         routes=[
             Route(
                 "/{scenario}/{rest:path}",
@@ -108,8 +136,14 @@ def hostile_server() -> Iterator[tuple[str, Hostile]]:
             )
         ]
     )
+
+
+@contextmanager
+def hostile_server() -> Iterator[tuple[str, Hostile]]:
+    """Serve on a free loopback port in a thread; yields the base address and the counter."""
+    handler = Hostile()
     config = uvicorn.Config(
-        app,
+        app(handler),
         host="127.0.0.1",
         port=0,
         log_level="critical",

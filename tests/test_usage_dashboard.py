@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from reconciler.connection import Connection, RetryPolicy
+from reconciler.providers.company import dashboard
 from reconciler.providers.company.chart import daily, mermaid, month_of, svg, top_of_scale
 from reconciler.providers.company.dashboard import create_dashboard, poll_once
 from reconciler.providers.company.page import Board, Overview, Project, page
@@ -25,6 +27,7 @@ from reconciler.providers.company.session import CompanySession
 from reconciler.providers.company.usage import usage_markdown, warning_for
 from reconciler.sandbox.store import Store
 
+from . import hostile
 from .sandbox import ADMIN_KEY
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -195,6 +198,12 @@ def test_the_markdown_summary_uses_the_log_and_the_reading() -> None:
 # -- --warn-at -----------------------------------------------------------------------
 
 
+def test_a_limit_reached_millennia_from_now_is_not_reached_this_period() -> None:
+    """5 tokens in half a month against a million: the day would be past year 9999."""
+    ahead = project(5, 1_000_000, START, END, HALF)
+    assert (ahead.projected, ahead.reaches_limit) == (10, None)
+
+
 def test_the_threshold_is_crossed_by_use_or_by_projection() -> None:
     assert crossing(project(850, 1000, START, END, HALF), 0.8) == (
         "85.0% of the usage limit (1,000 tokens) is used, past --warn-at 80%"
@@ -325,3 +334,70 @@ def test_the_app_serves_under_a_strict_policy_to_loopback_names_only(
         rebound = client.get("/samples.json", headers={"host": "attacker.example"})
         assert rebound.status_code == 400
     assert ADMIN_KEY not in shown.text + json.dumps(data)
+
+
+def test_a_page_whose_last_good_poll_is_two_intervals_old_is_stale(tmp_path: Path) -> None:
+    """A poller that stopped leaves no error behind: the age of the data says it."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    fresh = board_with(tmp_path, [sample(HALF, 5)], last_success=now - timedelta(seconds=59))
+    assert '<p class="state fresh" id="state">' in page(fresh)
+    old = replace(fresh, last_success=now - timedelta(seconds=61))  # interval 30 s
+    shown = page(old)
+    assert '<div class="state stale" id="state" role="alert"><strong>Stale.</strong>' in shown
+    assert "No poll has succeeded for more than two intervals (60 s)." in shown
+    assert '<p class="state fresh"' in page(board_with(tmp_path, []))  # none yet: polling
+
+
+@pytest.mark.parametrize("scenario", ["huge-count", "not-finite", "lone-surrogate"])
+def test_an_unbounded_answer_is_a_failed_poll_and_the_data_stays(
+    tmp_path: Path, scenario: str
+) -> None:
+    """A usage count of 2**63 stopped the poller for good while the page said fresh."""
+    board = board_with(tmp_path, [sample(HALF, 5)], last_success=HALF)
+    transport = httpx.ASGITransport(app=hostile.app(hostile.Hostile()))
+    session = CompanySession(
+        Connection(
+            f"http://127.0.0.1:9/{scenario}",
+            ADMIN_KEY,
+            "CLAUDE_API_KEY",
+            retry=RetryPolicy(attempts=1),
+            transport=transport,
+        ),
+        conditional=True,
+    )
+    asyncio.run(poll_once(board, session))
+    assert board.error is not None
+    assert "with a malformed answer" in board.error
+    assert [s.tokens_used for s in board.samples.all()] == [5]
+    assert "<strong>Stale.</strong>" in page(board)
+
+
+def test_the_poller_survives_any_exception_and_polls_again(
+    tmp_path: Path, asgi_transport: httpx.ASGITransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll that raises what no one foresaw (here: its sample store closed under it)
+    is said on the page, and the poller goes on to the next poll."""
+    board = board_with(tmp_path, [])
+    board.interval = 0
+    board.samples.close()
+    session = CompanySession(connection(asgi_transport), conditional=True)
+    polls = 0
+
+    async def counted(board: Board, session: CompanySession) -> None:
+        nonlocal polls
+        polls += 1
+        await poll_once(board, session)
+
+    monkeypatch.setattr(dashboard, "poll_once", counted)
+
+    async def until_three_polls() -> None:
+        poller = asyncio.create_task(dashboard.poll_forever(board, session))
+        while polls < 3:
+            await asyncio.sleep(0)
+        assert not poller.done()  # the first two raised; it polled again each time
+        poller.cancel()
+        await session.__aexit__(None, None, None)
+
+    asyncio.run(until_three_polls())
+    assert board.error is not None
+    assert board.error.startswith("Unexpected error (ProgrammingError); the poller goes on")

@@ -70,6 +70,9 @@ def assert_one_clear_error(result: Run, says: str) -> None:
         ("hang", "no answer within 0.3 s"),
         ("redirect", "reconciler does not follow redirects"),
         ("error-without-json", "kept answering 502"),
+        ("huge-count", "with a malformed answer: a count past 2^53 ("),
+        ("not-finite", "with a malformed answer: a number that is not finite ("),
+        ("lone-surrogate", "with a malformed answer: text with a lone surrogate"),
     ],
 )
 def test_nonsense_is_one_clear_error_and_no_write(
@@ -108,6 +111,9 @@ def test_nonsense_after_a_write_is_reported_as_that_resources_failure(
         ("hang", "no answer within 0.3 s"),
         ("redirect", "reconciler does not follow redirects"),
         ("error-without-json", "kept answering 502"),
+        ("huge-count", "with a malformed answer: a count past 2^53 (9223372036854775808)"),
+        ("not-finite", "with a malformed answer: a number that is not finite (NaN)"),
+        ("lone-surrogate", "with a malformed answer: text with a lone surrogate"),
     ],
 )
 def test_nonsense_to_the_admin_provider_is_one_clear_error_and_no_write(
@@ -121,3 +127,36 @@ def test_nonsense_to_the_admin_provider_is_one_clear_error_and_no_write(
     writes_before = counter.calls["POST"] + counter.calls["DELETE"]
     assert_one_clear_error(apply_against(base, scenario, org, "ANTHROPIC_ADMIN_KEY"), says)
     assert counter.calls["POST"] + counter.calls["DELETE"] == writes_before
+
+
+@pytest.mark.parametrize(
+    ("scenario", "says"),
+    [
+        ("huge-count", "a count past 2^53 (10000000000000000000… (401 characters))"),
+        ("not-finite", "a number that is not finite (Infinity)"),
+        ("lone-surrogate", "text with a lone surrogate"),
+    ],
+)
+def test_usage_refuses_an_unbounded_answer_in_one_sentence(
+    hostile: tuple[str, Hostile], scenario: str, says: str
+) -> None:
+    """``usage`` with 10**400 tokens used ended in "Unexpected error (OverflowError)"."""
+    base, _ = hostile
+    result = run_cli("usage", "--base-url", f"{base}/{scenario}", env={"CLAUDE_API_KEY": KEY})
+    assert_one_clear_error(
+        result, f"/v1/organizations/company/usage with a malformed answer: {says}"
+    )
+    figures.add("hostile-server cases ending in a clear error")
+
+
+def test_adopt_of_a_name_with_a_lone_surrogate_writes_nothing(
+    hostile: tuple[str, Hostile], org: Path
+) -> None:
+    """It crashed the nightly adoption; now it is one sentence and the file is kept."""
+    base, _ = hostile
+    before = org.read_bytes()
+    result = run_cli(
+        "adopt", str(org), "--base-url", f"{base}/lone-surrogate", env={"CLAUDE_API_KEY": KEY}
+    )
+    assert_one_clear_error(result, "text with a lone surrogate (half of a character)")
+    assert org.read_bytes() == before

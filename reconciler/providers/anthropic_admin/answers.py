@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import anthropic
 
+from reconciler import bounded
 from reconciler.errors import TransportError
 from reconciler.model import LiveResource
 from reconciler.providers.anthropic_admin import addresses
@@ -25,6 +26,14 @@ T = TypeVar("T")
 
 class NotAnAnswer(Exception):
     """An answer that is not of the type the SDK gives it; the message says what did not fit."""
+
+
+class MalformedAnswer(Exception):
+    """An answer holding a value out of bounds (``bounded``): what, and the request id."""
+
+    def __init__(self, why: str, request_id: str | None) -> None:
+        super().__init__(why)
+        self.why, self.request_id = why, request_id
 
 
 def checked(answer: T) -> T:
@@ -53,6 +62,11 @@ class JsonOnly(anthropic.Middleware):
         if response.status_code < 300 and response.status_code != 204 and not kind.endswith("json"):
             await response.close()
             raise NotAnAnswer(f"received {kind or 'no content type'}, not JSON")
+        if kind.endswith("json"):  # an error's body too: its message reaches a sentence
+            why = bounded.problem(await response.read())
+            if why is not None:
+                await response.close()
+                raise MalformedAnswer(why, response.headers.get("request-id"))
         return response
 
 

@@ -32,6 +32,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from reconciler import bounded
 from reconciler.connection import Connection, check_listening, verify_for
 from reconciler.errors import ApiError, TransportError
 from reconciler.escape import visible
@@ -649,6 +650,11 @@ class AdminSession:
             raise translated(exc, self._context(what, attempts)) from exc
         except answers.NotAnAnswer as exc:
             raise not_the_admin_api(self._context(what, attempts), str(exc)) from None
+        except answers.MalformedAnswer as exc:
+            sentence = bounded.refusal(
+                self._connection.where, f"when asked to {what}", exc.why, exc.request_id
+            )
+            raise TransportError(sentence, request_id=exc.request_id) from None
         except anthropic.AnthropicError as exc:  # signing in: the token exchange
             federation = self._connection.federation
             if federation is None:

@@ -30,7 +30,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from reconciler import __version__
+from reconciler import __version__, bounded
 from reconciler.connection import RetryPolicy, check_base_url, normalise_url, verify_for
 from reconciler.errors import ApiError, AuthError, ConflictError, TransportError
 from reconciler.model import LiveResource, LiveState
@@ -358,7 +358,19 @@ class CompanyClient:
 
     def _body(self, response: httpx.Response, component: str) -> dict[str, Any]:
         try:
-            body = response.json()
+            body = bounded.loads(response.content)
+        except bounded.Unbounded as exc:
+            request = response.request
+            raise TransportError(
+                bounded.refusal(
+                    self.base_url,
+                    f"{request.method} {request.url.path}",
+                    str(exc),
+                    response.headers.get("request-id"),
+                ),
+                status=response.status_code,
+                request_id=response.headers.get("request-id"),
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise self._nonsense(response, "its answer is not JSON") from exc
         validator = _validator(component)

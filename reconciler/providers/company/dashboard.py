@@ -79,8 +79,17 @@ async def poll_once(board: Board, session: CompanySession) -> None:
 
 
 async def poll_forever(board: Board, session: CompanySession) -> None:
+    """Poll until cancelled, whatever one poll raises: a poller that died would leave
+    the page showing old numbers (which turn stale after two intervals regardless)."""
     while True:
-        await poll_once(board, session)
+        try:
+            await poll_once(board, session)
+        except Exception as exc:  # the page says it; the next poll tries again
+            board.error = (
+                f"Unexpected error ({type(exc).__name__}); the poller goes on every "
+                f"{board.interval:g} s. Run 'reconciler --debug usage' to see it."
+            )
+            board.error_at = datetime.now(UTC).replace(microsecond=0)
         await asyncio.sleep(board.interval)
 
 
@@ -126,6 +135,7 @@ def _samples_body(board: Board) -> dict[str, Any]:
         "last_success": _when(board.last_success),
         "error": board.error,
         "error_at": _when(board.error_at),
+        "stale": board.stale(datetime.now(UTC)),
         "reads": board.politeness.reads,
         "not_modified": board.politeness.not_modified,
     }

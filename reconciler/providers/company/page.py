@@ -10,7 +10,7 @@ is not printable (a bidirectional override too) shown as an escape.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from reconciler.escape import html_code as escape
 from reconciler.providers.company.chart import Month, month_of, svg
@@ -50,6 +50,14 @@ class Board:
     error_at: datetime | None = None
     politeness: Politeness = field(default_factory=Politeness)
 
+    def stale(self, now: datetime) -> bool:
+        """Whether the page's numbers cannot be trusted as current: the last poll failed,
+        or the last good one is older than two intervals (a poller that stopped)."""
+        if self.error is not None:
+            return True
+        last = self.last_success
+        return last is not None and now - last > timedelta(seconds=2 * self.interval)
+
 
 def page(board: Board) -> str:
     month = month_of(board.samples.all())
@@ -63,7 +71,7 @@ def page(board: Board) -> str:
             f"<title>{escape(title)}</title>",
             '<link rel="stylesheet" href="/dashboard.css"></head><body><main>',
             f"<h1>{escape(title)}</h1>",
-            _state(board),
+            _state(board, datetime.now(UTC)),
             _figures(month) if month else '<p class="empty">No usage read yet.</p>',
             f'<figure class="chart">{svg(month)}{_legend()}</figure>' if month else "",
             _limits(board.overview) if board.overview else "",
@@ -74,14 +82,19 @@ def page(board: Board) -> str:
     )
 
 
-def _state(board: Board) -> str:
+def _state(board: Board, now: datetime) -> str:
     last = board.last_success
     good = f"Last successful poll: {_time(last)}" if last else "No successful poll yet"
-    if board.error is None:
+    if not board.stale(now):
         return f'<p class="state fresh" id="state">{good}; polling every {board.interval:g} s.</p>'
+    why = (
+        f"The poll at {_time(board.error_at)} failed: {escape(board.error)}"
+        if board.error is not None
+        else f"No poll has succeeded for more than two intervals ({2 * board.interval:g} s)."
+    )
     return (
         f'<div class="state stale" id="state" role="alert"><strong>Stale.</strong> {good}. '
-        f"The poll at {_time(board.error_at)} failed: {escape(board.error)}</div>"
+        f"{why}</div>"
     )
 
 

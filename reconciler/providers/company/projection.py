@@ -50,8 +50,8 @@ def project(
     projected = round(rate * length.total_seconds())
     reaches: datetime | None = None
     if limit is not None and rate > 0:
-        at = start + timedelta(seconds=limit / rate)
-        reaches = at if at <= end else None
+        after = limit / rate  # seconds from the start; may be millennia (no date that far)
+        reaches = start + timedelta(seconds=after) if after <= length.total_seconds() else None
     return Projection(used, projected, limit, reaches, over)
 
 
