@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-import yaml
 
-from reconciler import __version__
+from reconciler import __version__, yamltext
 from reconciler.errors import Problem
 from reconciler.escape import html_code, markdown_code, markdown_text, visible
 from reconciler.model import Action, ApplyReport, Outcome, Plan, PlannedHold, ResourceChange
@@ -449,9 +448,8 @@ def report_as(result: ApplyReport, fmt: str, *, title: str, color: bool = False)
 
 
 def desired_state_yaml(data: dict[str, Any], *, origin: str) -> str:
-    """An exported organization as a file: where it came from, then the YAML.
-    PyYAML quotes strings like ``no`` itself, so the file reads back as written."""
+    """An exported organization as a file: where it came from (the operator's URL, shown
+    visible), then the YAML in visible text only, reading back as written."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"# Exported by reconciler {__version__} from {origin} at {stamp}.\n" + yaml.safe_dump(
-        data, sort_keys=False, allow_unicode=True, width=100
-    )
+    head = f"# Exported by reconciler {__version__} from {visible(origin)} at {stamp}.\n"
+    return head + yamltext.document(data)

@@ -303,3 +303,58 @@ def test_unmanaged_resources_are_found_in_each_section_the_provider_lists() -> N
         adoption.Put(("workspaces", "S"), {"tags": {}}),
         adoption.Put(("workspaces", "R", "members", "b@x.io"), "v"),
     ]
+
+
+# What a live value may hold that a terminal, a diff or a YAML reader would take for
+# something else: bidi controls, separators, zero-width and no-break spaces, quotes,
+# YAML's own punctuation, and text YAML 1.1 or 1.2 would read as another type. (No
+# control characters: no file may hold one, so adopt refuses to write it.)
+HOSTILE_TEXT = st.one_of(
+    st.text(
+        alphabet=st.sampled_from("\u202e\u2066\u200b\u200d\u2028\u2029\u00a0\ufeff\"'\\:#-{}[], ")
+        | st.characters(exclude_categories=("Cs", "Cc")),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["1e3", "0o17", "yes", "no", "null", "~", "2026-12-04", "on", ".inf"]),
+)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_adopting_hostile_text_writes_visible_text_that_reads_back(
+    path: Path, data: st.DataObject
+) -> None:
+    """Every place adopt writes a text (names, descriptions, tag keys and values), with
+    the worst a live value can hold: the file stays visible text, reads back as exactly
+    live state, and no line outside the drifted values changes."""
+    desired = config.load(path)
+    texts = [d for d in drifts_for(desired) if d.field in ("name", "description", "tags")]
+    if not texts:
+        return
+    chosen = data.draw(
+        st.lists(
+            st.sampled_from(texts), min_size=1, max_size=3, unique_by=lambda d: (d.address, d.field)
+        )
+    )
+    hostile = [
+        Drift(
+            d.address,
+            d.field,
+            {data.draw(HOSTILE_TEXT): data.draw(HOSTILE_TEXT)}
+            if d.field == "tags"
+            else data.draw(HOSTILE_TEXT),
+        )
+        for d in chosen
+    ]
+    old, new, live, expected = adopted(path, hostile)
+    assert all(c.isprintable() for line in new.splitlines() for c in line), new
+    beyond = changed_lines(old, new) - expected
+    assert not beyond, [old.splitlines()[i] for i in sorted(beyond)]
+    after = config.from_bytes(new.encode(), str(path))
+    provider = providers.get(after.provider)
+    assert planning.make_plan(after, provider.align(after, live), provider).is_empty
+    figures.add("adopt: hostile texts written", len(hostile))

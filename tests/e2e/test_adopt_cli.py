@@ -227,3 +227,26 @@ def test_adopting_from_a_plan_made_against_another_api_is_refused_before_any_req
     assert done.stderr.startswith("Error: The saved plan was made against http://127.0.0.1:9, not ")
     assert org.read_text() == COMPANY_FILE
     assert sandbox.requests() == []
+
+
+def test_adopt_writes_a_hostile_live_name_as_visible_text(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """A right-to-left override in a live name reordered the rest of the line (its
+    comment included) in a terminal ``git diff``, and ``1e3`` was written plain, which
+    YAML 1.2 tools read as a number. Now both are quoted, the override as an escape."""
+    org = tmp_path / "org.yaml"
+    org.write_text(COMPANY_FILE.replace("{usage_limit: 100000}", "{usage_limit: 100000, name: x}"))
+    sandbox.api("PATCH", "", json={"name": "Acme\u202e\u2028exe.txt\u00a0"})
+    sandbox.api("PATCH", "/projects/proj_2", json={"name": "1e3"})
+    done = run_cli("adopt", str(org), env=company_env(sandbox))
+    assert done.exit_code == 0, done.output
+    text = org.read_text()
+    assert '  name: "Acme\\u202E\\u2028exe.txt\\u00A0" # the Console name\n' in text
+    assert (
+        "{usage_limit: 100000, name: '1e3'}" in text or '{usage_limit: 100000, name: "1e3"}' in text
+    )
+    assert all(c.isprintable() for line in text.splitlines() for c in line)
+    assert all(c.isprintable() or c == "\n" for c in done.stdout)  # the diff shown too
+    plan = run_cli("plan", str(org), "--detailed-exitcode", env=company_env(sandbox))
+    assert plan.exit_code == 0, plan.output
