@@ -179,18 +179,21 @@ def _holds(items: Any) -> tuple[PlannedHold, ...]:
         for key in ("value", "then"):
             if isinstance(item[key], dict | list):
                 raise ValueError("a hold holds a single value")
-        edit = item.get("edit")
+        texts = [item[key] for key in ("path", "address", "until", "ends_at")]
+        edit, ended = item.get("edit"), item["ended"]
+        if not all(isinstance(t, str) for t in texts) or not isinstance(ended, bool):
+            raise ValueError("a hold's place and end are text, and ended is true or false")
         found.append(
             PlannedHold(
-                path=str(item["path"]),
-                address=str(item["address"]),
+                path=texts[0],
+                address=texts[1],
                 grant=kind == "grant",
                 value=item["value"],
                 then=item["then"],
-                until=str(item["until"]),
-                ends_at=str(item["ends_at"]),
-                ended=bool(item["ended"]),
-                edit=str(edit) if edit is not None else None,
+                until=texts[2],
+                ends_at=texts[3],
+                ended=ended,
+                edit=edit if isinstance(edit, str) else None,
             )
         )
     return tuple(found)

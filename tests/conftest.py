@@ -3,6 +3,7 @@ ASGITransport for the async client) and as a real process on a loopback port."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker of ``pytest -n`` hands its figures to the controller, which prints them."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        from .figures import FIGURES, MAXIMA
+
+        output["reconciler_figures"] = json.dumps({"sums": FIGURES, "maxima": MAXIMA})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    from .figures import merge
+
+    found = getattr(node, "workeroutput", {}).get("reconciler_figures")
+    if found:
+        merge(json.loads(found))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -18,3 +18,11 @@ def add(name: str, amount: int = 1) -> None:
 
 def at_most(name: str, value: float) -> None:
     MAXIMA[name] = max(MAXIMA.get(name, value), value)
+
+
+def merge(found: dict[str, dict[str, float]]) -> None:
+    """A worker's figures (``pytest -n``) into this process's: sums add, maxima max."""
+    for name, amount in found["sums"].items():
+        FIGURES[name] += int(amount)
+    for name, value in found["maxima"].items():
+        at_most(name, value)

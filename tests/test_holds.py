@@ -333,3 +333,34 @@ def test_an_ended_hold_is_reviewed_only_if_a_plan_listed_it_as_it_is(tmp_path: P
     assert planning.unreviewed_ended_holds(role, reviewed) == [
         "users.temp2@example.com (until 2026-11-20T00:00:00Z)"
     ]
+
+
+def test_a_plan_shows_each_hold_with_its_place_end_and_effect(tmp_path: Path) -> None:
+    desired = load(tmp_path, ADMIN)
+    shown = {h.path: h for h in (planning.planned(h) for h in desired.holds)}
+    grant = shown["users.temp2@example.com"]
+    assert grant.data() == {
+        "path": "users.temp2@example.com",
+        "address": 'user["temp2@example.com"]',
+        "kind": "grant",
+        "value": "developer",
+        "then": None,
+        "until": "2026-11-20T00:00:00Z",
+        "ends_at": "2026-11-20T00:00:00Z",
+        "ended": True,
+        "effect": "then removed",
+    }
+    member = shown["workspaces.Research.members.a@example.com"]
+    assert (member.until, member.ends_at, member.ended) == (
+        "2026-11-30",
+        "2026-12-01T00:00:00Z",
+        False,
+    )
+    value = planning.planned(load(tmp_path, COMPANY).holds[0], edit="extended")
+    assert value.data()["effect"] == "then 1000000"
+    assert (value.grant, value.value, value.then, value.edit) == (
+        False,
+        5000000,
+        1000000,
+        "extended",
+    )

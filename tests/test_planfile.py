@@ -13,7 +13,7 @@ import pytest
 
 from reconciler import planfile
 from reconciler.errors import PlanFileError, StalePlanError
-from reconciler.model import Action, FieldChange, Outcome, ResourceResult
+from reconciler.model import Action, FieldChange, Outcome, PlannedHold, ResourceResult
 
 from .builders import desired, live, plan_of
 
@@ -129,3 +129,68 @@ def test_an_undo_plan_is_signed_and_refused_once_edited_or_with_another_key(
     path.write_text(json.dumps(data))
     with pytest.raises(PlanFileError, match="not the one apply wrote"):
         planfile.check_undo(planfile.load_saved(path), "sk-key-one")
+
+
+HELD = PlannedHold(
+    "users.ben@example.com",
+    'user["ben@example.com"]',
+    True,
+    "developer",
+    None,
+    "2026-12-14",
+    "2026-12-15T00:00:00Z",
+    False,
+)
+VALUE = PlannedHold(
+    "company.usage_limit",
+    "company",
+    False,
+    500000,
+    100,
+    "2026-12-31",
+    "2027-01-01T00:00:00Z",
+    True,
+)
+
+
+def test_a_saved_plan_keeps_its_holds_and_the_edits_of_them(tmp_path: Path) -> None:
+    """What a reviewer saw of the holds comes back exactly: --only-ended-holds
+    matches ended holds against it."""
+    result = replace(plan_of(desired(company={"name": "B"}), live()), holds=(HELD, VALUE))
+    change, drift = replace(result, holds=(replace(HELD, edit="added"),)), result
+    path = tmp_path / "plan.json"
+    planfile.save(result, path, sections=(change, drift))
+    saved = planfile.load_saved(path)
+    assert saved.plan.holds == (HELD, VALUE)
+    assert saved.sections is not None
+    assert saved.sections[0].holds == (replace(HELD, edit="added"),)
+    assert saved.sections[1].holds == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"kind": "both"}, "a hold is a grant or a value, not 'both'"),
+        ({"value": {"nested": 1}}, "a hold holds a single value"),
+        ({"then": [1]}, "a hold holds a single value"),
+        ({"path": None}, "a hold's place and end are text"),
+        ({"ends_at": 20261215}, "a hold's place and end are text"),
+        ({"ended": "no"}, "ended is true or false"),
+    ],
+)
+def test_a_damaged_hold_is_a_damaged_plan(
+    tmp_path: Path, change: dict[str, object], why: str
+) -> None:
+    result = replace(plan_of(desired(company={"name": "B"}), live()), holds=(HELD,))
+    path = tmp_path / "plan.json"
+    planfile.save(result, path)
+    data = json.loads(path.read_text())
+    data["holds"][0].update(change)
+    path.write_text(json.dumps(data))
+    with pytest.raises(PlanFileError) as caught:
+        planfile.load_saved(path)
+    assert why in caught.value.message
+    del data["holds"][0]["ended"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(PlanFileError, match="damaged"):
+        planfile.load_saved(path)
