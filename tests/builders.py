@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from reconciler import planning, providers
-from reconciler.model import DesiredState, LiveResource, LiveState, Plan
+from reconciler import providers
+from reconciler.core.model import DesiredState, LiveResource, LiveState, Plan
+from reconciler.engine import planning
 from reconciler.providers.anthropic_admin.proposals import resources
 
 

@@ -9,10 +9,10 @@ import asyncio
 import random
 from typing import Any
 
-from reconciler import operations
-from reconciler.connection import Connection, RetryPolicy
-from reconciler.errors import ApiError
-from reconciler.model import DesiredState
+from reconciler.core.errors import ApiError
+from reconciler.core.model import DesiredState
+from reconciler.engine import flows
+from reconciler.net.connection import Connection, RetryPolicy
 
 from . import figures
 from .sandbox import SandboxProcess
@@ -103,11 +103,11 @@ def converge(
         runs += 1
         assert runs <= MAX_RUNS, f"case {seed} did not converge in {MAX_RUNS} runs"
         try:
-            plan = asyncio.run(operations.plan_file(desired, connection))
+            plan = asyncio.run(flows.plan_file(desired, connection))
             planned |= {r.address for r in plan.resources}
             if plan.is_empty:
                 return runs, planned
-            report = asyncio.run(operations.apply(plan, connection))
+            report = asyncio.run(flows.apply(plan, connection))
             figures.add(f"{label}apply runs")
             if not report.ok:
                 figures.add(f"{label}apply runs with a failed resource (then re-run)")

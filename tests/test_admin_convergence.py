@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import operations
-from reconciler.connection import Connection
-from reconciler.model import DesiredState
+from reconciler.core.model import DesiredState
+from reconciler.engine import flows
+from reconciler.net.connection import Connection
 from reconciler.providers.anthropic_admin.proposals import resources
 
 from . import figures
@@ -227,7 +227,7 @@ def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess
     }
     desired = admin_desired(data)
     connection = admin_connection(server)
-    plan = asyncio.run(operations.plan_file(desired, connection))
+    plan = asyncio.run(flows.plan_file(desired, connection))
     assert {str(r.action) for r in plan.resources} >= {"create", "update"}
     server.control("DELETE", "requests")
     server.control(
@@ -239,7 +239,7 @@ def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess
             "fault_methods": ["POST", "DELETE"],
         },
     )
-    report = asyncio.run(operations.apply(plan, connection))
+    report = asyncio.run(flows.apply(plan, connection))
     log = server.requests()
     server.control("PATCH", "settings", json={"fault_rate": 0.0, "fault_methods": []})
     assert report.ok, [(r.address, r.reason) for r in report.results if r.reason]
@@ -247,7 +247,7 @@ def test_every_write_whose_answer_is_lost_is_applied_once(server: SandboxProcess
     invites = [r for r in log if r["method"] == "POST" and r["path"].endswith("/invites")]
     assert (len(creates), len(invites)) == (1, 1)  # each answer lost once, never re-sent
     assert all(r["fault"] == "drop-after-write" for r in log if r["method"] != "GET")
-    assert asyncio.run(operations.plan_file(desired, connection)).is_empty
+    assert asyncio.run(flows.plan_file(desired, connection)).is_empty
     figures.add("admin applies with every write's answer lost, reported applied", 1)
     figures.add(
         "admin creates written whose answer was lost (then found, not sent again)",

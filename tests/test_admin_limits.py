@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import planfile, planning, providers
-from reconciler.errors import PlanError
-from reconciler.model import (
+from reconciler import providers
+from reconciler.core.errors import PlanError
+from reconciler.core.model import (
     Action,
     DesiredState,
     FieldChange,
@@ -24,6 +24,7 @@ from reconciler.model import (
     ResourceChange,
     ResourceResult,
 )
+from reconciler.engine import planfile, planning
 from reconciler.providers.anthropic_admin import limits
 
 from .builders import BATCH, SONNET

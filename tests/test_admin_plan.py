@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import config, operations, planfile, planning
-from reconciler.errors import ConfigError, PlanError, StalePlanError, UnsafePlanError
-from reconciler.model import Action, DesiredState, LiveResource, LiveState, Plan
+from reconciler.core.errors import ConfigError, PlanError, StalePlanError, UnsafePlanError
+from reconciler.core.model import Action, DesiredState, LiveResource, LiveState, Plan
+from reconciler.desired import document
+from reconciler.engine import flows, planfile, planning
 from reconciler.providers.anthropic_admin.proposals import resources
 
 from .builders import plan_of
@@ -215,8 +216,8 @@ def test_prune_removes_what_is_not_listed_and_guards_large_removals() -> None:
     assert all(r.action is Action.DELETE for r in plan.resources)
     assert plan.guards == ("removes 3 of 9 users and invites (33%), more than 25%",)
     with pytest.raises(UnsafePlanError, match="--force"):
-        operations.check_safe(plan, max_changes=None)
-    operations.check_safe(plan, max_changes=None, force=True)
+        flows.check_safe(plan, max_changes=None)
+    flows.check_safe(plan, max_changes=None, force=True)
 
 
 def test_pruning_never_plans_an_admins_removal_which_the_api_refuses() -> None:
@@ -296,7 +297,7 @@ def test_emails_match_without_case_and_two_spellings_are_refused(tmp_path: Path)
         "version: 1\nprovider: anthropic-admin\nusers:\n  ben@x.io: user\n  BEN@x.io: billing\n"
     )
     with pytest.raises(ConfigError, match="are the same email"):
-        config.load(path)
+        document.load(path)
 
 
 # -- the member rules, sentence by sentence --------------------------------------------------

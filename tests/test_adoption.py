@@ -15,9 +15,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import adoption, config, planning, providers
-from reconciler.errors import AdoptionError
-from reconciler.model import DesiredState, LiveResource, LiveState
+from reconciler import providers
+from reconciler.core.edits import Drop, Put
+from reconciler.core.errors import AdoptionError
+from reconciler.core.model import DesiredState, LiveResource, LiveState
+from reconciler.desired import document
+from reconciler.engine import adoption, planning
 
 from . import figures
 from .builders import GROUPS
@@ -159,7 +162,7 @@ def adopted(path: Path, drifts: list[Drift]) -> tuple[str, str, LiveState, set[i
     """The file's text before and after adopting ``drifts``, the live state, and the
     lines (0-based) the drifted values and entries stand on."""
     raw = path.read_bytes()
-    desired = config.from_bytes(raw, str(path))
+    desired = document.from_bytes(raw, str(path))
     provider = providers.get(desired.provider)
     resources = live_as_written(desired)
     assert planning.make_plan(desired, state(resources), provider).is_empty
@@ -167,7 +170,7 @@ def adopted(path: Path, drifts: list[Drift]) -> tuple[str, str, LiveState, set[i
         apply_drift(resources, drift)
     live = state(resources)
     plan = planning.make_plan(desired, provider.align(desired, live), provider)
-    root = config.compose(raw, str(path))
+    root = document.compose(raw, str(path))
     edits = [e for c in plan.resources for e in provider.adoption(c)]
     text = raw.decode()
     new = adoption.apply_edits(text, root, edits)
@@ -176,15 +179,11 @@ def adopted(path: Path, drifts: list[Drift]) -> tuple[str, str, LiveState, set[i
         found = adoption._find(root, edit.path)
         if found is None:
             continue
-        first = (
-            found.key.start_mark.line
-            if isinstance(edit, adoption.Drop)
-            else found.value.start_mark.line
-        )
+        first = found.key.start_mark.line if isinstance(edit, Drop) else found.value.start_mark.line
         last = found.value.end_mark.line - (found.value.end_mark.column == 0)
         expected |= set(range(first, last + 1))
         holder = adoption._find(root, edit.path[:-1]) if len(edit.path) > 1 else None
-        if isinstance(edit, adoption.Drop) and holder is not None:
+        if isinstance(edit, Drop) and holder is not None:
             expected.add(holder.key.start_mark.line)  # emptied: it becomes "key: {}"
     return text, new, live, expected
 
@@ -216,7 +215,7 @@ def compose(text: str) -> yaml.Node:
 def test_adopting_a_random_drift_changes_exactly_the_drifted_lines(
     path: Path, data: st.DataObject
 ) -> None:
-    desired = config.load(path)
+    desired = document.load(path)
     candidates = drifts_for(desired)
     chosen = data.draw(
         st.lists(
@@ -231,7 +230,7 @@ def test_adopting_a_random_drift_changes_exactly_the_drifted_lines(
     figures.add("adopt: drifts tried", len(chosen))
     figures.add("adopt: lines changed beyond the drifted ones", len(beyond))
     assert not beyond, (chosen, [old.splitlines()[i] for i in sorted(beyond)])
-    after = config.from_bytes(new.encode(), str(path))
+    after = document.from_bytes(new.encode(), str(path))
     provider = providers.get(after.provider)
     left = planning.make_plan(after, provider.align(after, live), provider)
     assert left.is_empty, [r.address for r in left.resources]
@@ -258,9 +257,9 @@ def test_a_value_keeps_its_quoting_and_its_comment_keeps_its_column() -> None:
         text,
         root,
         [
-            adoption.Put(("a", "b"), "longer value"),
-            adoption.Put(("a", "c"), "it's"),
-            adoption.Put(("a", "d"), "yes"),  # a YAML 1.1 boolean as text: must be quoted
+            Put(("a", "b"), "longer value"),
+            Put(("a", "c"), "it's"),
+            Put(("a", "d"), "yes"),  # a YAML 1.1 boolean as text: must be quoted
         ],
     )
     assert new == "a:\n  b: \"longer value\" # note\n  c: 'it''s'\n  d: \"yes\"   # here\n"
@@ -271,7 +270,7 @@ def test_removing_every_entry_of_a_mapping_leaves_an_empty_one() -> None:
     new = adoption.apply_edits(
         text,
         compose(text),
-        [adoption.Drop(("w", "members", "a@x.io")), adoption.Drop(("w", "members", "b@x.io"))],
+        [Drop(("w", "members", "a@x.io")), Drop(("w", "members", "b@x.io"))],
     )
     assert new == "w:\n  members: {}\nnext: 1\n"
 
@@ -281,14 +280,14 @@ def test_adding_to_a_missing_section_and_a_flow_mapping() -> None:
     new = adoption.apply_edits(
         text,
         compose(text),
-        [adoption.Put(("w", "b"), "two words"), adoption.Put(("users", "z@x.io"), "user")],
+        [Put(("w", "b"), "two words"), Put(("users", "z@x.io"), "user")],
     )
     assert new == "version: 1\nw: {a: 1, b: two words}   # flow\nusers:\n  z@x.io: user\n"
 
 
 def test_a_file_that_is_not_a_mapping_is_refused() -> None:
     with pytest.raises(AdoptionError):
-        adoption.apply_edits("- a\n", compose("- a\n"), [adoption.Put(("a",), 1)])
+        adoption.apply_edits("- a\n", compose("- a\n"), [Put(("a",), 1)])
 
 
 def test_unmanaged_resources_are_found_in_each_section_the_provider_lists() -> None:
@@ -299,9 +298,9 @@ def test_unmanaged_resources_are_found_in_each_section_the_provider_lists() -> N
     }
     found = adoption.unmanaged(providers.get("anthropic-admin").adoptable, written, live)
     assert found == [
-        adoption.Put(("users", "new@x.io"), "developer"),
-        adoption.Put(("workspaces", "S"), {"tags": {}}),
-        adoption.Put(("workspaces", "R", "members", "b@x.io"), "v"),
+        Put(("users", "new@x.io"), "developer"),
+        Put(("workspaces", "S"), {"tags": {}}),
+        Put(("workspaces", "R", "members", "b@x.io"), "v"),
     ]
 
 
@@ -331,7 +330,7 @@ def test_adopting_hostile_text_writes_visible_text_that_reads_back(
     """Every place adopt writes a text (names, descriptions, tag keys and values), with
     the worst a live value can hold: the file stays visible text, reads back as exactly
     live state, and no line outside the drifted values changes."""
-    desired = config.load(path)
+    desired = document.load(path)
     texts = [d for d in drifts_for(desired) if d.field in ("name", "description", "tags")]
     if not texts:
         return
@@ -354,7 +353,7 @@ def test_adopting_hostile_text_writes_visible_text_that_reads_back(
     assert all(c.isprintable() for line in new.splitlines() for c in line), new
     beyond = changed_lines(old, new) - expected
     assert not beyond, [old.splitlines()[i] for i in sorted(beyond)]
-    after = config.from_bytes(new.encode(), str(path))
+    after = document.from_bytes(new.encode(), str(path))
     provider = providers.get(after.provider)
     assert planning.make_plan(after, provider.align(after, live), provider).is_empty
     figures.add("adopt: hostile texts written", len(hostile))

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from reconciler import operations
-from reconciler.connection import Connection, RetryPolicy
-from reconciler.model import DesiredState, Outcome
+from reconciler.core.model import DesiredState, Outcome
+from reconciler.engine import flows
+from reconciler.net.connection import Connection, RetryPolicy
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.store import Store
 
@@ -34,8 +34,8 @@ def wanted(**resources: dict[str, Any]) -> DesiredState:
 
 def plan_and_apply(conn: Connection, desired: DesiredState) -> Any:
     async def go() -> Any:
-        plan = await operations.plan_file(desired, conn)
-        return plan, await operations.apply(plan, conn)
+        plan = await flows.plan_file(desired, conn)
+        return plan, await flows.apply(plan, conn)
 
     return asyncio.run(go())
 
@@ -55,7 +55,7 @@ def test_apply_converges_and_a_second_plan_is_empty(
     assert store.company()["usage_limit"] == 5_000_000
     assert store.project("proj_3")["billing_email"] is None
     assert store.project("proj_3")["name"] == "Support Bot"  # unmanaged field untouched
-    assert asyncio.run(operations.plan_file(desired, conn)).is_empty
+    assert asyncio.run(flows.plan_file(desired, conn)).is_empty
 
 
 def test_an_edit_between_plan_and_apply_is_never_overwritten(
@@ -63,9 +63,9 @@ def test_an_edit_between_plan_and_apply_is_never_overwritten(
 ) -> None:
     conn = connection(asgi_transport)
     desired = wanted(project__proj_1={"name": "Ours"}, project__proj_2={"name": "Also ours"})
-    plan = asyncio.run(operations.plan_file(desired, conn))
+    plan = asyncio.run(flows.plan_file(desired, conn))
     store.update_project("proj_1", {"description": "someone else"}, None)
-    report = asyncio.run(operations.apply(plan, conn))
+    report = asyncio.run(flows.apply(plan, conn))
     outcomes = {r.address: (r.outcome, r.reason) for r in report.results}
     outcome, reason = outcomes["project.proj_1"]
     assert outcome is Outcome.FAILED
@@ -80,9 +80,9 @@ def test_a_read_only_key_fails_the_first_write_and_skips_the_rest(
 ) -> None:
     conn = connection(asgi_transport, READER_KEY)
     desired = wanted(**{f"project__proj_{i}": {"description": "x"} for i in (1, 2, 3)})
-    plan = asyncio.run(operations.plan_file(desired, conn))
+    plan = asyncio.run(flows.plan_file(desired, conn))
     report = asyncio.run(
-        operations.apply(
+        flows.apply(
             plan,
             Connection(
                 conn.base_url, READER_KEY, "CLAUDE_API_KEY", concurrency=1, transport=asgi_transport
@@ -119,10 +119,10 @@ def test_a_stop_request_skips_what_has_not_started(
     desired = wanted(project__proj_1={"name": "a"}, project__proj_2={"name": "b"})
 
     async def go() -> Any:
-        plan = await operations.plan_file(desired, conn)
+        plan = await flows.plan_file(desired, conn)
         stop = asyncio.Event()
         stop.set()
-        return await operations.apply(plan, conn, stop=stop)
+        return await flows.apply(plan, conn, stop=stop)
 
     report = asyncio.run(go())
     assert {r.outcome for r in report.results} == {Outcome.SKIPPED}

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import bounded
+from reconciler.net import bounded
 
 IN_BOUNDS = st.recursive(
     st.none()

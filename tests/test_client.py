@@ -9,8 +9,14 @@ import httpx
 import pytest
 import respx
 
-from reconciler.connection import RetryPolicy, check_base_url
-from reconciler.errors import ApiError, AuthError, ConflictError, CredentialsError, TransportError
+from reconciler.core.errors import (
+    ApiError,
+    AuthError,
+    ConflictError,
+    CredentialsError,
+    TransportError,
+)
+from reconciler.net.connection import RetryPolicy, check_base_url
 from reconciler.providers.company.client import CompanyClient
 
 BASE = "https://api.example.test"

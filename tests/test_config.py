@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import config
-from reconciler.errors import ConfigError
+from reconciler.core.errors import ConfigError
+from reconciler.desired import document
 
 from . import figures
 
@@ -108,7 +108,7 @@ def test_bad_files_are_refused_with_a_position(name: str) -> None:
     line, column, fragment = EXPECTED[name]
     started = time.perf_counter()
     with pytest.raises(ConfigError) as caught:
-        config.load(BAD / name)
+        document.load(BAD / name)
     figures.at_most("slowest bad file to reject, in process (s)", time.perf_counter() - started)
     figures.add("bad files rejected with file:line:col")
     first = caught.value.problems[0]
@@ -132,7 +132,7 @@ def test_all_problems_of_a_file_are_reported_at_once_in_file_order(tmp_path: Pat
         "  proj_1: {usage_limit: -3, colour: red}\n",
     )
     with pytest.raises(ConfigError) as caught:
-        config.load(path)
+        document.load(path)
     assert [(p.line, p.path) for p in caught.value.problems] == [
         (3, "company.name"),
         (4, "company.plan"),
@@ -149,7 +149,7 @@ def test_a_valid_file_becomes_addressed_managed_fields(tmp_path: Path) -> None:
         "  usage_limit: 1000000\nprojects:\n  proj_2:\n    billing_email: null\n"
         "  proj_3: {}\n",
     )
-    desired = config.load(path)
+    desired = document.load(path)
     assert desired.resources == {
         "company": {"usage_limit": 1_000_000},
         "project.proj_2": {"billing_email": None},
@@ -160,44 +160,44 @@ def test_a_valid_file_becomes_addressed_managed_fields(tmp_path: Path) -> None:
 
 
 def test_explicit_null_is_a_value_and_absent_is_unmanaged(tmp_path: Path) -> None:
-    desired = config.load(write(tmp_path, "version: 1\ncompany:\n  usage_limit: null\n"))
+    desired = document.load(write(tmp_path, "version: 1\ncompany:\n  usage_limit: null\n"))
     assert desired.resources["company"] == {"usage_limit": None}
     assert "name" not in desired.resources["company"]
 
 
 def test_quoted_yaml11_words_are_plain_text(tmp_path: Path) -> None:
-    desired = config.load(write(tmp_path, 'version: 1\ncompany:\n  name: "no"\n'))
+    desired = document.load(write(tmp_path, 'version: 1\ncompany:\n  name: "no"\n'))
     assert desired.resources["company"] == {"name": "no"}
 
 
 def test_files_over_one_mebibyte_are_refused_before_parsing(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\n# " + "x" * (1024 * 1024) + "\n")
     with pytest.raises(ConfigError) as caught:
-        config.load(path)
+        document.load(path)
     assert "over the limit" in caught.value.problems[0].message
 
 
 def test_deep_nesting_is_refused_not_a_crash(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\ncompany: " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(ConfigError):
-        config.load(path)
+        document.load(path)
 
 
 def test_a_key_written_into_the_file_is_never_echoed(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\napi: {api_key_env: sk-ant-admin01-SECRET}\n")
     with pytest.raises(ConfigError) as caught:
-        config.load(path)
+        document.load(path)
     assert "SECRET" not in caught.value.message
 
 
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        config.load(tmp_path / "nope.yaml")
+        document.load(tmp_path / "nope.yaml")
     assert "cannot read" in caught.value.message
 
 
 def test_the_shipped_example_is_valid() -> None:
-    desired = config.load(Path("reconciler/examples/org.yaml"))
+    desired = document.load(Path("reconciler/examples/org.yaml"))
     assert "company" in desired.resources
 
 
@@ -235,6 +235,6 @@ documents = st.fixed_dictionaries(
 
 @given(documents)
 def test_the_fast_validity_check_agrees_with_the_schema(data: dict) -> None:  # type: ignore[type-arg]
-    from reconciler.config import _surely_valid, _validator
+    from reconciler.desired.document import _surely_valid, _validator
 
     assert _surely_valid(data, "company") == (list(_validator("company").iter_errors(data)) == [])

@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from reconciler.connection import Connection
+from reconciler.net.connection import Connection
 
 from . import figures
 from .harness import (

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler import config, holds, planning, providers
-from reconciler.errors import ConfigError, StalePlanError
-from reconciler.model import (
+from reconciler import providers
+from reconciler.core.errors import ConfigError, StalePlanError
+from reconciler.core.model import (
     Action,
     DesiredState,
     FieldChange,
@@ -21,6 +21,8 @@ from reconciler.model import (
     Plan,
     ResourceChange,
 )
+from reconciler.desired import document, holds
+from reconciler.engine import planning
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -62,7 +64,7 @@ def test_as_of_is_the_start_of_a_date_or_the_timestamp() -> None:
 def load(tmp_path: Path, text: str, as_of: datetime = NOW) -> DesiredState:
     path = tmp_path / "org.yaml"
     path.write_text(text)
-    return config.load(path, as_of)
+    return document.load(path, as_of)
 
 
 COMPANY = """\
@@ -262,13 +264,13 @@ def test_the_schema_editors_get_accepts_holds_where_they_may_stand(
     from jsonschema import Draft202012Validator
 
     data = as_text_dates(yaml.safe_load(text))
-    published = config.published_schema(provider)
+    published = document.published_schema(provider)
     assert list(Draft202012Validator(published).iter_errors(data)) == []
     bad = {
         "version": 1,
         "company": {"usage_limit": {"value": "lots", "until": "2026-12-31", "then": 1}},
     }
-    assert list(Draft202012Validator(config.published_schema("company")).iter_errors(bad))
+    assert list(Draft202012Validator(document.published_schema("company")).iter_errors(bad))
 
 
 def test_only_changes_wholly_from_ended_holds_count_as_scheduled(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from reconciler import operations
-from reconciler.connection import Connection
-from reconciler.model import Outcome
+from reconciler.core.model import Outcome
+from reconciler.engine import flows
+from reconciler.net.connection import Connection
 
 from . import figures
 from .harness import FAST, desired_for, live_state, organization
@@ -31,7 +31,7 @@ def test_edits_racing_the_apply_are_never_overwritten(server: SandboxProcess, se
     server.control("POST", "reset", json=org)
     desired = desired_for(rng, org)
     connection = Connection(server.url, ADMIN_KEY, "CLAUDE_API_KEY", retry=FAST)
-    plan = asyncio.run(operations.plan_file(desired, connection))
+    plan = asyncio.run(flows.plan_file(desired, connection))
     server.control("DELETE", "requests")
     server.control(
         "PATCH",
@@ -44,7 +44,7 @@ def test_edits_racing_the_apply_are_never_overwritten(server: SandboxProcess, se
             "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
         },
     )
-    report = asyncio.run(operations.apply(plan, connection))
+    report = asyncio.run(flows.apply(plan, connection))
     server.control("PATCH", "settings", json={"fault_rate": 0.0, "conflict_rate": 0.0})
     log = server.requests()
     raced = {

@@ -11,10 +11,10 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from reconciler import operations, planfile
-from reconciler.connection import Connection, RetryPolicy
-from reconciler.errors import PlanFileError, UnsafePlanError
-from reconciler.model import Action, DesiredState, FieldChange, Plan, ResourceChange
+from reconciler.core.errors import PlanFileError, UnsafePlanError
+from reconciler.core.model import Action, DesiredState, FieldChange, Plan, ResourceChange
+from reconciler.engine import flows, planfile
+from reconciler.net.connection import Connection, RetryPolicy
 
 from .sandbox import ADMIN_KEY
 
@@ -49,7 +49,7 @@ FILE = DesiredState(
 
 
 def saved_plan(counting: Counting) -> Plan:
-    return asyncio.run(operations.plan_file(FILE, connect(counting)))
+    return asyncio.run(flows.plan_file(FILE, connect(counting)))
 
 
 def test_a_plan_made_against_another_host_is_refused_before_any_request(
@@ -58,19 +58,19 @@ def test_a_plan_made_against_another_host_is_refused_before_any_request(
     plan = replace(saved_plan(counting), api={"base_url": "https://attacker.example"})
     before = counting.sent
     with pytest.raises(PlanFileError, match=r"made against https://attacker\.example"):
-        asyncio.run(operations.verified_saved(plan, FILE, connect(counting)))
+        asyncio.run(flows.verified_saved(plan, FILE, connect(counting)))
     assert counting.sent == before
 
 
 def test_a_plan_for_another_provider_is_refused(counting: Counting) -> None:
     plan = replace(saved_plan(counting), provider="anthropic-admin")
     with pytest.raises(PlanFileError, match="is for the anthropic-admin provider"):
-        asyncio.run(operations.verified_saved(plan, FILE, connect(counting)))
+        asyncio.run(flows.verified_saved(plan, FILE, connect(counting)))
 
 
 def test_warnings_and_guards_come_from_the_provider_never_the_plan(counting: Counting) -> None:
     plan = replace(saved_plan(counting), warnings=("all is fine",), guards=("x",))
-    checked = asyncio.run(operations.verified_saved(plan, FILE, connect(counting)))
+    checked = asyncio.run(flows.verified_saved(plan, FILE, connect(counting)))
     assert "all is fine" not in checked.warnings
     assert any("billing email domain changes" in w for w in checked.warnings)
     assert checked.guards == ()
@@ -79,7 +79,7 @@ def test_warnings_and_guards_come_from_the_provider_never_the_plan(counting: Cou
 def test_a_subset_of_the_plan_applies_and_nothing_more(counting: Counting) -> None:
     plan = saved_plan(counting)
     subset = replace(plan, resources=plan.resources[:1])
-    checked = asyncio.run(operations.verified_saved(subset, FILE, connect(counting)))
+    checked = asyncio.run(flows.verified_saved(subset, FILE, connect(counting)))
     assert [r.address for r in checked.resources] == [plan.resources[0].address]
 
 
@@ -88,18 +88,14 @@ def test_a_value_the_file_does_not_ask_for_is_refused(counting: Counting) -> Non
     company = plan.resources[0]
     evil = replace(company, changes={"billing_email": FieldChange("billing@example.com", "e@x")})
     with pytest.raises(PlanFileError, match="company is not what the file asks for"):
-        asyncio.run(
-            operations.verified_saved(replace(plan, resources=(evil,)), FILE, connect(counting))
-        )
+        asyncio.run(flows.verified_saved(replace(plan, resources=(evil,)), FILE, connect(counting)))
 
 
 def test_an_unsigned_undo_plan_is_refused_before_any_request(counting: Counting) -> None:
     plan = replace(saved_plan(counting), api={"base_url": OPERATOR})
     before = counting.sent
     with pytest.raises(PlanFileError, match="not the one apply wrote"):
-        asyncio.run(
-            operations.verified_undo(planfile.SavedPlan(plan, kind="undo"), connect(counting))
-        )
+        asyncio.run(flows.verified_undo(planfile.SavedPlan(plan, kind="undo"), connect(counting)))
     assert counting.sent == before
 
 
@@ -110,12 +106,12 @@ def change(address: str) -> ResourceChange:
 def test_max_changes_and_guards_refuse_before_any_write() -> None:
     one = Plan(resources=(change("project.proj_1"),))
     with pytest.raises(UnsafePlanError, match="changes 1 resource, more than --max-changes 0"):
-        operations.check_safe(one, max_changes=0)
+        flows.check_safe(one, max_changes=0)
     two = Plan(resources=(change("project.proj_1"), change("project.proj_2")))
     with pytest.raises(UnsafePlanError, match="changes 2 resources, more than"):
-        operations.check_safe(two, max_changes=1)
-    operations.check_safe(two, max_changes=2)
+        flows.check_safe(two, max_changes=1)
+    flows.check_safe(two, max_changes=2)
     guarded = replace(one, guards=("removes an organization admin",))
     with pytest.raises(UnsafePlanError, match="removes an organization admin"):
-        operations.check_safe(guarded, max_changes=None)
-    operations.check_safe(guarded, max_changes=None, force=True)
+        flows.check_safe(guarded, max_changes=None)
+    flows.check_safe(guarded, max_changes=None, force=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from reconciler.pacing import Pacer
+from reconciler.net.pacing import Pacer
 
 
 class Clock:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import planfile
-from reconciler.errors import PlanFileError, StalePlanError
-from reconciler.model import Action, FieldChange, Outcome, PlannedHold, ResourceResult
+from reconciler.core.errors import PlanFileError, StalePlanError
+from reconciler.core.model import Action, FieldChange, Outcome, PlannedHold, ResourceResult
+from reconciler.engine import planfile
 
 from .builders import desired, live, plan_of
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import planning
-from reconciler.errors import PlanError, StalePlanError
+from reconciler.core.errors import PlanError, StalePlanError
+from reconciler.engine import planning
 
 from .builders import desired, live, plan_of, project
 
@@ -130,7 +130,7 @@ def test_split_by_origin_tells_this_edit_from_drift_already_there() -> None:
 
 
 def test_with_no_base_file_everything_is_this_edit() -> None:
-    from reconciler.config import empty
+    from reconciler.desired.document import empty
 
     result = plan_of(desired(company={"name": "B"}), live())
     change, drift = planning.split_by_origin(result, empty("old.yaml"))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reconciler import render
-from reconciler.model import (
+from reconciler.core.model import (
     Action,
     ApplyReport,
     FieldChange,
@@ -14,6 +13,7 @@ from reconciler.model import (
     ResourceChange,
     ResourceResult,
 )
+from reconciler.engine import render
 
 
 def change(address: str, **fields: tuple[object, object]) -> ResourceChange:
@@ -116,7 +116,7 @@ def test_sections_show_this_edit_and_drift_apart() -> None:
 
 
 def test_github_annotations_point_at_the_line_and_escape_what_github_needs() -> None:
-    from reconciler.errors import Problem
+    from reconciler.core.errors import Problem
 
     text = render.github_annotations(
         [Problem("dir,a/org:1.yaml", 3, 9, "company.name", "50% sure\nreally")]

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import render
-from reconciler.errors import Problem
-from reconciler.model import (
+from reconciler.core.errors import Problem
+from reconciler.core.model import (
     Action,
     ApplyReport,
     FieldChange,
@@ -27,6 +26,7 @@ from reconciler.model import (
     ResourceChange,
     ResourceResult,
 )
+from reconciler.engine import render
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 GITHUB_COMMENT_LIMIT = 65_536

@@ -8,7 +8,7 @@ import anthropic
 import httpx
 import pytest
 
-from reconciler.errors import ApiError, AuthError, TransportError
+from reconciler.core.errors import ApiError, AuthError, TransportError
 from reconciler.providers.anthropic_admin.sdk_errors import Context, may_have_written, translated
 
 CONTEXT = Context("list users", "https://api.example.test", "ORG_ADMIN_KEY", 15.0, 3)

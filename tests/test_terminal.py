@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler import operations, planfile, terminal
-from reconciler.connection import Connection
-from reconciler.errors import ApprovalError
-from reconciler.model import DesiredState
+from reconciler.cli import terminal
+from reconciler.core.errors import ApprovalError
+from reconciler.core.model import DesiredState
+from reconciler.engine import flows, planfile
+from reconciler.net.connection import Connection
 
 from .sandbox import ADMIN_KEY
 
@@ -43,7 +44,7 @@ def test_the_undo_plan_is_written_as_the_apply_goes(
     wanted = DesiredState("org.yaml", "0" * 64, {"project.proj_2": {"name": "R"}})
 
     async def run() -> None:
-        plan = await operations.plan_file(wanted, connection)
+        plan = await flows.plan_file(wanted, connection)
         undo = planfile.UndoRecorder(tmp_path / "undo.json", plan, api_key=ADMIN_KEY)
         report = await terminal.apply_until_interrupted(plan, connection, undo=undo)
         assert report.ok

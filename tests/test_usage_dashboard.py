@@ -16,7 +16,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from reconciler.connection import Connection, RetryPolicy
+from reconciler.net.connection import Connection, RetryPolicy
 from reconciler.providers.company import dashboard
 from reconciler.providers.company.chart import daily, mermaid, month_of, svg, top_of_scale
 from reconciler.providers.company.dashboard import create_dashboard, poll_once

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import yamltext
+from reconciler.desired import yamltext
 
 # The characters an attacker would reach for, among ordinary text.
 HOSTILE = (

@@ -11,7 +11,7 @@ from typing import Any
 
 from mkdocs.structure.files import File, Files
 
-from reconciler import config as files_config
+from reconciler.desired import document as files_config
 from reconciler import providers
 
 PAGE = "reference/files.md"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import entry_points
 
-from reconciler.errors import ConfigError, Problem
-from reconciler.model import DEFAULT_PROVIDER
-from reconciler.provider import Provider
+from reconciler.core.errors import ConfigError, Problem
+from reconciler.core.model import DEFAULT_PROVIDER
+from reconciler.providers.base import Provider
 
 GROUP = "reconciler.providers"
 __all__ = ["DEFAULT_PROVIDER", "Provider", "get", "installed", "names"]

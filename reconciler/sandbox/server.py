@@ -1,4 +1,4 @@
-"""Run the sandbox app on uvicorn (``reconciler.serving``) over its database and seed."""
+"""Run the sandbox app on uvicorn (``reconciler.net.serving``) over its database and seed."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reconciler.net.serving import PortInUse, bind, run
 from reconciler.sandbox.app import create_app
 from reconciler.sandbox.conditions import Conditions, Settings
 from reconciler.sandbox.middleware import LOOPBACK_HOSTS
 from reconciler.sandbox.seed import seed_store
 from reconciler.sandbox.store import Store
-from reconciler.serving import PortInUse, bind, run
 
 __all__ = ["PortInUse", "serve"]
 

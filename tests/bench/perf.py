@@ -121,9 +121,11 @@ def run_cli(*args: str, url: str) -> tuple[float, float]:
 
 def cpu_per_project(workdir: Path, count: int) -> float:
     """CPU seconds per project for load + validate + diff + render, no HTTP."""
-    from reconciler import config, providers, render
-    from reconciler.model import LiveResource, LiveState
-    from reconciler.planning import make_plan
+    from reconciler import providers
+    from reconciler.core.model import LiveResource, LiveState
+    from reconciler.desired import document
+    from reconciler.engine import render
+    from reconciler.engine.planning import make_plan
 
     ids = project_ids(count)
     path = workdir / f"cpu-{count}.yaml"
@@ -147,7 +149,7 @@ def cpu_per_project(workdir: Path, count: int) -> float:
         context={"tokens_used": 0},
     )
     started = time.process_time()
-    desired = config.load(path)
+    desired = document.load(path)
     plan = make_plan(desired, live, providers.get("company"))
     render.plan_text(plan)
     return (time.process_time() - started) / count

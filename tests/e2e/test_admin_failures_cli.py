@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.connection import Connection
-from reconciler.errors import ApiError
-from reconciler.model import Action, FieldChange, ResourceChange
+from reconciler.core.errors import ApiError
+from reconciler.core.model import Action, FieldChange, ResourceChange
+from reconciler.net.connection import Connection
 from reconciler.providers.anthropic_admin.session import AdminSession
 
 from ..harness import FAST

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import holds
+from reconciler.desired import holds
 
 from ..sandbox import ADMIN_KEY, DATA, READER_KEY, SandboxProcess, run_cli
 

@@ -12,9 +12,10 @@ from types import MappingProxyType
 
 import pytest
 
-from reconciler import config, operations
-from reconciler.errors import AdoptionError, PlanFileError, StalePlanError
-from reconciler.model import LiveState
+from reconciler.core.errors import AdoptionError, PlanFileError, StalePlanError
+from reconciler.core.model import LiveState
+from reconciler.desired import document
+from reconciler.engine import flows
 
 from ..builders import admin_live, live, plan_of, project
 
@@ -31,9 +32,9 @@ NOW = live(project("proj_1"), project("proj_2", name="Two", usage_limit=5))
 API = MappingProxyType({"base_url": "http://127.0.0.1:9", "key_variable": "CLAUDE_API_KEY"})
 
 
-def adopted(text: str = FILE, now: LiveState = NOW, **kwargs: object) -> operations.Adopted:
+def adopted(text: str = FILE, now: LiveState = NOW, **kwargs: object) -> flows.Adopted:
     raw = text.encode()
-    return operations.adopted(raw, config.from_bytes(raw, "org.yaml"), now, api=API, **kwargs)  # type: ignore[arg-type]
+    return flows.adopted(raw, document.from_bytes(raw, "org.yaml"), now, api=API, **kwargs)  # type: ignore[arg-type]
 
 
 def test_drift_is_written_into_the_files_own_lines() -> None:
@@ -55,13 +56,13 @@ def test_no_drift_leaves_the_text_as_it_is() -> None:
 
 
 def test_a_saved_drift_plan_is_taken_while_it_still_matches() -> None:
-    desired = config.from_bytes(FILE.encode(), "org.yaml")
+    desired = document.from_bytes(FILE.encode(), "org.yaml")
     saved = plan_of(desired, NOW)
     assert adopted(saved=saved).text == adopted().text
 
 
 def test_a_saved_plan_of_another_version_of_the_file_is_refused() -> None:
-    desired = config.from_bytes(FILE.encode(), "org.yaml")
+    desired = document.from_bytes(FILE.encode(), "org.yaml")
     saved = replace(plan_of(desired, NOW), source={"file": "org.yaml", "sha256": "0" * 64})
     with pytest.raises(PlanFileError) as caught:
         adopted(saved=saved)
@@ -72,15 +73,15 @@ def test_a_saved_plan_of_another_version_of_the_file_is_refused() -> None:
 
 
 def test_a_saved_plan_whose_live_values_moved_is_stale() -> None:
-    desired = config.from_bytes(FILE.encode(), "org.yaml")
+    desired = document.from_bytes(FILE.encode(), "org.yaml")
     saved = plan_of(desired, NOW)
     with pytest.raises(StalePlanError):
         adopted(saved=saved, now=live(project("proj_1"), usage_limit=7))
 
 
 def test_a_saved_plan_claiming_more_than_the_drift_is_refused() -> None:
-    desired = config.from_bytes(FILE.encode(), "org.yaml")
-    claimed = plan_of(config.from_bytes(FILE.replace("A ", "Z ").encode(), "org.yaml"), NOW)
+    desired = document.from_bytes(FILE.encode(), "org.yaml")
+    claimed = plan_of(document.from_bytes(FILE.replace("A ", "Z ").encode(), "org.yaml"), NOW)
     claimed = replace(claimed, source=plan_of(desired, NOW).source)
     with pytest.raises(PlanFileError, match=r"does not match org\.yaml"):
         adopted(saved=claimed)
@@ -114,7 +115,7 @@ def test_adopt_reads_the_file_and_live_state_through_the_providers_session(
 ) -> None:
     import asyncio
 
-    from reconciler.connection import Connection, RetryPolicy
+    from reconciler.net.connection import Connection, RetryPolicy
 
     conn = Connection(
         "http://127.0.0.1:9",
@@ -125,16 +126,16 @@ def test_adopt_reads_the_file_and_live_state_through_the_providers_session(
     )
     path = tmp_path / "org.yaml"
     path.write_text("version: 1\nprojects:\n  proj_2:\n    name: Renamed  # ours\n")
-    result = asyncio.run(operations.adopt(path, conn))
+    result = asyncio.run(flows.adopt(path, conn))
     assert result.text == "version: 1\nprojects:\n  proj_2:\n    name: Research Lab # ours\n"
     assert result.drift.api == conn.api
-    everything = asyncio.run(operations.adopt(path, conn, add_unmanaged=True))
+    everything = asyncio.run(flows.adopt(path, conn, add_unmanaged=True))
     assert [put.path for put in everything.added] == [
         ("projects", "proj_1"),
         ("projects", "proj_3"),
     ]
-    saved = asyncio.run(operations.plan_file(config.load(path), conn))
-    assert asyncio.run(operations.adopt(path, conn, saved=saved)).text == result.text
+    saved = asyncio.run(flows.plan_file(document.load(path), conn))
+    assert asyncio.run(flows.adopt(path, conn, saved=saved)).text == result.text
 
 
 ARCHIVED = """\

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply import apply_plan
-from reconciler.errors import ApiError, AuthError, ConflictError, TransportError
-from reconciler.model import (
+from reconciler.core.errors import ApiError, AuthError, ConflictError, TransportError
+from reconciler.core.model import (
     Action,
     ApplyReport,
     FieldChange,
@@ -25,6 +24,7 @@ from reconciler.model import (
     ResourceChange,
     ResourceResult,
 )
+from reconciler.engine.execute import apply_plan
 
 REFUSED = "The key in CLAUDE_API_KEY lacks the scope organization:write; use a key that has it."
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import PlanError
-from reconciler.model import Action, FieldChange, ResourceChange
+from reconciler.core.errors import PlanError
+from reconciler.core.model import Action, FieldChange, ResourceChange
 from reconciler.providers.company.proposals import warnings_for
 
 from ..builders import desired, live, plan_of, project

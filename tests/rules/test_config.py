@@ -9,8 +9,8 @@ import hashlib
 
 import pytest
 
-from reconciler import config
-from reconciler.errors import ConfigError
+from reconciler.core.errors import ConfigError
+from reconciler.desired import document
 
 FILE = b"""\
 version: 1
@@ -28,7 +28,7 @@ projects:
 
 
 def test_a_file_says_what_it_pins_and_where_each_resource_is_written() -> None:
-    found = config.from_bytes(FILE, "org.yaml")
+    found = document.from_bytes(FILE, "org.yaml")
     assert found.source == "org.yaml"
     assert found.digest == hashlib.sha256(FILE).hexdigest()
     assert found.base_url == "http://127.0.0.1:8080"
@@ -40,13 +40,13 @@ def test_a_file_says_what_it_pins_and_where_each_resource_is_written() -> None:
 
 
 def test_a_file_without_api_or_pin_asks_for_nothing() -> None:
-    found = config.from_bytes(b"version: 1\ncompany: {name: A}\n", "org.yaml")
+    found = document.from_bytes(b"version: 1\ncompany: {name: A}\n", "org.yaml")
     assert (found.base_url, found.api_key_env, found.organization) == (None, None, None)
 
 
 def test_an_admin_file_prunes_where_it_says() -> None:
     text = b"version: 1\nprovider: anthropic-admin\nusers:\n  prune: true\n  ada@x.io: user\n"
-    found = config.from_bytes(text, "admin.yaml")
+    found = document.from_bytes(text, "admin.yaml")
     assert found.provider == "anthropic-admin"
     assert found.prune
 
@@ -86,7 +86,7 @@ def test_an_admin_file_prunes_where_it_says() -> None:
 )
 def test_a_yaml_trap_is_named_at_its_place(text: str, told: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        config.from_bytes(text.encode(), "org.yaml")
+        document.from_bytes(text.encode(), "org.yaml")
     assert [str(p) for p in caught.value.problems] == [told]
 
 
@@ -104,7 +104,9 @@ def test_a_yaml_trap_is_named_at_its_place(text: str, told: str) -> None:
 )
 def test_a_yaml_11_number_is_named_for_what_it_is(written: str, form: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        config.from_bytes(f"version: 1\ncompany:\n  usage_limit: {written}\n".encode(), "org.yaml")
+        document.from_bytes(
+            f"version: 1\ncompany:\n  usage_limit: {written}\n".encode(), "org.yaml"
+        )
     assert [str(p) for p in caught.value.problems] == [
         f"org.yaml:3:16: company.usage_limit: '{written}' is a YAML 1.1 {form} number; write "
         "the number in plain decimal digits, or quote it for text"
@@ -112,17 +114,17 @@ def test_a_yaml_11_number_is_named_for_what_it_is(written: str, form: str) -> No
 
 
 def test_plain_numbers_and_quoted_text_are_not_traps() -> None:
-    found = config.from_bytes(b"version: 1\ncompany:\n  usage_limit: 755\n  name: '0755'\n", "o")
+    found = document.from_bytes(b"version: 1\ncompany:\n  usage_limit: 755\n  name: '0755'\n", "o")
     assert dict(found.resources["company"]) == {"usage_limit": 755, "name": "0755"}
 
 
 def test_composing_an_empty_file_says_it_is_empty() -> None:
     with pytest.raises(ConfigError) as caught:
-        config.compose(b"", "org.yaml")
+        document.compose(b"", "org.yaml")
     assert [str(p) for p in caught.value.problems] == [
         "org.yaml:1:1: the file is empty; a reconciler file starts with 'version: 1'"
     ]
     with pytest.raises(ConfigError) as broken:
-        config.compose(b"a: [\n", "org.yaml")
+        document.compose(b"a: [\n", "org.yaml")
     assert str(broken.value.problems[0]).startswith("org.yaml:2:1: invalid YAML")
-    assert config.compose(b"version: 1\n", "org.yaml").value[0][0].value == "version"
+    assert document.compose(b"version: 1\n", "org.yaml").value[0][0].value == "version"

@@ -10,8 +10,9 @@ import ssl
 
 import pytest
 
-from reconciler import connection
-from reconciler.connection import (
+from reconciler.core.errors import CredentialsError, TransportError
+from reconciler.net import connection
+from reconciler.net.connection import (
     Connection,
     RetryPolicy,
     check_base_url,
@@ -22,7 +23,6 @@ from reconciler.connection import (
     normalise_url,
     verify_for,
 )
-from reconciler.errors import CredentialsError, TransportError
 
 DEFAULTS = ("CLAUDE_API_KEY", "ANTHROPIC_ADMIN_KEY")
 

@@ -16,10 +16,11 @@ import pytest
 from anthropic.lib.credentials import WorkloadIdentityError
 from anthropic.types.beta.organization.federation import BetaFederationRule
 
-from reconciler import federation, render
-from reconciler.connection import Connection
-from reconciler.errors import AuthError, CredentialsError, TransportError
-from reconciler.federation import Federation, FederationChoice, claims_of, expired_at
+from reconciler.core.errors import AuthError, CredentialsError, TransportError
+from reconciler.engine import render
+from reconciler.net import federation
+from reconciler.net.connection import Connection
+from reconciler.net.federation import Federation, FederationChoice, claims_of, expired_at
 from reconciler.providers.anthropic_admin.federated import (
     IdentityTokenUnreadable,
     _transient,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler import config, holds
-from reconciler.errors import ConfigError
-from reconciler.holds import Hold
+from reconciler.core.errors import ConfigError
+from reconciler.desired import document, holds
+from reconciler.desired.holds import Hold
 
 NOV_30_END = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -245,7 +245,7 @@ UNTIL = {
 
 
 def test_a_single_value_may_be_held_as_value_until_then() -> None:
-    limit = config.published_schema("company")["properties"]["company"]["properties"]
+    limit = document.published_schema("company")["properties"]["company"]["properties"]
     plain = {"$ref": "#/$defs/usageLimit"}
     assert limit["usage_limit"] == {
         "anyOf": [
@@ -262,7 +262,7 @@ def test_a_single_value_may_be_held_as_value_until_then() -> None:
 
 
 def test_a_user_entry_may_be_a_grant_until_a_date() -> None:
-    users = config.published_schema("anthropic-admin")["properties"]["users"]
+    users = document.published_schema("anthropic-admin")["properties"]["users"]
     role = {"$ref": "#/$defs/orgRole"}
     assert users["additionalProperties"] == {
         "anyOf": [
@@ -279,7 +279,7 @@ def test_a_user_entry_may_be_a_grant_until_a_date() -> None:
 
 
 def valid(provider: str, data: dict[str, Any]) -> bool:
-    return not list(Draft202012Validator(config.published_schema(provider)).iter_errors(data))
+    return not list(Draft202012Validator(document.published_schema(provider)).iter_errors(data))
 
 
 @pytest.mark.parametrize(

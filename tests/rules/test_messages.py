@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import config
-from reconciler.errors import ConfigError
+from reconciler.core.errors import ConfigError
+from reconciler.desired import document
 
 ADMIN = "version: 1\nprovider: anthropic-admin\n"
 
@@ -83,5 +83,5 @@ ADMIN = "version: 1\nprovider: anthropic-admin\n"
 )
 def test_a_schema_problem_is_a_sentence_at_its_place(text: str, told: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        config.from_bytes(text.encode(), "org.yaml")
+        document.from_bytes(text.encode(), "org.yaml")
     assert [str(p) for p in caught.value.problems] == [told]

@@ -10,10 +10,11 @@ from types import MappingProxyType
 
 import pytest
 
-from reconciler import operations, providers
-from reconciler.connection import Connection
-from reconciler.errors import PlanError, PlanFileError, StalePlanError, UnsafePlanError
-from reconciler.model import Action, DesiredState, FieldChange, LiveState, Plan, ResourceChange
+from reconciler import providers
+from reconciler.core.errors import PlanError, PlanFileError, StalePlanError, UnsafePlanError
+from reconciler.core.model import Action, DesiredState, FieldChange, LiveState, Plan, ResourceChange
+from reconciler.engine import flows
+from reconciler.net.connection import Connection
 
 from ..builders import admin_desired, admin_live, desired, live, plan_of, project
 
@@ -31,26 +32,26 @@ def change(address: str, n: int = 1) -> ResourceChange:
 
 def test_more_changes_than_allowed_are_refused_with_the_way_out() -> None:
     with pytest.raises(UnsafePlanError) as caught:
-        operations.check_safe(Plan((change("a"), change("b"))), max_changes=1)
+        flows.check_safe(Plan((change("a"), change("b"))), max_changes=1)
     assert caught.value.message == (
         "The plan changes 2 resources, more than --max-changes 1 allows; nothing was written. "
         "Review it, then raise the limit or narrow it with --target."
     )
-    operations.check_safe(Plan((change("a"),)), max_changes=1)
-    operations.check_safe(Plan(()), max_changes=0)
+    flows.check_safe(Plan((change("a"),)), max_changes=1)
+    flows.check_safe(Plan(()), max_changes=0)
 
 
 def test_guarded_removals_need_force() -> None:
     guarded = Plan((change("a"),), guards=("removes 2 of 3 users", "removes an admin"))
     with pytest.raises(UnsafePlanError) as caught:
-        operations.check_safe(guarded, max_changes=None)
+        flows.check_safe(guarded, max_changes=None)
     assert caught.value.message == (
         "The plan removes 2 of 3 users; removes an admin; nothing was written. Review the "
         "removals, then apply with --force if they are meant."
     )
-    operations.check_safe(guarded, max_changes=None, force=True)
+    flows.check_safe(guarded, max_changes=None, force=True)
     with pytest.raises(UnsafePlanError, match="--max-changes"):
-        operations.check_safe(guarded, max_changes=0, force=True)  # --force is not a limit
+        flows.check_safe(guarded, max_changes=0, force=True)  # --force is not a limit
 
 
 # -- the host a plan was made against ------------------------------------------------------------
@@ -61,9 +62,9 @@ def connection(url: str = "http://127.0.0.1:9") -> Connection:
 
 
 def test_a_plan_applies_only_where_it_was_made() -> None:
-    operations.check_host(Plan((), api={"base_url": "HTTP://127.0.0.1:9/"}), connection())
+    flows.check_host(Plan((), api={"base_url": "HTTP://127.0.0.1:9/"}), connection())
     with pytest.raises(PlanFileError) as caught:
-        operations.check_host(Plan((), api={"base_url": "http://127.0.0.1:8"}), connection())
+        flows.check_host(Plan((), api={"base_url": "http://127.0.0.1:8"}), connection())
     assert caught.value.message == (
         "The saved plan was made against http://127.0.0.1:8, not http://127.0.0.1:9 where this "
         "apply would write; nothing was sent. Run plan again against http://127.0.0.1:9, or "
@@ -73,7 +74,7 @@ def test_a_plan_applies_only_where_it_was_made() -> None:
 
 def test_a_plan_that_does_not_say_where_it_was_made_applies_nowhere() -> None:
     with pytest.raises(PlanFileError) as caught:
-        operations.check_host(Plan(()), connection())
+        flows.check_host(Plan(()), connection())
     assert caught.value.message.startswith(
         "The saved plan was made against an API it does not record, not http://127.0.0.1:9"
     )
@@ -104,7 +105,7 @@ def reviewed(
     now: LiveState = NOW,
     wanted: DesiredState = WANTED,
 ) -> Plan:
-    return operations.reviewed_saved(
+    return flows.reviewed_saved(
         plan, wanted, now, COMPANY, api=MappingProxyType(API), made_with=plan, targets=targets
     )
 
@@ -145,9 +146,9 @@ def test_a_saved_plan_of_another_organization_is_refused() -> None:
 def test_a_renamed_workspace_is_matched_under_the_files_name() -> None:
     wanted = admin_desired(workspaces={"Renamed": {"id": "wrkspc_R", "display_color": "#000000"}})
     now = admin_live()
-    plan = replace(operations.planning.make_plan(wanted, ADMIN.align(wanted, now), ADMIN), api=API)
+    plan = replace(flows.planning.make_plan(wanted, ADMIN.align(wanted, now), ADMIN), api=API)
     assert plan.resources
-    result = operations.reviewed_saved(
+    result = flows.reviewed_saved(
         plan, wanted, now, ADMIN, api=MappingProxyType(API), made_with=plan
     )
     assert [r.address for r in result.resources] == [r.address for r in plan.resources]
@@ -159,12 +160,10 @@ def test_a_saved_plan_for_another_provider_or_host_is_refused_before_reading() -
     plan = saved()
     with pytest.raises(PlanFileError, match="is for the anthropic-admin provider"):
         asyncio.run(
-            operations.verified_saved(
-                replace(plan, provider="anthropic-admin"), WANTED, connection()
-            )
+            flows.verified_saved(replace(plan, provider="anthropic-admin"), WANTED, connection())
         )
     with pytest.raises(PlanFileError, match="was made against"):
-        asyncio.run(operations.verified_saved(plan, WANTED, connection("http://127.0.0.1:8")))
+        asyncio.run(flows.verified_saved(plan, WANTED, connection("http://127.0.0.1:8")))
 
 
 def test_an_empty_selection_of_a_saved_plan_writes_nothing_and_says_nothing() -> None:
@@ -172,7 +171,7 @@ def test_an_empty_selection_of_a_saved_plan_writes_nothing_and_says_nothing() ->
 
     claimed = {"base_url": "http://127.0.0.1:9", "key_variable": "A_KEY_IT_CLAIMS"}
     plan = replace(saved(), resources=(), warnings=("w",), guards=("g",), api=claimed)
-    result = asyncio.run(operations.verified_saved(plan, WANTED, connection()))
+    result = asyncio.run(flows.verified_saved(plan, WANTED, connection()))
     assert (result.resources, result.warnings, result.guards) == ((), (), ())
     assert result.api == {"base_url": "http://127.0.0.1:9", "key_variable": "CLAUDE_API_KEY"}
 
@@ -182,7 +181,7 @@ def test_a_target_outside_the_saved_plan_is_named_as_such() -> None:
 
     with pytest.raises(PlanError) as caught:
         asyncio.run(
-            operations.verified_saved(saved(), WANTED, connection(), targets=("project.proj_9",))
+            flows.verified_saved(saved(), WANTED, connection(), targets=("project.proj_9",))
         )
     assert caught.value.message.startswith(
         "--target project.proj_9 names nothing in the saved plan;"
@@ -199,9 +198,7 @@ def test_an_undo_plan_is_reviewed_like_any_plan() -> None:
         warnings=("from the undo plan",),
         guards=("a guard it claims",),
     )
-    result = operations.reviewed_undo(
-        undo, live(tokens_used=500), COMPANY, api=MappingProxyType(API)
-    )
+    result = flows.reviewed_undo(undo, live(tokens_used=500), COMPANY, api=MappingProxyType(API))
     assert result.warnings[0] == "from the undo plan"
     assert any("below this month's usage" in w for w in result.warnings[1:])
     assert result.guards == ()  # the provider's review, not the plan's claim
@@ -212,7 +209,7 @@ def test_an_undo_plan_is_reviewed_like_any_plan() -> None:
 def test_an_undo_plan_whose_values_moved_is_stale() -> None:
     undo = Plan((ResourceChange("company", Action.UPDATE, None, {"name": FieldChange("X", "A")}),))
     with pytest.raises(StalePlanError):
-        operations.reviewed_undo(undo, live(), COMPANY, api=MappingProxyType(API))
+        flows.reviewed_undo(undo, live(), COMPANY, api=MappingProxyType(API))
 
 
 def test_an_undo_plans_removals_are_guarded_again() -> None:
@@ -228,19 +225,19 @@ def test_an_undo_plans_removals_are_guarded_again() -> None:
         ),
         provider="anthropic-admin",
     )
-    result = operations.reviewed_undo(undo, now, ADMIN, api=MappingProxyType(API))
+    result = flows.reviewed_undo(undo, now, ADMIN, api=MappingProxyType(API))
     assert any("archiving cannot be undone" in w for w in result.warnings)
 
 
 def test_an_empty_selection_of_an_undo_plan_has_no_guards() -> None:
     import asyncio
 
-    from reconciler import planfile
+    from reconciler.engine import planfile
 
     plan = Plan((), guards=("g",), api={"base_url": "http://127.0.0.1:9"})
     signature = planfile.undo_signature(plan, planfile.signing_key("k"))
     undo = planfile.SavedPlan(plan, kind="undo", signature=signature)
-    result = asyncio.run(operations.verified_undo(undo, connection()))
+    result = asyncio.run(flows.verified_undo(undo, connection()))
     assert result.guards == ()
     assert result.api == {"base_url": "http://127.0.0.1:9", "key_variable": "CLAUDE_API_KEY"}
 
@@ -249,7 +246,7 @@ def test_an_empty_selection_of_an_undo_plan_has_no_guards() -> None:
 
 
 def sandbox_connection(transport: object) -> Connection:
-    from reconciler.connection import RetryPolicy
+    from reconciler.net.connection import RetryPolicy
 
     return Connection(
         "http://127.0.0.1:9",
@@ -269,8 +266,8 @@ def test_a_saved_plan_applied_with_targets_keeps_them_and_names_the_api(
     import asyncio
 
     conn = sandbox_connection(asgi_transport)
-    plan = asyncio.run(operations.plan_file(FILE, conn))
-    result = asyncio.run(operations.verified_saved(plan, FILE, conn, targets=("project.proj_2",)))
+    plan = asyncio.run(flows.plan_file(FILE, conn))
+    result = asyncio.run(flows.verified_saved(plan, FILE, conn, targets=("project.proj_2",)))
     assert [r.address for r in result.resources] == ["project.proj_2"]
     assert result.targets == ("project.proj_2",)
     assert result.api == conn.api
@@ -279,19 +276,19 @@ def test_a_saved_plan_applied_with_targets_keeps_them_and_names_the_api(
 def test_an_undo_plan_is_read_against_live_and_narrowed_by_targets(asgi_transport: object) -> None:
     import asyncio
 
-    from reconciler import planfile
+    from reconciler.engine import planfile
 
     conn = sandbox_connection(asgi_transport)
-    live_now = asyncio.run(operations.plan_file(FILE, conn))
+    live_now = asyncio.run(flows.plan_file(FILE, conn))
     undo_plan = replace(live_now, warnings=(), guards=())  # puts back what live is not now
     signature = planfile.undo_signature(undo_plan, planfile.signing_key(conn.api_key))
     undo = planfile.SavedPlan(undo_plan, kind="undo", signature=signature)
-    result = asyncio.run(operations.verified_undo(undo, conn, targets=("company",)))
+    result = asyncio.run(flows.verified_undo(undo, conn, targets=("company",)))
     assert [r.address for r in result.resources] == ["company"]
     assert result.targets == ("company",)
     assert result.api == conn.api
     with pytest.raises(PlanError, match="names nothing in the undo plan"):
-        asyncio.run(operations.verified_undo(undo, conn, targets=("project.proj_9",)))
+        asyncio.run(flows.verified_undo(undo, conn, targets=("project.proj_9",)))
     moved = replace(
         undo_plan,
         resources=(
@@ -306,18 +303,18 @@ def test_an_undo_plan_is_read_against_live_and_narrowed_by_targets(asgi_transpor
         signature=planfile.undo_signature(moved, planfile.signing_key(conn.api_key)),
     )
     with pytest.raises(StalePlanError):
-        asyncio.run(operations.verified_undo(signed, conn))
+        asyncio.run(flows.verified_undo(signed, conn))
 
 
 def test_a_targeted_saved_plan_is_planned_again_with_its_targets() -> None:
     wanted = desired(company={"name": "B"}, project__proj_9={"name": "not live"})
     plan = replace(plan_of(wanted, NOW, targets=["company"]), api=API)
-    result = operations.reviewed_saved(
+    result = flows.reviewed_saved(
         plan, wanted, NOW, COMPANY, api=MappingProxyType(API), made_with=plan
     )
     assert [r.address for r in result.resources] == ["company"]  # proj_9 was never chosen
     untargeted = replace(plan, targets=())
     with pytest.raises(PlanError, match="proj_9 does not exist"):
-        operations.reviewed_saved(
+        flows.reviewed_saved(
             untargeted, wanted, NOW, COMPANY, api=MappingProxyType(API), made_with=untargeted
         )

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import planfile
-from reconciler.errors import CredentialsError, PlanFileError, StalePlanError
-from reconciler.model import FORMAT_VERSION, Action, FieldChange, Plan, ResourceChange
+from reconciler.core.errors import CredentialsError, PlanFileError, StalePlanError
+from reconciler.core.model import FORMAT_VERSION, Action, FieldChange, Plan, ResourceChange
+from reconciler.engine import planfile
 
 KEY = "sk-sandbox-admin"
 
@@ -320,7 +320,7 @@ def test_a_file_changed_since_the_plan_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_an_apply_report_reads_back_as_written(tmp_path: Path) -> None:
-    from reconciler.model import ApplyReport, Outcome, ResourceResult
+    from reconciler.core.model import ApplyReport, Outcome, ResourceResult
 
     report = ApplyReport(
         results=(

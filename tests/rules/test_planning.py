@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler import planning, providers
-from reconciler.errors import PlanError, PlanFileError, StalePlanError
-from reconciler.holds import Hold
-from reconciler.model import Action, FieldChange, LiveState, Plan, ResourceChange
+from reconciler import providers
+from reconciler.core.errors import PlanError, PlanFileError, StalePlanError
+from reconciler.core.model import Action, FieldChange, LiveState, Plan, ResourceChange
+from reconciler.desired.holds import Hold
+from reconciler.engine import planning
 
 from ..builders import admin_desired, admin_live, desired, live, plan_of, project
 

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from reconciler import escape, render
-from reconciler.model import Action, FieldChange, Plan, ResourceChange
+from reconciler.core import escape
+from reconciler.core.model import Action, FieldChange, Plan, ResourceChange
+from reconciler.engine import render
 
 from .. import figures
 from ..sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
@@ -227,7 +228,7 @@ def test_escaping_keeps_every_character_visible() -> None:
 def test_schema_patterns_end_at_the_end_of_the_text_everywhere(api: TestClient) -> None:
     """A trailing newline passes Python's ``$``: the file checker refuses it, and the
     sandbox refuses it too (its own check, on every body's text)."""
-    from reconciler.validators import validator_for
+    from reconciler.core.validators import validator_for
 
     assert list(validator_for({"pattern": "^[A-Z_]+$"}).iter_errors("KEY\n"))
     assert not list(validator_for({"pattern": "^[A-Z_]+$"}).iter_errors("KEY"))

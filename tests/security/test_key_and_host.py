@@ -124,7 +124,7 @@ def test_an_edit_of_api_is_a_warning_at_the_top_of_the_pull_request_plan(
 
 
 def test_tls_is_verified_however_the_scheme_is_spelled() -> None:
-    from reconciler.connection import normalise_url, verify_for
+    from reconciler.net.connection import normalise_url, verify_for
 
     assert normalise_url("HTTPS://API.Example.COM:8443/") == "https://api.example.com:8443"
     for url in ("https://api.anthropic.com", "HTTPS://api.anthropic.com", "Https://x.io"):

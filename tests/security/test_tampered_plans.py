@@ -21,9 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import config, operations, planfile
-from reconciler.connection import Connection, RetryPolicy
-from reconciler.errors import ReconcilerError
+from reconciler.core.errors import ReconcilerError
+from reconciler.desired import document
+from reconciler.engine import flows, planfile
+from reconciler.net.connection import Connection, RetryPolicy
 from reconciler.sandbox.app import create_app
 from reconciler.sandbox.conditions import Conditions, Settings
 from reconciler.sandbox.seed import seed_store
@@ -71,8 +72,8 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def honest(work: Path) -> Iterator[dict[str, Any]]:
     """The saved plan of ``org.yaml`` against the shipped seed, as JSON."""
     store, recorder = _sandbox(work / "honest.db")
-    desired = config.load(work / "org.yaml")
-    plan = asyncio.run(operations.plan_file(desired, _connection(recorder)))
+    desired = document.load(work / "org.yaml")
+    plan = asyncio.run(flows.plan_file(desired, _connection(recorder)))
     assert plan.to_change == 3
     yield planfile.saved_plan_data(plan)
     store.close()
@@ -204,18 +205,18 @@ def apply_saved(path: Path, org: Path, recorder: Recorder) -> None:
 
     async def run() -> None:
         if loaded.is_undo:
-            plan = await operations.verified_undo(loaded, connection)
+            plan = await flows.verified_undo(loaded, connection)
         else:
-            desired = config.load(planfile.source_of(loaded, org))
-            plan = await operations.verified_saved(loaded.plan, desired, connection)
-        operations.check_safe(plan, max_changes=None, force=False)
-        await operations.apply(plan, connection)
+            desired = document.load(planfile.source_of(loaded, org))
+            plan = await flows.verified_saved(loaded.plan, desired, connection)
+        flows.check_safe(plan, max_changes=None, force=False)
+        await flows.apply(plan, connection)
 
     asyncio.run(run())
 
 
 def wanted_by_file(org: Path) -> dict[str, dict[str, Any]]:
-    return {a: dict(f) for a, f in config.load(org).resources.items()}
+    return {a: dict(f) for a, f in document.load(org).resources.items()}
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -28,12 +28,12 @@ SKIPPED = {34}
 # organization pin, the trust checks on saved plans, hold arithmetic.
 SAFETY: list[tuple[str, str]] = [
     *(
-        ("reconciler/apply.py", f)
+        ("reconciler/engine/execute.py", f)
         for f in ("apply_plan", "_waves", "_apply_one", "_after_uncertain", "_is_done", "_holds")
     ),
-    ("reconciler/apply.py", "_read_back"),
+    ("reconciler/engine/execute.py", "_read_back"),
     *(
-        ("reconciler/planning.py", f)
+        ("reconciler/engine/planning.py", f)
         for f in (
             "select",
             "check_not_stale",
@@ -47,15 +47,15 @@ SAFETY: list[tuple[str, str]] = [
         )
     ),
     *(
-        ("reconciler/operations.py", f)
+        ("reconciler/engine/flows.py", f)
         for f in ("check_safe", "check_host", "verified_saved", "verified_undo", "_narrowed")
     ),
     *(
-        ("reconciler/planfile.py", f)
+        ("reconciler/engine/planfile.py", f)
         for f in ("source_of", "check_undo", "undo_signature", "signing_key", "_etag")
     ),
     *(
-        ("reconciler/connection.py", f)
+        ("reconciler/net/connection.py", f)
         for f in (
             "endpoint_for",
             "key_variable_for",
@@ -65,9 +65,12 @@ SAFETY: list[tuple[str, str]] = [
             "verify_for",
         )
     ),
-    *(("reconciler/holds.py", f) for f in ("ends", "moment", "resolve", "_hold", "ending_soon")),
     *(
-        ("reconciler/federation.py", f)
+        ("reconciler/desired/holds.py", f)
+        for f in ("ends", "moment", "resolve", "_hold", "ending_soon")
+    ),
+    *(
+        ("reconciler/net/federation.py", f)
         for f in ("federation_for", "checked", "Federation.identity_token")
     ),
 ]
@@ -95,7 +98,7 @@ def outcomes(root: Path) -> dict[str, Counter[str]]:
 
 
 def _function(key: str) -> str:
-    """``reconciler.apply.x_apply_plan__mutmut_12`` → ``apply_plan``; methods are
+    """``reconciler.engine.execute.x_apply_plan__mutmut_12`` → ``apply_plan``; methods are
     ``xǁClassǁmethod__mutmut_3`` → ``Class.method``."""
     name = key.rsplit(".", 1)[-1]
     name = re.sub(r"__mutmut_\d+$", "", name)
@@ -118,7 +121,7 @@ def main() -> int:
         nargs="*",
         default=None,
         metavar="MODULE",
-        help="score only these modules (reconciler/apply.py ...), as .ci/run does",
+        help="score only these modules (reconciler/engine/execute.py ...), as .ci/run does",
     )
     args = parser.parse_args()
     found = outcomes(args.mutants)

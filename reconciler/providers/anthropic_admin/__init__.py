@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.adoption import Edit
-from reconciler.connection import Connection
-from reconciler.model import Action, DesiredState, LiveState, ResourceChange
-from reconciler.provider import Proposal, packaged_schema, undoing
+from reconciler.core.edits import Edit
+from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
+from reconciler.net.connection import Connection
 from reconciler.providers.anthropic_admin import addresses, adopting, proposals
+from reconciler.providers.base import Proposal, packaged_schema, undoing
 
 if TYPE_CHECKING:
     from reconciler.providers.anthropic_admin.session import AdminSession

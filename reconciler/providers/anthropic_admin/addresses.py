@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.model import LiveState
+from reconciler.core.model import LiveState
 
 USER, WORKSPACE, MEMBER, API_KEY = "user", "workspace", "member", "api_key"
 SPEND_LIMIT, WORKSPACE_SPEND_LIMIT = "spend_limit", "workspace_spend_limit"

@@ -4,8 +4,8 @@ fields are keys under it, a rename renames the workspace's key)."""
 
 from __future__ import annotations
 
-from reconciler.adoption import Drop, Edit, Put, Rename
-from reconciler.model import Action, ResourceChange
+from reconciler.core.edits import Drop, Edit, Put, Rename
+from reconciler.core.model import Action, ResourceChange
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import (
     MEMBER,

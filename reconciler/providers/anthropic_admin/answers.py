@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import anthropic
 
-from reconciler import bounded
-from reconciler.errors import TransportError
-from reconciler.model import LiveResource
+from reconciler.core.errors import TransportError
+from reconciler.core.model import LiveResource
+from reconciler.net import bounded
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import (
     RATE_LIMIT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.model import LiveState
+from reconciler.core.model import LiveState
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,

@@ -32,10 +32,10 @@ from anthropic.lib.credentials import (
 )
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from reconciler.connection import RetryPolicy, is_loopback
-from reconciler.errors import AuthError, CredentialsError, ReconcilerError, TransportError
-from reconciler.escape import visible
-from reconciler.federation import (
+from reconciler.core.errors import AuthError, CredentialsError, ReconcilerError, TransportError
+from reconciler.core.escape import visible
+from reconciler.net.connection import RetryPolicy, is_loopback
+from reconciler.net.federation import (
     ACTIONS_TOKEN_VARIABLE,
     ACTIONS_URL_VARIABLE,
     Federation,

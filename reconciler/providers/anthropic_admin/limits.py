@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.model import LiveState, ResourceChange
+from reconciler.core.model import LiveState, ResourceChange
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import RATE_LIMIT
 

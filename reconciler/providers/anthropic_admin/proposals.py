@@ -20,11 +20,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.adoption import Put
-from reconciler.errors import ConfigError, Problem
-from reconciler.fielddiff import differing
-from reconciler.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
-from reconciler.provider import Proposal, Settlement
+from reconciler.core.edits import Put
+from reconciler.core.errors import ConfigError, Problem
+from reconciler.core.fielddiff import differing
+from reconciler.core.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
 from reconciler.providers.anthropic_admin import addresses, limits
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
@@ -35,6 +34,7 @@ from reconciler.providers.anthropic_admin.addresses import (
     WORKSPACE,
     WORKSPACE_SPEND_LIMIT,
 )
+from reconciler.providers.base import Proposal, Settlement
 
 PRUNE_SHARE = 0.25
 _KIND_ORDER = {

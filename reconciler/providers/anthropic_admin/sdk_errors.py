@@ -18,8 +18,8 @@ from typing import Any
 
 import anthropic
 
-from reconciler.errors import ApiError, AuthError, TransportError
-from reconciler.escape import visible
+from reconciler.core.errors import ApiError, AuthError, TransportError
+from reconciler.core.escape import visible
 
 SCOPE = "organization:admin"
 NO_SPEND_ACCESS_CODE = "spend_limits_admin_api_writes_not_enabled"

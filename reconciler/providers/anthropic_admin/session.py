@@ -32,11 +32,11 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from reconciler import bounded
-from reconciler.connection import Connection, check_listening, verify_for
-from reconciler.errors import ApiError, TransportError
-from reconciler.escape import visible
-from reconciler.model import LiveResource, LiveState, ResourceChange
+from reconciler.core.errors import ApiError, TransportError
+from reconciler.core.escape import visible
+from reconciler.core.model import LiveResource, LiveState, ResourceChange
+from reconciler.net import bounded
+from reconciler.net.connection import Connection, check_listening, verify_for
 from reconciler.providers.anthropic_admin import addresses, answers
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,

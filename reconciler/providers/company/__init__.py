@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from reconciler.adoption import Edit, Put
-from reconciler.connection import Connection
-from reconciler.model import Action, DesiredState, LiveState, ResourceChange
-from reconciler.provider import Proposal, packaged_schema, undoing
+from reconciler.core.edits import Edit, Put
+from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
+from reconciler.net.connection import Connection
+from reconciler.providers.base import Proposal, packaged_schema, undoing
 from reconciler.providers.company import proposals
 from reconciler.providers.company.commands import usage
 from reconciler.providers.company.session import CompanySession

@@ -5,7 +5,7 @@ contract's schemas (a server that answers nonsense is an error, never the
 basis of a write), paces itself by the rate-limit headers, retries what is
 safe to retry (429 with ``retry-after``, 5xx, 529, network failures) with
 jittered exponential backoff bounded in attempts and time, and translates
-every httpx and HTTP failure into ``reconciler.errors`` at one boundary.
+every httpx and HTTP failure into ``reconciler.core.errors`` at one boundary.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from reconciler import __version__, bounded
-from reconciler.connection import RetryPolicy, check_base_url, normalise_url, verify_for
-from reconciler.errors import ApiError, AuthError, ConflictError, TransportError
-from reconciler.model import LiveResource, LiveState
-from reconciler.pacing import Pacer
+from reconciler import __version__
+from reconciler.core.errors import ApiError, AuthError, ConflictError, TransportError
+from reconciler.core.model import LiveResource, LiveState
+from reconciler.net import bounded
+from reconciler.net.connection import RetryPolicy, check_base_url, normalise_url, verify_for
+from reconciler.net.pacing import Pacer
 
 API_VERSION = "2023-06-01"
 COMPANY_PATH = "/v1/organizations/company"

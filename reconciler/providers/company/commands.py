@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from reconciler.commandline import (
+from reconciler.cli.options import (
     api_key_env_option,
     base_url_option,
     check_outputs,
@@ -20,8 +20,8 @@ from reconciler.commandline import (
     global_options,
     run,
 )
-from reconciler.connection import Connection
-from reconciler.errors import ReconcilerError
+from reconciler.core.errors import ReconcilerError
+from reconciler.net.connection import Connection
 from reconciler.providers.company.samples import read_log
 from reconciler.providers.company.usage import (
     read_usage,
@@ -224,8 +224,8 @@ def _serve(
     ctx: click.Context, connection: Connection, *, port: int, interval: float, db: Path
 ) -> None:
     # uvicorn and starlette only when serving: every other command starts faster.
+    from reconciler.net.serving import PortInUse
     from reconciler.providers.company.dashboard import serve_dashboard
-    from reconciler.serving import PortInUse
 
     try:
         serve_dashboard(

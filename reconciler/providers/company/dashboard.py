@@ -28,12 +28,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from reconciler.connection import Connection
-from reconciler.errors import ReconcilerError
+from reconciler.core.errors import ReconcilerError
+from reconciler.net.connection import Connection
+from reconciler.net.serving import bind, run
 from reconciler.providers.company.page import Board, Overview, Project, page
 from reconciler.providers.company.samples import Sample, SampleStore, utc_text
 from reconciler.providers.company.session import CompanySession
-from reconciler.serving import bind, run
 
 HOST = "127.0.0.1"
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]

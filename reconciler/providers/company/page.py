@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from reconciler.escape import html_code as escape
+from reconciler.core.escape import html_code as escape
 from reconciler.providers.company.chart import Month, month_of, svg
 from reconciler.providers.company.client import Politeness
 from reconciler.providers.company.samples import SampleStore

@@ -8,9 +8,9 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
-from reconciler.fielddiff import differing
-from reconciler.model import Action, DesiredState, LiveState, ResourceChange
-from reconciler.provider import Proposal
+from reconciler.core.fielddiff import differing
+from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
+from reconciler.providers.base import Proposal
 
 PLAN_ORDER = ("build", "team", "scale", "enterprise")
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import OutputPathError, ReconcilerError
+from reconciler.core.errors import OutputPathError, ReconcilerError
 
 
 @dataclass(frozen=True)

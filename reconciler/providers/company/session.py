@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.connection import Connection, check_listening
-from reconciler.model import LiveResource, LiveState, ResourceChange
+from reconciler.core.model import LiveResource, LiveState, ResourceChange
+from reconciler.net.connection import Connection, check_listening
 from reconciler.providers.company.client import CompanyClient
 
 WRITABLE_COMPANY = ("name", "billing_email", "plan", "usage_limit")

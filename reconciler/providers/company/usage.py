@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.connection import Connection
-from reconciler.errors import ApiError, AuthError
-from reconciler.files import append_line
+from reconciler.core.errors import ApiError, AuthError
+from reconciler.core.files import append_line
+from reconciler.net.connection import Connection
 from reconciler.providers.company.chart import mermaid, month_of
 from reconciler.providers.company.projection import Projection, crossing, project
 from reconciler.providers.company.samples import Sample

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 import yaml
 
-from reconciler import holds as holding
 from reconciler import providers
-from reconciler.errors import ConfigError, Problem
-from reconciler.escape import visible
-from reconciler.files import read_input
-from reconciler.messages import (
+from reconciler.core.errors import ConfigError, Problem
+from reconciler.core.escape import visible
+from reconciler.core.files import read_input
+from reconciler.desired import holds as holding
+from reconciler.desired.messages import (
     alternatives_message,
     lookalikes,
     message_for,
@@ -40,7 +40,7 @@ from reconciler.messages import (
 if TYPE_CHECKING:  # jsonschema is imported only for files with a problem (see _surely_valid)
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-from reconciler.model import DEFAULT_PROVIDER, DesiredState
+from reconciler.core.model import DEFAULT_PROVIDER, DesiredState, Hold
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -75,7 +75,7 @@ def published_schema(provider: str = DEFAULT_PROVIDER) -> dict[str, Any]:
 
 @cache
 def _validator(provider: str) -> Draft202012Validator:
-    from reconciler.validators import validator_for
+    from reconciler.core.validators import validator_for
 
     return validator_for(schema(provider))
 
@@ -177,7 +177,7 @@ def build(
     source: str,
     digest: str,
     marks: Mapping[str, tuple[int, int]] | None = None,
-    held: tuple[holding.Hold, ...] = (),
+    held: tuple[Hold, ...] = (),
     as_of: datetime | None = None,
 ) -> DesiredState:
     """A valid file's data as resources by address, as its provider reads them, with
@@ -277,7 +277,7 @@ class _Document:
     problems: list[Problem] = field(default_factory=list)
     value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    holds: tuple[holding.Hold, ...] = ()
+    holds: tuple[Hold, ...] = ()
 
     def add(self, line: int, column: int, path: Path_, message: str) -> None:
         self.problems.append(Problem(self.name, line, column, _dotted(path), message))
@@ -450,7 +450,7 @@ class _Document:
 
     # -- data to schema problems ---------------------------------------------------------
 
-    def check_schema_held(self, data: Any, held: tuple[holding.Hold, ...], key: str) -> None:
+    def check_schema_held(self, data: Any, held: tuple[Hold, ...], key: str) -> None:
         """The schema's problems with the file as its held values' ``key`` (value or
         then) makes it, each at where that value is written; none twice."""
         kept = dict(self.value_marks)

@@ -10,11 +10,11 @@ import sys
 
 import click
 
-from reconciler import operations
-from reconciler.connection import Connection
-from reconciler.errors import ApprovalError
-from reconciler.model import ApplyReport, Plan, ResourceResult
-from reconciler.planfile import UndoRecorder
+from reconciler.core.errors import ApprovalError
+from reconciler.core.model import ApplyReport, Plan, ResourceResult
+from reconciler.engine import flows
+from reconciler.engine.planfile import UndoRecorder
+from reconciler.net.connection import Connection
 
 
 def approve(auto_approve: bool) -> None:
@@ -56,7 +56,7 @@ async def apply_until_interrupted(
             undo.record(outcome)
 
     try:
-        return await operations.apply(plan, connection, stop=stop, on_result=on_result)
+        return await flows.apply(plan, connection, stop=stop, on_result=on_result)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -8,9 +8,10 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from reconciler import config, providers
-from reconciler.errors import OutputPathError
-from reconciler.files import write_text
+from reconciler import providers
+from reconciler.core.errors import OutputPathError
+from reconciler.core.files import write_text
+from reconciler.desired import document
 
 
 def paths_for(file: Path | None, provider: str) -> tuple[Path, Path]:
@@ -40,5 +41,5 @@ def template(provider: str) -> str:
 
 def write(target: Path, schema_path: Path, body: str, provider: str) -> None:
     """The schema, then the file led by the ``yaml-language-server`` line naming it."""
-    write_text(schema_path, json.dumps(config.published_schema(provider), indent=2) + "\n")
+    write_text(schema_path, json.dumps(document.published_schema(provider), indent=2) + "\n")
     write_text(target, f"# yaml-language-server: $schema=./{schema_path.name}\n" + body)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import providers
-from reconciler.errors import ConfigError, CredentialsError, PlanFileError, StalePlanError
-from reconciler.escape import visible
-from reconciler.files import read_input, write_json
-from reconciler.model import (
+from reconciler.core.errors import ConfigError, CredentialsError, PlanFileError, StalePlanError
+from reconciler.core.escape import visible
+from reconciler.core.files import read_input, write_json
+from reconciler.core.model import (
     DEFAULT_PROVIDER,
     FORMAT_VERSION,
     READABLE_FORMAT_VERSIONS,

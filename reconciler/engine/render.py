@@ -15,10 +15,11 @@ from typing import Any
 
 import click
 
-from reconciler import __version__, yamltext
-from reconciler.errors import Problem
-from reconciler.escape import html_code, markdown_code, markdown_text, visible
-from reconciler.model import Action, ApplyReport, Outcome, Plan, PlannedHold, ResourceChange
+from reconciler import __version__
+from reconciler.core.errors import Problem
+from reconciler.core.escape import html_code, markdown_code, markdown_text, visible
+from reconciler.core.model import Action, ApplyReport, Outcome, Plan, PlannedHold, ResourceChange
+from reconciler.desired import yamltext
 
 COLLAPSE_OVER = 10
 # Markdown lists this many holds, then says how many more the full plan has.

@@ -8,7 +8,7 @@ import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
-from reconciler.escape import visible
+from reconciler.core.escape import visible
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError

@@ -17,8 +17,8 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reconciler.errors import ApiError, AuthError, ConflictError, TransportError
-from reconciler.model import (
+from reconciler.core.errors import ApiError, AuthError, ConflictError, TransportError
+from reconciler.core.model import (
     Action,
     ApplyReport,
     Outcome,
@@ -26,7 +26,7 @@ from reconciler.model import (
     ResourceChange,
     ResourceResult,
 )
-from reconciler.provider import Session
+from reconciler.providers.base import Session
 
 OnResult = Callable[[ResourceResult], None]
 

@@ -12,15 +12,8 @@ from pathlib import Path
 
 import click
 
-from reconciler import (
-    config,
-    operations,
-    planfile,
-    planning,
-    render,
-    terminal,
-)
-from reconciler.commandline import (
+from reconciler.cli import terminal
+from reconciler.cli.options import (
     api_key_env_option,
     base_url_option,
     check_outputs,
@@ -33,14 +26,16 @@ from reconciler.commandline import (
     targets_option,
     wants_color,
 )
-from reconciler.connection import Connection
-from reconciler.errors import (
+from reconciler.core.errors import (
     ApprovalError,
     ReconcilerError,
 )
-from reconciler.escape import lines, visible
-from reconciler.files import write_json
-from reconciler.model import DesiredState, Outcome, Plan
+from reconciler.core.escape import lines, visible
+from reconciler.core.files import write_json
+from reconciler.core.model import DesiredState, Outcome, Plan
+from reconciler.desired import document
+from reconciler.engine import flows, planfile, planning, render
+from reconciler.net.connection import Connection
 
 
 @click.command(epilog=keys_and_host())
@@ -215,15 +210,15 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
                     "by the signature apply gave it."
                 )
             connection = writing(loaded.plan, str(source), loaded.plan.provider)
-            result = run(operations.verified_undo(loaded, connection, targets))
+            result = run(flows.verified_undo(loaded, connection, targets))
         else:
-            desired = config.load(planfile.source_of(loaded, expect_file))
+            desired = document.load(planfile.source_of(loaded, expect_file))
             connection = writing(desired, desired.source, desired.provider)
-            result = run(operations.verified_saved(loaded.plan, desired, connection, targets))
+            result = run(flows.verified_saved(loaded.plan, desired, connection, targets))
     else:
         if expect_file is not None:
             raise click.UsageError("--expect-file goes with a saved plan, not a file.")
-        desired = config.load(source)
+        desired = document.load(source)
         unseen = (
             planning.unreviewed_ended_holds(desired, planfile.load_saved(reviewed).plan)
             if reviewed is not None
@@ -239,7 +234,7 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
             )
             return
         connection = writing(desired, desired.source, desired.provider)
-        result = run(operations.plan_file(desired, connection, targets))
+        result = run(flows.plan_file(desired, connection, targets))
         others = planning.not_from_ended_holds(result, desired) if reviewed is not None else []
         if others:
             echo(ctx, render.plan_text(result, color=wants_color(ctx)))
@@ -256,7 +251,7 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
     if result.is_empty:
         return
-    operations.check_safe(result, max_changes=choices.max_changes, force=choices.force)
+    flows.check_safe(result, max_changes=choices.max_changes, force=choices.force)
     terminal.approve(choices.auto_approve)
     undo = planfile.UndoRecorder(undo_out, result, api_key=connection.api_key) if undo_out else None
     outcome = run(terminal.apply_until_interrupted(result, connection, undo=undo))

@@ -16,20 +16,12 @@ from typing import Any
 
 import click
 
-from reconciler import (
-    __version__,
-    config,
-    holds,
-    operations,
-    planfile,
-    planning,
-    providers,
-    render,
-    starter,
-)
-from reconciler.adopt_command import adopt as adopt_command
-from reconciler.apply_command import apply as apply_command
-from reconciler.commandline import (
+from reconciler import __version__, providers
+from reconciler.cli import starter
+from reconciler.cli.adopt import adopt as adopt_command
+from reconciler.cli.apply import apply as apply_command
+from reconciler.cli.demo import run_demo
+from reconciler.cli.options import (
     FORMATS,
     Options,
     api_key_env_option,
@@ -47,17 +39,18 @@ from reconciler.commandline import (
     targets_option,
     wants_color,
 )
-from reconciler.connection import key_variable_for
-from reconciler.demo import run_demo
-from reconciler.errors import (
+from reconciler.core.errors import (
     ConfigError,
     OutputPathError,
     Problem,
     ReconcilerError,
 )
-from reconciler.escape import lines, no_workflow_commands
-from reconciler.files import write_text
-from reconciler.model import Plan
+from reconciler.core.escape import lines, no_workflow_commands
+from reconciler.core.files import write_text
+from reconciler.core.model import Plan
+from reconciler.desired import document, holds
+from reconciler.engine import flows, planfile, planning, render
+from reconciler.net.connection import key_variable_for
 from reconciler.sandbox.command import sandbox as sandbox_command
 
 
@@ -119,7 +112,7 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     problems: list[Problem] = []
     for name in files:
         try:
-            config.load(name)
+            document.load(name)
             echo(ctx, f"{name}: valid\n")
         except ConfigError as exc:
             problems += exc.problems
@@ -259,16 +252,16 @@ def _plan_one(
     it changes the organization later, unreviewed otherwise), and its rendering (saved
     with --out)."""
     check_outputs(("--out", out), inputs=(Path(file), compare_to))
-    desired = config.load(file, as_of)
+    desired = document.load(file, as_of)
     base = None
     if compare_to is not None:
         base = (
-            config.load(compare_to)
+            document.load(compare_to)
             if compare_to.exists()
-            else config.empty(str(compare_to), desired.provider)
+            else document.empty(str(compare_to), desired.provider)
         )
     connection = reading_for(ctx, desired, base_url=base_url, api_key_env=api_key_env)
-    result = run(operations.plan_file(desired, connection, targets))
+    result = run(flows.plan_file(desired, connection, targets))
     if as_of is not None:
         result = replace(
             result,
@@ -385,7 +378,7 @@ def show(
 @provider_option
 def schema(provider: str) -> None:
     """Print the desired-state file's JSON Schema, to save beside your files for editors."""
-    click.echo(json.dumps(config.published_schema(provider), indent=2))
+    click.echo(json.dumps(document.published_schema(provider), indent=2))
 
 
 @cli.command()
@@ -420,7 +413,7 @@ def export(
         )
     check_outputs(("--out", out), inputs=())
     connection = connection_for(ctx, base_url=base_url, provider=provider, api_key_env=api_key_env)
-    data = run(operations.export(connection))
+    data = run(flows.export(connection))
     if api_key_env:
         head = {k: v for k, v in data.items() if k in ("version", "provider")}
         data = {
@@ -471,7 +464,7 @@ def init(
         connection = connection_for(
             ctx, base_url=base_url, provider=provider, api_key_env=api_key_env
         )
-        data = run(operations.export(connection))
+        data = run(flows.export(connection))
         body = render.desired_state_yaml(data, origin=connection.base_url)
         what = f"the live organization at {connection.base_url}"
     starter.write(target, schema_path, body, provider)

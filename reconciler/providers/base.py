@@ -20,9 +20,8 @@ from typing import Any, Protocol
 
 import click
 
-from reconciler.adoption import Edit
-from reconciler.connection import Connection
-from reconciler.model import (
+from reconciler.core.edits import Edit
+from reconciler.core.model import (
     Action,
     DesiredState,
     FieldChange,
@@ -30,6 +29,7 @@ from reconciler.model import (
     LiveState,
     ResourceChange,
 )
+from reconciler.net.connection import Connection
 
 
 def packaged_schema(package: str, name: str) -> dict[str, Any]:

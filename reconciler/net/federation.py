@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import CredentialsError
+from reconciler.core.errors import CredentialsError
 
 RULE_VARIABLE = "ANTHROPIC_FEDERATION_RULE_ID"
 ORGANIZATION_VARIABLE = "ANTHROPIC_ORGANIZATION_ID"

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import InputPathError, OutputPathError
+from reconciler.core.errors import InputPathError, OutputPathError
 
 
 def read_input(path: Path, *, what: str) -> bytes:

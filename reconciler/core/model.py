@@ -15,13 +15,9 @@ import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from datetime import datetime
-
-    from reconciler.holds import Hold
+from typing import Any
 
 FORMAT_VERSION = 2
 # A file without ``provider:`` is a Company API file: the file format's default.
@@ -62,6 +58,29 @@ class Outcome(enum.StrEnum):
     APPLIED = "applied"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One hold of a file: where it is written, what it holds, and when it ends."""
+
+    path: tuple[str, ...]
+    until: datetime  # the first moment it no longer holds
+    written: str  # ``until`` as the file writes it
+    value: Any  # the held value; for a grant, the role
+    then: Any = None
+    grant: bool = False
+    expired: bool = False
+    address: str = ""  # filled once the provider has named the file's resources
+    field: str | None = None  # the field of that resource (None: the resource itself)
+
+    @property
+    def shown(self) -> str:
+        if self.expired:
+            return f"(expired {self.written})"
+        if self.grant:
+            return f"(until {self.written})"
+        return f"(until {self.written}, then {json.dumps(self.then, ensure_ascii=False)})"
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ import copy
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from reconciler.errors import ConfigError, Problem
+from reconciler.core.errors import ConfigError, Problem
+from reconciler.core.model import Hold
 
 WARN_WITHIN = timedelta(days=7)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -32,29 +33,6 @@ _STAMP = re.compile(
 # Sections whose entries are settings of the organization itself: never held.
 _NOT_HELD = ("version", "provider", "api", "organization")
 _VALUE_KEYS = frozenset({"value", "until", "then"})
-
-
-@dataclass(frozen=True)
-class Hold:
-    """One hold of a file: where it is written, what it holds, and when it ends."""
-
-    path: tuple[str, ...]
-    until: datetime  # the first moment it no longer holds
-    written: str  # ``until`` as the file writes it
-    value: Any  # the held value; for a grant, the role
-    then: Any = None
-    grant: bool = False
-    expired: bool = False
-    address: str = ""  # filled once the provider has named the file's resources
-    field: str | None = None  # the field of that resource (None: the resource itself)
-
-    @property
-    def shown(self) -> str:
-        if self.expired:
-            return f"(expired {self.written})"
-        if self.grant:
-            return f"(until {self.written})"
-        return f"(until {self.written}, then {_json(self.then)})"
 
 
 def ends(text: str) -> datetime | None:

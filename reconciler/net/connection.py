@@ -23,10 +23,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from reconciler.errors import CredentialsError, TransportError
-from reconciler.escape import visible
-from reconciler.federation import Federation
-from reconciler.model import DEFAULT_PROVIDER
+from reconciler.core.errors import CredentialsError, TransportError
+from reconciler.core.escape import visible
+from reconciler.core.model import DEFAULT_PROVIDER
+from reconciler.net.federation import Federation
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_VARIABLE = "RECONCILER_BASE_URL"

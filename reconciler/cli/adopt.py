@@ -1,6 +1,6 @@
 """``reconciler adopt``: live back into git. The file is edited in place to say what
 is live for what it manages, so a Console change becomes a reviewable diff
-instead of a nightly failure; ``operations.adopt`` does the work, this module
+instead of a nightly failure; ``flows.adopt`` does the work, this module
 the command line and what it prints."""
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from pathlib import Path
 
 import click
 
-from reconciler import operations, planfile
-from reconciler.adoption import Put
-from reconciler.commandline import (
+from reconciler.cli.options import (
     api_key_env_option,
     base_url_option,
     echo,
@@ -24,11 +22,13 @@ from reconciler.commandline import (
     reading_for,
     run,
 )
-from reconciler.config import load
-from reconciler.errors import OutputPathError
-from reconciler.escape import visible
-from reconciler.files import write_text
-from reconciler.model import Action, Plan
+from reconciler.core.edits import Put
+from reconciler.core.errors import OutputPathError
+from reconciler.core.escape import visible
+from reconciler.core.files import write_text
+from reconciler.core.model import Action, Plan
+from reconciler.desired.document import load
+from reconciler.engine import flows, planfile
 
 
 @click.command(epilog=keys_and_host())
@@ -89,7 +89,7 @@ def _adopt_one(
         _check_editable(path)
     plan = planfile.load_saved(saved).plan if saved is not None else None
     connection = reading_for(ctx, desired, base_url=base_url, api_key_env=api_key_env)
-    adopted = run(operations.adopt(path, connection, add_unmanaged=add_unmanaged, saved=plan))
+    adopted = run(flows.adopt(path, connection, add_unmanaged=add_unmanaged, saved=plan))
     if adopted.is_empty:
         echo(ctx, f"No drift: {path} already says what is live; it was not touched.\n")
         return
@@ -127,7 +127,7 @@ def _writable_dir(path: Path) -> bool:
     return os.access(path.parent, os.W_OK)
 
 
-def _described(adopted: operations.Adopted) -> list[str]:
+def _described(adopted: flows.Adopted) -> list[str]:
     ended = {(h.address, h.field) for h in adopted.settled}
     return [
         *(f"  ~ {visible(address)}: {visible(said)}" for address, said in adopted.decided),

@@ -14,8 +14,11 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import escape, providers
-from reconciler.connection import (
+from reconciler import providers
+from reconciler.core import escape
+from reconciler.core.files import check_writable
+from reconciler.core.model import DesiredState, Plan
+from reconciler.net.connection import (
     Connection,
     RetryPolicy,
     check_base_url,
@@ -23,9 +26,7 @@ from reconciler.connection import (
     key_for,
     key_variable_for,
 )
-from reconciler.federation import AUTH_CHOICES, FederationChoice, federation_for
-from reconciler.files import check_writable
-from reconciler.model import DesiredState, Plan
+from reconciler.net.federation import AUTH_CHOICES, FederationChoice, federation_for
 
 T = TypeVar("T")
 FORMATS = click.Choice(["text", "json", "markdown"])

@@ -19,9 +19,11 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from reconciler import config, operations, providers, render
-from reconciler.connection import Connection
-from reconciler.errors import ReconcilerError
+from reconciler import providers
+from reconciler.core.errors import ReconcilerError
+from reconciler.desired import document
+from reconciler.engine import flows, render
+from reconciler.net.connection import Connection
 
 
 def run_demo(
@@ -45,21 +47,21 @@ def run_demo(
         connection = Connection(url, key, variable, provider=provider)
         example = resources.files("reconciler").joinpath(example_name)
         with resources.as_file(example) as path:
-            desired = replace(config.load(path), source=example_name)
+            desired = replace(document.load(path), source=example_name)
             # Each step as a command to copy: the sandbox's key and where it listens.
             shown = shlex.quote(str(path))
             command = f"{variable}={key} reconciler {{}} {shown} --base-url {url}"
 
         show(f"$ {command.format('plan')}\n")
-        first = asyncio.run(operations.plan_file(desired, connection))
+        first = asyncio.run(flows.plan_file(desired, connection))
         show(render.plan_text(first, color=color) + "\n")
 
         show(f"$ {command.format('apply')} --auto-approve\n")
-        report = asyncio.run(operations.apply(first, connection))
+        report = asyncio.run(flows.apply(first, connection))
         show(render.report_text(report, color=color) + "\n")
 
         show(f"$ {command.format('plan')}   # again: nothing left to do\n")
-        second = asyncio.run(operations.plan_file(desired, connection))
+        second = asyncio.run(flows.plan_file(desired, connection))
         show(render.plan_text(second, color=color))
         if not report.ok or not second.is_empty:
             raise ReconcilerError("The demo did not converge; run it with --debug and report it.")

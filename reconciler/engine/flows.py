@@ -15,19 +15,22 @@ from typing import Any
 
 import yaml
 
-from reconciler import adoption, config, planfile, planning, providers
-from reconciler.apply import OnResult, apply_plan
-from reconciler.connection import Connection, normalise_url
-from reconciler.errors import (
+from reconciler import providers
+from reconciler.core.edits import Put
+from reconciler.core.errors import (
     AdoptionError,
     PlanFileError,
     ReconcilerError,
     UnsafePlanError,
 )
-from reconciler.escape import visible
-from reconciler.files import read_input
-from reconciler.model import ApplyReport, DesiredState, LiveState, Plan
-from reconciler.provider import Provider
+from reconciler.core.escape import visible
+from reconciler.core.files import read_input
+from reconciler.core.model import ApplyReport, DesiredState, LiveState, Plan
+from reconciler.desired import document
+from reconciler.engine import adoption, planfile, planning
+from reconciler.engine.execute import OnResult, apply_plan
+from reconciler.net.connection import Connection, normalise_url
+from reconciler.providers.base import Provider
 
 
 async def plan_file(
@@ -199,7 +202,7 @@ class Adopted:
 
     text: str
     drift: Plan
-    added: tuple[adoption.Put, ...]
+    added: tuple[Put, ...]
     written: frozenset[str] = frozenset()  # the addresses the file wrote before
     settled: tuple[Any, ...] = ()  # the ended holds written out of the file
     decided: tuple[tuple[str, str], ...] = ()  # (address, what the file says now)
@@ -218,7 +221,7 @@ async def adopt(
     if saved is not None:
         check_host(saved, connection)  # as apply: a plan speaks only of the API it read
     raw = read_input(path, what="the file")
-    desired = config.from_bytes(raw, str(path))
+    desired = document.from_bytes(raw, str(path))
     provider = providers.get(desired.provider)
     async with provider.session(connection) as session:
         live = await session.read_live()
@@ -241,7 +244,7 @@ def adopted(
     name = desired.source
     provider = providers.get(desired.provider)
     live = provider.align(desired, live)
-    root = config.compose(raw, name)
+    root = document.compose(raw, name)
     # Problems only a decision in the file settles (a workspace archived live): recorded
     # first, as what is live, so the rest is planned against the file that says so.
     settlements = provider.propose(desired, live).settlements
@@ -249,8 +252,8 @@ def adopted(
     if settlements:
         edits = [e for s in settlements.values() for e in s.edits]
         raw = adoption.apply_edits(raw.decode("utf-8"), root, edits, _indent_step(root)).encode()
-        desired = config.from_bytes(raw, name)
-        root = config.compose(raw, name)
+        desired = document.from_bytes(raw, name)
+        root = document.compose(raw, name)
     if saved is None:
         drift = planning.make_plan(desired, live, provider)
     else:
@@ -274,7 +277,7 @@ def adopted(
         desired.holds,
     )
     added = tuple(
-        adoption.unmanaged(provider.adoptable, config.parse(raw, name), exported)
+        adoption.unmanaged(provider.adoptable, document.parse(raw, name), exported)
         if exported is not None
         else ()
     )
@@ -297,7 +300,7 @@ def _check_adopted(
     ended hold still has to change (``scheduled``: apply makes those, adopt does not
     undo them)."""
     try:
-        after = config.from_bytes(text.encode("utf-8"), name)
+        after = document.from_bytes(text.encode("utf-8"), name)
         left = planning.make_plan(after, provider.align(after, live), provider)
     except ReconcilerError as exc:
         raise AdoptionError(

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.errors import AdoptionError
+from reconciler.core.errors import AdoptionError
 
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./@+-][A-Za-z0-9_./@+ -]*$")
 # What YAML 1.2's core schema or YAML 1.1 reads as something other than a string,

@@ -12,20 +12,21 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from reconciler import holds
-from reconciler.errors import PlanError, PlanFileError, StalePlanError
-from reconciler.model import (
+from reconciler.core.errors import PlanError, PlanFileError, StalePlanError
+from reconciler.core.model import (
     Action,
     DesiredState,
     FieldChange,
+    Hold,
     LiveState,
     Plan,
     PlannedHold,
     ResourceChange,
 )
+from reconciler.desired import holds
 
 if TYPE_CHECKING:
-    from reconciler.provider import Provider
+    from reconciler.providers.base import Provider
 
 
 def make_plan(
@@ -85,7 +86,7 @@ def _instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def planned(hold: holds.Hold, edit: str | None = None) -> PlannedHold:
+def planned(hold: Hold, edit: str | None = None) -> PlannedHold:
     """A hold as plans show and save it."""
     return PlannedHold(
         path=".".join(hold.path),
@@ -123,7 +124,7 @@ def hold_edits(base: DesiredState, desired: DesiredState) -> tuple[PlannedHold, 
 
 
 def _about(
-    provider: Mapping[str, str], held: tuple[holds.Hold, ...], changes: Mapping[str, ResourceChange]
+    provider: Mapping[str, str], held: tuple[Hold, ...], changes: Mapping[str, ResourceChange]
 ) -> dict[str, str]:
     """The reader's line of each changed resource: the provider's (money as money), and
     its holds: ``usage_limit (until 2026-12-31, then 1000000)``, ``(expired 2026-12-31)``."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.model import FieldChange
+from reconciler.core.model import FieldChange
 
 
 def differing(

@@ -20,36 +20,11 @@ from typing import Any
 
 import yaml
 
-from reconciler.errors import AdoptionError
-from reconciler.yamltext import block, flow, scalar
+from reconciler.core.edits import Drop, Edit, Put, Rename
+from reconciler.core.errors import AdoptionError
+from reconciler.desired.yamltext import block, flow, scalar
 
 MISSING = object()
-
-
-@dataclass(frozen=True)
-class Put:
-    """Make the value at ``path`` be ``value`` (adding the key when it is missing)."""
-
-    path: tuple[str, ...]
-    value: Any
-
-
-@dataclass(frozen=True)
-class Drop:
-    """Remove the entry at ``path``, with its lines."""
-
-    path: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Rename:
-    """Give the key at ``path`` another name; its value stays where it is."""
-
-    path: tuple[str, ...]
-    key: str
-
-
-Edit = Put | Drop | Rename
 
 
 # -- locating -----------------------------------------------------------------------------------
