@@ -30,11 +30,10 @@ from reconciler.core.errors import (
     ApprovalError,
     ReconcilerError,
 )
-from reconciler.core.escape import lines, visible
+from reconciler.core.escape import lines
 from reconciler.core.files import write_json
-from reconciler.core.model import DesiredState, Outcome, Plan
-from reconciler.desired import document
-from reconciler.engine import flows, planfile, planning, render
+from reconciler.core.model import DesiredState, Plan
+from reconciler.engine import flows, planfile, render
 from reconciler.net.connection import Connection
 
 
@@ -199,53 +198,15 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
             concurrency=concurrency,
         )
 
-    if reviewed is not None and planfile.is_saved_plan(source):
-        raise click.UsageError("--only-ended-holds goes with a FILE, planned as it runs")
-    if planfile.is_saved_plan(source):
-        loaded = planfile.load_saved(source)
-        if loaded.is_undo:
-            if expect_file is not None:
-                raise click.UsageError(
-                    "--expect-file goes with a plan from 'plan --out'; an undo plan is checked "
-                    "by the signature apply gave it."
-                )
-            connection = writing(loaded.plan, str(source), loaded.plan.provider)
-            result = run(flows.verified_undo(loaded, connection, targets))
-        else:
-            desired = document.load(planfile.source_of(loaded, expect_file))
-            connection = writing(desired, desired.source, desired.provider)
-            result = run(flows.verified_saved(loaded.plan, desired, connection, targets))
-    else:
-        if expect_file is not None:
-            raise click.UsageError("--expect-file goes with a saved plan, not a file.")
-        desired = document.load(source)
-        unseen = (
-            planning.unreviewed_ended_holds(desired, planfile.load_saved(reviewed).plan)
-            if reviewed is not None
-            else []
-        )
-        if unseen:  # like a change from drift: nothing to do by itself, nothing wrong
-            echo(
-                ctx,
-                f"Nothing was applied: {visible(str(reviewed))} does not list the hold on "
-                f"{visible(', '.join(unseen[:5]))}{' and more' if len(unseen) > 5 else ''} as "
-                "the file has it now, so no reviewer saw it end. Review a plan of the file "
-                "(plan --out) and pass that, or apply the file yourself.\n",
-            )
-            return
-        connection = writing(desired, desired.source, desired.provider)
-        result = run(flows.plan_file(desired, connection, targets))
-        others = planning.not_from_ended_holds(result, desired) if reviewed is not None else []
-        if others:
-            echo(ctx, render.plan_text(result, color=wants_color(ctx)))
-            echo(
-                ctx,
-                f"\nNothing was applied: {', '.join(others[:5])} "
-                f"{'changes' if len(others) == 1 else 'change'} for another reason than an "
-                "ended hold (drift, or an edit of the file); --only-ended-holds applies only "
-                "what holds that have ended change.\n",
-            )
-            return
+    prepared = run(
+        flows.to_apply(source, writing, targets=targets, expect_file=expect_file, reviewed=reviewed)
+    )
+    if isinstance(prepared, flows.HeldBack):
+        if prepared.plan is not None:
+            echo(ctx, render.plan_text(prepared.plan, color=wants_color(ctx)) + "\n")
+        echo(ctx, prepared.why + "\n")
+        return
+    result, connection = prepared.plan, prepared.connection
     if undo_out:
         planfile.signing_key(connection.api_key)  # no key to sign with: said before the plan
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
@@ -266,16 +227,6 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
             f"    reconciler apply {shlex.quote(str(undo_out))}\n",
             err=True,
         )
-    if outcome.refused:  # one sentence for the key, the list above for the resources
-        why = outcome.refused.split(" (request-id")[0].split("; use a key")[0].rstrip(".")
-        raise ReconcilerError(
-            f"{why}: {outcome.count(Outcome.APPLIED)} applied, "
-            f"{outcome.count(Outcome.SKIPPED)} not attempted. Run apply again with a key "
-            "that may write."
-        )
-    if not outcome.ok:
-        raise ReconcilerError(
-            f"{outcome.count(Outcome.FAILED)} failed and {outcome.count(Outcome.SKIPPED)} "
-            "skipped (see above); what was applied stays applied: run plan again to see "
-            "what is left."
-        )
+    problem = flows.failure(outcome)
+    if problem is not None:
+        raise problem

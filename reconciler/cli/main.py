@@ -9,7 +9,6 @@ import os
 import shlex
 import sys
 import traceback
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ from reconciler.core.escape import lines, no_workflow_commands
 from reconciler.core.files import write_text
 from reconciler.core.model import Plan
 from reconciler.desired import document, holds
-from reconciler.engine import flows, planfile, planning, render
+from reconciler.engine import flows, planfile, render
 from reconciler.net.connection import key_variable_for
 from reconciler.sandbox.command import sandbox as sandbox_command
 
@@ -253,30 +252,10 @@ def _plan_one(
     with --out)."""
     check_outputs(("--out", out), inputs=(Path(file), compare_to))
     desired = document.load(file, as_of)
-    base = None
-    if compare_to is not None:
-        base = (
-            document.load(compare_to)
-            if compare_to.exists()
-            else document.empty(str(compare_to), desired.provider)
-        )
+    base = document.load_or_empty(compare_to, desired.provider) if compare_to else None
     connection = reading_for(ctx, desired, base_url=base_url, api_key_env=api_key_env)
-    result = run(flows.plan_file(desired, connection, targets))
-    if as_of is not None:
-        result = replace(
-            result,
-            warnings=(
-                f"planned as of {result.made_at} (--as-of): holds are resolved at that time; "
-                "apply uses the time it runs",
-                *result.warnings,
-            ),
-        )
-    sections = None
-    if base is not None:
-        result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
-        edits = planning.hold_edits(base, desired)
-        kept = tuple(h for h in edits if not targets or h.address in targets)
-        sections = planning.split_by_origin(result, base, hold_edits=kept)
+    planned = run(flows.plan_edit(desired, connection, targets, base=base, ahead=as_of is not None))
+    result, sections = planned.plan, planned.sections
     text = _rendered_plan(
         ctx,
         result,
@@ -293,7 +272,7 @@ def _plan_one(
             f"    reconciler apply {shlex.quote(str(out))}\n",
             err=True,
         )
-    return not result.is_empty or bool(sections and sections[0].holds), text
+    return planned.has_changes, text
 
 
 def _rendered_plan(

@@ -136,6 +136,12 @@ def empty(source: str, provider: str = DEFAULT_PROVIDER) -> DesiredState:
     return DesiredState(source=source, digest="", resources={}, provider=provider)
 
 
+def load_or_empty(path: Path, provider: str) -> DesiredState:
+    """The file as it was before an edit (``--compare-to``): a file that did not exist
+    then (a new file) counts as empty."""
+    return load(path) if path.exists() else empty(str(path), provider)
+
+
 def compose(raw: bytes, name: str) -> yaml.Node:
     """The file's document as YAML nodes, each with where its text starts and ends (what
     ``adopt`` edits), after the same checks as ``parse``; or ``ConfigError``."""

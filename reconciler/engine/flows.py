@@ -1,13 +1,15 @@
-"""The operations a command performs: plan a file against live state, verify a
-saved plan against its file (an undo plan by its signature), check a plan is
-safe, apply it, export, adopt live state back into the file. Each command is a
-few lines that call one of these; which API is behind them is the provider's
-business."""
+"""The flows a command runs, each to be read top to bottom: plan a file, with a
+reviewer's view of an edit (``plan_edit``); what apply would write from a source, a
+file, a saved plan verified against its file or an undo plan by its signature
+(``to_apply``), the safety check and how an apply that did not finish ends
+(``check_safe``, ``failure``); export; adopt live state back into the file. They
+return values (plans, ``ToApply`` or ``HeldBack``, reports) that commands render;
+which API is behind them is the provider's business."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -25,7 +27,7 @@ from reconciler.core.errors import (
 )
 from reconciler.core.escape import visible
 from reconciler.core.files import read_input
-from reconciler.core.model import ApplyReport, DesiredState, LiveState, Plan
+from reconciler.core.model import ApplyReport, DesiredState, LiveState, Outcome, Plan
 from reconciler.desired import document
 from reconciler.engine import adoption, planfile, planning
 from reconciler.engine.execute import OnResult, apply_plan
@@ -41,6 +43,146 @@ async def plan_file(
     async with provider.session(connection) as session:  # targets were checked before reading
         live = provider.align(desired, await session.read_live())
     return replace(planning.make_plan(desired, live, provider, targets=targets), api=connection.api)
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """A file's plan and, against the file before an edit (``--compare-to``), its split
+    into what the edit asks for (its hold edits included) and drift already there."""
+
+    plan: Plan
+    sections: planfile.Sections | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        """Changes now, or (with a base) a hold the edit changes: it changes the
+        organization later, unreviewed otherwise."""
+        return not self.plan.is_empty or bool(self.sections and self.sections[0].holds)
+
+
+async def plan_edit(
+    desired: DesiredState,
+    connection: Connection,
+    targets: tuple[str, ...] = (),
+    *,
+    base: DesiredState | None = None,
+    ahead: bool = False,
+) -> PlannedFile:
+    """``plan``: the file against live state; with ``base`` (the file before this
+    edit), a reviewer's view of it: an edit of ``api:`` warned about first, then this
+    edit apart from drift. ``ahead``: the holds were resolved at another moment
+    (``--as-of``), which the plan says first."""
+    result = await plan_file(desired, connection, targets)
+    if ahead:
+        result = replace(
+            result,
+            warnings=(
+                f"planned as of {result.made_at} (--as-of): holds are resolved at that time; "
+                "apply uses the time it runs",
+                *result.warnings,
+            ),
+        )
+    if base is None:
+        return PlannedFile(result)
+    result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
+    edits = planning.hold_edits(base, desired)
+    kept = tuple(h for h in edits if not targets or h.address in targets)
+    return PlannedFile(result, planning.split_by_origin(result, base, hold_edits=kept))
+
+
+# How a flow gets the connection a source asks for: (what asks, its name, its provider).
+Connect = Callable[[DesiredState | Plan, str, str], Connection]
+
+
+@dataclass(frozen=True)
+class ToApply:
+    """What ``apply`` would write from a source, and the connection to write through."""
+
+    plan: Plan
+    connection: Connection
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """Only ended holds may be applied (``--only-ended-holds``), and something else
+    changes or a hold no reviewed plan listed ended: why nothing is applied, and the
+    plan if one was made, for the reader."""
+
+    why: str
+    plan: Plan | None = None
+
+
+async def to_apply(
+    source: Path,
+    connect: Connect,
+    *,
+    targets: tuple[str, ...] = (),
+    expect_file: Path | None = None,
+    reviewed: Path | None = None,
+) -> ToApply | HeldBack:
+    """``apply``'s first half, for one source: an undo plan verified by its signature;
+    a saved plan verified against its file (``expect_file``, else the file it names)
+    and live state; or a file planned now. With ``reviewed`` (``--only-ended-holds``),
+    only what ended holds that saved plan listed change, or nothing (``held_back``)."""
+    if planfile.is_saved_plan(source):
+        if reviewed is not None:
+            raise PlanFileError("--only-ended-holds goes with a FILE, planned as it runs.")
+        loaded = planfile.load_saved(source)
+        if loaded.is_undo:
+            if expect_file is not None:
+                raise PlanFileError(
+                    "--expect-file goes with a plan from 'plan --out'; an undo plan is checked "
+                    "by the signature apply gave it."
+                )
+            connection = connect(loaded.plan, str(source), loaded.plan.provider)
+            return ToApply(await verified_undo(loaded, connection, targets), connection)
+        desired = document.load(planfile.source_of(loaded, expect_file))
+        connection = connect(desired, desired.source, desired.provider)
+        saved = await verified_saved(loaded.plan, desired, connection, targets)
+        return ToApply(saved, connection)
+    if expect_file is not None:
+        raise PlanFileError("--expect-file goes with a saved plan, not a file.")
+    desired = document.load(source)
+    if reviewed is not None:
+        unseen = planning.unreviewed_ended_holds(desired, planfile.load_saved(reviewed).plan)
+        if unseen:  # like a change from drift: nothing to do by itself, nothing wrong
+            return HeldBack(
+                f"Nothing was applied: {visible(str(reviewed))} does not list the hold on "
+                f"{visible(', '.join(unseen[:5]))}{' and more' if len(unseen) > 5 else ''} as "
+                "the file has it now, so no reviewer saw it end. Review a plan of the file "
+                "(plan --out) and pass that, or apply the file yourself.",
+            )
+    connection = connect(desired, desired.source, desired.provider)
+    result = await plan_file(desired, connection, targets)
+    others = planning.not_from_ended_holds(result, desired) if reviewed is not None else []
+    if others:
+        return HeldBack(
+            f"Nothing was applied: {', '.join(others[:5])} "
+            f"{'changes' if len(others) == 1 else 'change'} for another reason than an "
+            "ended hold (drift, or an edit of the file); --only-ended-holds applies only "
+            "what holds that have ended change.",
+            result,
+        )
+    return ToApply(result, connection)
+
+
+def failure(outcome: ApplyReport) -> ReconcilerError | None:
+    """How an apply that did not apply everything ends: one sentence for a key that
+    may not write (the report lists the resources), else the count of failures."""
+    if outcome.refused:
+        why = outcome.refused.split(" (request-id")[0].split("; use a key")[0].rstrip(".")
+        return ReconcilerError(
+            f"{why}: {outcome.count(Outcome.APPLIED)} applied, "
+            f"{outcome.count(Outcome.SKIPPED)} not attempted. Run apply again with a key "
+            "that may write."
+        )
+    if not outcome.ok:
+        return ReconcilerError(
+            f"{outcome.count(Outcome.FAILED)} failed and {outcome.count(Outcome.SKIPPED)} "
+            "skipped (see above); what was applied stays applied: run plan again to see "
+            "what is left."
+        )
+    return None
 
 
 async def verified_saved(
