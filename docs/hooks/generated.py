@@ -11,8 +11,8 @@ from typing import Any
 
 from mkdocs.structure.files import File, Files
 
-from reconciler.desired import document as files_config
 from reconciler import providers
+from reconciler.desired import document as files_config
 
 PAGE = "reference/files.md"
 
