@@ -87,6 +87,7 @@ def inject_faults(server: SandboxProcess, rate: float, seed: int) -> None:
             "fault_rate": rate,
             "fault_seed": seed,
             "fault_retry_after": 0,
+            "fault_retry_after_ms": 1,
             "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
         },
     )

@@ -29,6 +29,9 @@ class Settings:
     fault_kinds: list[str] = field(default_factory=lambda: list(DEFAULT_FAULT_KINDS))
     fault_methods: list[str] = field(default_factory=list)  # empty: every method
     fault_retry_after: int = 1
+    # Sent as retry-after-ms (Anthropic's header, which its SDK reads first) with every
+    # injected 429, 500 and 529 when above 0: a test's fast retries through the SDK.
+    fault_retry_after_ms: int = 0
     conflict_rate: float = 0.0
     rate_limit: float = 0.0
     # Federation: the lifetime of minted access tokens (None: the rule's), and how many

@@ -89,12 +89,17 @@ class ConditionsMiddleware:
                 await asyncio.sleep(delay)
             fault = self.conditions.draw_fault(scope["method"])
             entry["fault"] = fault
+            settings = self.conditions.settings
+            fast = {"retry-after-ms": str(settings.fault_retry_after_ms)}
+            fast = fast if settings.fault_retry_after_ms > 0 else {}
             if fault in ("500", "529"):
                 status = int(fault)
-                await error_response(status, "Injected fault.")(scope, receive, send_with_headers)
+                await error_response(status, "Injected fault.", fast)(
+                    scope, receive, send_with_headers
+                )
             elif fault == "429":
-                after = str(self.conditions.settings.fault_retry_after)
-                await error_response(429, "Injected rate limit.", {"retry-after": after})(
+                after = {"retry-after": str(settings.fault_retry_after), **fast}
+                await error_response(429, "Injected rate limit.", after)(
                     scope, receive, send_with_headers
                 )
             elif fault == "drop":

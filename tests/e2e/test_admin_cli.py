@@ -163,6 +163,7 @@ def test_faults_and_lost_answers_do_not_duplicate_creates(
         "fault_rate": 0.35,
         "fault_seed": 7,
         "fault_retry_after": 0,
+        "fault_retry_after_ms": 1,
         "fault_kinds": ["500", "529", "429", "drop", "drop-after-write"],
     }
     assert sandbox.control("PATCH", "settings", json=settings).status_code == 200
