@@ -12,12 +12,14 @@
     ├── OutputPathError        an output path that cannot be written, found before any request
     ├── InputPathError         an input file that is a link, or reached through one out of
     │                          the directory it was named in: refused before it is read
+    ├── AdoptionError          adopt cannot write the file so it says what is live; the file
+    │                          is left as it was
     └── ApiError               the API answered with an error (status, request id)
         ├── AuthError          401 or 403: names the variable read and the scope needed
         ├── ConflictError      412: the resource changed since it was read
         └── TransportError     no usable answer: network failure, timeout, not the API
 
-Only ``cli.py`` turns these into text and exit codes; the other modules raise
+Only ``cli/main.py`` turns these into text and exit codes; the other modules raise
 them with structured fields and let the message be built here.
 """
 

@@ -1,7 +1,7 @@
 """Edit a desired-state file in place so it says what is live: ``reconciler adopt``.
 
 Every edit is made on the file's own text, at the span the strict reader found
-for the value it changes (``config.compose``): a drifted value is replaced where
+for the value it changes (``desired.document.compose``): a drifted value is replaced where
 it stands, in its own quoting style; an entry is removed with its lines; a new
 entry is added after its last sibling, at its siblings' indentation. Nothing
 else moves: comments, key order, quoting, flow mappings, blank lines and the

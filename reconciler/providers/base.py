@@ -2,7 +2,7 @@
 open connection to it does (``Session``), and what it proposes for a file
 (``Proposal``).
 
-The engine (config, planning, render, apply, the commands) knows addresses,
+The engine (reading the file, planning, rendering, executing, the commands) knows addresses,
 actions and field changes; a provider knows one API: its file schema, how a file
 becomes resources, how live state is read and written, what is risky, and any
 command of its own. Providers are found through the entry points of the group

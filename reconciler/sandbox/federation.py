@@ -1,6 +1,7 @@
-"""Workload identity federation in the sandbox, both sides of it.
+"""Workload identity federation in the sandbox: Anthropic's side of it (the
+identity provider's is ``oidc``).
 
-Anthropic's side: service accounts, federation issuers and rules (the shapes of
+Here: service accounts, federation issuers and rules (the shapes of
 the SDK's ``BetaServiceAccount``, ``BetaFederationIssuer`` and
 ``BetaFederationRule``), the RFC 7523 ``jwt-bearer`` exchange the SDK's
 ``WorkloadIdentityCredentials`` makes at ``POST /v1/oauth/token``, and the
