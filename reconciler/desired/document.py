@@ -97,9 +97,11 @@ def _surely_valid(data: Any, provider: str) -> bool:
 
 def provider_of(data: Any) -> str:
     """The provider a file names (``provider:``), or the default; anything that is not
-    a known provider's name is left to the default schema to report."""
+    an installed provider's name is left to the default schema to report (one that is
+    installed but does not load, to ``providers.get``, which says so)."""
     named = data.get("provider") if isinstance(data, dict) else None
-    return named if isinstance(named, str) and named in providers.names() else DEFAULT_PROVIDER
+    known = isinstance(named, str) and (named in providers.names() or named in providers.broken())
+    return named if known and isinstance(named, str) else DEFAULT_PROVIDER
 
 
 def load(path: str | Path, as_of: datetime | None = None) -> DesiredState:
