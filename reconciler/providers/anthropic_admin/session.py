@@ -34,15 +34,18 @@ from tenacity import (
 
 from reconciler.core.errors import ApiError, TransportError
 from reconciler.core.escape import visible
-from reconciler.core.model import LiveResource, LiveState, ResourceChange
+from reconciler.core.model import Action, LiveResource, LiveState, ResourceChange
 from reconciler.net import bounded
 from reconciler.net.connection import Connection, check_listening, verify_for
 from reconciler.providers.anthropic_admin import addresses, answers
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
     MEMBER,
+    RATE_LIMIT,
+    SPEND_LIMIT,
     USER,
     WORKSPACE,
+    WORKSPACE_SPEND_LIMIT,
 )
 from reconciler.providers.anthropic_admin.export import file_data
 from reconciler.providers.anthropic_admin.federated import (
@@ -275,12 +278,32 @@ class AdminSession:
 
     async def write(self, change: ResourceChange) -> str | None:
         kind, names = addresses.parse(change.address)
-        action = str(change.action)
-        write = getattr(self, f"_{action}_{kind}", None)
+        write = self._writes().get((change.action, kind))
         if write is None:
-            raise ApiError(f"{change.address}: the Admin API cannot {action} a {kind}.")
+            raise ApiError(f"{change.address}: the Admin API cannot {change.action} a {kind}.")
         await write(change, *names)
         return None
+
+    def _writes(self) -> dict[tuple[Action, str], Callable[..., Awaitable[None]]]:
+        """Every write the Admin API can make, by action and kind of resource: the
+        table a reader checks, and the only way in to the methods below."""
+        return {
+            (Action.CREATE, WORKSPACE): self._create_workspace,
+            (Action.UPDATE, WORKSPACE): self._update_workspace,
+            (Action.ARCHIVE, WORKSPACE): self._archive_workspace,
+            (Action.CREATE, USER): self._create_user,
+            (Action.UPDATE, USER): self._update_user,
+            (Action.REPLACE, USER): self._replace_user,
+            (Action.DELETE, USER): self._delete_user,
+            (Action.CREATE, MEMBER): self._create_member,
+            (Action.UPDATE, MEMBER): self._update_member,
+            (Action.DELETE, MEMBER): self._delete_member,
+            (Action.UPDATE, API_KEY): self._update_api_key,
+            (Action.CREATE, SPEND_LIMIT): self._create_spend_limit,
+            (Action.DELETE, SPEND_LIMIT): self._delete_spend_limit,
+            (Action.CREATE, WORKSPACE_SPEND_LIMIT): self._create_workspace_spend_limit,
+            (Action.UPDATE, RATE_LIMIT): self._update_rate_limit,
+        }
 
     async def _create_workspace(self, change: ResourceChange, name: str) -> None:
         after = change.after
