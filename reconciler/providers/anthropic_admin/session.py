@@ -299,10 +299,15 @@ class AdminSession:
             (Action.UPDATE, MEMBER): self._update_member,
             (Action.DELETE, MEMBER): self._delete_member,
             (Action.UPDATE, API_KEY): self._update_api_key,
-            (Action.CREATE, SPEND_LIMIT): self._create_spend_limit,
+            # A limit is set by one upsert, whether it exists or not.
+            (Action.CREATE, SPEND_LIMIT): self._set_spend_limit,
+            (Action.UPDATE, SPEND_LIMIT): self._set_spend_limit,
             (Action.DELETE, SPEND_LIMIT): self._delete_spend_limit,
-            (Action.CREATE, WORKSPACE_SPEND_LIMIT): self._create_workspace_spend_limit,
-            (Action.UPDATE, RATE_LIMIT): self._update_rate_limit,
+            (Action.CREATE, WORKSPACE_SPEND_LIMIT): self._set_workspace_spend_limit,
+            (Action.UPDATE, WORKSPACE_SPEND_LIMIT): self._set_workspace_spend_limit,
+            (Action.DELETE, WORKSPACE_SPEND_LIMIT): self._delete_spend_limit,
+            (Action.CREATE, RATE_LIMIT): self._set_rate_limit,
+            (Action.UPDATE, RATE_LIMIT): self._set_rate_limit,
         }
 
     async def _create_workspace(self, change: ResourceChange, name: str) -> None:
@@ -519,10 +524,9 @@ class AdminSession:
             ),
         )
 
-    async def _create_spend_limit(self, change: ResourceChange, period: str) -> None:
+    async def _set_spend_limit(self, change: ResourceChange, period: str) -> None:
         await self._set_spend(change, {"type": "organization"}, "the organization")
 
-    _update_spend_limit = _create_spend_limit
 
     async def _delete_spend_limit(self, change: ResourceChange, *names: str) -> None:
         limit_id = await self._id(change.address)
@@ -530,17 +534,15 @@ class AdminSession:
             f"delete {change.address}", self.org.spend_limits.delete(limit_id), missing_ok=True
         )
 
-    async def _create_workspace_spend_limit(
+    async def _set_workspace_spend_limit(
         self, change: ResourceChange, workspace: str, period: str
     ) -> None:
         workspace_id = await self._workspace_id(workspace)
         scope = {"type": "workspace", "workspace_id": workspace_id}
         await self._set_spend(change, scope, f"workspace {workspace!r}")
 
-    _update_workspace_spend_limit = _create_workspace_spend_limit
-    _delete_workspace_spend_limit = _delete_spend_limit
 
-    async def _update_rate_limit(self, change: ResourceChange, workspace: str, group: str) -> None:
+    async def _set_rate_limit(self, change: ResourceChange, workspace: str, group: str) -> None:
         """Set each named limiter type's override (None clears it); others stay."""
         workspace_id = await self._workspace_id(workspace)
         entry = (await self._live()).context["rate_limit_groups"][group]["entry"]
@@ -554,7 +556,6 @@ class AdminSession:
             ),
         )
 
-    _create_rate_limit = _update_rate_limit
 
     # -- ids ----------------------------------------------------------------------------------
 
