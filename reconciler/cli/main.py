@@ -1,6 +1,8 @@
-"""The command line: parse, delegate to ``operations``, turn errors into one clear
-sentence and an exit code. Exit codes: 0 success / no changes, 1 error,
-2 changes present (``plan --detailed-exitcode``)."""
+"""The command line's group: parse, delegate to the engine's flows, turn errors into
+one clear sentence and an exit code; the short commands (validate, schema, export,
+init, demo) live here, the longer ones beside it (``plan``, ``apply``, ``adopt``).
+Exit codes: 0 success / no changes, 1 error, 2 changes present (``plan
+--detailed-exitcode``)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import os
 import shlex
 import sys
 import traceback
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from reconciler.cli.adopt import adopt as adopt_command
 from reconciler.cli.apply import apply as apply_command
 from reconciler.cli.demo import run_demo
 from reconciler.cli.options import (
-    FORMATS,
     Options,
     api_key_env_option,
     base_url_option,
@@ -30,14 +30,13 @@ from reconciler.cli.options import (
     echo,
     federation_options,
     global_options,
-    keys_and_host,
     options_of,
     provider_option,
-    reading_for,
     run,
-    targets_option,
     wants_color,
 )
+from reconciler.cli.plan import plan as plan_command
+from reconciler.cli.plan import show as show_command
 from reconciler.core.errors import (
     ConfigError,
     OutputPathError,
@@ -46,9 +45,8 @@ from reconciler.core.errors import (
 )
 from reconciler.core.escape import lines, no_workflow_commands
 from reconciler.core.files import write_text
-from reconciler.core.model import Plan
-from reconciler.desired import document, holds
-from reconciler.engine import flows, planfile, render
+from reconciler.desired import document
+from reconciler.engine import flows, render
 from reconciler.net.connection import key_variable_for
 from reconciler.sandbox.command import sandbox as sandbox_command
 
@@ -117,239 +115,6 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
             problems += exc.problems
     if problems:
         raise ConfigError(problems)
-
-
-@cli.command(epilog=keys_and_host())
-@global_options
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@base_url_option
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the plan (JSON) for 'reconciler apply PLAN.json' (one FILE only).",
-)
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
-@targets_option
-@api_key_env_option
-@federation_options
-@click.option(
-    "--max-chars",
-    type=click.IntRange(min=1000),
-    default=None,
-    help="Markdown only: cut whole resources from the end, with a note, to fit N characters "
-    "(GitHub comments hold 65,536).",
-)
-@click.option(
-    "--compare-to",
-    "compare_to",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The file as it was before this edit (e.g. on the base branch): show what the edit "
-    "changes apart from drift that was already there. A missing file counts as empty "
-    "(one FILE only).",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    default=None,
-    metavar="TIME",
-    help="Show the plan as it will be at TIME (a date, or a timestamp with a zone): holds "
-    "are resolved then. For review only: apply always uses the time it runs, so this "
-    "cannot go with --out.",
-)
-@click.pass_context
-def plan(
-    ctx: click.Context,
-    files: tuple[str, ...],
-    base_url: str | None,
-    fmt: str,
-    out: Path | None,
-    detailed_exitcode: bool,
-    targets: tuple[str, ...],
-    api_key_env: str | None,
-    max_chars: int | None,
-    compare_to: Path | None,
-    as_of: str | None,
-) -> None:
-    """Show the changes that would make the live organizations match FILES.
-
-    Each file is planned with its own provider, API and key variable, under its own
-    heading; the exit code is one for all (1 if any file failed, else 2 with
-    --detailed-exitcode if any has changes)."""
-    if len(files) > 1 and (out or compare_to):
-        raise click.UsageError(
-            "--out and --compare-to go with one FILE; plan the files one at a time for them"
-        )
-    if as_of is not None and out is not None:
-        raise click.UsageError(
-            "--as-of is for review and --out saves a plan to apply, which always uses the time "
-            "it runs; plan without --as-of to save one"
-        )
-    moment = _moment(as_of)
-    shown: list[str] = []
-    failed: list[str] = []
-    changed = False
-    for file in files:
-        try:
-            has_changes, text = _plan_one(
-                ctx,
-                file,
-                base_url=base_url,
-                fmt=fmt,
-                out=out,
-                targets=targets,
-                api_key_env=api_key_env,
-                max_chars=max_chars,
-                compare_to=compare_to,
-                as_of=moment,
-            )
-        except ReconcilerError as exc:
-            if len(files) == 1:
-                raise
-            failed.append(file)
-            echo(ctx, f"Error: {file}: {lines(exc.message)}\n", err=True)
-            continue
-        changed = changed or has_changes
-        shown.append(text if len(files) == 1 or fmt != "text" else f"== {file} ==\n\n{text}")
-    if fmt == "json" and len(files) > 1:
-        echo(ctx, json.dumps([json.loads(t) for t in shown], indent=2, ensure_ascii=False) + "\n")
-    else:
-        echo(ctx, "\n".join(shown))
-    if failed:
-        raise ReconcilerError(
-            f"{len(failed)} of {len(files)} files could not be planned ({', '.join(failed)}); "
-            "see the errors above."
-        )
-    if detailed_exitcode and changed:
-        ctx.exit(2)
-
-
-def _moment(as_of: str | None) -> datetime | None:
-    if as_of is None:
-        return None
-    try:
-        return holds.moment(as_of)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as-of") from exc
-
-
-def _plan_one(
-    ctx: click.Context,
-    file: str,
-    *,
-    base_url: str | None,
-    fmt: str,
-    out: Path | None,
-    targets: tuple[str, ...],
-    api_key_env: str | None,
-    max_chars: int | None,
-    compare_to: Path | None,
-    as_of: datetime | None = None,
-) -> tuple[bool, str]:
-    """Whether one file's plan has changes (with --compare-to, an edit of a hold is one:
-    it changes the organization later, unreviewed otherwise), and its rendering (saved
-    with --out)."""
-    check_outputs(("--out", out), inputs=(Path(file), compare_to))
-    desired = document.load(file, as_of)
-    base = document.load_or_empty(compare_to, desired.provider) if compare_to else None
-    connection = reading_for(ctx, desired, base_url=base_url, api_key_env=api_key_env)
-    planned = run(flows.plan_edit(desired, connection, targets, base=base, ahead=as_of is not None))
-    result, sections = planned.plan, planned.sections
-    text = _rendered_plan(
-        ctx,
-        result,
-        sections,
-        fmt,
-        title=render.heading("reconciler plan", str(file)),
-        max_chars=max_chars,
-    )
-    if out:
-        planfile.save(result, out, sections=sections)
-        echo(
-            ctx,
-            f"\nSaved the plan to {out}. To apply exactly this plan, run:\n"
-            f"    reconciler apply {shlex.quote(str(out))}\n",
-            err=True,
-        )
-    return planned.has_changes, text
-
-
-def _rendered_plan(
-    ctx: click.Context,
-    result: Plan,
-    sections: planfile.Sections | None,
-    fmt: str,
-    *,
-    title: str,
-    max_chars: int | None,
-) -> str:
-    color = wants_color(ctx)
-    # Where the whole of a cut plan is: a workflow run's artifacts only inside one.
-    in_ci = os.environ.get("GITHUB_ACTIONS") == "true"
-    full_plan = render.FULL_PLAN_GITHUB if in_ci else render.FULL_PLAN_LOCAL
-    if sections is None:
-        text = render.plan_as(
-            result, fmt, title=title, color=color, max_chars=max_chars, full_plan=full_plan
-        )
-    else:
-        change, drift = sections
-        text = render.sections_as(
-            result,
-            change,
-            drift,
-            fmt,
-            title=title,
-            color=color,
-            max_chars=max_chars,
-            full_plan=full_plan,
-        )
-    return text
-
-
-@cli.command()
-@global_options
-@click.argument("saved", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option(
-    "--max-chars",
-    type=click.IntRange(min=1000),
-    default=None,
-    help="Markdown only: cut whole resources from the end, with a note, to fit N characters.",
-)
-@click.option(
-    "--title",
-    default="reconciler",
-    show_default=True,
-    help="Markdown heading, as plain text (escaped).",
-)
-@click.option(
-    "--subject",
-    default=None,
-    help="Shown after the title as code, escaped so no name can break out of it "
-    "(default: the saved file's name; '' for none).",
-)
-@click.pass_context
-def show(
-    ctx: click.Context,
-    saved: Path,
-    fmt: str,
-    max_chars: int | None,
-    title: str,
-    subject: str | None,
-) -> None:
-    """Render a saved PLAN.json or an apply REPORT.json again, offline (like terraform show)."""
-    subject = saved.name if subject is None else subject
-    heading = render.heading(title, subject or None)
-    report = planfile.load_report_if_report(saved)
-    if report is not None:
-        echo(ctx, render.report_as(report, fmt, title=heading, color=wants_color(ctx)))
-        return
-    loaded = planfile.load_saved(saved)
-    echo(
-        ctx,
-        _rendered_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars),
-    )
 
 
 @cli.command()
@@ -467,6 +232,8 @@ def demo(ctx: click.Context, keep: bool, provider: str) -> None:
     )
 
 
+cli.add_command(plan_command, name="plan")
+cli.add_command(show_command, name="show")
 cli.add_command(apply_command, name="apply")
 cli.add_command(adopt_command, name="adopt")
 cli.add_command(sandbox_command, name="sandbox")

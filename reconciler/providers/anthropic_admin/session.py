@@ -527,7 +527,6 @@ class AdminSession:
     async def _set_spend_limit(self, change: ResourceChange, period: str) -> None:
         await self._set_spend(change, {"type": "organization"}, "the organization")
 
-
     async def _delete_spend_limit(self, change: ResourceChange, *names: str) -> None:
         limit_id = await self._id(change.address)
         await self._calling(
@@ -540,7 +539,6 @@ class AdminSession:
         workspace_id = await self._workspace_id(workspace)
         scope = {"type": "workspace", "workspace_id": workspace_id}
         await self._set_spend(change, scope, f"workspace {workspace!r}")
-
 
     async def _set_rate_limit(self, change: ResourceChange, workspace: str, group: str) -> None:
         """Set each named limiter type's override (None clears it); others stay."""
@@ -555,7 +553,6 @@ class AdminSession:
                 limits=limits,  # type: ignore[arg-type]
             ),
         )
-
 
     # -- ids ----------------------------------------------------------------------------------
 
