@@ -6,6 +6,10 @@ with them alias bombs), duplicate and non-string keys, YAML 1.1 booleans
 (``no``) and octals (``0755``), tags, several documents, files over 1 MiB.
 Then the data is checked against ``schemas/org.schema.json``. Every problem of
 a file is reported at once, in file order, as ``file:line:col: path: message``.
+
+Over 400 lines and one job: a file becomes a ``DesiredState`` or every problem at its
+position; the strict YAML walk and the schema check both report through the same
+positions, so they stay together.
 """
 
 from __future__ import annotations

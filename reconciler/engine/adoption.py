@@ -10,6 +10,9 @@ document, and re-emitting normalises spacing and indentation and drops an
 explicit ``null``; editing spans does not.) The new text is then read again and
 planned against live state: adopt writes it only when it validates and plans
 to no changes, so a file never says something other than what was adopted.
+
+Over 400 lines and one job: locating a value's span in the file's text and editing it
+there; the four kinds of edit share the locating, so they stay together.
 """
 
 from __future__ import annotations

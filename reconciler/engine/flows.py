@@ -4,7 +4,12 @@ file, a saved plan verified against its file or an undo plan by its signature
 (``to_apply``), the safety check and how an apply that did not finish ends
 (``check_safe``, ``failure``); export; adopt live state back into the file. They
 return values (plans, ``ToApply`` or ``HeldBack``, reports) that commands render;
-which API is behind them is the provider's business."""
+which API is behind them is the provider's business.
+
+Over 400 lines and one job: the flows, each short; adopt's (reading the file's text,
+checking the result plans to nothing) is the longest and could move to a module of its
+own when it grows.
+"""
 
 from __future__ import annotations
 

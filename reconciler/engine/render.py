@@ -3,6 +3,9 @@
 Text is Terraform-like and aligned (colour only when asked); JSON is the
 documented, versioned ``data()`` form; markdown is ready for a pull-request
 comment or ``$GITHUB_STEP_SUMMARY``.
+
+Over 400 lines and one job: every output of a plan or report in three formats; the
+formats share their helpers (escaping, headings, cutting to fit), so they stay together.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ emulator decides, and says so here:
   ``spend_limits_admin_api_writes_not_enabled`` for every spend-limit call, lists
   included; one with reads only (``admin_api: read``) gets it for set and delete.
   Lists need the ``spend-limit-reads-2026-09-26`` beta header and come newest first.
+
+Over 400 lines and one job: the Admin API's spend and rate limits as the sandbox keeps
+them, with every rule the real API documents for them.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ deactivates the workspace's keys, a workspace's ``display_color`` is
 ``#RRGGBB`` and its ``external_key_id`` is write-once (an external key of the
 organization's, never detached or replaced). Rate and spend
 limits are ``admin_limits``'s.
+
+Over 400 lines and one job: the Admin API's objects in SQLite and the rules the API
+enforces on them (members, invites, workspaces, keys); the limits and federation have
+modules of their own.
 """
 
 from __future__ import annotations

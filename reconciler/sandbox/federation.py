@@ -16,6 +16,9 @@ leaving loopback.
 Refusals of the exchange are OAuth errors (``{"error", "error_description"}``,
 RFC 6749 5.2) that name the claim that did not match, never the value the rule
 wants. Access tokens are stored hashed, like keys.
+
+Over 400 lines and one job: the token exchange and what it checks; its routes are in
+``federation_app`` and the issuer in ``oidc``.
 """
 
 from __future__ import annotations

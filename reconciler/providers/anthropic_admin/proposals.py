@@ -12,6 +12,9 @@ Limits: a spend limit (the organization's, or a workspace's) is created, updated
 or deleted when the file says ``null``; a workspace's rate-limit overrides are set
 type by type (``null`` clears one). A workspace the file pins by ``id`` is matched
 by it, so a new name renames it; ``external_key_id`` is write-once.
+
+Over 400 lines and one job: the Admin API's planning rules (what a file asks of each
+kind of resource, and the review of removals), which read one another's results.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ basis of a write), paces itself by the rate-limit headers, retries what is
 safe to retry (429 with ``retry-after``, 5xx, 529, network failures) with
 jittered exponential backoff bounded in attempts and time, and translates
 every httpx and HTTP failure into ``reconciler.core.errors`` at one boundary.
+
+Over 400 lines and one job: the Company API's HTTP boundary (auth, pagination, ETags,
+validation, retries, pacing and error translation are each a few lines of the same
+request path).
 """
 
 from __future__ import annotations
