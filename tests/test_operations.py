@@ -6,13 +6,25 @@ its signature, and ``check_safe`` holds ``--max-changes`` and the guards."""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
 
-from reconciler.core.errors import PlanFileError, UnsafePlanError
-from reconciler.core.model import Action, DesiredState, FieldChange, Plan, ResourceChange
+from reconciler.core.errors import PlanFileError, StalePlanError, UnsafePlanError
+from reconciler.core.model import (
+    Action,
+    ApplyReport,
+    DesiredState,
+    FieldChange,
+    Outcome,
+    Plan,
+    ResourceChange,
+    ResourceResult,
+)
+from reconciler.desired import document
 from reconciler.engine import flows, planfile
 from reconciler.net.connection import Connection, RetryPolicy
 
@@ -115,3 +127,194 @@ def test_max_changes_and_guards_refuse_before_any_write() -> None:
     with pytest.raises(UnsafePlanError, match="removes an organization admin"):
         flows.check_safe(guarded, max_changes=None)
     flows.check_safe(guarded, max_changes=None, force=True)
+
+
+# -- the flows the commands call: plan_edit, to_apply, failure -----------------------------
+
+
+def write_file(tmp_path: Path, text: str, name: str = "org.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_plan_edit_shows_the_edit_apart_from_drift_with_its_holds(
+    counting: Counting, tmp_path: Path
+) -> None:
+    base = document.load(write_file(tmp_path, "version: 1\ncompany:\n  name: B\n", "base.yaml"))
+    edited = document.load(
+        write_file(
+            tmp_path,
+            "version: 1\napi: {api_key_env: CLAUDE_ADMIN_KEY}\ncompany:\n  name: B\n"
+            "  usage_limit: {value: 1000000, until: 2999-01-01, then: 5}\n",
+        )
+    )
+    planned = asyncio.run(flows.plan_edit(edited, connect(counting), base=base))
+    assert planned.sections is not None
+    change, drift = planned.sections
+    assert [r.address for r in drift.resources] == ["company"]  # name: B was wanted before
+    assert drift.resources[0].changes.keys() == {"name"}
+    assert [(h.path, h.edit) for h in change.holds] == [("company.usage_limit", "added")]
+    assert planned.plan.warnings[0].startswith("this edit changes api.api_key_env from null")
+    assert planned.has_changes
+    same = asyncio.run(flows.plan_edit(base, connect(counting), base=base))
+    assert same.sections is not None
+    assert same.sections[0].holds == ()
+    assert not same.sections[0].resources
+
+
+def test_plan_edit_says_first_when_the_holds_were_resolved_at_another_time(
+    counting: Counting,
+) -> None:
+    ahead = asyncio.run(flows.plan_edit(FILE, connect(counting), ahead=True))
+    assert ahead.sections is None
+    assert ahead.plan.warnings[0] == (
+        f"planned as of {ahead.plan.made_at} (--as-of): holds are resolved at that time; "
+        "apply uses the time it runs"
+    )
+    now = asyncio.run(flows.plan_edit(FILE, connect(counting)))
+    assert not any("--as-of" in w for w in now.plan.warnings)
+    assert now.has_changes == (not now.plan.is_empty)
+
+
+def test_plan_edit_keeps_only_the_targeted_hold_edits(counting: Counting, tmp_path: Path) -> None:
+    base = document.load(write_file(tmp_path, "version: 1\n", "base.yaml"))
+    held = "{value: 9, until: 2999-01-01, then: 5}"
+    edited = document.load(
+        write_file(
+            tmp_path,
+            f"version: 1\ncompany:\n  usage_limit: {held}\nprojects:\n"
+            f"  proj_2:\n    usage_limit: {held}\n",
+        )
+    )
+    planned = asyncio.run(
+        flows.plan_edit(edited, connect(counting), ("project.proj_2",), base=base)
+    )
+    assert planned.sections is not None
+    assert [h.address for h in planned.sections[0].holds] == ["project.proj_2"]
+
+
+def connector(counting: Counting) -> flows.Connect:
+    return lambda asked, by, provider: connect(counting)
+
+
+def test_to_apply_plans_a_file_and_verifies_a_saved_plan(
+    counting: Counting, tmp_path: Path
+) -> None:
+    org = write_file(tmp_path, "version: 1\ncompany:\n  name: Wanted\n")
+    fresh = asyncio.run(flows.to_apply(org, connector(counting)))
+    assert isinstance(fresh, flows.ToApply)
+    assert [r.address for r in fresh.plan.resources] == ["company"]
+    saved = tmp_path / "plan.json"
+    planfile.save(replace(fresh.plan, api={"base_url": OPERATOR}), saved)
+    again = asyncio.run(flows.to_apply(saved, connector(counting)))
+    assert isinstance(again, flows.ToApply)
+    assert again.plan.resources == fresh.plan.resources
+    org.write_text("version: 1\ncompany:\n  name: Other\n")
+    with pytest.raises(StalePlanError, match=r"was not made from .* as it is now"):
+        asyncio.run(flows.to_apply(saved, connector(counting)))
+
+
+@pytest.mark.parametrize(
+    ("saved", "options", "says"),
+    [
+        (
+            False,
+            {"expect_file": Path("x.yaml")},
+            "--expect-file goes with a saved plan, not a file.",
+        ),
+        (
+            True,
+            {"reviewed": Path("r.json")},
+            "--only-ended-holds goes with a FILE, planned as it runs.",
+        ),
+    ],
+)
+def test_to_apply_refuses_options_that_do_not_go_with_the_source(
+    counting: Counting, tmp_path: Path, saved: bool, options: dict[str, Path], says: str
+) -> None:
+    org = write_file(tmp_path, "version: 1\ncompany:\n  name: Wanted\n")
+    source = org
+    if saved:
+        plan = asyncio.run(flows.plan_file(document.load(org), connect(counting)))
+        source = tmp_path / "plan.json"
+        planfile.save(replace(plan, api={"base_url": OPERATOR}), source)
+    before = counting.sent
+    with pytest.raises(PlanFileError) as caught:
+        asyncio.run(flows.to_apply(source, connector(counting), **options))  # type: ignore[arg-type]
+    assert caught.value.message == says
+    assert counting.sent == before
+
+
+def test_an_undo_plan_with_an_expected_file_is_refused(counting: Counting, tmp_path: Path) -> None:
+    undo = tmp_path / "undo.json"
+    undo.write_text(json.dumps({**planfile.saved_plan_data(Plan(())), "kind": "undo"}))
+    with pytest.raises(PlanFileError, match="--expect-file goes with a plan from 'plan --out'"):
+        asyncio.run(flows.to_apply(undo, connector(counting), expect_file=Path("org.yaml")))
+
+
+def test_only_ended_holds_a_reviewed_plan_listed_are_applied(
+    counting: Counting, tmp_path: Path
+) -> None:
+    ended = "usage_limit: {value: 9, until: 2020-01-01, then: 2000000}"
+    org = write_file(tmp_path, f"version: 1\ncompany:\n  {ended}\n  name: Wanted\n")
+    reviewed = tmp_path / "reviewed.json"
+    planfile.save(Plan(()), reviewed)  # a reviewed plan that lists no hold
+    unseen = asyncio.run(flows.to_apply(org, connector(counting), reviewed=reviewed))
+    assert unseen == flows.HeldBack(
+        f"Nothing was applied: {reviewed} does not list the hold on company.usage_limit "
+        "(until 2020-01-01) as the file has it now, so no reviewer saw it end. Review a plan "
+        "of the file (plan --out) and pass that, or apply the file yourself."
+    )
+    listed = asyncio.run(flows.plan_file(document.load(org), connect(counting)))
+    planfile.save(listed, reviewed)
+    other = asyncio.run(flows.to_apply(org, connector(counting), reviewed=reviewed))
+    assert isinstance(other, flows.HeldBack)  # the name is drift, not an ended hold
+    assert other.why == (
+        "Nothing was applied: company changes for another reason than an ended hold (drift, "
+        "or an edit of the file); --only-ended-holds applies only what holds that have "
+        "ended change."
+    )
+    assert other.plan is not None
+    org.write_text(f"version: 1\ncompany:\n  {ended}\n")
+    done = asyncio.run(flows.to_apply(org, connector(counting), reviewed=reviewed))
+    assert isinstance(done, flows.ToApply)
+    assert {r.address for r in done.plan.resources} == {"company"}
+
+
+def result(outcome: Outcome) -> ResourceResult:
+    return ResourceResult("company", outcome, {})
+
+
+def test_an_apply_that_did_not_finish_ends_in_one_sentence() -> None:
+    assert flows.failure(ApplyReport((result(Outcome.APPLIED),))) is None
+    failed = flows.failure(
+        ApplyReport((result(Outcome.APPLIED), result(Outcome.FAILED), result(Outcome.SKIPPED)))
+    )
+    assert failed is not None
+    assert failed.message == (
+        "1 failed and 1 skipped (see above); what was applied stays applied: run plan again "
+        "to see what is left."
+    )
+    refused = flows.failure(
+        ApplyReport(
+            (result(Outcome.APPLIED), result(Outcome.SKIPPED), result(Outcome.SKIPPED)),
+            refused="The key in CLAUDE_API_KEY lacks the scope organization:write; use a key "
+            "with it (request-id req_1).",
+        )
+    )
+    assert refused is not None
+    assert refused.message == (
+        "The key in CLAUDE_API_KEY lacks the scope organization:write: 1 applied, 2 not "
+        "attempted. Run apply again with a key that may write."
+    )
+
+
+def test_a_plan_that_does_not_record_its_api_is_refused_in_its_own_words() -> None:
+    with pytest.raises(PlanFileError) as caught:
+        flows.check_host(Plan(()), connect(httpx.ASGITransport(app=None)))  # type: ignore[arg-type]
+    assert caught.value.message == (
+        "The saved plan was made against an API it does not record, not http://127.0.0.1:9 "
+        "where this apply would write; nothing was sent. Run plan again against "
+        "http://127.0.0.1:9."
+    )
