@@ -194,22 +194,50 @@ def test_plan_edit_keeps_only_the_targeted_hold_edits(counting: Counting, tmp_pa
     assert [h.address for h in planned.sections[0].holds] == ["project.proj_2"]
 
 
-def connector(counting: Counting) -> flows.Connect:
-    return lambda asked, by, provider: connect(counting)
+class Connector:
+    """What a command gives a flow to connect with: records what asked, by what name,
+    for which provider, and hands back the connection it made."""
+
+    def __init__(self, counting: Counting) -> None:
+        self.counting, self.asked, self.made = counting, [], []  # type: ignore[var-annotated]
+
+    def __call__(self, asked: DesiredState | Plan, by: str, provider: str) -> Connection:
+        self.asked.append((type(asked).__name__, by, provider))
+        self.made.append(connect(self.counting))
+        return self.made[-1]
+
+
+def connector(counting: Counting) -> Connector:
+    return Connector(counting)
 
 
 def test_to_apply_plans_a_file_and_verifies_a_saved_plan(
     counting: Counting, tmp_path: Path
 ) -> None:
-    org = write_file(tmp_path, "version: 1\ncompany:\n  name: Wanted\n")
-    fresh = asyncio.run(flows.to_apply(org, connector(counting)))
+    org = write_file(
+        tmp_path, "version: 1\ncompany:\n  name: Wanted\nprojects:\n  proj_2: {name: R}\n"
+    )
+    made = connector(counting)
+    fresh = asyncio.run(flows.to_apply(org, made))
     assert isinstance(fresh, flows.ToApply)
-    assert [r.address for r in fresh.plan.resources] == ["company"]
+    assert [r.address for r in fresh.plan.resources] == ["company", "project.proj_2"]
+    assert made.asked == [("DesiredState", str(org), "company")]
+    assert fresh.connection is made.made[0]
+    only = asyncio.run(flows.to_apply(org, connector(counting), targets=("company",)))
+    assert isinstance(only, flows.ToApply)
+    assert [r.address for r in only.plan.resources] == ["company"]
     saved = tmp_path / "plan.json"
     planfile.save(replace(fresh.plan, api={"base_url": OPERATOR}), saved)
-    again = asyncio.run(flows.to_apply(saved, connector(counting)))
+    made = connector(counting)
+    again = asyncio.run(flows.to_apply(saved, made, targets=("project.proj_2",)))
     assert isinstance(again, flows.ToApply)
-    assert again.plan.resources == fresh.plan.resources
+    assert again.plan.resources == fresh.plan.resources[1:]
+    assert made.asked == [("DesiredState", str(org), "company")]
+    assert again.connection is made.made[0]
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_bytes(org.read_bytes())
+    expected = asyncio.run(flows.to_apply(saved, connector(counting), expect_file=elsewhere))
+    assert isinstance(expected, flows.ToApply)  # checked against the file it was told
     org.write_text("version: 1\ncompany:\n  name: Other\n")
     with pytest.raises(StalePlanError, match=r"was not made from .* as it is now"):
         asyncio.run(flows.to_apply(saved, connector(counting)))
@@ -246,6 +274,23 @@ def test_to_apply_refuses_options_that_do_not_go_with_the_source(
     assert counting.sent == before
 
 
+def test_an_undo_plan_is_verified_by_its_signature_and_connects_as_the_plan(
+    counting: Counting, tmp_path: Path
+) -> None:
+    undo = replace(saved_plan(counting), api={"base_url": OPERATOR}, warnings=())
+    path = tmp_path / "undo.json"
+    signature = planfile.undo_signature(undo, planfile.signing_key(ADMIN_KEY))
+    path.write_text(
+        json.dumps({**planfile.saved_plan_data(undo), "kind": "undo", "signature": signature})
+    )
+    made = connector(counting)
+    verified = asyncio.run(flows.to_apply(path, made, targets=("company",)))
+    assert isinstance(verified, flows.ToApply)
+    assert [r.address for r in verified.plan.resources] == ["company"]
+    assert made.asked == [("Plan", str(path), "company")]
+    assert verified.connection is made.made[0]
+
+
 def test_an_undo_plan_with_an_expected_file_is_refused(counting: Counting, tmp_path: Path) -> None:
     undo = tmp_path / "undo.json"
     undo.write_text(json.dumps({**planfile.saved_plan_data(Plan(())), "kind": "undo"}))
@@ -277,9 +322,53 @@ def test_only_ended_holds_a_reviewed_plan_listed_are_applied(
     )
     assert other.plan is not None
     org.write_text(f"version: 1\ncompany:\n  {ended}\n")
-    done = asyncio.run(flows.to_apply(org, connector(counting), reviewed=reviewed))
+    made = connector(counting)
+    done = asyncio.run(flows.to_apply(org, made, reviewed=reviewed))
     assert isinstance(done, flows.ToApply)
     assert {r.address for r in done.plan.resources} == {"company"}
+    assert done.connection is made.made[0]
+    assert made.asked == [("DesiredState", str(org), "company")]
+
+
+def test_what_only_ended_holds_holds_back_is_named_five_at_most(
+    counting: Counting, tmp_path: Path
+) -> None:
+    held = "{value: 9, until: 2020-01-01, then: 7}"
+    projects = "".join(f"  proj_{n}: {{usage_limit: {held}}}\n" for n in range(1, 4))
+    org = write_file(
+        tmp_path,
+        "version: 1\ncompany:\n"
+        + "".join(f"  {f}: {held}\n" for f in ("usage_limit",))
+        + "projects:\n"
+        + projects,
+    )
+    reviewed = tmp_path / "reviewed.json"
+    planfile.save(Plan(()), reviewed)
+    many = asyncio.run(flows.to_apply(org, connector(counting), reviewed=reviewed))
+    assert isinstance(many, flows.HeldBack)
+    assert "the hold on company.usage_limit (until 2020-01-01), projects.proj_1.usage_limit" in (
+        many.why
+    )
+    assert "and more" not in many.why  # four holds: all named
+    org.write_text(
+        org.read_text().replace(
+            "company:\n",
+            "company:\n  name: {value: A, until: 2020-01-01, then: B}\n"
+            "  billing_email: {value: a@x.org, until: 2020-01-01, then: b@x.org}\n",
+        )
+    )
+    six = asyncio.run(flows.to_apply(org, connector(counting), reviewed=reviewed))
+    assert isinstance(six, flows.HeldBack)
+    assert six.why.count("(until 2020-01-01)") == 5
+    assert "(until 2020-01-01) and more as the file has it now" in six.why
+    org.write_text(
+        "version: 1\ncompany:\n  name: X\n  billing_email: x@example.org\n"
+        "projects:\n  proj_2: {name: Y}\n"
+    )
+    planfile.save(Plan(()), reviewed)
+    two = asyncio.run(flows.to_apply(org, connector(counting), reviewed=reviewed))
+    assert isinstance(two, flows.HeldBack)
+    assert two.why.startswith("Nothing was applied: company, project.proj_2 change for another")
 
 
 def result(outcome: Outcome) -> ResourceResult:
