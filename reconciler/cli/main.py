@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from reconciler import __version__, providers
-from reconciler.cli import starter
+from reconciler.cli import options, starter
 from reconciler.cli.adopt import adopt as adopt_command
 from reconciler.cli.apply import apply as apply_command
 from reconciler.cli.demo import run_demo
@@ -237,8 +237,8 @@ cli.add_command(show_command, name="show")
 cli.add_command(apply_command, name="apply")
 cli.add_command(adopt_command, name="adopt")
 cli.add_command(sandbox_command, name="sandbox")
-for _provider in providers.installed():  # each API's own commands, from its package
-    for _command in _provider.commands():
+for _provider in providers.installed():  # each API's own commands, lent our options
+    for _command in _provider.commands(options):
         cli.add_command(_command)
 
 

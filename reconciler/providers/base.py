@@ -13,7 +13,7 @@ one without touching this one.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Protocol
@@ -100,6 +100,26 @@ class Session(Protocol):
         """The live organization as this provider's file data."""
 
 
+class CommandKit(Protocol):
+    """What the CLI lends a provider's own commands (``reconciler.cli.options`` is one):
+    its shared options and plumbing, so no provider imports the CLI."""
+
+    @property
+    def global_options(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+    @property
+    def base_url_option(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+    @property
+    def api_key_env_option(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+    @property
+    def check_outputs(self) -> Callable[..., None]: ...
+    @property
+    def connection_for(self) -> Callable[..., Connection]: ...
+    @property
+    def echo(self) -> Callable[..., None]: ...
+    @property
+    def run(self) -> Callable[..., Any]: ...
+
+
 class Provider(Protocol):
     """One API, everything reconciler needs of it. The engine asks only this."""
 
@@ -150,5 +170,6 @@ class Provider(Protocol):
         """How ``apply --undo-out`` undoes a change that was applied: the change that puts
         it back (None: it cannot be undone; see ``undoing``), and what the undo plan warns."""
 
-    def commands(self) -> Sequence[click.Command]:
-        """Commands of this API's own (``reconciler usage``), added to the CLI."""
+    def commands(self, kit: CommandKit) -> Sequence[click.Command]:
+        """Commands of this API's own (``reconciler usage``), added to the CLI, built
+        with the CLI's shared options and plumbing (``kit``)."""

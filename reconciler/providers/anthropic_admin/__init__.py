@@ -14,7 +14,7 @@ from reconciler.core.edits import Edit
 from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.net.connection import Connection
 from reconciler.providers.anthropic_admin import addresses, adopting, proposals
-from reconciler.providers.base import Proposal, packaged_schema, undoing
+from reconciler.providers.base import CommandKit, Proposal, packaged_schema, undoing
 
 if TYPE_CHECKING:
     from reconciler.providers.anthropic_admin.session import AdminSession
@@ -105,5 +105,5 @@ class AnthropicAdminProvider:
         )
         return (replace(undo, changes=kept) if kept else None), warning
 
-    def commands(self) -> Sequence[click.Command]:
+    def commands(self, kit: CommandKit) -> Sequence[click.Command]:
         return ()

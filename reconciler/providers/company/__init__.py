@@ -11,9 +11,9 @@ import click
 from reconciler.core.edits import Edit, Put
 from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.net.connection import Connection
-from reconciler.providers.base import Proposal, packaged_schema, undoing
+from reconciler.providers.base import CommandKit, Proposal, packaged_schema, undoing
 from reconciler.providers.company import proposals
-from reconciler.providers.company.commands import usage
+from reconciler.providers.company.commands import usage_command
 from reconciler.providers.company.session import CompanySession
 
 
@@ -67,5 +67,5 @@ class CompanyProvider:
     def reversal(self, applied: ResourceChange) -> tuple[ResourceChange | None, str | None]:
         return undoing(applied, Action.UPDATE), None  # the Company API only updates
 
-    def commands(self) -> Sequence[click.Command]:
-        return (usage,)
+    def commands(self, kit: CommandKit) -> Sequence[click.Command]:
+        return (usage_command(kit),)

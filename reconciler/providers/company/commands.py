@@ -11,17 +11,9 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import (
-    api_key_env_option,
-    base_url_option,
-    check_outputs,
-    connection_for,
-    echo,
-    global_options,
-    run,
-)
 from reconciler.core.errors import ReconcilerError
 from reconciler.net.connection import Connection
+from reconciler.providers.base import CommandKit
 from reconciler.providers.company.samples import read_log
 from reconciler.providers.company.usage import (
     read_usage,
@@ -53,128 +45,139 @@ class Share(click.ParamType):  # type: ignore[type-arg]  # click 8.1's is not ge
         return share
 
 
-@click.command()
-@global_options
-@base_url_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="markdown: a summary with a Mermaid chart of the month, for a CI job's summary.",
-)
-@click.option(
-    "--watch",
-    type=click.FloatRange(min=0.01),
-    default=None,
-    is_flag=False,
-    flag_value=60.0,
-    metavar="[SECONDS]",
-    help="Poll every SECONDS (60 when no value is given) until interrupted.",
-)
-@click.option(
-    "--log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The JSON-lines log of polls: --watch appends one line per poll to it; "
-    "--format markdown reads the month's earlier samples from it.",
-)
-@click.option(
-    "--count", type=click.IntRange(min=1), default=None, help="With --watch: stop after N polls."
-)
-@click.option(
-    "--warn-at",
-    type=Share(),
-    default=None,
-    help="Warn, and exit 2, when the use or the projection to the period's end reaches "
-    "this share of the usage limit (say 80%).",
-)
-@click.option(
-    "--serve",
-    is_flag=True,
-    help="Serve a dashboard of the month on http://127.0.0.1:PORT, polling every "
-    "--interval seconds and keeping the samples in --db.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=DEFAULT_PORT,
-    show_default=True,
-    help="With --serve; 0 picks a free port.",
-)
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=1),
-    default=60.0,
-    show_default=True,
-    help="With --serve: seconds between polls.",
-)
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("reconciler-usage.db"),
-    show_default=True,
-    help="With --serve: the SQLite file of samples (kept across restarts).",
-)
-@api_key_env_option
-@click.pass_context
-def usage(
-    ctx: click.Context,
-    base_url: str | None,
-    fmt: str,
-    watch: float | None,
-    log: Path | None,
-    count: int | None,
-    warn_at: float | None,
-    serve: bool,
-    port: int,
-    interval: float,
-    db: Path,
-    api_key_env: str | None,
-) -> None:
-    """Company API: token usage this month (used, remaining, API calls, where the month
-    is heading), once, watched, or served as a dashboard.
+def usage_command(kit: CommandKit) -> click.Command:
+    """``reconciler usage``, built with the CLI's shared options and plumbing (``kit``),
+    which the CLI lends through the seam: this package never imports the CLI."""
 
-    Reads the key from --api-key-env, else CLAUDE_API_KEY, else ANTHROPIC_ADMIN_KEY.
-    Exits 2 when --warn-at is crossed."""
-    _check_combination(ctx, fmt=fmt, watch=watch, log=log, count=count, serve=serve)
-    if watch is not None:
-        check_outputs(("--log", log), inputs=())
-    if serve:
-        check_outputs(("--db", db), inputs=())
-    connection = connection_for(ctx, base_url=base_url, provider="company", api_key_env=api_key_env)
-    if serve:
-        _serve(ctx, connection, port=port, interval=interval, db=db)
-        return
-    if watch is None:
-        history, skipped = read_log(log) if log else ([], 0)  # before any request
-        found = run(read_usage(connection))
-        if fmt == "markdown":
-            echo(ctx, usage_markdown(found, history, skipped))
-        else:
-            echo(ctx, usage_text(found, fmt))
-        _exit_if_crossed(ctx, [w] if (w := warning_for(found, warn_at)) else [])
-        return
-    crossings: list[str] = []
+    @click.command()
+    @kit.global_options
+    @kit.base_url_option
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json", "markdown"]),
+        default="text",
+        show_default=True,
+        help="markdown: a summary with a Mermaid chart of the month, for a CI job's summary.",
+    )
+    @click.option(
+        "--watch",
+        type=click.FloatRange(min=0.01),
+        default=None,
+        is_flag=False,
+        flag_value=60.0,
+        metavar="[SECONDS]",
+        help="Poll every SECONDS (60 when no value is given) until interrupted.",
+    )
+    @click.option(
+        "--log",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The JSON-lines log of polls: --watch appends one line per poll to it; "
+        "--format markdown reads the month's earlier samples from it.",
+    )
+    @click.option(
+        "--count",
+        type=click.IntRange(min=1),
+        default=None,
+        help="With --watch: stop after N polls.",
+    )
+    @click.option(
+        "--warn-at",
+        type=Share(),
+        default=None,
+        help="Warn, and exit 2, when the use or the projection to the period's end reaches "
+        "this share of the usage limit (say 80%).",
+    )
+    @click.option(
+        "--serve",
+        is_flag=True,
+        help="Serve a dashboard of the month on http://127.0.0.1:PORT, polling every "
+        "--interval seconds and keeping the samples in --db.",
+    )
+    @click.option(
+        "--port",
+        type=click.IntRange(0, 65535),
+        default=DEFAULT_PORT,
+        show_default=True,
+        help="With --serve; 0 picks a free port.",
+    )
+    @click.option(
+        "--interval",
+        type=click.FloatRange(min=1),
+        default=60.0,
+        show_default=True,
+        help="With --serve: seconds between polls.",
+    )
+    @click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("reconciler-usage.db"),
+        show_default=True,
+        help="With --serve: the SQLite file of samples (kept across restarts).",
+    )
+    @kit.api_key_env_option
+    @click.pass_context
+    def usage(
+        ctx: click.Context,
+        base_url: str | None,
+        fmt: str,
+        watch: float | None,
+        log: Path | None,
+        count: int | None,
+        warn_at: float | None,
+        serve: bool,
+        port: int,
+        interval: float,
+        db: Path,
+        api_key_env: str | None,
+    ) -> None:
+        """Company API: token usage this month (used, remaining, API calls, where the month
+        is heading), once, watched, or served as a dashboard.
 
-    def alert(message: str) -> None:
-        crossings.append(message)
-        echo(ctx, f"Warning: {message}\n", err=True)
-
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends a watch, not in error
-        run(
-            watch_usage(
-                connection,
-                interval=watch,
-                count=count,
-                log=log,
-                show=lambda u: echo(ctx, usage_text(u, fmt)),
-                warn=lambda m: echo(ctx, f"Warning: {m}\n", err=True),
-                warn_at=warn_at,
-                alert=alert,
-            )
+        Reads the key from --api-key-env, else CLAUDE_API_KEY, else ANTHROPIC_ADMIN_KEY.
+        Exits 2 when --warn-at is crossed."""
+        _check_combination(ctx, fmt=fmt, watch=watch, log=log, count=count, serve=serve)
+        if watch is not None:
+            kit.check_outputs(("--log", log), inputs=())
+        if serve:
+            kit.check_outputs(("--db", db), inputs=())
+        connection = kit.connection_for(
+            ctx, base_url=base_url, provider="company", api_key_env=api_key_env
         )
-    _exit_if_crossed(ctx, crossings, said=True)
+        if serve:
+            _serve(ctx, kit, connection, port=port, interval=interval, db=db)
+            return
+        if watch is None:
+            history, skipped = read_log(log) if log else ([], 0)  # before any request
+            found = kit.run(read_usage(connection))
+            if fmt == "markdown":
+                kit.echo(ctx, usage_markdown(found, history, skipped))
+            else:
+                kit.echo(ctx, usage_text(found, fmt))
+            _exit_if_crossed(ctx, kit, [w] if (w := warning_for(found, warn_at)) else [])
+            return
+        crossings: list[str] = []
+
+        def alert(message: str) -> None:
+            crossings.append(message)
+            kit.echo(ctx, f"Warning: {message}\n", err=True)
+
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends a watch, not in error
+            kit.run(
+                watch_usage(
+                    connection,
+                    interval=watch,
+                    count=count,
+                    log=log,
+                    show=lambda u: kit.echo(ctx, usage_text(u, fmt)),
+                    warn=lambda m: kit.echo(ctx, f"Warning: {m}\n", err=True),
+                    warn_at=warn_at,
+                    alert=alert,
+                )
+            )
+        _exit_if_crossed(ctx, kit, crossings, said=True)
+
+    return usage
 
 
 def _check_combination(
@@ -212,16 +215,24 @@ def _check_combination(
         )
 
 
-def _exit_if_crossed(ctx: click.Context, crossings: list[str], said: bool = False) -> None:
+def _exit_if_crossed(
+    ctx: click.Context, kit: CommandKit, crossings: list[str], said: bool = False
+) -> None:
     if not crossings:
         return
     if not said:
-        echo(ctx, f"Warning: {crossings[0]}.\n", err=True)
+        kit.echo(ctx, f"Warning: {crossings[0]}.\n", err=True)
     ctx.exit(THRESHOLD_EXIT)
 
 
 def _serve(
-    ctx: click.Context, connection: Connection, *, port: int, interval: float, db: Path
+    ctx: click.Context,
+    kit: CommandKit,
+    connection: Connection,
+    *,
+    port: int,
+    interval: float,
+    db: Path,
 ) -> None:
     # uvicorn and starlette only when serving: every other command starts faster.
     from reconciler.net.serving import PortInUse
@@ -233,7 +244,7 @@ def _serve(
             port=port,
             interval=interval,
             db=db,
-            announce=lambda line: echo(ctx, line + "\n"),
+            announce=lambda line: kit.echo(ctx, line + "\n"),
         )
     except PortInUse as exc:
         raise ReconcilerError(f"{exc}.") from exc
