@@ -16,9 +16,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Protocol
-
-import click
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.core.edits import Edit
 from reconciler.core.model import (
@@ -30,6 +28,9 @@ from reconciler.core.model import (
     ResourceChange,
 )
 from reconciler.net.connection import Connection
+
+if TYPE_CHECKING:
+    import click  # a provider's commands are click's; the seam needs click only to say so
 
 
 def packaged_schema(package: str, name: str) -> dict[str, Any]:
