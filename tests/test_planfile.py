@@ -176,6 +176,8 @@ def test_a_saved_plan_keeps_its_holds_and_the_edits_of_them(tmp_path: Path) -> N
         ({"path": None}, "a hold's place and end are text"),
         ({"ends_at": 20261215}, "a hold's place and end are text"),
         ({"ended": "no"}, "ended is true or false"),
+        # What reaches a terminal from a saved plan is only ever a word reconciler wrote.
+        ({"edit": "added\u001b]8;;https://x\u0007"}, "a hold's edit is one of added"),
     ],
 )
 def test_a_damaged_hold_is_a_damaged_plan(

@@ -134,6 +134,16 @@ def changes_data(changes: Mapping[str, FieldChange]) -> dict[str, dict[str, Any]
     return {name: {"before": c.before, "after": c.after} for name, c in changes.items()}
 
 
+def sections_data(change: Plan, drift: Plan) -> dict[str, Any]:
+    """The JSON form of a plan split into this edit and drift (``--compare-to``), the
+    same in a saved plan and in ``plan --format json``."""
+    return {
+        "change": [r.data() for r in change.resources],
+        "drift": [r.data() for r in drift.resources],
+        "holds": [h.data() for h in change.holds],
+    }
+
+
 @dataclass(frozen=True)
 class ResourceChange:
     """One resource's change: only the fields that differ."""
@@ -158,6 +168,10 @@ class ResourceChange:
     @property
     def after(self) -> dict[str, Any]:
         return {name: c.after for name, c in self.changes.items()}
+
+
+# What an edit of a file can do to a hold (``plan --compare-to``).
+HOLD_EDITS = ("added", "extended", "shortened", "changed", "removed")
 
 
 @dataclass(frozen=True)

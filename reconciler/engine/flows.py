@@ -162,7 +162,7 @@ async def to_apply(
     others = planning.not_from_ended_holds(result, desired) if reviewed is not None else []
     if others:
         return HeldBack(
-            f"Nothing was applied: {', '.join(others[:5])} "
+            f"Nothing was applied: {visible(', '.join(others[:5]))} "
             f"{'changes' if len(others) == 1 else 'change'} for another reason than an "
             "ended hold (drift, or an edit of the file); --only-ended-holds applies only "
             "what holds that have ended change.",

@@ -20,6 +20,7 @@ from reconciler.core.files import read_input, write_json
 from reconciler.core.model import (
     DEFAULT_PROVIDER,
     FORMAT_VERSION,
+    HOLD_EDITS,
     READABLE_FORMAT_VERSIONS,
     Action,
     ApplyReport,
@@ -29,6 +30,7 @@ from reconciler.core.model import (
     PlannedHold,
     ResourceChange,
     ResourceResult,
+    sections_data,
 )
 
 Sections = tuple[Plan, Plan]
@@ -61,11 +63,7 @@ def saved_plan_data(plan: Plan, *, sections: Sections | None = None) -> dict[str
     }
     if sections is not None:
         change, drift = sections
-        data["sections"] = {
-            "change": change.data()["resources"],
-            "drift": drift.data()["resources"],
-            "holds": [h.data() for h in change.holds],
-        }
+        data["sections"] = sections_data(change, drift)
     return data
 
 
@@ -183,6 +181,8 @@ def _holds(items: Any) -> tuple[PlannedHold, ...]:
         edit, ended = item.get("edit"), item["ended"]
         if not all(isinstance(t, str) for t in texts) or not isinstance(ended, bool):
             raise ValueError("a hold's place and end are text, and ended is true or false")
+        if edit is not None and edit not in HOLD_EDITS:
+            raise ValueError(f"a hold's edit is one of {', '.join(HOLD_EDITS)}")
         found.append(
             PlannedHold(
                 path=texts[0],
@@ -193,7 +193,7 @@ def _holds(items: Any) -> tuple[PlannedHold, ...]:
                 until=texts[2],
                 ends_at=texts[3],
                 ended=ended,
-                edit=edit if isinstance(edit, str) else None,
+                edit=edit,
             )
         )
     return tuple(found)

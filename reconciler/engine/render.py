@@ -21,7 +21,15 @@ import click
 from reconciler import __version__
 from reconciler.core.errors import Problem
 from reconciler.core.escape import html_code, markdown_code, markdown_text, visible
-from reconciler.core.model import Action, ApplyReport, Outcome, Plan, PlannedHold, ResourceChange
+from reconciler.core.model import (
+    Action,
+    ApplyReport,
+    Outcome,
+    Plan,
+    PlannedHold,
+    ResourceChange,
+    sections_data,
+)
 from reconciler.desired import yamltext
 
 COLLAPSE_OVER = 10
@@ -140,7 +148,7 @@ def hold_line(hold: PlannedHold) -> str:
         return line
     if hold.edit == "removed":
         return f"- {line} (hold removed: no longer ends)"
-    return f"{_EDIT_SYMBOLS.get(hold.edit, '~')} {line} (hold {hold.edit})"
+    return f"{_EDIT_SYMBOLS.get(hold.edit, '~')} {line} (hold {visible(hold.edit)})"
 
 
 def _heading(resource: ResourceChange, *, count_fields: bool = False) -> str:
@@ -430,11 +438,7 @@ def sections_as(
     """The plan as this edit and drift; in JSON the whole plan plus a ``sections`` entry."""
     if fmt == "json":
         data = whole.data()
-        data["sections"] = {
-            "change": change.data()["resources"],
-            "drift": drift.data()["resources"],
-            "holds": [h.data() for h in change.holds],
-        }
+        data["sections"] = sections_data(change, drift)
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
         return sections_markdown(

@@ -20,6 +20,8 @@ import json
 import re
 from typing import Any
 
+from reconciler.core.escape import visible
+
 # The largest count JSON numbers carry exactly everywhere (IEEE doubles; JavaScript).
 MAX_COUNT = 2**53
 _SUSPECT = re.compile(
@@ -103,8 +105,9 @@ def _shown(text: str) -> str:
 
 def refusal(base_url: str, asked: str, why: str, request_id: str | None) -> str:
     """The sentence for an answer out of bounds, the same for both providers."""
-    request = f" (request-id {request_id})" if request_id else ""
+    request = f" (request-id {visible(request_id)})" if request_id else ""
     return (
-        f"{base_url} answered {asked} with a malformed answer: {why}{request}; nothing was "
-        "taken from it. Run again, and if it persists, report it to the API's operator."
+        f"{base_url} answered {visible(asked)} with a malformed answer: {why}{request}; "
+        "nothing was taken from it. Run again, and if it persists, report it to the API's "
+        "operator."
     )

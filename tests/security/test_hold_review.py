@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ..sandbox import ORG_ADMIN_KEY, SandboxProcess, run_cli
+from ..sandbox import ORG_ADMIN_KEY, Run, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -51,6 +51,20 @@ def held(until: str) -> str:
 @pytest.fixture
 def env(sandbox: SandboxProcess) -> dict[str, str]:
     return {"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+
+
+def apply_ended_holds(org: Path, reviewed: Path, env: dict[str, str]) -> Run:
+    """The nightly job's apply: only what ended holds the reviewed plan listed change."""
+    return run_cli(
+        "apply",
+        str(org),
+        "--only-ended-holds",
+        "--reviewed-plan",
+        str(reviewed),
+        "--auto-approve",
+        "--force",
+        env=env,
+    )
 
 
 def users(sandbox: SandboxProcess) -> list[str]:
@@ -138,30 +152,12 @@ def test_only_holds_a_reviewed_plan_listed_end_by_themselves(
     alone = run_cli("apply", str(org), "--only-ended-holds", "--auto-approve", env=env)
     assert alone.exit_code == 1
     assert "--only-ended-holds and --reviewed-plan go together" in alone.stderr
-    unseen = run_cli(
-        "apply",
-        str(org),
-        "--only-ended-holds",
-        "--reviewed-plan",
-        str(reviewed),
-        "--auto-approve",
-        "--force",
-        env=env,
-    )
+    unseen = apply_ended_holds(org, reviewed, env)
     assert unseen.exit_code == 0, unseen.output
     assert f"does not list the hold on users.dev@example.com (until {day(-1)})" in unseen.stdout
     assert "dev@example.com" in users(sandbox)
     # Reviewed with the hold as it is (the pull request's plan), it ends by itself.
     assert run_cli("plan", str(org), "--out", str(reviewed), env=env).exit_code == 0
-    ended = run_cli(
-        "apply",
-        str(org),
-        "--only-ended-holds",
-        "--reviewed-plan",
-        str(reviewed),
-        "--auto-approve",
-        "--force",
-        env=env,
-    )
+    ended = apply_ended_holds(org, reviewed, env)
     assert ended.exit_code == 0, ended.output
     assert "dev@example.com" not in users(sandbox)
