@@ -1,7 +1,7 @@
 """``reconciler apply``: make the live organization match a file or a reviewed saved
 plan (or an undo plan), after the checks that keep it safe: the plan derived again
 from its file and live state, ``--max-changes``, guards and ``--force``, a typed
-``yes``. ``operations`` does the work and ``terminal`` the prompt and interrupts;
+``yes``. ``engine.flows`` does the work and ``terminal`` the prompt and interrupts;
 this module is the command line and what it writes (report, undo plan)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from reconciler.cli.options import (
     base_url_option,
     check_outputs,
     connection_for,
+    each_source,
     echo,
     federation_options,
     global_options,
@@ -26,13 +27,8 @@ from reconciler.cli.options import (
     targets_option,
     wants_color,
 )
-from reconciler.core.errors import (
-    ApprovalError,
-    ReconcilerError,
-)
-from reconciler.core.escape import lines
 from reconciler.core.files import write_json
-from reconciler.core.model import DesiredState, Plan
+from reconciler.core.model import ApplyReport, DesiredState, Plan
 from reconciler.engine import flows, planfile, render
 from reconciler.net.connection import Connection
 
@@ -138,24 +134,8 @@ def apply(
         api_key_env=api_key_env,
         reviewed_plan=reviewed_plan,
     )
-    failed: list[str] = []
-    for source in sources:
-        if len(sources) > 1:
-            echo(ctx, f"== {source} ==\n\n")
-        try:
-            _apply_one(ctx, source, choices)
-        except ApprovalError:
-            raise
-        except ReconcilerError as exc:
-            if len(sources) == 1:
-                raise
-            failed.append(str(source))
-            echo(ctx, f"Error: {source}: {lines(exc.message)}\n\n", err=True)
-    if failed:
-        raise ReconcilerError(
-            f"{len(failed)} of {len(sources)} sources did not apply cleanly "
-            f"({', '.join(failed)}); see the errors above."
-        )
+    applied = each_source(ctx, sources, lambda s: _apply_one(ctx, s, choices), headings=True)
+    applied.check("sources did not apply cleanly")
 
 
 @dataclass(frozen=True)
@@ -178,28 +158,19 @@ class ApplyChoices:
 
 def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
     """One source: a file planned now, or a saved or undo plan verified, then applied."""
-    base_url, api_key_env, concurrency = choices.base_url, choices.api_key_env, choices.concurrency
-    targets, expect_file = choices.targets, choices.expect_file
-    report, undo_out = choices.report, choices.undo_out
-    reviewed = choices.reviewed_plan
     check_outputs(
-        ("--report", report), ("--undo-out", undo_out), inputs=(source, expect_file, reviewed)
+        ("--report", choices.report),
+        ("--undo-out", choices.undo_out),
+        inputs=(source, choices.expect_file, choices.reviewed_plan),
     )
-
-    def writing(asked: DesiredState | Plan, asked_by: str, provider: str) -> Connection:
-        return connection_for(
-            ctx,
-            base_url=base_url,
-            provider=provider,
-            asked=asked,
-            asked_by=asked_by,
-            api_key_env=api_key_env,
-            write=True,
-            concurrency=concurrency,
-        )
-
     prepared = run(
-        flows.to_apply(source, writing, targets=targets, expect_file=expect_file, reviewed=reviewed)
+        flows.to_apply(
+            source,
+            _connector(ctx, choices),
+            targets=choices.targets,
+            expect_file=choices.expect_file,
+            reviewed=choices.reviewed_plan,
+        )
     )
     if isinstance(prepared, flows.HeldBack):
         if prepared.plan is not None:
@@ -207,26 +178,54 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
         echo(ctx, prepared.why + "\n")
         return
     result, connection = prepared.plan, prepared.connection
-    if undo_out:
+    if choices.undo_out:
         planfile.signing_key(connection.api_key)  # no key to sign with: said before the plan
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
     if result.is_empty:
         return
     flows.check_safe(result, max_changes=choices.max_changes, force=choices.force)
     terminal.approve(choices.auto_approve)
-    undo = planfile.UndoRecorder(undo_out, result, api_key=connection.api_key) if undo_out else None
+    undo = (
+        planfile.UndoRecorder(choices.undo_out, result, api_key=connection.api_key)
+        if choices.undo_out
+        else None
+    )
     outcome = run(terminal.apply_until_interrupted(result, connection, undo=undo))
     echo(ctx, "\n" + render.report_text(outcome, color=wants_color(ctx)))
-    if report:
-        write_json(report, outcome.data())
-        echo(ctx, f"Wrote the apply report to {report}.\n", err=True)
-    if undo_out and undo_out.exists():
-        echo(
-            ctx,
-            f"Wrote the undo plan to {undo_out}; to put back what this apply changed, run:\n"
-            f"    reconciler apply {shlex.quote(str(undo_out))}\n",
-            err=True,
-        )
+    _say_what_was_written(ctx, outcome, choices)
     problem = flows.failure(outcome)
     if problem is not None:
         raise problem
+
+
+def _connector(ctx: click.Context, choices: ApplyChoices) -> flows.Connect:
+    """How the flow connects for what a source asks (a file's provider, a saved plan's
+    API): with the operator's key variable, host and concurrency, to write."""
+
+    def writing(asked: DesiredState | Plan, asked_by: str, provider: str) -> Connection:
+        return connection_for(
+            ctx,
+            base_url=choices.base_url,
+            provider=provider,
+            asked=asked,
+            asked_by=asked_by,
+            api_key_env=choices.api_key_env,
+            write=True,
+            concurrency=choices.concurrency,
+        )
+
+    return writing
+
+
+def _say_what_was_written(ctx: click.Context, outcome: ApplyReport, choices: ApplyChoices) -> None:
+    """The report (``--report``) written now, and where the undo plan went."""
+    if choices.report:
+        write_json(choices.report, outcome.data())
+        echo(ctx, f"Wrote the apply report to {choices.report}.\n", err=True)
+    if choices.undo_out and choices.undo_out.exists():
+        echo(
+            ctx,
+            f"Wrote the undo plan to {choices.undo_out}; to put back what this apply "
+            f"changed, run:\n    reconciler apply {shlex.quote(str(choices.undo_out))}\n",
+            err=True,
+        )

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import click
 
 from reconciler import providers
 from reconciler.core import escape
+from reconciler.core.errors import ApprovalError, ReconcilerError
 from reconciler.core.files import check_writable
 from reconciler.core.model import DesiredState, Plan
 from reconciler.net.connection import (
@@ -29,6 +30,7 @@ from reconciler.net.connection import (
 from reconciler.net.federation import AUTH_CHOICES, FederationChoice, federation_for
 
 T = TypeVar("T")
+S = TypeVar("S")
 FORMATS = click.Choice(["text", "json", "markdown"])
 
 
@@ -336,3 +338,45 @@ def provider_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def progress(ctx: click.Context, message: str) -> None:
     if sys.stderr.isatty():
         click.echo(click.style(message, dim=True), err=True, color=options_of(ctx).color)
+
+
+@dataclass(frozen=True)
+class EachSource(Generic[T]):
+    """What a command did with each of its sources: each that worked with its result,
+    and the names of those that failed (each already reported)."""
+
+    results: list[tuple[str, T]]
+    failed: list[str]
+    total: int
+
+    def check(self, failure: str) -> None:
+        """One error for all the failures: ``failure`` says what did not happen, as in
+        "files could not be planned"."""
+        if self.failed:
+            raise ReconcilerError(
+                f"{len(self.failed)} of {self.total} {failure} ({', '.join(self.failed)}); "
+                "see the errors above."
+            )
+
+
+def each_source(
+    ctx: click.Context, sources: Sequence[S], work: Callable[[S], T], *, headings: bool = False
+) -> EachSource[T]:
+    """``work`` on each source in turn, as ``plan`` and ``apply`` take several: a
+    failure is reported and the next source goes on (a declined approval stops all);
+    with one source its error is the command's own."""
+    results: list[tuple[str, T]] = []
+    failed: list[str] = []
+    for source in sources:
+        if headings and len(sources) > 1:
+            echo(ctx, f"== {source} ==\n\n")
+        try:
+            results.append((str(source), work(source)))
+        except ApprovalError:
+            raise
+        except ReconcilerError as exc:
+            if len(sources) == 1:
+                raise
+            failed.append(str(source))
+            echo(ctx, f"Error: {source}: {escape.lines(exc.message)}\n\n", err=True)
+    return EachSource(results, failed, len(sources))

@@ -18,6 +18,7 @@ from reconciler.cli.options import (
     api_key_env_option,
     base_url_option,
     check_outputs,
+    each_source,
     echo,
     federation_options,
     global_options,
@@ -27,8 +28,6 @@ from reconciler.cli.options import (
     targets_option,
     wants_color,
 )
-from reconciler.core.errors import ReconcilerError
-from reconciler.core.escape import lines
 from reconciler.core.model import Plan
 from reconciler.desired import document, holds
 from reconciler.engine import flows, planfile, render
@@ -102,42 +101,41 @@ def plan(
             "it runs; plan without --as-of to save one"
         )
     moment = _moment(as_of)
-    shown: list[str] = []
-    failed: list[str] = []
-    changed = False
-    for file in files:
-        try:
-            has_changes, text = _plan_one(
-                ctx,
-                file,
-                base_url=base_url,
-                fmt=fmt,
-                out=out,
-                targets=targets,
-                api_key_env=api_key_env,
-                max_chars=max_chars,
-                compare_to=compare_to,
-                as_of=moment,
-            )
-        except ReconcilerError as exc:
-            if len(files) == 1:
-                raise
-            failed.append(file)
-            echo(ctx, f"Error: {file}: {lines(exc.message)}\n", err=True)
-            continue
-        changed = changed or has_changes
-        shown.append(text if len(files) == 1 or fmt != "text" else f"== {file} ==\n\n{text}")
-    if fmt == "json" and len(files) > 1:
-        echo(ctx, json.dumps([json.loads(t) for t in shown], indent=2, ensure_ascii=False) + "\n")
-    else:
-        echo(ctx, "\n".join(shown))
-    if failed:
-        raise ReconcilerError(
-            f"{len(failed)} of {len(files)} files could not be planned ({', '.join(failed)}); "
-            "see the errors above."
-        )
-    if detailed_exitcode and changed:
+    planned = each_source(
+        ctx,
+        files,
+        lambda file: _plan_one(
+            ctx,
+            file,
+            base_url=base_url,
+            fmt=fmt,
+            out=out,
+            targets=targets,
+            api_key_env=api_key_env,
+            max_chars=max_chars,
+            compare_to=compare_to,
+            as_of=moment,
+        ),
+    )
+    shown = [(file, text) for file, (_, text) in planned.results]
+    _show_plans(ctx, shown, fmt, several=len(files) > 1)
+    planned.check("files could not be planned")
+    if detailed_exitcode and any(changed for _, (changed, _) in planned.results):
         ctx.exit(2)
+
+
+def _show_plans(
+    ctx: click.Context, shown: list[tuple[str, str]], fmt: str, *, several: bool
+) -> None:
+    """The plans of the files that could be planned, each under its heading; several
+    JSON plans as one list."""
+    if fmt == "json" and several:
+        plans = [json.loads(text) for _, text in shown]
+        echo(ctx, json.dumps(plans, indent=2, ensure_ascii=False) + "\n")
+    elif several and fmt == "text":
+        echo(ctx, "\n".join(f"== {file} ==\n\n{text}" for file, text in shown))
+    else:
+        echo(ctx, "\n".join(text for _, text in shown))
 
 
 def _moment(as_of: str | None) -> datetime | None:
