@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -161,26 +162,62 @@ class Run:
         return self.stdout + self.stderr
 
 
+CLEAN_KEY_ENVIRONMENT = (
+    "CLAUDE_API_KEY",
+    "ANTHROPIC_ADMIN_KEY",
+    "RECONCILER_BASE_URL",
+    "GITHUB_ACTIONS",
+    *FEDERATION_VARIABLES,
+)
+
+
 def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    input: str | None = None,
+) -> Run:
+    """The command line run in this process, through ``main`` (the installed
+    command's own entry point), with click's ``CliRunner`` isolation: arguments,
+    environment (a clean key environment plus ``env``), working directory, standard
+    input, and standard output and error apart, as a user's pipe receives them. What
+    only a process shows (its start-up, signals, what the installed script finds on
+    disk) is tested through ``run_installed``."""
+    from click.testing import CliRunner
+
+    from reconciler.cli.main import main
+
+    overrides: dict[str, str | None] = dict.fromkeys(CLEAN_KEY_ENVIRONMENT)
+    with CliRunner().isolation(input=input, env={**overrides, **(env or {})}) as streams:
+        stdout, stderr, _ = streams
+        previous = Path.cwd()
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            main(list(args))
+            code: int | str | None = 0
+        except SystemExit as exit:
+            code = exit.code
+        finally:
+            os.chdir(previous)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        out, err = stdout.getvalue(), stderr.getvalue()
+    if not isinstance(code, int):  # sys.exit("text") prints the text and exits 1
+        err += "" if code is None else f"{code}\n"
+        code = 0 if code is None else 1
+    return Run(code, out.decode(), err.decode("utf-8", "backslashreplace"))
+
+
+def run_installed(
     *args: str,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     input: str | None = None,
     timeout: float = 120,
 ) -> Run:
-    """The installed ``reconciler`` command, with a clean key environment."""
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in (
-            "CLAUDE_API_KEY",
-            "ANTHROPIC_ADMIN_KEY",
-            "RECONCILER_BASE_URL",
-            "GITHUB_ACTIONS",
-            *FEDERATION_VARIABLES,
-        )
-    }
+    """The installed ``reconciler`` command as a process, with a clean key environment."""
+    base = {k: v for k, v in os.environ.items() if k not in CLEAN_KEY_ENVIRONMENT}
     done = subprocess.run(
         [reconciler_executable(), *args],
         env={**base, **(env or {})},

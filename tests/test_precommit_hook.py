@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .sandbox import DATA, run_cli
+from .sandbox import DATA, run_installed
 
 HOOKS = yaml.safe_load(Path(".pre-commit-hooks.yaml").read_text())
 
@@ -26,8 +26,10 @@ def test_the_hook_entry_passes_good_files_and_fails_bad_ones() -> None:
     (hook,) = HOOKS
     command = shlex.split(hook["entry"])
     assert command[0] == "reconciler"
-    good = run_cli(*command[1:], "reconciler/examples/org.yaml")
+    good = run_installed(*command[1:], "reconciler/examples/org.yaml")
     assert good.exit_code == 0, good.output
-    bad = run_cli(*command[1:], "reconciler/examples/org.yaml", str(DATA / "bad" / "tabs.yaml"))
+    bad = run_installed(
+        *command[1:], "reconciler/examples/org.yaml", str(DATA / "bad" / "tabs.yaml")
+    )
     assert bad.exit_code == 1
     assert "tabs.yaml:3:1" in bad.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .sandbox import SandboxProcess, run_cli, start_sandbox
+from .sandbox import SandboxProcess, run_installed, start_sandbox
 
 
 def test_it_listens_on_a_free_port_and_serves_http(sandbox: SandboxProcess) -> None:
@@ -55,7 +55,9 @@ def test_a_custom_seed_and_generated_projects(tmp_path: Path) -> None:
 def test_a_bad_seed_is_one_clear_error(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text("company: {id: org_x, name: X}\n")
-    result = run_cli("sandbox", "--db", str(tmp_path / "x.db"), "--seed", str(seed), "--port", "0")
+    result = run_installed(
+        "sandbox", "--db", str(tmp_path / "x.db"), "--seed", str(seed), "--port", "0"
+    )
     assert result.exit_code == 1
     assert "seed" in result.stderr
     assert "Traceback" not in result.output

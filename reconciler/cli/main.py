@@ -242,11 +242,12 @@ for _provider in providers.installed():  # each API's own commands, lent our opt
         cli.add_command(_command)
 
 
-def main() -> None:
-    """Run the group, keeping exit code 2 for "changes present": click's own usage
-    errors (which it would exit with 2) exit 1 like every other error."""
+def main(args: list[str] | None = None) -> None:
+    """Run the group on ``args`` (the command line's when None), keeping exit code 2
+    for "changes present": click's own usage errors (which it would exit with 2) exit 1
+    like every other error."""
     try:
-        code = cli.main(prog_name="reconciler", standalone_mode=False)
+        code = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
     except click.UsageError as exc:  # one sentence, like every other error
         where = exc.ctx.command_path if exc.ctx else "reconciler"
         message = exc.format_message().rstrip(".")

@@ -73,9 +73,7 @@ def test_a_thousand_members_plan_in_a_few_requests_and_apply_whole(
     assert len(big_org.requests()) <= 12
 
     report = tmp_path / "report.json"
-    applied = run_cli(
-        "apply", str(org), "--auto-approve", "--report", str(report), env=env, timeout=600
-    )
+    applied = run_cli("apply", str(org), "--auto-approve", "--report", str(report), env=env)
     assert applied.exit_code == 0, applied.output
     assert json.loads(report.read_text())["summary"]["applied"] == MEMBERS
     again = run_cli("plan", str(org), "--detailed-exitcode", env=env)

@@ -262,7 +262,6 @@ def test_a_dead_server_is_one_clear_sentence(org: Path) -> None:
         "plan",
         str(org),
         env={"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": "http://127.0.0.1:9"},
-        timeout=200,
     )
     assert result.exit_code == 1
     assert "Nothing is listening at http://127.0.0.1:9 (from RECONCILER_BASE_URL)" in (

@@ -21,7 +21,7 @@ from ..sandbox import (
     RULE_ID,
     SERVICE_ACCOUNT_ID,
     SandboxProcess,
-    run_cli,
+    run_installed,
 )
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +58,7 @@ def test_plan_and_apply_sign_in_by_federation_with_no_key(
 ) -> None:
     env = sandbox.federated(sandbox.identity_token())
     saved, report = tmp_path / "plan.json", tmp_path / "report.json"
-    plan = run_cli("plan", EXAMPLE, "--out", str(saved), env=env)
+    plan = run_installed("plan", EXAMPLE, "--out", str(saved), env=env)
     assert plan.exit_code == 0, plan.output
     assert plan.stdout.splitlines()[0] == header(sandbox)
     assert json.loads(saved.read_text())["api"] == {
@@ -69,12 +69,12 @@ def test_plan_and_apply_sign_in_by_federation_with_no_key(
         "service_account_id": SERVICE_ACCOUNT_ID,
         "identity_token_from": "ANTHROPIC_IDENTITY_TOKEN",
     }
-    applied = run_cli("apply", str(saved), "--auto-approve", "--report", str(report), env=env)
+    applied = run_installed("apply", str(saved), "--auto-approve", "--report", str(report), env=env)
     assert applied.exit_code == 0, applied.output
     assert "Apply: 13 applied, 0 failed, 0 skipped." in applied.stdout
     assert json.loads(report.read_text())["api"]["federation_rule_id"] == RULE_ID
     assert header(sandbox) in applied.stdout
-    again = run_cli("plan", EXAMPLE, env=env)
+    again = run_installed("plan", EXAMPLE, env=env)
     assert "No changes" in again.stdout, again.output
     # one exchange per process (plan, apply, plan): the access token is reused within one
     assert [r["status"] for r in exchanges(sandbox)] == [200, 200, 200]
@@ -96,7 +96,7 @@ def test_plan_and_apply_sign_in_by_federation_with_no_key(
 def test_a_token_the_rule_does_not_match_is_refused_naming_the_claim(
     sandbox: SandboxProcess, claims: dict[str, str], claim: str, value: str
 ) -> None:
-    result = run_cli("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token(**claims)))
+    result = run_installed("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token(**claims)))
     assert result.exit_code == 1
     assert result.stderr.startswith(
         f"Error: Federation rule {RULE_ID} refused the identity token from "
@@ -110,7 +110,7 @@ def test_a_token_the_rule_does_not_match_is_refused_naming_the_claim(
 def test_an_expired_identity_token_is_said_to_have_expired(sandbox: SandboxProcess) -> None:
     now = int(time.time())
     token = sandbox.identity_token(iat=now - 900, nbf=now - 900, exp=now - 600)
-    result = run_cli("apply", EXAMPLE, "--auto-approve", env=sandbox.federated(token))
+    result = run_installed("apply", EXAMPLE, "--auto-approve", env=sandbox.federated(token))
     assert result.exit_code == 1
     ended = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now - 600))
     assert (
@@ -125,7 +125,7 @@ def test_a_rule_without_org_admin_is_a_sentence(sandbox: SandboxProcess) -> None
         admin["federation"]["rules"][0]["oauth_scope"] = "workspace:developer"
 
     reset(sandbox, narrow)
-    result = run_cli("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token()))
+    result = run_installed("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token()))
     assert result.exit_code == 1
     assert result.stderr.startswith(
         f"Error: The Admin API refused service account {SERVICE_ACCOUNT_ID} (federation rule "
@@ -140,7 +140,7 @@ def test_a_service_account_demoted_to_developer_is_a_sentence(sandbox: SandboxPr
         admin["service_accounts"][0]["organization_role"] = "developer"
 
     reset(sandbox, demote)
-    result = run_cli("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token()))
+    result = run_installed("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token()))
     assert result.exit_code == 1
     assert result.stderr.startswith(
         f"Error: The token exchange for service account {SERVICE_ACCOUNT_ID} (federation "
@@ -158,7 +158,7 @@ def test_an_access_token_that_expires_mid_apply_is_renewed_without_a_failed_writ
     # makes about seventy, so tokens expire under it again and again, creates included.
     sandbox.control("PATCH", "settings", json={"access_token_requests": 10})
     env = sandbox.federated(sandbox.identity_token())
-    result = run_cli("apply", EXAMPLE, "--auto-approve", env=env)
+    result = run_installed("apply", EXAMPLE, "--auto-approve", env=env)
     assert result.exit_code == 0, result.output
     assert "Apply: 13 applied, 0 failed, 0 skipped." in result.stdout
     log = api_requests(sandbox)
@@ -169,7 +169,7 @@ def test_an_access_token_that_expires_mid_apply_is_renewed_without_a_failed_writ
     assert any(method == "POST" for method, _ in refused)
     assert len(exchanges(sandbox)) > 3
     sandbox.control("PATCH", "settings", json={"access_token_requests": None})
-    assert "No changes" in run_cli("plan", EXAMPLE, env=env).stdout
+    assert "No changes" in run_installed("plan", EXAMPLE, env=env).stdout
 
 
 def test_the_identity_token_may_come_from_a_file_and_the_ids_from_flags(
@@ -177,7 +177,7 @@ def test_the_identity_token_may_come_from_a_file_and_the_ids_from_flags(
 ) -> None:
     token_file = tmp_path / "oidc-token"
     token_file.write_text(sandbox.identity_token() + "\n")
-    result = run_cli(
+    result = run_installed(
         "plan",
         EXAMPLE,
         "--federation-rule",
@@ -196,16 +196,16 @@ def test_the_identity_token_may_come_from_a_file_and_the_ids_from_flags(
 
 def test_the_operator_chooses_between_a_key_and_federation(sandbox: SandboxProcess) -> None:
     both = {**sandbox.federated(sandbox.identity_token()), "ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY}
-    asked = run_cli("plan", EXAMPLE, env=both)
+    asked = run_installed("plan", EXAMPLE, env=both)
     assert asked.exit_code == 1
     assert asked.stderr == (
         "Error: Both a key (ANTHROPIC_ADMIN_KEY) and federation "
         "(ANTHROPIC_FEDERATION_RULE_ID) are configured; pass --auth federation or --auth key "
         "(or set RECONCILER_AUTH) to choose, or unset the one not meant.\n"
     )
-    federated = run_cli("plan", EXAMPLE, "--auth", "federation", env=both)
+    federated = run_installed("plan", EXAMPLE, "--auth", "federation", env=both)
     assert federated.stdout.splitlines()[0] == header(sandbox)
-    keyed = run_cli("plan", EXAMPLE, "--auth", "key", env=both)
+    keyed = run_installed("plan", EXAMPLE, "--auth", "key", env=both)
     assert keyed.stdout.splitlines()[0] == f"API: {sandbox.url} (key from ANTHROPIC_ADMIN_KEY)"
 
 
@@ -214,17 +214,17 @@ def test_incomplete_or_misplaced_federation_is_refused_before_any_request(
 ) -> None:
     env = sandbox.federated(sandbox.identity_token())
     del env["ANTHROPIC_ORGANIZATION_ID"]
-    missing = run_cli("plan", EXAMPLE, env=env)
+    missing = run_installed("plan", EXAMPLE, env=env)
     assert missing.stderr == (
         "Error: Federation needs the organization's id (ANTHROPIC_ORGANIZATION_ID or "
         "--organization-id); set it, or use a key (--auth key).\n"
     )
     company = tmp_path / "org.yaml"
     company.write_text("version: 1\ncompany: {plan: build}\n")
-    other = run_cli("plan", str(company), "--auth", "federation", env=env)
+    other = run_installed("plan", str(company), "--auth", "federation", env=env)
     assert other.exit_code == 1
     assert "the company provider takes a key" in other.stderr
-    cleartext = run_cli(
+    cleartext = run_installed(
         "plan",
         EXAMPLE,
         "--insecure",
@@ -233,9 +233,9 @@ def test_incomplete_or_misplaced_federation_is_refused_before_any_request(
         env=sandbox.federated(sandbox.identity_token()),
     )
     assert "Refusing to send the identity token over plain http://" in cleartext.stderr
-    not_a_token = run_cli("plan", EXAMPLE, env=sandbox.federated("sk-ant-admin01-oops"))
+    not_a_token = run_installed("plan", EXAMPLE, env=sandbox.federated("sk-ant-admin01-oops"))
     assert "ANTHROPIC_IDENTITY_TOKEN does not hold an identity token" in not_a_token.stderr
-    undo = run_cli(
+    undo = run_installed(
         "apply",
         EXAMPLE,
         "--auto-approve",
@@ -266,7 +266,7 @@ def actions_job(sandbox: SandboxProcess, **changes: str) -> dict[str, str]:
 def test_in_github_actions_reconciler_asks_the_runner_for_each_token(
     sandbox: SandboxProcess,
 ) -> None:
-    result = run_cli("apply", EXAMPLE, "--auto-approve", env=actions_job(sandbox))
+    result = run_installed("apply", EXAMPLE, "--auto-approve", env=actions_job(sandbox))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == header(
         sandbox, "GitHub Actions (audience https://api.anthropic.com)"
@@ -278,13 +278,13 @@ def test_in_github_actions_a_wrong_audience_or_no_permission_is_a_sentence(
     sandbox: SandboxProcess,
 ) -> None:
     wrong = actions_job(sandbox, RECONCILER_IDENTITY_TOKEN_AUDIENCE="https://github.com/x")
-    refused = run_cli("plan", EXAMPLE, env=wrong)
+    refused = run_installed("plan", EXAMPLE, env=wrong)
     assert refused.exit_code == 1
     assert "its aud claim does not match (the token's aud is 'https://github.com/x')" in (
         refused.stderr
     )
     no_permission = actions_job(sandbox, ACTIONS_ID_TOKEN_REQUEST_TOKEN="not-a-request-token")
-    denied = run_cli("plan", EXAMPLE, env=no_permission)
+    denied = run_installed("plan", EXAMPLE, env=no_permission)
     assert denied.stderr == (
         "Error: GitHub Actions gave no identity token (HTTP 401); the job needs permissions: "
         "id-token: write.\n"
@@ -298,7 +298,7 @@ def test_a_rule_that_checks_the_repository_only_by_name_is_warned_of(
     """The shipped rule pins the repository's ids: no warning. A rule whose only
     repository check is a name-based sub prefix gets one, naming what it checks; the
     plan goes on."""
-    planned = run_cli("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token()))
+    planned = run_installed("plan", EXAMPLE, env=sandbox.federated(sandbox.identity_token()))
     assert planned.exit_code == 0, planned.output
     assert "checks the repository only by name" not in planned.output
 
@@ -311,7 +311,7 @@ def test_a_rule_that_checks_the_repository_only_by_name_is_warned_of(
     reset(sandbox, by_name)
     sandbox.control("DELETE", "requests")
     token = sandbox.identity_token(sub="repo:my-org/org-settings:ref:refs/heads/main")
-    planned = run_cli("plan", EXAMPLE, env=sandbox.federated(token))
+    planned = run_installed("plan", EXAMPLE, env=sandbox.federated(token))
     assert planned.exit_code == 0, planned.output
     assert (
         f"federation rule {RULE_ID} checks the repository only by name (sub prefix "
@@ -320,7 +320,7 @@ def test_a_rule_that_checks_the_repository_only_by_name_is_warned_of(
     ) in planned.stdout
     rule_reads = [r for r in sandbox.requests() if "/federation_rules/" in r["path"]]
     assert [r["status"] for r in rule_reads] == [200]
-    debug = run_cli("--debug", "plan", EXAMPLE, env=sandbox.federated(token))
+    debug = run_installed("--debug", "plan", EXAMPLE, env=sandbox.federated(token))
     assert (
         f"federation rule {RULE_ID} checks: aud 'https://api.anthropic.com', sub prefix "
         "'repo:my-org/org-settings:*'"
@@ -330,7 +330,7 @@ def test_a_rule_that_checks_the_repository_only_by_name_is_warned_of(
 def test_an_identity_token_issued_in_the_future_is_refused(sandbox: SandboxProcess) -> None:
     year_3000 = 32503680000
     token = sandbox.identity_token(iat=year_3000, nbf=None, exp=year_3000 + 300)
-    result = run_cli("plan", EXAMPLE, env=sandbox.federated(token))
+    result = run_installed("plan", EXAMPLE, env=sandbox.federated(token))
     assert result.exit_code == 1, result.output
     assert "The identity token was issued in the future, at 3000-01-01" in result.stderr
     assert api_requests(sandbox) == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from .. import figures
-from ..sandbox import ADMIN_KEY, SandboxProcess, reconciler_executable, run_cli
+from ..sandbox import ADMIN_KEY, SandboxProcess, reconciler_executable, run_installed
 
 pytestmark = pytest.mark.e2e
 PROJECTS = 12
@@ -92,6 +92,6 @@ def test_a_signal_stops_new_writes_and_reports_what_was_applied(
     figures.add("interrupted applies: writes finished in flight", len(applied))
     figures.add("interrupted applies: writes not started", len(skipped))
 
-    again = run_cli("apply", str(org), "--auto-approve", env=env)
+    again = run_installed("apply", str(org), "--auto-approve", env=env)
     assert again.exit_code == 0, again.output
-    assert run_cli("plan", str(org), "--detailed-exitcode", env=env).exit_code == 0
+    assert run_installed("plan", str(org), "--detailed-exitcode", env=env).exit_code == 0

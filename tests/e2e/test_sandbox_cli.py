@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from ..sandbox import SandboxProcess, reconciler_executable, run_cli, start_sandbox
+from ..sandbox import SandboxProcess, reconciler_executable, run_installed, start_sandbox
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_busy_port_is_one_sentence_and_exit_1(sandbox: SandboxProcess, tmp_path: Path) -> None:
     port = sandbox.url.rsplit(":", 1)[1]
-    result = run_cli("sandbox", "--db", str(tmp_path / "b.db"), "--port", port, timeout=30)
+    result = run_installed("sandbox", "--db", str(tmp_path / "b.db"), "--port", port, timeout=30)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}")
     assert "--port 0 for any free one" in result.stderr
@@ -55,7 +55,7 @@ def test_start_up_shows_the_keys_and_log_requests_each_request(tmp_path: Path) -
 
 
 def test_the_demo_commands_run_as_printed_against_the_kept_sandbox() -> None:
-    demo = run_cli("demo", "--keep", "--no-color", timeout=180)
+    demo = run_installed("demo", "--keep", "--no-color", timeout=180)
     assert demo.exit_code == 0, demo.output
     commands = [line[2:] for line in demo.stdout.splitlines() if line.startswith("$ ")]
     assert len(commands) == 3

@@ -12,7 +12,7 @@ import pytest
 
 from .. import figures
 from ..hostile import hostile_server
-from ..sandbox import SandboxProcess, run_cli, start_sandbox
+from ..sandbox import SandboxProcess, run_installed, start_sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -101,12 +101,12 @@ def run_all(
     runs = total = 0
     for args, key in to_run:
         env = {key_variable: key, "RECONCILER_BASE_URL": server.url}
-        result = run_cli(*prefix, "--timeout", "0.5", *args, env=env, timeout=120)
+        result = run_installed(*prefix, "--timeout", "0.5", *args, env=env, timeout=120)
         runs += 1
         total += leaked(result.stdout) + leaked(result.stderr)
     with hostile_server() as (base, _):
         for scenario in hostile:
-            result = run_cli(
+            result = run_installed(
                 *prefix,
                 "--timeout",
                 "0.5",
@@ -255,14 +255,18 @@ def test_no_federated_command_shows_a_token(
         ["plan", org, "--base-url", "http://127.0.0.1:9"],  # dead server
     ]
     prefix = ["--debug"] if debug else []
-    outputs = [run_cli(*prefix, *args, env=server.federated(good)) for args in runs]
-    outputs += [run_cli(*prefix, "plan", org, env=server.federated(t)) for t in refused.values()]
+    outputs = [run_installed(*prefix, *args, env=server.federated(good)) for args in runs]
+    outputs += [
+        run_installed(*prefix, "plan", org, env=server.federated(t)) for t in refused.values()
+    ]
     server.control("PATCH", "settings", json={"access_token_requests": 5})
     try:
         (work / "admin.yaml").write_text(
             (work / "admin.yaml").read_text().replace("billing", "developer")
         )
-        outputs.append(run_cli(*prefix, "apply", org, "--auto-approve", env=server.federated(good)))
+        outputs.append(
+            run_installed(*prefix, "apply", org, "--auto-approve", env=server.federated(good))
+        )
     finally:
         server.control("PATCH", "settings", json={"access_token_requests": None})
     assert outputs[5].exit_code == 0, outputs[5].output  # the apply that wrote

@@ -22,7 +22,7 @@ from ..sandbox import (
     RULE_ID,
     SERVICE_ACCOUNT_ID,
     SandboxProcess,
-    run_cli,
+    run_installed,
 )
 
 pytestmark = pytest.mark.e2e
@@ -283,7 +283,7 @@ def test_the_drift_step_applies_only_what_ended_holds_change(
     (repo / "reviewed").mkdir()
     reviewed = ["plan", "org.yaml", "--out", "reviewed/plan.json"]
     env = {"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
-    assert run_cli(*reviewed, env=env, cwd=repo).exit_code == 0
+    assert run_installed(*reviewed, env=env, cwd=repo).exit_code == 0
     blocked = run_step(ended, repo, **inputs(sandbox), MAX_CHANGES="20")
     assert blocked.returncode == 0, blocked.stdout + blocked.stderr
     assert "Nothing was applied: company changes for another reason" in blocked.stdout
