@@ -18,8 +18,7 @@ from reconciler.sandbox.app import create_app
 from reconciler.sandbox.conditions import Conditions, Settings
 from reconciler.sandbox.seed import seed_store
 from reconciler.sandbox.store import Store
-
-from .sandbox import ADMIN_KEY, SandboxProcess, start_sandbox
+from tests.support.sandbox import ADMIN_KEY, SandboxProcess, start_sandbox
 
 # Shared machines are noisy: hypothesis must judge behaviour, never speed.
 settings.register_profile("reconciler", deadline=None)
@@ -84,14 +83,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """A worker of ``pytest -n`` hands its figures to the controller, which prints them."""
     output = getattr(session.config, "workeroutput", None)
     if output is not None:
-        from .figures import FIGURES, MAXIMA
+        from tests.support.figures import FIGURES, MAXIMA
 
         output["reconciler_figures"] = json.dumps({"sums": FIGURES, "maxima": MAXIMA})
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    from .figures import merge
+    from tests.support.figures import merge
 
     found = getattr(node, "workeroutput", {}).get("reconciler_figures")
     if found:
@@ -99,7 +98,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    from .figures import FIGURES, MAXIMA
+    from tests.support.figures import FIGURES, MAXIMA
 
     if not FIGURES and not MAXIMA:
         return

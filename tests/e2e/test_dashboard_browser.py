@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ..sandbox import SandboxProcess, dashboard, until
+from tests.support.sandbox import SandboxProcess, dashboard, until
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ..sandbox import (
+from tests.support.sandbox import (
     CONTROL_KEY,
     ORG_ADMIN_KEY,
     ORGANIZATION_ID,

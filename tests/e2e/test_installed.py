@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_installed
+from tests.support.sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_installed
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .. import figures
-from ..sandbox import ADMIN_KEY, SandboxProcess, reconciler_executable, run_installed
+from tests.support import figures
+from tests.support.sandbox import ADMIN_KEY, SandboxProcess, reconciler_executable, run_installed
 
 pytestmark = pytest.mark.e2e
 PROJECTS = 12

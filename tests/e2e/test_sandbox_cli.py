@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from ..sandbox import SandboxProcess, reconciler_executable, run_installed, start_sandbox
+from tests.support.sandbox import (
+    SandboxProcess,
+    reconciler_executable,
+    run_installed,
+    start_sandbox,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .. import figures
-from ..hostile import hostile_server
-from ..sandbox import SandboxProcess, run_installed, start_sandbox
+from tests.support import figures
+from tests.support.hostile import hostile_server
+from tests.support.sandbox import SandboxProcess, run_installed, start_sandbox
 
 pytestmark = pytest.mark.e2e
 

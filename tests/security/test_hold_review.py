@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ..sandbox import ORG_ADMIN_KEY, Run, SandboxProcess, run_cli
+from tests.support.sandbox import ORG_ADMIN_KEY, Run, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 

@@ -18,9 +18,8 @@ from starlette.testclient import TestClient
 from reconciler.core import escape
 from reconciler.core.model import Action, FieldChange, Plan, ResourceChange
 from reconciler.engine import render
-
-from .. import figures
-from ..sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
+from tests.support import figures
+from tests.support.sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
 
 ADMIN_HEADERS = {"x-api-key": ORG_ADMIN_KEY, "anthropic-version": "2023-06-01"}
 BAD_COMPANY_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [

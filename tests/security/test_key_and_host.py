@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..sandbox import ADMIN_KEY, SandboxProcess, run_cli
+from tests.support.sandbox import ADMIN_KEY, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 SECRET = "AKIA-CANARY-aws-secret-value"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..sandbox import run_cli
+from tests.support.sandbox import run_cli
 
 pytestmark = pytest.mark.e2e
 TOKEN = "ghp_CANARY0123456789abcdefghijklmnop"

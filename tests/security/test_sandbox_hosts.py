@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ..sandbox import CONTROL_KEY, ORG_ADMIN_KEY, SandboxProcess
+from tests.support.sandbox import CONTROL_KEY, ORG_ADMIN_KEY, SandboxProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ..sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
+from tests.support.sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 ORG = "version: 1\ncompany:\n  billing_email: finance@example.com\nprojects:\n  proj_2: {name: R}\n"

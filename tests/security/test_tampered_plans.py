@@ -29,8 +29,7 @@ from reconciler.sandbox.app import create_app
 from reconciler.sandbox.conditions import Conditions, Settings
 from reconciler.sandbox.seed import seed_store
 from reconciler.sandbox.store import Store
-
-from .. import figures
+from tests.support import figures
 
 OPERATOR = "http://127.0.0.1:9"  # the host the operator named (--base-url)
 KEY = "sk-sandbox-admin"

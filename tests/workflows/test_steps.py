@@ -1,0 +1,383 @@
+"""The reusable workflows' own shell steps, run for real against a sandbox process.
+
+GitHub cannot run here, but each step that runs reconciler is a bash script with
+inputs in its environment: run it as the runner would, and check what a user sees
+(exit code, job summary, files for the artifacts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.sandbox import (
+    ADMIN_KEY,
+    CONTROL_KEY,
+    ORGANIZATION_ID,
+    RULE_ID,
+    SERVICE_ACCOUNT_ID,
+    SandboxProcess,
+    run_installed,
+)
+
+pytestmark = pytest.mark.e2e
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+ORG = "version: 1\ncompany:\n  billing_email: finance@example.com\n"
+
+
+def step(workflow: str, name: str) -> dict[str, Any]:
+    data = yaml.safe_load((WORKFLOWS / workflow).read_text())
+    (job,) = data["jobs"].values()
+    found: dict[str, Any] = next(s for s in job["steps"] if s.get("name") == name)
+    return found
+
+
+def run_step(found: dict[str, Any], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    summary = cwd / "summary.md"
+    summary.touch()
+    base = {k: v for k, v in os.environ.items() if k not in ("CLAUDE_API_KEY", "GITHUB_ACTIONS")}
+    return subprocess.run(
+        # As GitHub's runner runs `run:` steps: bash --noprofile --norc -eo pipefail {0}
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", found["run"]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={
+            **base,
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_OUTPUT": str(cwd / "output.txt"),
+            "RUNNER_TEMP": str(cwd),
+            **env,
+        },
+    )
+
+
+def inputs(sandbox: SandboxProcess, **extra: str) -> dict[str, str]:
+    return {
+        "FILE": "org.yaml",
+        "AUTH": "key",
+        "KEY_ENV": "CLAUDE_API_KEY",
+        "RECONCILER_API_KEY": ADMIN_KEY,
+        "RECONCILER_BASE_URL": sandbox.url,
+        **extra,
+    }
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "org.yaml").write_text(ORG)
+    return tmp_path
+
+
+def test_drift_step_fails_and_summarises_when_live_differs(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    drift = step("reconciler-drift.yml", "Plan with --detailed-exitcode")
+    done = run_step(drift, repo, **inputs(sandbox))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "output.txt").read_text() == "drift=true\n"
+    assert "| `billing_email` |" in (repo / "summary.md").read_text()
+    failing = run_step(step("reconciler-drift.yml", "Fail on drift"), repo, FILE="org.yaml")
+    assert failing.returncode == 1
+    assert "::error title=Drift::" in failing.stdout
+    sandbox.api("PATCH", "", json={"billing_email": "finance@example.com"})
+    (repo / "output.txt").unlink()
+    again = run_step(drift, repo, **inputs(sandbox))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No drift" in again.stdout
+    assert not (repo / "output.txt").exists()
+
+
+FAKE_GH = """#!/bin/sh
+# A stand-in for the GitHub CLI: logs its arguments; an open pull request exists
+# once one was created.
+echo "$*" >> "$GH_LOG"
+case "$1 $2" in
+  "pr list") [ -f "$GH_LOG.created" ] && echo 7 ;;
+  "pr create") touch "$GH_LOG.created" ;;
+esac
+exit 0
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_drift_is_adopted_as_one_pull_request_per_file(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """Plan, adopt, then push and open the pull request: the branch holds the file as
+    live state has it, the request is created once and updated after, and the step that
+    talks to GitHub has its token but never the API key."""
+    remote, repo = tmp_path / "remote.git", tmp_path / "repo"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(tmp_path, "init", "--quiet", "-b", "main", str(repo))
+    (repo / "org.yaml").write_text("version: 1\ncompany:  # ours\n  billing_email: a@example.com\n")
+    git(repo, "add", "org.yaml")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "org")
+    git(repo, "remote", "add", "origin", str(remote))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    log = tmp_path / "gh.log"
+    github = {
+        "FILE": "org.yaml",
+        "GH_TOKEN": "ghs_token",
+        "BASE": "main",
+        "GH_LOG": str(log),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+    for _night in (1, 2):
+        planned = run_step(
+            step("reconciler-drift.yml", "Plan with --detailed-exitcode"), repo, **inputs(sandbox)
+        )
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        adopt = run_step(
+            step("reconciler-drift.yml", "Adopt the drift into the file"), repo, **inputs(sandbox)
+        )
+        assert adopt.returncode == 0, adopt.stdout + adopt.stderr
+        assert (repo / "org.yaml").read_text() == (
+            "version: 1\ncompany:  # ours\n  billing_email: billing@example.com\n"
+        )
+        pull = run_step(
+            step("reconciler-drift.yml", "Open or update the adoption pull request"), repo, **github
+        )
+        assert pull.returncode == 0, pull.stdout + pull.stderr
+        assert ADMIN_KEY not in log.read_text()
+        git(repo, "checkout", "--quiet", "main")
+        git(repo, "checkout", "--quiet", "--", "org.yaml")
+    branch = "reconciler/adopt/org.yaml"
+    adopted = git(remote, "show", f"{branch}:org.yaml")
+    assert adopted == "version: 1\ncompany:  # ours\n  billing_email: billing@example.com\n"
+    calls = log.read_text().splitlines()
+    created = [c for c in calls if c.startswith("pr create")]
+    edited = [c for c in calls if c.startswith("pr edit 7")]
+    assert len(created) == 1
+    assert f"--head {branch} --base main" in created[0]
+    assert len(edited) == 1  # the second night updates the same pull request
+
+
+def test_plan_step_writes_the_saved_plan_the_comment_and_the_summary(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    (repo / "base.yaml").write_text("version: 1\n")
+    done = run_step(step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, MAX_CHARS="60000"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    comment = (repo / "reconciler-out" / "comment.md").read_text()
+    assert comment.startswith("### reconciler plan: `org.yaml`")
+    assert "#### Changes from this edit of the file" in comment
+    assert (repo / "summary.md").read_text() == comment
+    saved = json.loads((repo / "reconciler-out" / "plan.json").read_text())
+    assert saved["summary"]["to_change"] == 1
+    assert ADMIN_KEY not in (repo / "reconciler-out" / "plan.json").read_text()
+
+
+def test_apply_step_applies_the_reviewed_plan_of_the_merged_file(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    (repo / "reviewed").mkdir()
+    run_step(step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, MAX_CHARS="60000"))
+    (repo / "reconciler-out" / "plan.json").rename(repo / "reviewed" / "plan.json")
+    done = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true", FORCE="false"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sandbox.api("GET", "").json()["billing_email"] == "finance@example.com"
+    assert json.loads((repo / "reconciler-report.json").read_text())["summary"]["applied"] == 1
+
+
+def test_apply_step_refuses_a_plan_of_another_version_of_the_file(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    (repo / "reviewed").mkdir()
+    run_step(step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, MAX_CHARS="60000"))
+    (repo / "reconciler-out" / "plan.json").rename(repo / "reviewed" / "plan.json")
+    (repo / "org.yaml").write_text(ORG + "  usage_limit: 5\n")  # merged after the review
+    done = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true", FORCE="false"),
+    )
+    assert done.returncode == 1
+    assert "run plan again" in done.stderr.lower()
+    assert sandbox.writes() == []
+
+
+def test_apply_step_fails_with_plan_again_when_the_reviewed_plan_is_stale(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    (repo / "reviewed").mkdir()
+    run_step(step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, MAX_CHARS="60000"))
+    (repo / "reconciler-out" / "plan.json").rename(repo / "reviewed" / "plan.json")
+    sandbox.api("PATCH", "", json={"billing_email": "someone-else@example.com"})
+    writes = len(sandbox.writes())
+    done = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **inputs(sandbox, MAX_CHANGES="20", REVIEWED="true", FORCE="false"),
+    )
+    assert done.returncode == 1
+    assert "stale" in done.stderr
+    assert "run plan again" in done.stderr
+    assert len(sandbox.writes()) == writes
+
+
+def test_apply_step_respects_max_changes(sandbox: SandboxProcess, repo: Path) -> None:
+    (repo / "org.yaml").write_text(ORG + "projects:\n  proj_1: {name: a}\n  proj_2: {name: b}\n")
+    done = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **inputs(sandbox, MAX_CHANGES="2", REVIEWED="false", FORCE="false"),
+    )
+    assert done.returncode == 1
+    assert "--max-changes 2" in done.stderr
+    assert sandbox.writes() == []
+
+
+def test_apply_step_passes_force_only_when_the_input_says_so(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    """An Admin API file whose prune is guarded: refused by default, applied with
+    the workflow's ``force: true`` (the key goes in ANTHROPIC_ADMIN_KEY)."""
+    (repo / "org.yaml").write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n    members:\n"
+        "      prune: true\n      ben@example.com: workspace_developer\n"
+    )
+    admin = {"KEY_ENV": "ANTHROPIC_ADMIN_KEY", "RECONCILER_API_KEY": "sk-ant-admin01-sandbox"}
+    refused = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **{**inputs(sandbox, MAX_CHANGES="20", REVIEWED="false", FORCE="false"), **admin},
+    )
+    assert refused.returncode == 1
+    assert "apply with --force" in refused.stderr
+    forced = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **{**inputs(sandbox, MAX_CHANGES="20", REVIEWED="false", FORCE="true"), **admin},
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert "1 applied, 0 failed" in forced.stdout
+
+
+def test_the_drift_step_applies_only_what_ended_holds_change(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    ended = step("reconciler-drift.yml", "Apply what ended holds change")
+    (repo / "org.yaml").write_text(
+        "version: 1\ncompany:\n"
+        "  usage_limit: {value: 5000000, until: 2020-01-31, then: 2000000}\n"
+        "  billing_email: finance@example.com\n"
+    )
+    # The plan reviewed on the pull request that last changed the file (fetched before).
+    (repo / "reviewed").mkdir()
+    reviewed = ["plan", "org.yaml", "--out", "reviewed/plan.json"]
+    env = {"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+    assert run_installed(*reviewed, env=env, cwd=repo).exit_code == 0
+    blocked = run_step(ended, repo, **inputs(sandbox), MAX_CHANGES="20")
+    assert blocked.returncode == 0, blocked.stdout + blocked.stderr
+    assert "Nothing was applied: company changes for another reason" in blocked.stdout
+    assert not (repo / "output.txt").exists()
+    assert sandbox.api("GET", "").json()["usage_limit"] == 1000000
+    sandbox.api("PATCH", "", json={"billing_email": "finance@example.com"})  # no drift now
+    done = run_step(ended, repo, **inputs(sandbox), MAX_CHANGES="20")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "output.txt").read_text() == "applied=true\n"
+    assert sandbox.api("GET", "").json()["usage_limit"] == 2000000
+    assert "### Applied what ended holds change" in (repo / "summary.md").read_text()
+
+
+def test_the_usage_step_puts_the_month_in_the_summary_and_fails_past_warn_at(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    usage = step("reconciler-drift.yml", "Usage this month in the summary")
+    done = run_step(usage, repo, **inputs(sandbox, WARN_AT=""))
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = (repo / "summary.md").read_text()
+    assert summary.startswith("### Token usage, ")
+    assert "```mermaid\nxychart-beta\n" in summary
+    assert ADMIN_KEY not in summary + done.stdout + done.stderr
+    assert sandbox.control("PATCH", "usage", json={"tokens_used": 950_000}).is_success
+    warned = run_step(usage, repo, **inputs(sandbox, WARN_AT="80%"))
+    assert warned.returncode == 1
+    assert "::error title=Usage::This month's token usage reaches --warn-at 80%" in warned.stdout
+    assert "past --warn-at 80%" in warned.stderr
+
+
+def federated(sandbox: SandboxProcess, **extra: str) -> dict[str, str]:
+    """The inputs of a caller that chose ``auth: federation``: no secret (the api-key
+    input is empty), the ids as inputs, and the runner's token service (played by the
+    sandbox) in the environment, as GitHub puts it there for ``id-token: write``."""
+    return {
+        **inputs(sandbox),
+        "AUTH": "federation",
+        "KEY_ENV": "ANTHROPIC_ADMIN_KEY",
+        "RECONCILER_API_KEY": "",
+        "ANTHROPIC_FEDERATION_RULE_ID": RULE_ID,
+        "ANTHROPIC_ORGANIZATION_ID": ORGANIZATION_ID,
+        "ANTHROPIC_SERVICE_ACCOUNT_ID": SERVICE_ACCOUNT_ID,
+        "RECONCILER_IDENTITY_TOKEN_AUDIENCE": "https://api.anthropic.com",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{sandbox.url}/_sandbox/oidc/actions?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": CONTROL_KEY,
+        **extra,
+    }
+
+
+def test_plan_and_apply_steps_sign_in_by_federation_with_no_secret(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    (repo / "org.yaml").write_text(
+        "version: 1\nprovider: anthropic-admin\nusers:\n  dev@example.com: developer\n"
+    )
+    planned = run_step(
+        step("reconciler-plan.yml", "Plan"), repo, **federated(sandbox, MAX_CHARS="60000")
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    comment = (repo / "reconciler-out" / "comment.md").read_text()
+    assert f"federation: rule {RULE_ID}, service account {SERVICE_ACCOUNT_ID}" in comment
+    assert 'user["dev@example.com"]' in comment
+    applied = run_step(
+        step("reconciler-apply.yml", "Apply"),
+        repo,
+        **federated(sandbox, MAX_CHANGES="20", REVIEWED="false", FORCE="false"),
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "1 applied, 0 failed" in applied.stdout
+    report = json.loads((repo / "reconciler-report.json").read_text())
+    assert report["api"]["auth"] == "federation"
+    drift = run_step(
+        step("reconciler-drift.yml", "Plan with --detailed-exitcode"), repo, **federated(sandbox)
+    )
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    assert "No drift" in drift.stdout
+
+
+def test_a_step_with_neither_a_secret_nor_federation_says_which_is_missing(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    keyless = run_step(
+        step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, RECONCILER_API_KEY="")
+    )
+    assert keyless.returncode == 1
+    assert "::error::auth is key, but the api-key secret is empty" in keyless.stdout
+    odd = run_step(step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, AUTH="oidc"))
+    assert odd.returncode == 1
+    assert "::error::auth must be key or federation, not 'oidc'." in odd.stdout
+    company = run_step(step("reconciler-plan.yml", "Plan"), repo, **federated(sandbox))
+    assert company.returncode == 1
+    assert "the company provider takes a key" in company.stderr
+    (repo / "org.yaml").write_text("version: 1\nprovider: anthropic-admin\n")
+    no_permission = {**federated(sandbox), "ACTIONS_ID_TOKEN_REQUEST_URL": ""}
+    refused = run_step(step("reconciler-plan.yml", "Plan"), repo, **no_permission)
+    assert refused.returncode == 1
+    assert "in GitHub Actions, permissions: id-token: write" in refused.stderr
