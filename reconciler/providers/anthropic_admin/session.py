@@ -70,6 +70,7 @@ from reconciler.providers.anthropic_admin.sdk_errors import (
     not_the_admin_api,
     translated,
 )
+from reconciler.providers.anthropic_admin.transport import ThroughConnection
 
 PAGE_SIZE = 1000
 T = TypeVar("T")
@@ -110,6 +111,7 @@ class AdminSession:
             http_client=anthropic.DefaultAsyncHttpxClient(
                 follow_redirects=False,
                 verify=verify_for(connection.base_url),
+                transport=ThroughConnection(connection.transport) if connection.transport else None,
             ),
         )
         self.org = self._client.beta.organization
