@@ -57,12 +57,25 @@ def asgi_transport(store: Store, conditions: Conditions) -> httpx.ASGITransport:
     return httpx.ASGITransport(app=create_app(store, conditions))
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
-    """A fresh sandbox process on a free loopback port, seeded with the shipped seed."""
-    running = start_sandbox(tmp_path / "sandbox.db")
-    yield running
+@pytest.fixture(scope="module")
+def module_sandbox(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SandboxProcess, dict[str, Any]]]:
+    """One sandbox process for a module's tests of ``sandbox``, and its settings as it
+    started."""
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox") / "sandbox.db")
+    settings: dict[str, Any] = running.control("GET", "settings").json()
+    yield running, settings
     running.stop()
+
+
+@pytest.fixture
+def sandbox(module_sandbox: tuple[SandboxProcess, dict[str, Any]]) -> SandboxProcess:
+    """A sandbox process on a free loopback port as it started with the shipped seed:
+    the module's one process, restored before each test (seed, settings, request log)."""
+    running, settings = module_sandbox
+    running.restore(settings)
+    return running
 
 
 @pytest.fixture(scope="module")
