@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -51,6 +50,8 @@ MAX_DEPTH = 32
 
 Path_ = tuple[str | int, ...]
 
+# Unicode's control characters (category Cc) are exactly these 65 code points.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _BOMS = (
     codecs.BOM_UTF32_LE,
     codecs.BOM_UTF32_BE,
@@ -450,7 +451,7 @@ class _Document:
     def _check_text(self, node: yaml.Node, path: Path_, text: str) -> None:
         """No API takes a control character in a name, and a trailing newline (a ``|``
         block, a quoted ``\\n``) would be written and then break every later read."""
-        odd = sorted({c for c in text if unicodedata.category(c) == "Cc"})
+        odd = sorted(set(_CONTROL.findall(text)))
         if odd:
             shown = ", ".join(f"U+{ord(c):04X}" for c in odd)
             self.add_at(

@@ -25,8 +25,10 @@ from reconciler.core.escape import visible
 # The largest count JSON numbers carry exactly everywhere (IEEE doubles; JavaScript).
 MAX_COUNT = 2**53
 _SUSPECT = re.compile(
-    rb"\d{16,}"  # an integer that may pass 2^53 (16 digits or more)
-    rb"|[eE][+-]?\d{3,}"  # an exponent that may overflow a float
+    # A number token (a number starts the document or follows ':', '[' or ','; text in a
+    # string, such as an ETag's hex "2e18443", does not) that is an integer that may
+    # pass 2^53 (16 digits or more) or has an exponent that may overflow a float.
+    rb"(?:^|[:\[,])\s*-?(?:\d{16,}|\d+(?:\.\d+)?[eE][+-]?\d{3,})"
     rb"|NaN|Infinity"  # not finite (Python's json reads them; JSON has no such numbers)
     rb"|\\u[dD][89a-fA-F]"  # an escaped surrogate (paired ones are fine, lone ones not)
     rb"|\xed[\xa0-\xbf]"  # a surrogate written as UTF-8 bytes (never valid UTF-8)

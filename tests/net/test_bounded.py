@@ -69,3 +69,33 @@ def test_what_is_not_json_is_left_to_the_reader() -> None:
     assert bounded.problem(b"<html>") is None
     with pytest.raises(json.JSONDecodeError):
         bounded.loads(b"<html>")
+
+
+PAST_2_53 = st.integers(min_value=2**53 + 1, max_value=2**80) | st.integers(
+    min_value=-(2**80), max_value=-(2**53) - 1
+)
+
+
+@given(IN_BOUNDS, PAST_2_53, st.sampled_from([None, 0, 2]))
+def test_a_count_past_2_53_is_refused_wherever_it_stands(value: Any, big: int, indent: Any) -> None:
+    """The fast path looks for number tokens, not for digits in text (an ETag's hex):
+    a count out of bounds is found first in a list, after a key, nested, alone."""
+    for document in ([big, value], [value, big], {"a": value, "n": big}, [[big]], big):
+        raw = json.dumps(document, indent=indent).encode()
+        with pytest.raises(bounded.Unbounded):
+            bounded.loads(raw)
+
+
+@pytest.mark.parametrize("spacing", [b"", b" ", b"\n  ", b"\t"])
+def test_an_exponent_past_a_float_is_refused_however_spaced(spacing: bytes) -> None:
+    for raw in (
+        b"[" + spacing + b"1.5e400]",
+        b'{"n":' + spacing + b"-2E+999}",
+        b"[0," + spacing + b"1e400]",
+        spacing + b"1e400",
+    ):
+        with pytest.raises(bounded.Unbounded):
+            bounded.loads(raw)
+    assert bounded.loads(b'{"etag": "\\"4917d76d36a2e18443af\\""}') == {
+        "etag": '"4917d76d36a2e18443af"'
+    }
