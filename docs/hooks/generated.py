@@ -122,6 +122,9 @@ _COLUMNS = {
     "ratio_to_limit": "\u00d7 limit",
     "baseline_s": "baseline",
     "speedup_vs_baseline": "speed-up",
+    "network_s": "network",
+    "client_cpu_s": "client CPU",
+    "sandbox_s": "sandbox",
     "requests_per_s": "requests/s",
     "note": "note",
 }
@@ -130,7 +133,7 @@ _COLUMNS = {
 def _shown(column: str, value: Any) -> str:
     if value is None:
         return ""
-    if column in ("measured_s", "limit_s", "baseline_s"):
+    if column in ("measured_s", "limit_s", "baseline_s", "network_s", "client_cpu_s", "sandbox_s"):
         return f"{value:.2f} s"
     if column in ("ratio_to_limit", "speedup_vs_baseline"):
         return f"{value:.2f}\u00d7"

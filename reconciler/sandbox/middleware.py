@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -59,7 +60,10 @@ class ConditionsMiddleware:
             "fault": None,
             "wrote": False,
             "conflict": False,
+            "service_ms": 0.0,
         }
+        arrived = time.perf_counter()
+        delay = 0.0
         scope.setdefault("state", {})
         REQUEST_ID.set(request_id)
         if _host_name(scope) not in self.hosts:
@@ -118,6 +122,8 @@ class ConditionsMiddleware:
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
+            served = time.perf_counter() - arrived - delay
+            entry["service_ms"] = round(max(0.0, served) * 1000, 3)
             entry["wrote"] = bool(scope["state"].get("wrote"))
             entry["conflict"] = bool(scope["state"].get("conflict"))
             self.log.append(entry)
