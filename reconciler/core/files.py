@@ -10,6 +10,10 @@ link in place of the log. Temporary files are created exclusively (``O_EXCL``,
 which refuses an existing name and does not follow a link) with an unguessable
 name in the target's own directory, then renamed over the target, which replaces
 a link rather than writing through it.
+
+Modes are the operator's: a new file gets the umask's (as ``open`` gives it), a file
+replaced keeps its own (an adopted ``org.yaml`` made readable to a CI step's user stays
+so). None of these files holds a secret.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -78,8 +83,10 @@ def write_text(path: Path, text: str) -> None:
     """Write through an exclusive temporary sibling and rename, so a crash or an
     interrupt never leaves half a file where a reader (or a later apply) expects a
     whole one, and a planted link is replaced, never followed."""
+    mode = _mode_for(path)
     handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
+        os.fchmod(handle, mode)  # mkstemp's is 0600, whatever the umask
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.replace(partial, path)
@@ -87,6 +94,30 @@ def write_text(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(partial)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The mode ``path`` is written with: its own when it is a regular file already,
+    else what the umask leaves of 0666."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        found = None
+    if found is not None and stat.S_ISREG(found.st_mode):
+        return stat.S_IMODE(found.st_mode)
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux);
+    elsewhere set and restored at once, to the more private value meanwhile."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    current = os.umask(0o077)
+    os.umask(current)
+    return current
 
 
 def write_json(path: Path, data: Any) -> None:

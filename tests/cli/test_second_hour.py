@@ -1,0 +1,72 @@
+"""A new user's first hour, second pass (issue 30), through the command line: what
+got in the way of someone following the README and the docs' walkthroughs."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.sandbox import ADMIN_KEY, SandboxProcess, run_cli
+
+pytestmark = pytest.mark.e2e
+ORG = "version: 1\ncompany:\n  billing_email: finance@example.com\n"
+
+
+def env(sandbox: SandboxProcess) -> dict[str, str]:
+    return {"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_new_files_take_the_umask_and_replaced_files_keep_their_mode(
+    sandbox: SandboxProcess, tmp_path: Path, umask_022: None
+) -> None:
+    """A CI step running as another user must be able to read what reconciler wrote
+    (none of these files holds a secret)."""
+    org = tmp_path / "org.yaml"
+    assert run_cli("init", str(tmp_path / "starter.yaml"), "--template").exit_code == 0
+    assert mode(tmp_path / "starter.yaml") == 0o644
+    assert mode(tmp_path / "company.schema.json") == 0o644
+    assert run_cli("export", "--out", str(org), env=env(sandbox)).exit_code == 0
+    assert mode(org) == 0o644
+    org.write_text(ORG)
+    plan, report, undo = tmp_path / "plan.json", tmp_path / "report.json", tmp_path / "undo.json"
+    assert run_cli("plan", str(org), "--out", str(plan), env=env(sandbox)).exit_code == 0
+    applied = run_cli(
+        "apply",
+        str(org),
+        "--auto-approve",
+        "--report",
+        str(report),
+        "--undo-out",
+        str(undo),
+        env=env(sandbox),
+    )
+    assert applied.exit_code == 0, applied.output
+    assert [mode(p) for p in (plan, report, undo)] == [0o644, 0o644, 0o644]
+
+    org.chmod(0o640)  # the operator's choice for this file
+    sandbox.api("PATCH", "", json={"billing_email": "drifted@example.com"})
+    adopted = run_cli("adopt", str(org), env=env(sandbox))
+    assert adopted.exit_code == 0, adopted.output
+    assert "drifted@example.com" in org.read_text()
+    assert mode(org) == 0o640
+    os.umask(0o077)
+    private = run_cli("plan", str(org), "--out", str(tmp_path / "private.json"), env=env(sandbox))
+    assert private.exit_code == 0, private.output
+    assert mode(tmp_path / "private.json") == 0o600
