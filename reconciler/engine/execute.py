@@ -9,19 +9,12 @@ lost) the resource is read again: if it already is what the plan wanted (our
 own write whose answer was lost), it counts as applied; otherwise it fails and
 is never overwritten. After the writes the changed resources are read back and
 compared with the plan.
-
-The workers do not start together: each starts a fraction of the first write's time
-after the one before, so the answers come back one by one. Started together, eight
-answers arrive in a clump that the client handles in turn, and every round of eight
-costs the latency plus eight times the client's time per answer (with the Admin
-API's SDK, 2-3 ms each: a quarter more time for 1,000 writes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.core.errors import ApiError, AuthError, ConflictError, TransportError
@@ -36,10 +29,6 @@ from reconciler.core.model import (
 from reconciler.providers.base import Session
 
 OnResult = Callable[[ResourceResult], None]
-# A first write slower than this (retried, or far away) spreads the starts over no more;
-# one quicker than the lower bound (in memory, a local server) leaves no clump to spread.
-MAX_SPREAD_SECONDS = 1.0
-MIN_SPREAD_SECONDS = 0.005
 
 
 async def apply_plan(
@@ -54,7 +43,6 @@ async def apply_plan(
     stop = stop or asyncio.Event()
     results: dict[str, ResourceResult] = {}
     abort: list[str] = []
-    turns = _Turns()
 
     def record(result: ResourceResult) -> None:
         results[result.address] = result
@@ -92,7 +80,7 @@ async def apply_plan(
             queue: asyncio.Queue[ResourceChange] = asyncio.Queue()
             for resource in batch:
                 queue.put_nowait(resource)
-            await turns.run(worker, queue, max(1, concurrency))
+            await asyncio.gather(*(worker(queue) for _ in range(max(1, concurrency))))
     ordered = tuple(results[r.address] for r in plan.resources)
     verified, notes = await _read_back(ordered, plan, session)
     return ApplyReport(
@@ -101,40 +89,6 @@ async def apply_plan(
         api=plan.api,
         refused=abort[0] if abort else None,
     )
-
-
-Worker = Callable[[asyncio.Queue[ResourceChange]], Awaitable[None]]
-
-
-class _Turns:
-    """Each batch's workers started in turn, spread over the first write's time."""
-
-    def __init__(self) -> None:
-        self.first_write = 0.0  # seconds; 0 until the first batch (one write) has run
-
-    async def run(self, worker: Worker, queue: asyncio.Queue[ResourceChange], pool: int) -> None:
-        """``pool`` workers on ``queue`` (no more than it holds, so none waits for work
-        that is not there), each starting after its turn."""
-        started = time.monotonic()
-        starts = staggered(self.first_write, max(1, min(pool, queue.qsize())))
-        await asyncio.gather(*(self._after(start, worker, queue) for start in starts))
-        self.first_write = self.first_write or time.monotonic() - started
-
-    @staticmethod
-    async def _after(start: float, worker: Worker, queue: asyncio.Queue[ResourceChange]) -> None:
-        if start > 0:
-            await asyncio.sleep(start)
-        await worker(queue)
-
-
-def staggered(first_write: float, workers: int) -> list[float]:
-    """When each worker starts, in seconds from the batch's start: spread evenly over
-    one write's time (the first write's, at most ``MAX_SPREAD_SECONDS``); all at once
-    before any write has been timed, or when it took under ``MIN_SPREAD_SECONDS``."""
-    if first_write < MIN_SPREAD_SECONDS:
-        return [0.0] * workers
-    spacing = min(first_write, MAX_SPREAD_SECONDS) / workers
-    return [n * spacing for n in range(workers)]
 
 
 def _waves(resources: tuple[ResourceChange, ...]) -> list[list[ResourceChange]]:

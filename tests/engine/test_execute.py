@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 
 from reconciler.core.model import DesiredState, Outcome
 from reconciler.engine import flows
@@ -127,18 +126,3 @@ def test_a_stop_request_skips_what_has_not_started(
     report = asyncio.run(go())
     assert {r.outcome for r in report.results} == {Outcome.SKIPPED}
     assert store.project("proj_1")["name"] == "Search"
-
-
-def test_workers_start_in_turn_over_the_first_writes_time() -> None:
-    """Answers come back one by one, not in a clump the client then handles in turn:
-    each worker starts a share of the first write's time after the one before; at
-    once before any write was timed or when writes are too quick to clump; a slow
-    first write spreads them over a second."""
-    from reconciler.engine.execute import MAX_SPREAD_SECONDS, MIN_SPREAD_SECONDS, staggered
-
-    assert staggered(0.0, 4) == [0.0, 0.0, 0.0, 0.0]
-    assert staggered(MIN_SPREAD_SECONDS * 0.99, 2) == [0.0, 0.0]
-    assert staggered(MIN_SPREAD_SECONDS, 2) == pytest.approx([0.0, MIN_SPREAD_SECONDS / 2])
-    assert staggered(0.08, 8) == pytest.approx([0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07])
-    assert staggered(30.0, 4) == pytest.approx([n * MAX_SPREAD_SECONDS / 4 for n in range(4)])
-    assert staggered(0.05, 1) == [0.0]
