@@ -169,12 +169,10 @@ def parse(
     if doc.problems:
         raise ConfigError(doc.problems)
     data = doc.convert(root)
-    try:
-        data, doc.holds = holding.resolve(
-            data, as_of or datetime.now(UTC), source=name, marks=doc.key_marks
-        )
-    except ConfigError as exc:
-        raise ConfigError(doc.problems + list(exc.problems)) from exc
+    data, doc.holds, malformed = holding.resolve(
+        data, as_of or datetime.now(UTC), source=name, marks=doc.key_marks
+    )
+    doc.problems += malformed
     if not doc.holds:
         doc.check_schema(data)
     for key, variant in holding.variants(data, doc.holds) if doc.holds else ():

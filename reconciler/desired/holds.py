@@ -15,6 +15,7 @@ holds themselves are kept to be shown, warned about and settled.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -22,8 +23,9 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from reconciler.core.errors import ConfigError, Problem
+from reconciler.core.errors import Problem
 from reconciler.core.model import Hold
+from reconciler.desired.messages import unknown_key
 
 WARN_WITHIN = timedelta(days=7)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -32,7 +34,7 @@ _STAMP = re.compile(
 )
 # Sections whose entries are settings of the organization itself: never held.
 _NOT_HELD = ("version", "provider", "api", "organization")
-_VALUE_KEYS = frozenset({"value", "until", "then"})
+_HOLD_KEYS = frozenset({"value", "then", "role"})  # besides until, what only a hold has
 
 
 def ends(text: str) -> datetime | None:
@@ -72,10 +74,12 @@ Marks = Mapping[tuple[str | int, ...], tuple[int, int]]
 
 def resolve(
     data: Any, as_of: datetime, *, source: str, marks: Marks
-) -> tuple[Any, tuple[Hold, ...]]:
+) -> tuple[Any, tuple[Hold, ...], list[Problem]]:
     """``data`` with every hold replaced by what it wants at ``as_of`` (an expired
-    grant's entry removed), and the holds; a malformed hold is a ``ConfigError`` at its
-    position. ``marks`` are the file's key positions by path."""
+    grant's entry removed), the holds, and the problems of malformed holds, each at its
+    position (a malformed hold is left out of the data, so the rest of the file is still
+    checked and every problem is said at once). ``marks`` are the file's key positions
+    by path."""
     holds: list[Hold] = []
     problems: list[Problem] = []
 
@@ -98,13 +102,21 @@ def resolve(
         return found
 
     resolved = walk(data, ())
-    if problems:
-        raise ConfigError(problems)
-    return resolved, tuple(holds)
+    return resolved, tuple(holds), problems
 
 
 def _looks_held(value: dict[str, Any], path: tuple[str, ...]) -> bool:
-    return "until" in value and path[0] not in _NOT_HELD
+    """A hold: it has ``until``, or a key that nearly is (``untill``) beside a key only
+    holds have, so a misspelt hold is named as one rather than as a value of the wrong
+    type."""
+    if path[0] in _NOT_HELD:
+        return False
+    return "until" in value or (_near_until(value) is not None and bool(_HOLD_KEYS & value.keys()))
+
+
+def _near_until(value: dict[str, Any]) -> str | None:
+    near = (k for k in value if difflib.get_close_matches(str(k), ["until"], n=1, cutoff=0.75))
+    return next(near, None)
 
 
 def _is_grant_place(path: tuple[str, ...]) -> bool:
@@ -129,6 +141,17 @@ def _hold(
         shown = f"{dotted}.{key}" if key else dotted
         problems.append(Problem(source, at[0], at[1], shown, message))
 
+    grant = _is_grant_place(path)
+    shape = (
+        "a held grant is {role: ROLE, until: DATE}"
+        if grant
+        else ("a held value is {value: X, until: DATE, then: Y}")
+    )
+    known = ["role", "until"] if grant else ["value", "until", "then"]
+    if "until" not in value:
+        near = _near_until(value) or "until"
+        problem(near, f"{unknown_key(near, known)} ({shape})")
+        return None
     written = value["until"]
     stop = ends(written) if isinstance(written, str) else None
     if stop is None:
@@ -138,26 +161,18 @@ def _hold(
             "a timestamp with a zone (2026-12-31T18:00:00Z)",
         )
         return None
-    grant = _is_grant_place(path)
     expired = as_of >= stop
+    extra = sorted(set(value) - set(known))
+    if extra:
+        problem(extra[0], f"{unknown_key(extra[0], known)} ({shape})")
+        return None
     if grant:
-        extra = sorted(set(value) - {"role", "until"})
-        if "role" not in value or extra:
-            problem(
-                extra[0] if extra else None,
-                "a held grant is {role: ROLE, until: DATE}"
-                + (f"; {extra[0]} does not belong in it" if extra else ": it needs a role"),
-            )
+        if "role" not in value:
+            problem(None, f"{shape}: it needs a role")
             return None
         return Hold(path, stop, written, value["role"], grant=True, expired=expired)
-    extra = sorted(set(value) - _VALUE_KEYS)
-    if extra or "then" not in value or "value" not in value:
-        missing = "then" if "then" not in value else "value"
-        problem(
-            extra[0] if extra else None,
-            "a held value is {value: X, until: DATE, then: Y}"
-            + (f"; {extra[0]} does not belong in it" if extra else f": it needs {missing}"),
-        )
+    if "then" not in value or "value" not in value:
+        problem(None, f"{shape}: it needs {'then' if 'then' not in value else 'value'}")
         return None
     for key in ("value", "then"):
         if isinstance(value[key], dict | list):

@@ -70,3 +70,40 @@ def test_new_files_take_the_umask_and_replaced_files_keep_their_mode(
     private = run_cli("plan", str(org), "--out", str(tmp_path / "private.json"), env=env(sandbox))
     assert private.exit_code == 0, private.output
     assert mode(tmp_path / "private.json") == 0o600
+
+
+def test_every_problem_of_a_file_with_holds_is_told_at_once_with_did_you_mean(
+    tmp_path: Path,
+) -> None:
+    """A misspelt key of a hold is named as one (not as a value of the wrong type), and
+    a broken hold does not hide the other problems of the file."""
+    org = tmp_path / "org.yaml"
+    org.write_text(
+        "version: 1\n"
+        "company:\n"
+        "  usage_limit: {value: 5000000, untill: 2026-12-30, then: 1}\n"
+        "projects:\n"
+        "  proj_1:\n"
+        "    usage_limit: {value: 5, until: 2026-12-30}\n"
+        "  proj_2:\n"
+        '    usage_limit: {value: "x", until: 2026-12-30, then: 3}\n'
+    )
+    result = run_cli("validate", str(org))
+    assert result.exit_code == 1
+    assert (
+        f"{org}:3:33: company.usage_limit.untill: unknown key 'untill'; did you mean 'until'?"
+    ) in result.stderr
+    assert f"{org}:6:5: projects.proj_1.usage_limit: a held value is" in result.stderr
+    assert "it needs then" in result.stderr
+    assert f'{org}:8:26: projects.proj_2.usage_limit: "x" is not a whole number' in result.stderr
+    assert "3 problems" in result.stderr
+    admin = tmp_path / "admin.yaml"
+    admin.write_text(
+        "version: 1\nprovider: anthropic-admin\nusers:\n"
+        "  ada@example.com: {role: developer, untill: 2026-12-30}\n"
+    )
+    grant = run_cli("validate", str(admin))
+    assert "users.ada@example.com.untill: unknown key 'untill'; did you mean 'until'?" in (
+        grant.stderr
+    )
+    assert "is not text" not in grant.stderr

@@ -109,7 +109,7 @@ def test_a_held_value_is_its_value_until_the_end_and_then_its_then(
         (
             "plan: {value: team, until: 2026-12-31, then: team, note: x}",
             (3, 54),
-            "note does not belong",
+            "unknown key 'note'; expected one of: value, until, then",
         ),
     ],
 )

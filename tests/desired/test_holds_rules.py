@@ -46,7 +46,12 @@ def test_as_of_is_a_dates_start_or_a_timestamp() -> None:
 
 
 def resolve(data: dict[str, Any], at: datetime) -> tuple[Any, tuple[Hold, ...]]:
-    return holds.resolve(data, at, source="org.yaml", marks={("company",): (3, 3)})
+    resolved, found, problems = holds.resolve(
+        data, at, source="org.yaml", marks={("company",): (3, 3)}
+    )
+    if problems:
+        raise ConfigError(problems)
+    return resolved, found
 
 
 HELD = {"value": 5_000, "until": "2026-11-30", "then": 1_000}
@@ -102,8 +107,17 @@ def test_the_files_own_sections_are_never_holds() -> None:
         ),
         (
             {"value": 1, "until": "2026-11-30", "then": 2, "note": "x"},
-            "company.usage_limit.note: a held value is {value: X, until: DATE, then: Y}; note "
-            "does not belong in it",
+            "company.usage_limit.note: unknown key 'note'; expected one of: value, until, then "
+            "(a held value is {value: X, until: DATE, then: Y})",
+        ),
+        (
+            {"value": 5_000_000, "untill": "2026-12-30", "then": 1},
+            "company.usage_limit.untill: unknown key 'untill'; did you mean 'until'? (a held "
+            "value is {value: X, until: DATE, then: Y})",
+        ),
+        (
+            {"value": 1, "until": "2026-11-30", "thn": 2},
+            "company.usage_limit.thn: unknown key 'thn'; did you mean 'then'?",
         ),
         (
             {"value": [1], "until": "2026-11-30", "then": 2},
@@ -129,9 +143,14 @@ def test_a_malformed_hold_is_told_at_its_place(hold: dict[str, Any], message: st
             "users.a@example.com: a held grant is {role: ROLE, until: DATE}: it needs a role",
         ),
         (
+            {"role": "developer", "untill": "2026-11-30"},
+            "users.a@example.com.untill: unknown key 'untill'; did you mean 'until'? (a held "
+            "grant is {role: ROLE, until: DATE})",
+        ),
+        (
             {"role": "user", "until": "2026-11-30", "then": "user"},
-            "users.a@example.com.then: a held grant is {role: ROLE, until: DATE}; then does "
-            "not belong in it",
+            "users.a@example.com.then: unknown key 'then'; expected one of: role, until (a held "
+            "grant is {role: ROLE, until: DATE})",
         ),
     ],
 )
@@ -143,14 +162,13 @@ def test_a_malformed_grant_is_told_at_its_place(grant: dict[str, Any], message: 
 
 def test_a_problem_is_at_the_holds_own_key_when_the_file_marks_it() -> None:
     marks = {("company", "usage_limit"): (4, 3), ("company", "usage_limit", "until"): (4, 30)}
-    with pytest.raises(ConfigError) as caught:
-        holds.resolve(
-            {"company": {"usage_limit": {"value": 1, "until": "x", "then": 2}}},
-            NOV_30_END,
-            source="org.yaml",
-            marks=marks,
-        )
-    assert str(caught.value.problems[0]).startswith("org.yaml:4:30: company.usage_limit.until:")
+    _, _, problems = holds.resolve(
+        {"company": {"usage_limit": {"value": 1, "until": "x", "then": 2}}},
+        NOV_30_END,
+        source="org.yaml",
+        marks=marks,
+    )
+    assert str(problems[0]).startswith("org.yaml:4:30: company.usage_limit.until:")
 
 
 def test_both_variants_hold_every_value_one_way_then_the_other() -> None:
