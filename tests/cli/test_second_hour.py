@@ -107,3 +107,20 @@ def test_every_problem_of_a_file_with_holds_is_told_at_once_with_did_you_mean(
         grant.stderr
     )
     assert "is not text" not in grant.stderr
+
+
+def test_warn_at_reads_a_percentage_and_refuses_a_bare_share(sandbox: SandboxProcess) -> None:
+    """``--warn-at 0.8`` could mean 80 % or 0.8 %: it is refused with both spellings;
+    80 and 80% are eighty percent; 0.5% is half a percent."""
+    sandbox.control("PATCH", "usage", json={"tokens_used": 10_000})  # 1 % of 1,000,000
+    ambiguous = run_cli("usage", "--warn-at", "0.8", env=env(sandbox))
+    assert ambiguous.exit_code == 1
+    assert "write 80% for 80 percent of the limit, or 0.8% for 0.8 percent" in ambiguous.stderr
+    assert sandbox.requests() == []  # refused before any request
+    assert run_cli("usage", "--warn-at", "80", env=env(sandbox)).exit_code == 0
+    assert run_cli("usage", "--warn-at", "80%", env=env(sandbox)).exit_code == 0
+    tiny = run_cli("usage", "--warn-at", "0.5%", env=env(sandbox))
+    assert tiny.exit_code == 2
+    assert "past --warn-at 0.5%" in tiny.stderr
+    assert "0.5% of the limit" not in run_cli("usage", "--help").stdout
+    assert "needs its % sign" in run_cli("usage", "--help").stdout

@@ -28,21 +28,33 @@ THRESHOLD_EXIT = 2
 
 
 class Share(click.ParamType):  # type: ignore[type-arg]  # click 8.1's is not generic
-    """``80%`` (or ``80``): a share of the usage limit, as 0.8."""
+    """``80%`` (or ``80``): a share of the usage limit, as 0.8. A bare number of 1 or
+    less is refused: ``0.8`` could mean 80 % (a share) or 0.8 %, and the wrong reading
+    warns at almost nothing or never."""
 
     name = "PERCENT"
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
-        text = str(value).strip().removesuffix("%")
+        text = str(value).strip()
+        marked = text.endswith("%")
         try:
-            share = float(text) / 100
+            number = float(text.removesuffix("%"))
         except ValueError:
-            share = -1.0
-        if not 0 < share <= 10:
-            self.fail(f"{value!r} is not a percentage from 1% to 1000% (say 80%)", param, ctx)
-        return share
+            number = -1.0
+        if not marked and 0 < number <= 1:
+            self.fail(
+                f"{value!r} could be a share or a percentage; write {number * 100:g}% for "
+                f"{number * 100:g} percent of the limit, or {number:g}% for {number:g} percent",
+                param,
+                ctx,
+            )
+        if not 0 < number <= 1000:
+            self.fail(
+                f"{value!r} is not a percentage above 0% and up to 1000% (say 80%)", param, ctx
+            )
+        return number / 100
 
 
 def usage_command(kit: CommandKit) -> click.Command:
@@ -86,7 +98,8 @@ def usage_command(kit: CommandKit) -> click.Command:
         type=Share(),
         default=None,
         help="Warn, and exit 2, when the use or the projection to the period's end reaches "
-        "this share of the usage limit (say 80%).",
+        "this percentage of the usage limit: 80% (or 80). A number of 1 or less needs its "
+        "% sign (0.5%), as 0.8 alone could be read as a share.",
     )
     @click.option(
         "--serve",
