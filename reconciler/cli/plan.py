@@ -127,11 +127,13 @@ def plan(
 def _show_plans(
     ctx: click.Context, shown: list[tuple[str, str]], fmt: str, *, several: bool
 ) -> None:
-    """The plans of the files that could be planned, each under its heading; several
-    JSON plans as one list."""
-    if fmt == "json" and several:
-        plans = [json.loads(text) for _, text in shown]
-        echo(ctx, json.dumps(plans, indent=2, ensure_ascii=False) + "\n")
+    """The plans of the files that could be planned, each under its heading. JSON is
+    one shape however many files: a plan object per file, with its ``file``, one per
+    line (JSON Lines), so a script reads one file's output as it reads ten's."""
+    if fmt == "json":
+        for file, text in shown:
+            plan = {"file": file, **json.loads(text)}
+            echo(ctx, json.dumps(plan, ensure_ascii=False) + "\n")
     elif several and fmt == "text":
         echo(ctx, "\n".join(f"== {file} ==\n\n{text}" for file, text in shown))
     else:

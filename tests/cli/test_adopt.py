@@ -115,7 +115,7 @@ def test_add_unmanaged_brings_in_live_projects(sandbox: SandboxProcess, tmp_path
     assert "  proj_1:\n    name: Search\n" in text
     assert "  proj_3:\n    name: Support Bot\n" in text
     plan = run_cli("plan", str(org), "--format", "json", env=company_env(sandbox))
-    assert '"unmanaged": {\n      "project": 0' in plan.stdout
+    assert json.loads(plan.stdout)["summary"]["unmanaged"] == {"project": 0}
 
 
 @pytest.mark.parametrize("case", ["symlink", "read-only", "invalid", "not-a-mapping"])

@@ -312,7 +312,11 @@ def test_several_files_plan_and_apply_in_one_run(sandbox: SandboxProcess, tmp_pa
     assert f"== {company} ==" in one_bad.stdout  # the good file is still planned
     assert "1 of 2 files could not be planned" in one_bad.stderr
     as_json = run_cli("plan", str(company), str(admin), "--format", "json", env=both)
-    assert [p["provider"] for p in json.loads(as_json.stdout)] == ["company", "anthropic-admin"]
+    lines = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [(p["file"], p["provider"]) for p in lines] == [
+        (str(company), "company"),
+        (str(admin), "anthropic-admin"),
+    ]
     applied = run_cli("apply", str(company), str(admin), "--auto-approve", env=both)
     assert applied.exit_code == 0, applied.output
     again = run_cli("plan", str(company), str(admin), "--detailed-exitcode", env=both)

@@ -3,6 +3,7 @@ got in the way of someone following the README and the docs' walkthroughs."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -124,3 +125,21 @@ def test_warn_at_reads_a_percentage_and_refuses_a_bare_share(sandbox: SandboxPro
     assert "past --warn-at 0.5%" in tiny.stderr
     assert "0.5% of the limit" not in run_cli("usage", "--help").stdout
     assert "needs its % sign" in run_cli("usage", "--help").stdout
+
+
+def test_plan_json_is_one_shape_for_one_file_or_several(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """A plan object per file, naming its file, one per line: the same reader for one
+    file and for two."""
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(ORG)
+    second.write_text("version: 1\ncompany:\n  name: Renamed\n")
+    one = run_cli("plan", str(first), "--format", "json", env=env(sandbox))
+    two = run_cli("plan", str(first), str(second), "--format", "json", env=env(sandbox))
+    read = [[json.loads(line) for line in r.stdout.splitlines()] for r in (one, two)]
+    assert [p["file"] for p in read[0]] == [str(first)]
+    assert [p["file"] for p in read[1]] == [str(first), str(second)]
+    assert {k for k in read[0][0] if k != "file"} == {k for k in read[1][1] if k != "file"}
+    assert read[1][1]["resources"][0]["changes"]["name"]["after"] == "Renamed"
+    assert json.loads(one.stdout)["file"] == str(first)  # one file's output is one document
