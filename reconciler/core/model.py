@@ -45,6 +45,10 @@ class Action(enum.StrEnum):
         return self in (Action.DELETE, Action.ARCHIVE)
 
 
+# What an API calls an action when its own word says more (the Admin API creates a user
+# by sending an invitation email): a change's ``verb``, only ever with its action.
+VERBS = {"invite": Action.CREATE, "re-invite": Action.REPLACE}
+
 _SYMBOLS = {
     Action.CREATE: "+",
     Action.UPDATE: "~",
@@ -153,6 +157,9 @@ class ResourceChange:
     etag: str | None
     changes: Mapping[str, FieldChange]
     requires: tuple[str, ...] = ()
+    # The API's own word for the action where it says more (``VERBS``): an invite sends
+    # an email, which "create" hides from a reviewer.
+    verb: str | None = None
 
     def data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -163,7 +170,14 @@ class ResourceChange:
         }
         if self.requires:
             data["requires"] = list(self.requires)
+        if self.verb:
+            data["verb"] = self.verb
         return data
+
+    @property
+    def says(self) -> str:
+        """The action as a reader is told it: the verb when there is one."""
+        return self.verb or str(self.action)
 
     @property
     def after(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from reconciler.core.model import (
     FORMAT_VERSION,
     HOLD_EDITS,
     READABLE_FORMAT_VERSIONS,
+    VERBS,
     Action,
     ApplyReport,
     FieldChange,
@@ -162,9 +163,16 @@ def _resources(items: Any) -> tuple[ResourceChange, ...]:
             etag=_etag(r.get("etag")),
             changes={str(n): FieldChange(c["before"], c["after"]) for n, c in r["changes"].items()},
             requires=tuple(str(a) for a in r.get("requires", [])),
+            verb=_verb(r.get("verb"), Action(r["action"])),
         )
         for r in items
     )
+
+
+def _verb(written: Any, action: Action) -> str | None:
+    """A saved verb only as one of reconciler's for the action it names: a plan cannot
+    make a removal read as an invitation."""
+    return written if isinstance(written, str) and VERBS.get(written) is action else None
 
 
 def _holds(items: Any) -> tuple[PlannedHold, ...]:

@@ -152,9 +152,10 @@ def hold_line(hold: PlannedHold) -> str:
 
 
 def _heading(resource: ResourceChange, *, count_fields: bool = False) -> str:
-    """``~ company``; other actions than update say themselves: ``+ user["a@b"] (create)``;
-    with ``count_fields``, ``~ company (2 fields)``, ``+ user["a@b"] (create, 1 field)``."""
-    notes = [] if resource.action is Action.UPDATE else [str(resource.action)]
+    """``~ company``; other actions than update say themselves, in the API's word where
+    it has one: ``+ user["a@b"] (invite)``; with ``count_fields``, ``~ company (2
+    fields)``, ``+ user["a@b"] (invite, 1 field)``."""
+    notes = [] if resource.action is Action.UPDATE else [resource.says]
     if count_fields:
         count = len(resource.changes)
         notes.append(f"{count} field{'s' if count != 1 else ''}")

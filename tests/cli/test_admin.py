@@ -62,7 +62,7 @@ def test_plan_apply_plan_converges_and_invites_instead_of_adding(
 ) -> None:
     plan = run_cli("plan", str(org), "--detailed-exitcode", env=env(sandbox))
     assert plan.exit_code == 2, plan.output
-    assert '+ user["grace@example.com"] (create)' in plan.stdout
+    assert '+ user["grace@example.com"] (invite)' in plan.stdout
     assert '+ member["Support"]["ben@example.com"] (create)' in plan.stdout
     applied = run_cli("apply", str(org), "--auto-approve", env=env(sandbox))
     assert applied.exit_code == 0, applied.output

@@ -143,3 +143,50 @@ def test_plan_json_is_one_shape_for_one_file_or_several(
     assert {k for k in read[0][0] if k != "file"} == {k for k in read[1][1] if k != "file"}
     assert read[1][1]["resources"][0]["changes"]["name"]["after"] == "Renamed"
     assert json.loads(one.stdout)["file"] == str(first)  # one file's output is one document
+
+
+ADMIN_FILE = """\
+version: 1
+provider: anthropic-admin
+users:
+  ada@example.com: admin
+  ben@example.com: developer
+  cleo@example.com: billing
+  dev@example.com: user
+  new.hire@example.com: billing
+  zed@example.com: user
+"""
+
+
+def test_the_admin_plan_says_it_sends_invitations(sandbox: SandboxProcess, tmp_path: Path) -> None:
+    """A new email is an invitation email, and a pending invite with another role is
+    sent again: the plan says invite and re-invite, in every format and in a saved plan,
+    where it said create and replace."""
+    org = tmp_path / "admin.yaml"
+    org.write_text(ADMIN_FILE)
+    admin_env = {
+        "ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-sandbox",
+        "RECONCILER_BASE_URL": sandbox.url,
+    }
+    saved = tmp_path / "plan.json"
+    text = run_cli("plan", str(org), "--out", str(saved), env=admin_env)
+    assert text.exit_code == 0, text.output
+    assert '+ user["zed@example.com"] (invite)' in text.stdout
+    assert '-/+ user["new.hire@example.com"] (re-invite)' in text.stdout
+    assert "(create)" not in text.stdout
+    assert "(replace)" not in text.stdout
+    markdown = run_cli("plan", str(org), "--format", "markdown", env=admin_env)
+    assert "(invite, 1 field)" in markdown.stdout
+    plan = json.loads(run_cli("plan", str(org), "--format", "json", env=admin_env).stdout)
+    verbs = {r["address"]: (r["action"], r.get("verb")) for r in plan["resources"]}
+    assert verbs['user["zed@example.com"]'] == ("create", "invite")
+    assert verbs['user["new.hire@example.com"]'] == ("replace", "re-invite")
+    assert "(re-invite)" in run_cli("show", str(saved)).stdout
+
+    tampered = json.loads(saved.read_text())
+    for resource in tampered["resources"]:
+        resource["action"], resource["verb"] = "delete", "invite"  # a removal dressed up
+    saved.write_text(json.dumps(tampered))
+    shown = run_cli("show", str(saved))
+    assert "(invite)" not in shown.stdout
+    assert "(delete)" in shown.stdout

@@ -161,9 +161,15 @@ class _Planner:
         return found.fields if found else None
 
     def _add(
-        self, address: str, action: Action, changes: dict[str, FieldChange], *requires: str
+        self,
+        address: str,
+        action: Action,
+        changes: dict[str, FieldChange],
+        *requires: str,
+        verb: str | None = None,
     ) -> None:
-        self.changes.append(ResourceChange(address, action, None, changes, tuple(requires)))
+        change = ResourceChange(address, action, None, changes, tuple(requires), verb=verb)
+        self.changes.append(change)
 
     # -- sections -------------------------------------------------------------------------
 
@@ -300,11 +306,12 @@ class _Planner:
                 )
             return
         if now is None:
-            self._add(address, Action.CREATE, {"role": FieldChange(None, role)})
+            self._add(address, Action.CREATE, {"role": FieldChange(None, role)}, verb="invite")
         elif now["role"] == role:
             return
         elif email in self.invited:
-            self._add(address, Action.REPLACE, {"role": FieldChange(now["role"], role)})
+            changed = {"role": FieldChange(now["role"], role)}
+            self._add(address, Action.REPLACE, changed, verb="re-invite")
         elif now["role"] == "admin":
             self.problems[address] = (
                 f"{address} is an organization admin, and an admin's role cannot be changed "
