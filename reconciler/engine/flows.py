@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -36,7 +37,7 @@ from reconciler.core.model import ApplyReport, DesiredState, LiveState, Outcome,
 from reconciler.desired import document
 from reconciler.engine import adoption, planfile, planning
 from reconciler.engine.execute import OnResult, apply_plan
-from reconciler.net.connection import Connection, normalise_url
+from reconciler.net.connection import Connection, is_loopback, normalise_url
 from reconciler.providers.base import Provider
 
 
@@ -286,9 +287,18 @@ def check_host(saved: Plan, connection: Connection) -> None:
     recorded = saved.api.get("base_url")
     if not recorded or normalise_url(recorded) != connection.base_url:
         shown = visible(recorded) if recorded else "an API it does not record"
-        raise PlanFileError(
+        head = (
             f"The saved plan was made against {shown}, not {connection.base_url} where this "
-            f"apply would write; nothing was sent. Run plan again against {connection.base_url}"
+            "apply would write; nothing was sent."
+        )
+        if recorded and is_loopback(urlsplit(recorded).hostname or ""):
+            # A sandbox on this machine: most likely what the operator left out.
+            raise PlanFileError(
+                f"{head} To apply it to the sandbox it was made against, add --base-url "
+                f"{shown}; or run plan again against {connection.base_url}."
+            )
+        raise PlanFileError(
+            f"{head} Run plan again against {connection.base_url}"
             + (f", or pass --base-url {shown} if that API is meant." if recorded else ".")
         )
 

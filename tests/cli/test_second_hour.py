@@ -190,3 +190,24 @@ def test_the_admin_plan_says_it_sends_invitations(sandbox: SandboxProcess, tmp_p
     shown = run_cli("show", str(saved))
     assert "(invite)" not in shown.stdout
     assert "(delete)" in shown.stdout
+
+
+def test_a_sandbox_plan_applied_without_its_url_offers_the_flag(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    org, saved = tmp_path / "org.yaml", tmp_path / "plan.json"
+    org.write_text(ORG)
+    assert run_cli("plan", str(org), "--out", str(saved), env=env(sandbox)).exit_code == 0
+    alone = run_cli("apply", str(saved), "--auto-approve", env={"CLAUDE_API_KEY": ADMIN_KEY})
+    assert alone.exit_code == 1
+    assert f"add --base-url {sandbox.url}; or run plan again" in alone.stderr
+    assert sandbox.writes() == []
+    again = run_cli(
+        "apply",
+        str(saved),
+        "--auto-approve",
+        "--base-url",
+        sandbox.url,
+        env={"CLAUDE_API_KEY": ADMIN_KEY},
+    )
+    assert again.exit_code == 0, again.output

@@ -66,16 +66,24 @@ def test_a_plan_applies_only_where_it_was_made() -> None:
         flows.check_host(Plan((), api={"base_url": "http://127.0.0.1:8"}), connection())
     assert caught.value.message == (
         "The saved plan was made against http://127.0.0.1:8, not http://127.0.0.1:9 where this "
-        "apply would write; nothing was sent. Run plan again against http://127.0.0.1:9, or "
-        "pass --base-url http://127.0.0.1:8 if that API is meant."
+        "apply would write; nothing was sent. To apply it to the sandbox it was made against, "
+        "add --base-url http://127.0.0.1:8; or run plan again against http://127.0.0.1:9."
+    )
+    with pytest.raises(PlanFileError) as remote:
+        flows.check_host(Plan((), api={"base_url": "https://api.example.com"}), connection())
+    assert remote.value.message.endswith(
+        "nothing was sent. Run plan again against http://127.0.0.1:9, or pass --base-url "
+        "https://api.example.com if that API is meant."
     )
 
 
 def test_a_plan_that_does_not_say_where_it_was_made_applies_nowhere() -> None:
     with pytest.raises(PlanFileError) as caught:
         flows.check_host(Plan(()), connection())
-    assert caught.value.message.startswith(
-        "The saved plan was made against an API it does not record, not http://127.0.0.1:9"
+    assert caught.value.message == (
+        "The saved plan was made against an API it does not record, not http://127.0.0.1:9 "
+        "where this apply would write; nothing was sent. Run plan again against "
+        "http://127.0.0.1:9."
     )
 
 

@@ -191,6 +191,9 @@ def test_a_saved_plan_of_the_sandbox_needs_the_operator_to_name_it_again(
     assert f"The saved plan was made against {sandbox.url}, not https://api.anthropic.com" in (
         alone.stderr
     )
-    assert f"or pass --base-url {sandbox.url} if that API is meant." in alone.stderr
+    assert (
+        f"To apply it to the sandbox it was made against, add --base-url {sandbox.url}; or run "
+        "plan again against https://api.anthropic.com."
+    ) in alone.stderr
     assert sandbox.writes() == []
     assert run_cli("apply", str(saved), "--auto-approve", env=env).exit_code == 0
