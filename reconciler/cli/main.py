@@ -197,7 +197,8 @@ def init(
     writes it), so its first plan is empty; without one, a commented template.
     Either way it starts with the yaml-language-server line, so editors check it."""
     target, schema_path = starter.paths_for(file, provider)
-    starter.refuse_existing(target, schema_path, force=force)
+    starter.refuse_existing(target, schema_path, provider, force=force)
+    target.parent.mkdir(parents=True, exist_ok=True)  # orgs/acme.yaml: the layout ci.md shows
     check_outputs(("FILE", target), ("the schema", schema_path), inputs=())
     defaults = providers.get(provider).key_variables
     variables = key_variable_for(api_key_env, None, defaults=defaults, source="init")

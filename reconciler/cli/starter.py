@@ -22,13 +22,35 @@ def paths_for(file: Path | None, provider: str) -> tuple[Path, Path]:
     return target, target.with_name(f"{provider}.schema.json")
 
 
-def refuse_existing(*paths: Path, force: bool) -> None:
-    existing = [p for p in paths if p.exists()]
+def schema_text(provider: str) -> str:
+    """The schema file ``init`` writes beside a starter file."""
+    return json.dumps(document.published_schema(provider), indent=2) + "\n"
+
+
+def refuse_existing(target: Path, schema_path: Path, provider: str, *, force: bool) -> None:
+    """A file there is never replaced unless asked; the schema beside it may be there
+    already when it is this version's (several files share one folder's schema)."""
+    existing = [target] if target.exists() else []
+    if schema_path.exists() and _read(schema_path) != schema_text(provider):
+        existing.append(schema_path)
     if existing and not force:
-        raise OutputPathError(
-            f"{', '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}; "
-            "nothing was written. Pass --force to replace, or name another FILE."
+        differs = (
+            f" ({schema_path} holds another schema: an older reconciler's, or edited; "
+            f"'reconciler schema > {schema_path}' brings it up to date)"
+            if schema_path in existing
+            else ""
         )
+        raise OutputPathError(
+            f"{', '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}"
+            f"{differs}; nothing was written. Pass --force to replace, or name another FILE."
+        )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def template(provider: str) -> str:
@@ -41,5 +63,5 @@ def template(provider: str) -> str:
 
 def write(target: Path, schema_path: Path, body: str, provider: str) -> None:
     """The schema, then the file led by the ``yaml-language-server`` line naming it."""
-    write_text(schema_path, json.dumps(document.published_schema(provider), indent=2) + "\n")
+    write_text(schema_path, schema_text(provider))
     write_text(target, f"# yaml-language-server: $schema=./{schema_path.name}\n" + body)

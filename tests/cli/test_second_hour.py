@@ -211,3 +211,30 @@ def test_a_sandbox_plan_applied_without_its_url_offers_the_flag(
         env={"CLAUDE_API_KEY": ADMIN_KEY},
     )
     assert again.exit_code == 0, again.output
+
+
+def test_init_writes_several_files_beside_one_schema_and_makes_their_folder(
+    tmp_path: Path,
+) -> None:
+    """The layout ci.md recommends (orgs/acme.yaml, orgs/beta.yaml): a second file
+    beside the first shares its schema; a missing folder is made; a schema that differs
+    from this version's is not replaced unless asked."""
+    first = run_cli("init", str(tmp_path / "orgs" / "acme.yaml"), "--template")
+    assert first.exit_code == 0, first.output
+    second = run_cli("init", str(tmp_path / "orgs" / "beta.yaml"), "--template")
+    assert second.exit_code == 0, second.output
+    assert sorted(p.name for p in (tmp_path / "orgs").iterdir()) == [
+        "acme.yaml",
+        "beta.yaml",
+        "company.schema.json",
+    ]
+    assert run_cli("validate", str(tmp_path / "orgs" / "beta.yaml")).exit_code == 0
+    (tmp_path / "orgs" / "company.schema.json").write_text("{}\n")
+    old = run_cli("init", str(tmp_path / "orgs" / "gamma.yaml"), "--template")
+    assert old.exit_code == 1
+    assert "holds another schema" in old.stderr
+    assert "'reconciler schema > " in old.stderr
+    assert not (tmp_path / "orgs" / "gamma.yaml").exists()
+    again = run_cli("init", str(tmp_path / "orgs" / "acme.yaml"), "--template")
+    assert again.exit_code == 1  # a file there is never replaced unless asked
+    assert "acme.yaml" in again.stderr
