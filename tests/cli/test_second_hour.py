@@ -238,3 +238,27 @@ def test_init_writes_several_files_beside_one_schema_and_makes_their_folder(
     again = run_cli("init", str(tmp_path / "orgs" / "acme.yaml"), "--template")
     assert again.exit_code == 1  # a file there is never replaced unless asked
     assert "acme.yaml" in again.stderr
+
+
+def test_an_admin_api_key_brought_to_the_company_api_is_told_where_to_go(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """Only ANTHROPIC_ADMIN_KEY set (an Admin API key): usage and init say this is the
+    Company API, and how to use the Admin API instead, beside the scope refused."""
+    admin_only = {
+        "ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-sandbox",
+        "RECONCILER_BASE_URL": sandbox.url,
+    }
+    for args in (["usage"], ["init", str(tmp_path / "new.yaml")]):
+        result = run_cli(*args, env=admin_only)
+        assert result.exit_code == 1
+        assert "lacks the scope organization:read" in result.stderr
+        assert (
+            "This is the Company API; if ANTHROPIC_ADMIN_KEY holds an Anthropic Admin API key"
+            in (result.stderr)
+        )
+        assert "reconciler init --provider anthropic-admin" in result.stderr
+    company_key = run_cli(
+        "usage", env={"CLAUDE_API_KEY": "sk-wrong", "RECONCILER_BASE_URL": sandbox.url}
+    )
+    assert "This is the Company API" not in company_key.stderr  # only for the Admin API's variable

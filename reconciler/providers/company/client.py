@@ -43,6 +43,8 @@ from reconciler.net.pacing import Pacer
 
 API_VERSION = "2023-06-01"
 COMPANY_PATH = "/v1/organizations/company"
+# The variable Anthropic's Admin API keys are usually read from.
+ADMIN_API_VARIABLE = "ANTHROPIC_ADMIN_KEY"
 PAGE_SIZE = 1000
 MAX_PAGES = 1_000  # 1,000,000 projects: far past any real organization, and bounded
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
@@ -331,7 +333,8 @@ class CompanyClient:
         if status == 401:
             return AuthError(
                 f"The API did not accept the key in {self._key_source} ({message}); set "
-                f"{self._key_source} to a valid key with the scope {scope}.",
+                f"{self._key_source} to a valid key with the scope {scope}."
+                + self._admin_key_hint(),
                 status=status,
                 request_id=request_id,
             )
@@ -339,7 +342,7 @@ class CompanyClient:
             said = "" if scope in message else f" ({message})"
             return AuthError(
                 f"The key in {self._key_source} lacks the scope {scope}, which {method} "
-                f"{path} needs{said}; use a key that has it.",
+                f"{path} needs{said}; use a key that has it." + self._admin_key_hint(),
                 status=status,
                 request_id=request_id,
             )
@@ -359,6 +362,18 @@ class CompanyClient:
             f"The API refused {method} {path} ({status}: {message}).",
             status=status,
             request_id=request_id,
+        )
+
+    def _admin_key_hint(self) -> str:
+        """A refused key read from the Admin API's usual variable is most likely an Admin
+        API key brought to the Company API: say which API this is, and where to go."""
+        if self._key_source != ADMIN_API_VARIABLE:
+            return ""
+        return (
+            f" This is the Company API; if {ADMIN_API_VARIABLE} holds an Anthropic Admin API "
+            "key, write provider: anthropic-admin in the file (reconciler init --provider "
+            "anthropic-admin starts one). reconciler usage reads the Company API only; for "
+            "the Admin API, usage and cost are in the Console."
         )
 
     def _body(self, response: httpx.Response, component: str) -> dict[str, Any]:
