@@ -31,7 +31,9 @@ from reconciler.desired.document import load
 from reconciler.engine import flows, planfile
 
 
-@click.command(epilog=keys_and_host())
+@click.command(
+    epilog=keys_and_host(), short_help="Make files say what is live, editing them in place."
+)
 @global_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @base_url_option

@@ -33,7 +33,7 @@ from reconciler.engine import flows, planfile, render
 from reconciler.net.connection import Connection
 
 
-@click.command(epilog=keys_and_host())
+@click.command(epilog=keys_and_host(), short_help="Make the changes of files or saved plans.")
 @global_options
 @click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @base_url_option
@@ -44,7 +44,13 @@ from reconciler.net.connection import Connection
     default=None,
     help="Refuse a plan that changes more than N resources.",
 )
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Writes in flight at once (the reads of a plan are not limited by it).",
+)
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -103,7 +109,8 @@ def apply(
     reviewed_plan: Path | None,
     api_key_env: str | None,
 ) -> None:
-    """Make the changes of FILES, or of saved PLAN.json files once checked against theirs.
+    """Make the changes of SOURCES: desired-state files, or saved PLAN.json files once
+    checked against theirs.
 
     A saved plan is a claim: apply reads the file it was made from, plans it again
     against live state, and writes only resources the plan holds that are, to the

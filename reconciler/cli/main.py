@@ -30,6 +30,7 @@ from reconciler.cli.options import (
     echo,
     federation_options,
     global_options,
+    offline_options,
     options_of,
     provider_option,
     run,
@@ -50,10 +51,28 @@ from reconciler.engine import flows, render
 from reconciler.net.connection import key_variable_for
 from reconciler.sandbox.command import sandbox as sandbox_command
 
+# The commands a reader meets first, in the order of their use; the rest follow, by name.
+MAIN_COMMANDS = ("init", "validate", "plan", "apply", "show")
+
 
 class ReconcilerGroup(click.Group):
     """The one place errors become output: a sentence on stderr, exit 1, a
-    traceback only with ``--debug``."""
+    traceback only with ``--debug``; and the help that lists the main commands first,
+    as Terraform's does."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        listed = {name: self.get_command(ctx, name) for name in self.list_commands(ctx)}
+        rows = {
+            name: command.get_short_help_str(limit=formatter.width)
+            for name, command in listed.items()
+            if command is not None and not command.hidden
+        }
+        main = [(name, rows[name]) for name in MAIN_COMMANDS if name in rows]
+        other = [(name, text) for name, text in rows.items() if name not in MAIN_COMMANDS]
+        for title, section in (("Main commands", main), ("Other commands", other)):
+            if section:
+                with formatter.section(title):
+                    formatter.write_dl(section)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -100,8 +119,8 @@ def cli(ctx: click.Context, base_url: str | None) -> None:
         options.color = False
 
 
-@cli.command()
-@global_options
+@cli.command(short_help="Check files offline: schema and YAML traps.")
+@offline_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
@@ -117,15 +136,15 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
         raise ConfigError(problems)
 
 
-@cli.command()
-@global_options
+@cli.command(short_help="Print the file's JSON Schema, for editors.")
+@offline_options
 @provider_option
 def schema(provider: str) -> None:
     """Print the desired-state file's JSON Schema, to save beside your files for editors."""
     click.echo(json.dumps(document.published_schema(provider), indent=2))
 
 
-@cli.command()
+@cli.command(short_help="Write the live organization as a file.")
 @global_options
 @base_url_option
 @click.option(
@@ -173,7 +192,7 @@ def export(
         echo(ctx, text)
 
 
-@cli.command()
+@cli.command(short_help="Start a file (and its schema): from live, or a template.")
 @global_options
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @base_url_option
@@ -221,7 +240,7 @@ def init(
     )
 
 
-@cli.command()
+@cli.command(short_help="Run plan, apply, plan against a throwaway sandbox.")
 @global_options
 @click.option("--keep", is_flag=True, help="Leave the sandbox database in place.")
 @provider_option
@@ -249,6 +268,9 @@ def main(args: list[str] | None = None) -> None:
     like every other error."""
     try:
         code = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare "reconciler": the help itself
+        click.echo(exc.ctx.get_help() if exc.ctx else cli.get_help(click.Context(cli)))
+        sys.exit(0)
     except click.UsageError as exc:  # one sentence, like every other error
         where = exc.ctx.command_path if exc.ctx else "reconciler"
         message = exc.format_message().rstrip(".")

@@ -59,39 +59,55 @@ def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
     command or after it (``reconciler plan org.yaml --no-color``), as Terraform users
     write them; given twice, the later one counts."""
     for option in (
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0.1, max=600),
-            default=None,
-            expose_value=False,
-            callback=_set("timeout", None),
-            help="Seconds to wait for one answer before retrying "
-            f"(default {RetryPolicy.timeout:g}).",
-        ),
-        click.option(
-            "--insecure",
-            is_flag=True,
-            expose_value=False,
-            callback=_set("insecure", True),
-            help="Allow plain http:// to a non-loopback host.",
-        ),
-        click.option(
-            "--no-color",
-            is_flag=True,
-            expose_value=False,
-            callback=_set("color", False),
-            help="No colours (NO_COLOR is respected too).",
-        ),
-        click.option(
-            "--debug",
-            is_flag=True,
-            expose_value=False,
-            callback=_set("debug", True),
-            help="Show tracebacks of errors, with their causes.",
-        ),
+        *_NETWORK_OPTIONS,
+        *_OUTPUT_OPTIONS,
     ):
         f = option(f)
     return f
+
+
+def offline_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The global options of a command that sends no request (``validate``, ``schema``,
+    ``show``): ``--debug`` and ``--no-color``; their help lists nothing that does not
+    apply to them."""
+    for option in _OUTPUT_OPTIONS:
+        f = option(f)
+    return f
+
+
+_NETWORK_OPTIONS = (
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1, max=600),
+        default=None,
+        expose_value=False,
+        callback=_set("timeout", None),
+        help=f"Seconds to wait for one answer before retrying (default {RetryPolicy.timeout:g}).",
+    ),
+    click.option(
+        "--insecure",
+        is_flag=True,
+        expose_value=False,
+        callback=_set("insecure", True),
+        help="Allow plain http:// to a non-loopback host.",
+    ),
+)
+_OUTPUT_OPTIONS = (
+    click.option(
+        "--no-color",
+        is_flag=True,
+        expose_value=False,
+        callback=_set("color", False),
+        help="No colours (NO_COLOR is respected too).",
+    ),
+    click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        callback=_set("debug", True),
+        help="Show tracebacks of errors, with their causes.",
+    ),
+)
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

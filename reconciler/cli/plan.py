@@ -23,6 +23,7 @@ from reconciler.cli.options import (
     federation_options,
     global_options,
     keys_and_host,
+    offline_options,
     reading_for,
     run,
     targets_option,
@@ -33,7 +34,7 @@ from reconciler.desired import document, holds
 from reconciler.engine import flows, planfile, render
 
 
-@click.command(epilog=keys_and_host())
+@click.command(epilog=keys_and_host(), short_help="Show what would change, file by file.")
 @global_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @base_url_option
@@ -222,8 +223,8 @@ def _rendered_plan(
     return text
 
 
-@click.command()
-@global_options
+@click.command(short_help="Render a saved plan or apply report again, offline.")
+@offline_options
 @click.argument("saved", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option(

@@ -27,7 +27,7 @@ class FiniteRange(click.FloatRange):
         return number
 
 
-@click.command()
+@click.command(short_help="Run the local Company and Admin API sandbox.")
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -57,8 +57,18 @@ class FiniteRange(click.FloatRange):
     default=0,
     help="Add N synthetic projects (proj_00001...) to a new database.",
 )
-@click.option("--latency-ms", type=FiniteRange(0, 60000), default=0.0)
-@click.option("--latency-jitter-ms", type=FiniteRange(0, 60000), default=0.0)
+@click.option(
+    "--latency-ms",
+    type=FiniteRange(0, 60000),
+    default=0.0,
+    help="Added to every API request before it is answered, as a far API would.",
+)
+@click.option(
+    "--latency-jitter-ms",
+    type=FiniteRange(0, 60000),
+    default=0.0,
+    help="Up to this much more latency, drawn per request.",
+)
 @click.option(
     "--fault-rate",
     type=FiniteRange(0, 1),

@@ -262,3 +262,37 @@ def test_an_admin_api_key_brought_to_the_company_api_is_told_where_to_go(
         "usage", env={"CLAUDE_API_KEY": "sk-wrong", "RECONCILER_BASE_URL": sandbox.url}
     )
     assert "This is the Company API" not in company_key.stderr  # only for the Admin API's variable
+
+
+def test_help_reads_as_a_newcomer_needs_it() -> None:
+    """Bare reconciler is the help (exit 0), main commands first, each short help a
+    whole sentence; offline commands do not offer network options; every option of
+    apply and the sandbox says what it does."""
+    bare = run_cli()
+    assert bare.exit_code == 0
+    assert "Error" not in bare.output
+    assert "(see 'reconciler --help')" not in bare.output
+    main_at, other_at = bare.stdout.index("Main commands:"), bare.stdout.index("Other commands:")
+    assert main_at < other_at
+    listed = bare.stdout[main_at:other_at]
+    assert [line.split()[0] for line in listed.splitlines()[1:] if line.strip()] == [
+        "init",
+        "validate",
+        "plan",
+        "apply",
+        "show",
+    ]
+    for line in bare.stdout[main_at:].splitlines():
+        if line.startswith("  ") and line.strip():
+            assert not line.rstrip().endswith("..."), line  # never cut mid-sentence
+    for offline in ("validate", "schema", "show"):
+        text = run_cli(offline, "--help").stdout
+        assert "--timeout" not in text
+        assert "--insecure" not in text
+        assert "--debug" in text
+    apply_help = run_cli("apply", "--help").stdout
+    assert "Make the changes of SOURCES" in apply_help
+    assert "Writes in flight at once" in apply_help
+    sandbox_help = run_cli("sandbox", "--help").stdout
+    assert "Added to every API request" in sandbox_help
+    assert "Up to this much more latency" in sandbox_help

@@ -61,7 +61,7 @@ def usage_command(kit: CommandKit) -> click.Command:
     """``reconciler usage``, built with the CLI's shared options and plumbing (``kit``),
     which the CLI lends through the seam: this package never imports the CLI."""
 
-    @click.command()
+    @click.command(short_help="Company API: this month's token use, watched or served.")
     @kit.global_options
     @kit.base_url_option
     @click.option(
