@@ -27,6 +27,7 @@ from reconciler.cli.options import (
     targets_option,
     wants_color,
 )
+from reconciler.core.errors import StoppedBySignal
 from reconciler.core.files import write_json
 from reconciler.core.model import ApplyReport, DesiredState, Plan
 from reconciler.engine import flows, planfile, render
@@ -197,10 +198,13 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
         if choices.undo_out
         else None
     )
-    outcome = run(terminal.apply_until_interrupted(result, connection, undo=undo))
+    outcome, signum = run(terminal.apply_until_interrupted(result, connection, undo=undo))
     echo(ctx, "\n" + render.report_text(outcome, color=wants_color(ctx)))
     _say_what_was_written(ctx, outcome, choices)
     problem = flows.failure(outcome)
+    if signum is not None:  # exits as the shell expects of a signal: 128 + its number
+        said = problem.message if problem else "Interrupted; everything started was applied."
+        raise StoppedBySignal(said, exit_code=128 + signum)
     if problem is not None:
         raise problem
 

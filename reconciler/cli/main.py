@@ -2,7 +2,7 @@
 one clear sentence and an exit code; the short commands (validate, schema, export,
 init, demo) live here, the longer ones beside it (``plan``, ``apply``, ``adopt``).
 Exit codes: 0 success / no changes, 1 error, 2 changes present (``plan
---detailed-exitcode``)."""
+--detailed-exitcode``), 128 + the signal's number when stopped by one (130 for Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from reconciler.cli.options import (
 from reconciler.cli.plan import plan as plan_command
 from reconciler.cli.plan import show as show_command
 from reconciler.core.errors import (
+    INTERRUPTED_EXIT,
     ConfigError,
     OutputPathError,
     Problem,
@@ -82,7 +83,7 @@ class ReconcilerGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt as exc:
-            _fail(ctx, "Interrupted; nothing more was started.", exc)
+            _fail(ctx, "Interrupted; nothing more was started.", exc, exit_code=INTERRUPTED_EXIT)
         except Exception as exc:  # the last line of defence: no traceback without --debug
             _fail(
                 ctx,
@@ -280,7 +281,7 @@ def main(args: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(1)
-    except click.Abort:
+    except click.Abort:  # Ctrl-C where click was reading
         click.echo("Aborted; nothing more was started.", err=True)
-        sys.exit(1)
+        sys.exit(INTERRUPTED_EXIT)
     sys.exit(code if isinstance(code, int) else 0)

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from reconciler.core.errors import ApprovalError
+from reconciler.core.errors import ApprovalError, CancelledAtPrompt
 from reconciler.core.model import ApplyReport, Plan, ResourceResult
 from reconciler.engine import flows
 from reconciler.engine.planfile import UndoRecorder
@@ -29,20 +29,29 @@ def approve(auto_approve: bool) -> None:
         answer = click.prompt(
             "Apply these changes? Only 'yes' will be accepted", default="", show_default=False
         )
-    except (click.Abort, KeyboardInterrupt, EOFError) as exc:
+    except EOFError as exc:
         raise ApprovalError("Apply cancelled at the prompt; nothing was started.") from exc
+    except (click.Abort, KeyboardInterrupt) as exc:  # Ctrl-C: exits as an interrupt does
+        raise CancelledAtPrompt("Apply cancelled at the prompt; nothing was started.") from exc
     if answer.strip() != "yes":
         raise ApprovalError("Apply cancelled; nothing was written.")
 
 
 async def apply_until_interrupted(
     plan: Plan, connection: Connection, *, undo: UndoRecorder | None = None
-) -> ApplyReport:
-    """Apply; SIGINT/SIGTERM stop new writes while those in flight finish and are reported."""
+) -> tuple[ApplyReport, int | None]:
+    """Apply; SIGINT/SIGTERM stop new writes while those in flight finish and are reported.
+    The report, and the signal that stopped it (None when it ran to its end)."""
     stop = asyncio.Event()
+    received: list[int] = []
     loop = asyncio.get_running_loop()
+
+    def stopped_by(signum: int) -> None:
+        received.append(signum)
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stopped_by, signum)
     done = 0
     show_progress = sys.stderr.isatty() and plan.to_change > 1
 
@@ -56,7 +65,8 @@ async def apply_until_interrupted(
             undo.record(outcome)
 
     try:
-        return await flows.apply(plan, connection, stop=stop, on_result=on_result)
+        report = await flows.apply(plan, connection, stop=stop, on_result=on_result)
+        return report, received[0] if received else None
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -39,6 +39,19 @@ class ReconcilerError(Exception):
         self.message = message
 
 
+# How a run stopped by a signal exits, as shells expect: 128 plus the signal's number.
+INTERRUPTED_EXIT = 130  # SIGINT (Ctrl-C)
+
+
+class StoppedBySignal(ReconcilerError):
+    """Stopped by a signal (Ctrl-C, SIGTERM): the sentence says what was done; the exit
+    code is 128 plus the signal's number."""
+
+    def __init__(self, message: str, exit_code: int = INTERRUPTED_EXIT) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem in a file, at a 1-based line and column, at a dotted path."""
@@ -87,6 +100,12 @@ class StalePlanError(ReconcilerError):
 
 class ApprovalError(ReconcilerError):
     """Apply was declined, or cannot ask for approval without a terminal."""
+
+
+class CancelledAtPrompt(ApprovalError):
+    """Ctrl-C at the approval prompt: declined, and exits as an interrupt does."""
+
+    exit_code = INTERRUPTED_EXIT
 
 
 class CredentialsError(ReconcilerError):

@@ -376,7 +376,7 @@ def test_ctrl_c_at_the_approval_prompt_says_nothing_was_started(
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 1
+    assert os.waitstatus_to_exitcode(status) == 130  # as a shell expects of Ctrl-C
     assert "Apply cancelled at the prompt; nothing was started." in seen.decode()
     assert sandbox.writes() == []
 

@@ -45,8 +45,9 @@ def test_the_undo_plan_is_written_as_the_apply_goes(
     async def run() -> None:
         plan = await flows.plan_file(wanted, connection)
         undo = planfile.UndoRecorder(tmp_path / "undo.json", plan, api_key=ADMIN_KEY)
-        report = await terminal.apply_until_interrupted(plan, connection, undo=undo)
+        report, stopped_by = await terminal.apply_until_interrupted(plan, connection, undo=undo)
         assert report.ok
+        assert stopped_by is None
 
     asyncio.run(run())
     undo = json.loads((tmp_path / "undo.json").read_text())
