@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from reconciler.cli.options import (
     targets_option,
     wants_color,
 )
+from reconciler.core.errors import UnsafePlanError
 from reconciler.core.model import Plan
 from reconciler.desired import document, holds
 from reconciler.engine import flows, planfile, render
@@ -118,11 +120,32 @@ def plan(
             as_of=moment,
         ),
     )
-    shown = [(file, text) for file, (_, text) in planned.results]
+    shown = [(file, one.text) for file, one in planned.results]
     _show_plans(ctx, shown, fmt, several=len(files) > 1)
     planned.check("files could not be planned")
-    if detailed_exitcode and any(changed for _, (changed, _) in planned.results):
+    _refuse_guarded([(file, one.guards) for file, one in planned.results])
+    if detailed_exitcode and any(one.changed for _, one in planned.results):
         ctx.exit(2)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    changed: bool  # changes now, or (with --compare-to) a hold the edit changes
+    text: str
+    guards: tuple[str, ...]  # why apply would refuse it without --force
+
+
+def _refuse_guarded(guarded: list[tuple[str, tuple[str, ...]]]) -> None:
+    """A plan apply will refuse without --force fails the command once it is shown (and
+    saved), as Terraform fails a plan that breaks a prevent_destroy: a green check must
+    not stand for a plan that cannot be applied as it is."""
+    found = [(file, guards) for file, guards in guarded if guards]
+    if found:
+        said = "; ".join(f"{file}: {'; '.join(guards)}" for file, guards in found)
+        raise UnsafePlanError(
+            f"Apply refuses this plan without --force ({said}). Review the removals above, "
+            "then apply with --force if they are meant."
+        )
 
 
 def _show_plans(
@@ -162,10 +185,10 @@ def _plan_one(
     max_chars: int | None,
     compare_to: Path | None,
     as_of: datetime | None = None,
-) -> tuple[bool, str]:
+) -> _Planned:
     """Whether one file's plan has changes (with --compare-to, an edit of a hold is one:
-    it changes the organization later, unreviewed otherwise), and its rendering (saved
-    with --out)."""
+    it changes the organization later, unreviewed otherwise), its rendering (saved
+    with --out), and why apply would refuse it without --force."""
     check_outputs(("--out", out), inputs=(Path(file), compare_to))
     desired = document.load(file, as_of)
     base = document.load_or_empty(compare_to, desired.provider) if compare_to else None
@@ -188,7 +211,7 @@ def _plan_one(
             f"    reconciler apply {shlex.quote(str(out))}\n",
             err=True,
         )
-    return planned.has_changes, text
+    return _Planned(planned.has_changes, text, tuple(result.guards))
 
 
 def _rendered_plan(

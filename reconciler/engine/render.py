@@ -349,9 +349,13 @@ def sections_text(whole: Plan, change: Plan, drift: Plan, *, color: bool = False
         held = [style(f"  {hold_line(h)}", fg="cyan") for h in whole.holds]
         top.append("\n".join([style(holds_heading(whole.holds), fg="cyan", bold=True), *held]))
         top[-1] += "\n"
+    if whole.guards:  # about the whole plan, whichever part holds the removals
+        guards = [style(f"  ! it {visible(g)}", fg="red") for g in whole.guards]
+        heading = style("Apply refuses this plan without --force:", fg="red", bold=True)
+        top.append("\n".join([heading, *guards]) + "\n")
     parts = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
-        quiet = replace(part, warnings=(), api={})
+        quiet = replace(part, warnings=(), api={}, guards=())
         empty = part.is_empty and not part.holds
         body = plan_text(quiet, color=color) if not empty else "None.\n"
         parts.append(style(f"== {heading} ==", bold=True) + "\n\n" + body)
@@ -375,12 +379,15 @@ def sections_markdown(
     if whole.warnings:
         head += ["> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in whole.warnings] + [""]
     head += holds_markdown(whole.holds)
+    if whole.guards:  # under the title, never cut with the resources
+        head += ["> [!CAUTION]", "> **Apply refuses this plan without `--force`:**"]
+        head += [f"> - it {markdown_text(g)}" for g in whole.guards] + [""]
     blocks: list[_Block] = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
         if part.is_empty and not part.holds:
             blocks.append((f"#### {heading}\n\nNone.\n", False))
             continue
-        quiet = replace(part, warnings=(), api={})
+        quiet = replace(part, warnings=(), api={}, guards=())
         blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(quiet)), False))
         blocks += _resource_blocks(part, level=5)
     return _fit("\n".join(head).rstrip() + "\n", blocks, max_chars, full_plan)

@@ -103,7 +103,7 @@ workspaces:
 """
     )
     plan = run_cli("plan", str(org), env=env)
-    assert plan.exit_code == 0, plan.output
+    assert plan.exit_code == 1, plan.output  # shown, and failed: apply needs --force
     assert '- member["Research"]["dev@example.com"] (delete)' in plan.stdout
     assert f"# (expired {day(-2)})" in plan.stdout
     guarded = run_cli("apply", str(org), "--auto-approve", env=env)  # 1 of 2: the guard counts it

@@ -296,3 +296,29 @@ def test_help_reads_as_a_newcomer_needs_it() -> None:
     sandbox_help = run_cli("sandbox", "--help").stdout
     assert "Added to every API request" in sandbox_help
     assert "Up to this much more latency" in sandbox_help
+
+
+def test_a_plan_apply_would_refuse_is_shown_saved_and_fails(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """As Terraform fails a plan that breaks prevent_destroy: the plan is shown in full
+    and saved, then the command fails naming the guard, with or without
+    --detailed-exitcode."""
+    org, saved = tmp_path / "org.yaml", tmp_path / "plan.json"
+    org.write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n"
+        "    members:\n      prune: true\n      ben@example.com: workspace_developer\n"
+    )
+    admin_env = {
+        "ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-sandbox",
+        "RECONCILER_BASE_URL": sandbox.url,
+    }
+    for extra in ([], ["--detailed-exitcode"]):
+        result = run_cli("plan", str(org), "--out", str(saved), *extra, env=admin_env)
+        assert result.exit_code == 1
+        assert '- member["Research"]["dev@example.com"] (delete)' in result.stdout
+        assert "Apply refuses this plan without --force (" in result.stderr
+        assert "removes 1 of 2 members of workspace" in result.stderr
+        assert saved.exists()
+    assert "Apply refuses this plan without --force" in run_cli("show", str(saved)).stdout
+    assert sandbox.writes() == []

@@ -106,7 +106,9 @@ def test_a_plan_stripped_of_its_guards_still_needs_force(
     admin = {"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
     org, plan = tmp_path / "org.yaml", tmp_path / "plan.json"
     org.write_text(pruning)
-    assert run_cli("plan", str(org), "--out", str(plan), env=admin).exit_code == 0
+    saving = run_cli("plan", str(org), "--out", str(plan), env=admin)
+    assert saving.exit_code == 1  # a plan apply refuses without --force: saved, and failed
+    assert plan.exists()
     edit(plan, lambda d: d.update(guards=[], warnings=[]))
     refused = run_cli("apply", str(plan), "--auto-approve", env=admin)
     assert refused.exit_code == 1

@@ -381,3 +381,39 @@ def test_a_step_with_neither_a_secret_nor_federation_says_which_is_missing(
     refused = run_step(step("reconciler-plan.yml", "Plan"), repo, **no_permission)
     assert refused.returncode == 1
     assert "in GitHub Actions, permissions: id-token: write" in refused.stderr
+
+
+def test_a_plan_apply_would_refuse_is_saved_and_commented_then_fails_the_job(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    """The Plan step saves and renders a plan that needs --force (so the comment is
+    posted) and says so in its output; the last step then fails the job."""
+    (repo / "org.yaml").write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n"
+        "    members:\n      prune: true\n      ben@example.com: workspace_developer\n"
+    )
+    (repo / "base.yaml").write_text("version: 1\nprovider: anthropic-admin\n")
+    env = inputs(sandbox, MAX_CHARS="60000", KEY_ENV="ANTHROPIC_ADMIN_KEY")
+    env["RECONCILER_API_KEY"] = "sk-ant-admin01-sandbox"
+    done = run_step(step("reconciler-plan.yml", "Plan"), repo, **env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Apply refuses this plan without --force" in done.stderr
+    assert "refused=true" in (repo / "output.txt").read_text().splitlines()
+    comment = (repo / "reconciler-out" / "comment.md").read_text()
+    assert "> [!CAUTION]\n> **Apply refuses this plan without `--force`:**" in comment
+    last = step("reconciler-plan.yml", "Fail when apply would refuse this plan without --force")
+    assert last["if"] == "steps.plan.outputs.refused == 'true'"
+    failed = run_step(last, repo)
+    assert failed.returncode == 1
+    assert "::error::Apply refuses this plan without --force" in failed.stdout
+
+
+def test_the_plan_step_stops_when_no_plan_could_be_made(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    (repo / "org.yaml").write_text("version: 1\ncompany:\n  usage_limit: lots\n")
+    done = run_step(step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, MAX_CHARS="60000"))
+    assert done.returncode == 1
+    assert not (repo / "reconciler-out" / "comment.md").exists()
+    output = repo / "output.txt"
+    assert not output.exists() or "refused=" not in output.read_text()
