@@ -417,3 +417,28 @@ def test_the_plan_step_stops_when_no_plan_could_be_made(
     assert not (repo / "reconciler-out" / "comment.md").exists()
     output = repo / "output.txt"
     assert not output.exists() or "refused=" not in output.read_text()
+
+
+def test_drift_that_apply_would_refuse_is_drift_with_its_caution(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    """A night's plan past the guard exits 1 with its plan saved: the drift step counts
+    it as drift (summary and adopt pull request), not as an error without a summary;
+    a file that cannot be planned still stops the step."""
+    (repo / "org.yaml").write_text(
+        "version: 1\nprovider: anthropic-admin\nworkspaces:\n  Research:\n"
+        "    members:\n      prune: true\n      ben@example.com: workspace_developer\n"
+    )
+    env = inputs(sandbox, KEY_ENV="ANTHROPIC_ADMIN_KEY")
+    env["RECONCILER_API_KEY"] = "sk-ant-admin01-sandbox"
+    drift = step("reconciler-drift.yml", "Plan with --detailed-exitcode")
+    done = run_step(drift, repo, **env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "output.txt").read_text() == "drift=true\n"
+    assert "Apply refuses this plan without `--force`" in (repo / "summary.md").read_text()
+    (repo / "output.txt").unlink()
+    (repo / "reconciler-drift.json").unlink()
+    (repo / "org.yaml").write_text("version: 1\ncompany:\n  usage_limit: lots\n")
+    broken = run_step(drift, repo, **inputs(sandbox))
+    assert broken.returncode == 1
+    assert not (repo / "output.txt").exists()
