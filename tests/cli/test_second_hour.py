@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -322,3 +324,20 @@ def test_a_plan_apply_would_refuse_is_shown_saved_and_fails(
         assert saved.exists()
     assert "Apply refuses this plan without --force" in run_cli("show", str(saved)).stdout
     assert sandbox.writes() == []
+
+
+def test_usage_names_the_periods_days_and_json_has_the_projection(
+    sandbox: SandboxProcess,
+) -> None:
+    text = run_cli("usage", env=env(sandbox)).stdout
+    assert "T00:00:00" not in text
+    found = re.search(r"period (\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)", text)
+    assert found is not None
+    first, last = (date.fromisoformat(d) for d in found.groups())
+    assert first.day == 1
+    assert (last + timedelta(days=1)).day == 1  # the last day of the month, inside it
+    assert last.month == first.month
+    data = json.loads(run_cli("usage", "--format", "json", env=env(sandbox)).stdout)
+    assert set(data["projection"]) == {"projected", "reaches_limit", "over"}
+    summary = run_cli("usage", "--format", "markdown", env=env(sandbox)).stdout
+    assert f"| Period | {first.isoformat()} to {last.isoformat()} |" in summary

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def usage_text(found: dict[str, Any], fmt: str) -> str:
     """One line of usage: JSON, or prose with thousands separators (led by the time of
     the poll, when watching)."""
     if fmt == "json":
-        return json.dumps(found) + "\n"
+        return json.dumps({**found, "projection": _projection_data(found)}) + "\n"
     at = f"{found['time']}  " if "time" in found else ""
     limit = found.get("usage_limit")
     used = found["tokens_used"]
@@ -45,9 +45,29 @@ def usage_text(found: dict[str, Any], fmt: str) -> str:
     return (
         f"{at}Tokens used: {used:,}{share}; remaining: "
         f"{'unlimited' if remaining is None else f'{remaining:,}'}; "
-        f"API calls: {found['api_calls']:,}; period {found['period_start']} to "
-        f"{found['period_end']}{_heading(found)}\n"
+        f"API calls: {found['api_calls']:,}; period {period_days(found)}{_heading(found)}\n"
     )
+
+
+def period_days(found: dict[str, Any]) -> str:
+    """``2026-12-01 to 2026-12-31``: the period's first and last days (its end is the
+    next period's start, a day outside it), or as the API wrote it when unreadable."""
+    try:
+        start = datetime.fromisoformat(str(found["period_start"]))
+        end = datetime.fromisoformat(str(found["period_end"]))
+    except (KeyError, ValueError):
+        return f"{found.get('period_start')} to {found.get('period_end')}"
+    last = (end - timedelta(microseconds=1)).date()
+    return f"{start.date().isoformat()} to {last.isoformat()}"
+
+
+def _projection_data(found: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the period is heading, for ``--format json``: null when it cannot be read."""
+    ahead = projection_of(found)
+    if ahead is None:
+        return None
+    reaches = ahead.reaches_limit.date().isoformat() if ahead.reaches_limit else None
+    return {"projected": ahead.projected, "reaches_limit": reaches, "over": ahead.already_over}
 
 
 def projection_of(found: dict[str, Any]) -> Projection | None:
@@ -106,7 +126,9 @@ def usage_markdown(found: dict[str, Any], history: list[Sample], skipped: int = 
             rate += (
                 f"; over the limit since {day}" if ahead.already_over else f"; the limit on {day}"
             )
-    days = f"{month.start.date().isoformat()} to {month.end.date().isoformat()}"
+    days = period_days(
+        {"period_start": month.start.isoformat(), "period_end": month.end.isoformat()}
+    )
     kept = len(month.samples) - 1
     source = f"{kept:,} earlier samples from the log and this reading" if kept else "this reading"
     dropped = f"; {skipped:,} lines of the log were not samples and were skipped" if skipped else ""
