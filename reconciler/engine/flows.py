@@ -276,7 +276,8 @@ def reviewed_undo(
     warnings, guards = provider.review(narrowed.resources, live)
     return replace(
         narrowed,
-        warnings=narrowed.warnings + tuple(warnings),
+        # The undo plan says what its writer's review said; live may say the same again.
+        warnings=tuple(dict.fromkeys((*narrowed.warnings, *warnings))),
         guards=tuple(guards),
         api=api,
     )

@@ -26,6 +26,8 @@ from reconciler.core.model import (
     Action,
     ApplyReport,
     FieldChange,
+    LiveResource,
+    LiveState,
     Outcome,
     Plan,
     PlannedHold,
@@ -316,6 +318,19 @@ class UndoRecorder:
         self._lost: list[str] = []
         self._reverse: list[ResourceChange] = []
 
+    def _review(self) -> list[str]:
+        """The provider's warnings for the undo, reviewed against what it expects live
+        (each value it puts back from): what applying it will warn, written into it so
+        that ``show`` tells a reviewer too. Apply reviews it again against live."""
+        expected = LiveState(
+            {
+                r.address: LiveResource({n: c.before for n, c in r.changes.items()}, r.etag)
+                for r in self._reverse
+            }
+        )
+        said, _ = self._provider.review(tuple(self._reverse), expected)
+        return [w for w in said if w not in self._lost]
+
     def _removed_by_undo(self, address: str) -> bool:
         """Whether undoing the planned change at ``address`` removes its resource."""
         planned = self._changes.get(address)
@@ -342,7 +357,7 @@ class UndoRecorder:
             resources=tuple(self._reverse),
             source=self._plan.source,
             provider=self._plan.provider,
-            warnings=tuple(self._lost),
+            warnings=(*self._lost, *self._review()),
             api=self._plan.api,
         )
         data = {

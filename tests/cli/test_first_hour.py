@@ -188,9 +188,12 @@ def test_an_undo_plan_is_reviewed_like_a_plan(sandbox: SandboxProcess, tmp_path:
         "apply", str(path), "--auto-approve", "--undo-out", str(undo), env=env(sandbox)
     )
     assert applied.exit_code == 0, applied.output
+    shown = run_cli("show", str(undo))  # a reviewer reading the undo plan sees it too
+    assert "downgrade from enterprise to" in shown.stdout
     undone = run_cli("apply", str(undo), "--auto-approve", env=env(sandbox))
     assert undone.exit_code == 0, undone.output
-    assert "downgrade from enterprise to" in undone.stdout
+    planned = undone.stdout.split("Apply:")[0].split("\n\nAPI:")[0]  # the plan, not the report
+    assert planned.count("downgrade from enterprise to") == 1  # said once, not twice
     assert sandbox.api("GET", "").json()["plan"] != "enterprise"
 
 
