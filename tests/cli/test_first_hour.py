@@ -192,7 +192,7 @@ def test_an_undo_plan_is_reviewed_like_a_plan(sandbox: SandboxProcess, tmp_path:
     assert "downgrade from enterprise to" in shown.stdout
     undone = run_cli("apply", str(undo), "--auto-approve", env=env(sandbox))
     assert undone.exit_code == 0, undone.output
-    planned = undone.stdout.split("Apply:")[0].split("\n\nAPI:")[0]  # the plan, not the report
+    planned = undone.stdout.split("  ✓ ")[0]  # the plan, before the report's lines
     assert planned.count("downgrade from enterprise to") == 1  # said once, not twice
     assert sandbox.api("GET", "").json()["plan"] != "enterprise"
 
