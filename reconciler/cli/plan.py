@@ -266,7 +266,8 @@ def _rendered_plan(
     "--subject",
     default=None,
     help="Shown after the title as code, escaped so no name can break out of it "
-    "(default: the saved file's name; '' for none).",
+    "(default: the file a saved plan was made from, else the saved file's name; '' for "
+    "none).",
 )
 @click.pass_context
 def show(
@@ -278,13 +279,15 @@ def show(
     subject: str | None,
 ) -> None:
     """Render a saved PLAN.json or an apply REPORT.json again, offline (like terraform show)."""
-    subject = saved.name if subject is None else subject
-    heading = render.heading(title, subject or None)
     report = planfile.load_report_if_report(saved)
     if report is not None:
+        heading = render.heading(title, (saved.name if subject is None else subject) or None)
         echo(ctx, render.report_as(report, fmt, title=heading, color=wants_color(ctx)))
         return
     loaded = planfile.load_saved(saved)
+    # The file the plan was made from names it better than the artifact it travels in.
+    named = loaded.plan.source.get("file") or saved.name
+    heading = render.heading(title, (named if subject is None else subject) or None)
     echo(
         ctx,
         _rendered_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars),

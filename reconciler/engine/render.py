@@ -318,13 +318,19 @@ def report_markdown(report: ApplyReport, *, title: str = "reconciler apply") -> 
         f"**{report.summary()}**",
         "",
         *([f"_{markdown_text(a)}_", ""] if (a := api_line(report.api)) else []),
-        "| resource | outcome | why |",
-        "|---|---|---|",
+        "| resource | outcome | changes | why |",
+        "|---|---|---|---|",
     ]
     for result in report.results:
         mark, _ = _MARKS[result.outcome]
         why = markdown_text(result.reason or "")
-        lines.append(f"| `{markdown_code(result.address)}` | {mark} {result.outcome} | {why} |")
+        changed = "<br>".join(
+            f"`{markdown_code(name)}`: {_md(change.before)} → {_md(change.after)}"
+            for name, change in result.changes.items()
+        )
+        lines.append(
+            f"| `{markdown_code(result.address)}` | {mark} {result.outcome} | {changed} | {why} |"
+        )
     if report.warnings:
         lines += ["", "> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"

@@ -341,3 +341,21 @@ def test_usage_names_the_periods_days_and_json_has_the_projection(
     assert set(data["projection"]) == {"projected", "reaches_limit", "over"}
     summary = run_cli("usage", "--format", "markdown", env=env(sandbox)).stdout
     assert f"| Period | {first.isoformat()} to {last.isoformat()} |" in summary
+
+
+def test_show_names_the_plans_file_and_the_report_shows_what_changed(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    org, saved, report = tmp_path / "org.yaml", tmp_path / "artifact-123.json", tmp_path / "r.json"
+    org.write_text(ORG)
+    assert run_cli("plan", str(org), "--out", str(saved), env=env(sandbox)).exit_code == 0
+    shown = run_cli("show", str(saved), "--format", "markdown").stdout
+    assert shown.startswith(f"### reconciler: `{org}`")
+    assert "artifact-123" not in shown.splitlines()[0]
+    applied = run_cli(
+        "apply", str(saved), "--auto-approve", "--report", str(report), env=env(sandbox)
+    )
+    assert applied.exit_code == 0, applied.output
+    table = run_cli("show", str(report), "--format", "markdown").stdout
+    assert "| resource | outcome | changes | why |" in table
+    assert '`billing_email`: `"billing@example.com"` → `"finance@example.com"`' in table
