@@ -37,9 +37,10 @@ _NOT_A_STRING = re.compile(
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-def scalar(value: Any, style: str | None = None) -> str:
-    """A scalar as YAML text that reads back as the same value and type: plain where
-    that is unambiguous, else in ``style`` (the quoting the file used) or double quotes."""
+def scalar(value: Any, style: str | None = None, quote: str | None = None) -> str:
+    """A scalar as YAML text that reads back as the same value and type: in ``style``
+    (the quoting this value was written in), else plain where that is unambiguous,
+    else in ``quote`` (the quoting the file uses most) or double quotes."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -52,6 +53,8 @@ def scalar(value: Any, style: str | None = None) -> str:
         return "'" + value.replace("'", "''") + "'"
     if style != '"' and _reads_back_plain(value):
         return value
+    if not style and quote == "'" and value.isprintable():  # plain is '' or None
+        return "'" + value.replace("'", "''") + "'"
     return double_quoted(value)
 
 
@@ -80,24 +83,26 @@ def _reads_back_plain(text: str) -> bool:
     return isinstance(loaded, dict) and loaded.get("k") == text
 
 
-def flow(value: Any) -> str:
-    """A value in flow style: ``{a: 1, b: x}``, ``[us, global]`` or a scalar."""
+def flow(value: Any, quote: str | None = None) -> str:
+    """A value in flow style: ``{a: 1, b: x}``, ``[us, global]`` or a scalar; text that
+    needs quotes gets ``quote`` (the file's own) or double quotes."""
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
+        pairs = (f"{scalar(k, quote=quote)}: {flow(v, quote)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(flow(v) for v in value) + "]"
-    return scalar(value)
+        return "[" + ", ".join(flow(v, quote) for v in value) + "]"
+    return scalar(value, quote=quote)
 
 
-def block(key: str, value: Any, indent: int, step: int) -> list[str]:
+def block(key: str, value: Any, indent: int, step: int, quote: str | None = None) -> list[str]:
     """``key: value`` as block lines at ``indent`` (nested mappings ``step`` deeper)."""
-    head = " " * indent + scalar(key) + ":"
+    head = " " * indent + scalar(key, quote=quote) + ":"
     if isinstance(value, Mapping) and value:
         lines = [head]
         for k, v in value.items():
-            lines += block(str(k), v, indent + step, step)
+            lines += block(str(k), v, indent + step, step, quote)
         return lines
-    return [f"{head} {flow(value)}"]
+    return [f"{head} {flow(value, quote)}"]
 
 
 class _VisibleDumper(yaml.SafeDumper):

@@ -71,6 +71,7 @@ class _Text:
     """The file's text and the replacements to make in it, applied back to front."""
 
     def __init__(self, text: str) -> None:
+        self.quote: str | None = None  # the quoting the file uses most, for new text
         self.text = text
         self.lines = text.splitlines(keepends=True)
         self.starts = [0]
@@ -117,7 +118,10 @@ class _Text:
         if not rest.lstrip(" ").startswith("#") or spaces == 0:
             return end, new
         grown = len(new) - (end - node.start_mark.index)
-        return end + spaces, new + " " * max(1, spaces - grown)
+        # The comment keeps its column while that leaves the gap the file wrote (two
+        # spaces at most); past it, the gap itself is kept.
+        gap = min(spaces, 2)
+        return end + spaces, new + " " * max(gap, spaces - grown)
 
     def result(self) -> str:
         text = self.text
@@ -131,6 +135,7 @@ def apply_edits(text: str, root: yaml.Node, edits: Sequence[Edit], step: int = 2
     if not isinstance(root, yaml.MappingNode):
         raise AdoptionError("the file is not a mapping at the top")
     doc = _Text(text)
+    doc.quote = _file_quote(root)
     dropped = [e.path for e in edits if isinstance(e, Drop)]
     kept = [e for e in edits if not any(_under(e.path, d) and e.path != d for d in dropped)]
     kept = _rewrite_flows(doc, root, kept)
@@ -203,7 +208,7 @@ def _rewrite_flows(doc: _Text, root: yaml.Node, edits: list[Edit]) -> list[Edit]
                 value[key] = edit.value
             else:
                 value = {edit.key if k == key else k: v for k, v in value.items()}
-        doc.replace(node.start_mark.index, node.end_mark.index, flow(value))
+        doc.replace(node.start_mark.index, node.end_mark.index, flow(value, doc.quote))
     return rest
 
 
@@ -251,16 +256,16 @@ def _set(doc: _Text, entry: _Entry, value: Any, step: int) -> None:
             _insert(doc, node, missing, step)
         return
     if isinstance(node, yaml.ScalarNode) and not isinstance(value, Mapping | list):
-        end, text = doc.padded(node, scalar(value, node.style))
+        end, text = doc.padded(node, scalar(value, node.style, doc.quote))
         doc.replace(node.start_mark.index, end, text)
         return
     if getattr(node, "flow_style", False) or isinstance(node, yaml.ScalarNode):
-        doc.replace(node.start_mark.index, node.end_mark.index, flow(value))
+        doc.replace(node.start_mark.index, node.end_mark.index, flow(value, doc.quote))
         return
     if isinstance(node, yaml.MappingNode) and not isinstance(value, Mapping | list):
         # A block mapping (a hold written over several lines) becomes one value.
         end = doc.last_line_end(node, entry.key.start_mark.column)
-        doc.replace(entry.key.end_mark.index, end, f": {scalar(value)}\n")
+        doc.replace(entry.key.end_mark.index, end, f": {scalar(value, quote=doc.quote)}\n")
         return
     raise AdoptionError(f"{entry.key.value}: a block list cannot be rewritten in place")
 
@@ -268,7 +273,7 @@ def _set(doc: _Text, entry: _Entry, value: Any, step: int) -> None:
 def _insert(
     doc: _Text, mapping: yaml.MappingNode, entries: list[tuple[str, Any]], step: int
 ) -> None:
-    added = ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in entries)
+    added = ", ".join(f"{scalar(k, quote=doc.quote)}: {flow(v, doc.quote)}" for k, v in entries)
     if not mapping.value:  # {}
         doc.replace(mapping.start_mark.index, mapping.end_mark.index, "{" + added + "}")
         return
@@ -279,9 +284,25 @@ def _insert(
     indent = mapping.value[0][0].start_mark.column
     last_value = mapping.value[-1][1]
     at = doc.last_line_end(last_value, indent)
-    lines = [line for k, v in entries for line in block(k, v, indent, step)]
+    lines = [line for k, v in entries for line in block(k, v, indent, step, doc.quote)]
     prefix = "" if doc.text[:at].endswith("\n") or at == 0 else "\n"
     doc.replace(at, at, prefix + "\n".join(lines) + "\n")
+
+
+def _file_quote(root: yaml.Node) -> str | None:
+    """Single quotes when the file quotes more text that way than with double quotes."""
+    counts = {"'": 0, '"': 0}
+    nodes = [root]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if node.style in counts:
+                counts[node.style] += 1
+        elif isinstance(node, yaml.MappingNode):
+            nodes += [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            nodes += node.value
+    return "'" if counts["'"] > counts['"'] else None
 
 
 def _emptied(root: yaml.Node, drops: Sequence[Drop]) -> dict[int, _Entry]:

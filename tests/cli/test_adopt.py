@@ -242,7 +242,7 @@ def test_adopt_writes_a_hostile_live_name_as_visible_text(
     done = run_cli("adopt", str(org), env=company_env(sandbox))
     assert done.exit_code == 0, done.output
     text = org.read_text()
-    assert '  name: "Acme\\u202E\\u2028exe.txt\\u00A0" # the Console name\n' in text
+    assert '  name: "Acme\\u202E\\u2028exe.txt\\u00A0"  # the Console name\n' in text
     assert (
         "{usage_limit: 100000, name: '1e3'}" in text or '{usage_limit: 100000, name: "1e3"}' in text
     )

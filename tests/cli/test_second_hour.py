@@ -359,3 +359,19 @@ def test_show_names_the_plans_file_and_the_report_shows_what_changed(
     table = run_cli("show", str(report), "--format", "markdown").stdout
     assert "| resource | outcome | changes | why |" in table
     assert '`billing_email`: `"billing@example.com"` → `"finance@example.com"`' in table
+
+
+def test_adopt_keeps_the_files_spacing_and_quoting(sandbox: SandboxProcess, tmp_path: Path) -> None:
+    """A longer value keeps the two spaces written before its comment; an empty text in
+    a file that quotes with '' is written ''."""
+    org = tmp_path / "org.yaml"
+    org.write_text(
+        "version: 1\ncompany:\n  name: 'Acme'\nprojects:\n  proj_2:\n"
+        "    name: 'R'  # renamed\n    description: x\n"
+    )
+    sandbox.api("PATCH", "/projects/proj_2", json={"description": ""})
+    adopted = run_cli("adopt", str(org), env=env(sandbox))
+    assert adopted.exit_code == 0, adopted.output
+    text = org.read_text()
+    assert "    name: 'Research Lab'  # renamed\n" in text
+    assert "    description: ''\n" in text

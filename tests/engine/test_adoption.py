@@ -262,7 +262,8 @@ def test_a_value_keeps_its_quoting_and_its_comment_keeps_its_column() -> None:
             Put(("a", "d"), "yes"),  # a YAML 1.1 boolean as text: must be quoted
         ],
     )
-    assert new == "a:\n  b: \"longer value\" # note\n  c: 'it''s'\n  d: \"yes\"   # here\n"
+    # the comment after b moves right, keeping the two spaces written before it
+    assert new == "a:\n  b: \"longer value\"  # note\n  c: 'it''s'\n  d: \"yes\"   # here\n"
 
 
 def test_removing_every_entry_of_a_mapping_leaves_an_empty_one() -> None:

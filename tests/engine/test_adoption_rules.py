@@ -126,7 +126,7 @@ def test_adopt_reads_the_file_and_live_state_through_the_providers_session(
     path = tmp_path / "org.yaml"
     path.write_text("version: 1\nprojects:\n  proj_2:\n    name: Renamed  # ours\n")
     result = asyncio.run(flows.adopt(path, conn))
-    assert result.text == "version: 1\nprojects:\n  proj_2:\n    name: Research Lab # ours\n"
+    assert result.text == "version: 1\nprojects:\n  proj_2:\n    name: Research Lab  # ours\n"
     assert result.drift.api == conn.api
     everything = asyncio.run(flows.adopt(path, conn, add_unmanaged=True))
     assert [put.path for put in everything.added] == [
