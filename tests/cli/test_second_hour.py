@@ -375,3 +375,23 @@ def test_adopt_keeps_the_files_spacing_and_quoting(sandbox: SandboxProcess, tmp_
     text = org.read_text()
     assert "    name: 'Research Lab'  # renamed\n" in text
     assert "    description: ''\n" in text
+
+
+def test_warn_at_goes_with_the_dashboard() -> None:
+    refused = run_cli("usage", "--serve", "--watch")
+    assert "goes with --port, --interval, --db and --warn-at" in refused.stderr
+    help_text = run_cli("usage", "--help").stdout
+    assert "with --warn-at, its threshold is drawn" in " ".join(help_text.split())
+
+
+def test_the_served_dashboard_draws_warn_at_and_turns_amber(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    from tests.support.sandbox import dashboard, until
+
+    sandbox.control("PATCH", "usage", json={"tokens_used": 10_000})  # 1 % of the limit
+    with dashboard(sandbox, tmp_path / "usage.db", "--interval", "1", "--warn-at", "0.5%") as board:
+        until(board.samples, lambda s: len(s["data"]) >= 1)
+        shown = board.page().text
+    assert '<p class="risk risk-amber" id="risk" role="alert">' in shown
+    assert 'class="threshold"' in shown

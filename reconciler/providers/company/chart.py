@@ -18,6 +18,7 @@ from reconciler.providers.company.samples import Sample, in_period
 WIDTH, HEIGHT = 760, 340
 LEFT, RIGHT, TOP, BOTTOM = 70, 24, 28, 44  # the plot's margins, for the axes' labels
 USED, AHEAD, LIMIT, GRID, INK = "#2563eb", "#7c3aed", "#dc2626", "#e5e7eb", "#374151"
+WARN = "#b45309"  # --warn-at: amber, as the page turns past it
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,10 @@ def top_of_scale(month: Month) -> tuple[int, int]:
         power *= 10
 
 
-def svg(month: Month) -> str:
+def svg(month: Month, warn_at: float | None = None) -> str:
     """The chart as an inline SVG element (no script, no style attribute: it renders
-    under a Content Security Policy that allows neither)."""
+    under a Content Security Policy that allows neither), with ``--warn-at``'s
+    threshold drawn under the limit when given."""
     top, step = top_of_scale(month)
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     span = (month.end - month.start).total_seconds()
@@ -108,6 +110,14 @@ def svg(month: Month) -> str:
                 f'text-anchor="middle" fill="{INK}">{day:%b} {day.day}</text>'
             )
     limit = month.latest.usage_limit
+    if limit is not None and warn_at is not None:
+        mark = round(limit * warn_at)
+        parts.append(
+            f'<line class="threshold" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(mark)}" '
+            f'y2="{y(mark)}" stroke="{WARN}" stroke-width="1" stroke-dasharray="6 3"/>'
+            f'<text x="{LEFT + 6}" y="{y(mark) - 6}" fill="{WARN}">'
+            f"--warn-at {warn_at * 100:g}%</text>"
+        )
     if limit is not None:
         parts.append(
             f'<line class="limit" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(limit)}" '

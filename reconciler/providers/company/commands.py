@@ -105,7 +105,8 @@ def usage_command(kit: CommandKit) -> click.Command:
         "--serve",
         is_flag=True,
         help="Serve a dashboard of the month on http://127.0.0.1:PORT, polling every "
-        "--interval seconds and keeping the samples in --db.",
+        "--interval seconds and keeping the samples in --db; with --warn-at, its threshold "
+        "is drawn and the page turns amber past it.",
     )
     @click.option(
         "--port",
@@ -158,7 +159,7 @@ def usage_command(kit: CommandKit) -> click.Command:
             ctx, base_url=base_url, provider="company", api_key_env=api_key_env
         )
         if serve:
-            _serve(ctx, kit, connection, port=port, interval=interval, db=db)
+            _serve(ctx, kit, connection, port=port, interval=interval, db=db, warn_at=warn_at)
             return
         if watch is None:
             history, skipped = read_log(log) if log else ([], 0)  # before any request
@@ -204,10 +205,10 @@ def _check_combination(
 ) -> None:
     given = {p.name: ctx.get_parameter_source(p.name) for p in ctx.command.params if p.name}
     chosen = {n for n, src in given.items() if src is click.core.ParameterSource.COMMANDLINE}
-    if serve and chosen & {"watch", "log", "count", "format", "warn_at"}:
+    if serve and chosen & {"watch", "log", "count", "format"}:
         raise click.UsageError(
-            "--serve is the dashboard; it goes with --port, --interval and --db, not with "
-            "--watch, --log, --count, --format or --warn-at"
+            "--serve is the dashboard; it goes with --port, --interval, --db and --warn-at, "
+            "not with --watch, --log, --count or --format"
         )
     if not serve and chosen & {"port", "interval", "db"}:
         raise click.UsageError(
@@ -246,6 +247,7 @@ def _serve(
     port: int,
     interval: float,
     db: Path,
+    warn_at: float | None,
 ) -> None:
     # uvicorn and starlette only when serving: every other command starts faster.
     from reconciler.net.serving import PortInUse
@@ -258,6 +260,7 @@ def _serve(
             interval=interval,
             db=db,
             announce=lambda line: kit.echo(ctx, line + "\n"),
+            warn_at=warn_at,
         )
     except PortInUse as exc:
         raise ReconcilerError(f"{exc}.") from exc

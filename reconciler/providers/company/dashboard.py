@@ -152,12 +152,13 @@ def serve_dashboard(
     interval: float,
     db: Path,
     announce: Callable[[str], None],
+    warn_at: float | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM; the samples stay in ``db`` for the next start."""
     sock = bind(HOST, port)
     samples = SampleStore(db)
     try:
-        board = Board(samples=samples, interval=interval)
+        board = Board(samples=samples, interval=interval, warn_at=warn_at)
         kept = len(samples.all())
         after = [f"Polling {connection.base_url} every {interval:g} s; {kept:,} samples in {db}."]
         run(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from reconciler.core.escape import html_code as escape
 from reconciler.providers.company.chart import Month, month_of, svg
 from reconciler.providers.company.client import Politeness
+from reconciler.providers.company.projection import risk
 from reconciler.providers.company.samples import SampleStore
 
 MIN_REFRESH = 5  # seconds: a page refreshing faster only costs the browser
@@ -49,6 +50,7 @@ class Board:
     error: str | None = None
     error_at: datetime | None = None
     politeness: Politeness = field(default_factory=Politeness)
+    warn_at: float | None = None  # --warn-at: amber past it, and drawn on the chart
 
     def stale(self, now: datetime) -> bool:
         """Whether the page's numbers cannot be trusted as current: the last poll failed,
@@ -72,8 +74,11 @@ def page(board: Board) -> str:
             '<link rel="stylesheet" href="/dashboard.css"></head><body><main>',
             f"<h1>{escape(title)}</h1>",
             _state(board, datetime.now(UTC)),
+            _risk(month, board.warn_at) if month else "",
             _figures(month) if month else '<p class="empty">No usage read yet.</p>',
-            f'<figure class="chart">{svg(month)}{_legend()}</figure>' if month else "",
+            f'<figure class="chart">{svg(month, board.warn_at)}{_legend()}</figure>'
+            if month
+            else "",
             _limits(board.overview) if board.overview else "",
             '<footer><a href="/samples.json">samples.json</a> · every sample kept, for other '
             f"tools · this page refreshes every {refresh} s</footer>",
@@ -94,8 +99,16 @@ def _state(board: Board, now: datetime) -> str:
     )
     return (
         f'<div class="state stale" id="state" role="alert"><strong>Stale.</strong> {good}. '
-        f"{why}</div>"
+        f"{why} The dashboard tries again by itself every {board.interval:g} s; what the "
+        "message asks of a command applies to how the dashboard was started.</div>"
     )
+
+
+def _risk(month: Month, warn_at: float | None) -> str:
+    """Where the month stands, as a colour a reader sees before any figure."""
+    level, said = risk(month.projection, warn_at)
+    role = ' role="alert"' if level != "green" else ""
+    return f'<p class="risk risk-{level}" id="risk"{role}>{escape(said)}</p>'
 
 
 def _figures(month: Month) -> str:

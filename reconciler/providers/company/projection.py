@@ -71,3 +71,25 @@ def crossing(ahead: Projection, threshold: float) -> str | None:
             f"tokens), past --warn-at {mark}"
         )
     return None
+
+
+# Without --warn-at, the dashboard turns amber at this share of the limit.
+DEFAULT_WARN_AT = 0.8
+
+
+def risk(ahead: Projection, warn_at: float | None) -> tuple[str, str]:
+    """How the month stands, as a colour and a sentence: ``red`` when the limit is
+    reached or would be within the period at this rate, ``amber`` when the use or the
+    projection passes ``warn_at`` (80 % when not given), else ``green``."""
+    if ahead.limit is None:
+        return "green", "No usage limit: nothing to reach."
+    if ahead.reaches_limit is not None:
+        day = ahead.reaches_limit.date().isoformat()
+        if ahead.already_over:
+            return "red", f"The usage limit was reached on {day}: requests are refused."
+        return "red", f"At this rate the usage limit is reached on {day}, before the period ends."
+    threshold = DEFAULT_WARN_AT if warn_at is None else warn_at
+    said = crossing(ahead, threshold)
+    if said is not None:
+        return "amber", said[0].upper() + said[1:] + "."
+    return "green", "Within the usage limit at this rate."

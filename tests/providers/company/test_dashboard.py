@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -400,3 +401,35 @@ def test_the_poller_survives_any_exception_and_polls_again(
     asyncio.run(until_three_polls())
     assert board.error is not None
     assert board.error.startswith("Unexpected error (ProgrammingError); the poller goes on")
+
+
+def risk_of(shown: str) -> str:
+    found = re.search(r'<p class="risk risk-(\w+)" id="risk"[^>]*>([^<]*)</p>', shown)
+    assert found is not None, shown
+    return f"{found.group(1)}: {found.group(2)}"
+
+
+def test_the_page_turns_amber_then_red_as_the_month_heads_for_its_limit(tmp_path: Path) -> None:
+    """Risk before any figure: green within the limit at this rate, amber past --warn-at
+    (80 % when not given), red when the limit is or would be reached in the period."""
+    early = START + timedelta(days=3)
+    for name in "abcd":
+        (tmp_path / name).mkdir()
+    calm = board_with(tmp_path / "a", [sample(early, 10_000)])
+    assert risk_of(page(calm)).startswith("green: Within the usage limit")
+    warned = board_with(tmp_path / "b", [sample(early, 10_000)], warn_at=0.05)
+    assert risk_of(page(warned)).startswith("amber: At this rate the period ends at")
+    assert 'class="threshold"' in page(warned)
+    assert "--warn-at 5%" in page(warned)
+    assert 'class="threshold"' not in page(calm)  # drawn only when asked for
+    heading = board_with(tmp_path / "c", [sample(HALF, 880_000)])  # 88 % at mid-month
+    assert risk_of(page(heading)).startswith("red: At this rate the usage limit is reached on")
+    over = board_with(tmp_path / "d", [sample(HALF, 1_000_000)])
+    assert risk_of(page(over)).startswith("red: The usage limit was reached on")
+
+
+def test_a_stale_page_says_it_tries_again_by_itself(tmp_path: Path) -> None:
+    board = board_with(
+        tmp_path, [sample(HALF, 10)], error="Nothing is listening; run it again.", error_at=HALF
+    )
+    assert "The dashboard tries again by itself every 30 s" in page(board)
