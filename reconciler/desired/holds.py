@@ -111,7 +111,8 @@ def _looks_held(value: dict[str, Any], path: tuple[str, ...]) -> bool:
     type."""
     if path[0] in _NOT_HELD:
         return False
-    return "until" in value or (_near_until(value) is not None and bool(_HOLD_KEYS & value.keys()))
+    # The keys only a hold has first: difflib on every key of every mapping is slow.
+    return "until" in value or (bool(_HOLD_KEYS & value.keys()) and _near_until(value) is not None)
 
 
 def _near_until(value: dict[str, Any]) -> str | None:
