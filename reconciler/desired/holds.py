@@ -150,7 +150,8 @@ def _hold(
     )
     known = ["role", "until"] if grant else ["value", "until", "then"]
     if "until" not in value:
-        near = _near_until(value) or "until"
+        near = _near_until(value)
+        assert near is not None  # what made _looks_held take it for a hold
         problem(near, f"{unknown_key(near, known)} ({shape})")
         return None
     written = value["until"]

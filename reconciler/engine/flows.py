@@ -292,15 +292,18 @@ def check_host(saved: Plan, connection: Connection) -> None:
             f"The saved plan was made against {shown}, not {connection.base_url} where this "
             "apply would write; nothing was sent."
         )
-        if recorded and is_loopback(urlsplit(recorded).hostname or ""):
+        if not recorded:
+            raise PlanFileError(f"{head} Run plan again against {connection.base_url}.")
+        host = urlsplit(recorded).hostname
+        if host is not None and is_loopback(host):
             # A sandbox on this machine: most likely what the operator left out.
             raise PlanFileError(
                 f"{head} To apply it to the sandbox it was made against, add --base-url "
                 f"{shown}; or run plan again against {connection.base_url}."
             )
         raise PlanFileError(
-            f"{head} Run plan again against {connection.base_url}"
-            + (f", or pass --base-url {shown} if that API is meant." if recorded else ".")
+            f"{head} Run plan again against {connection.base_url}, or pass --base-url "
+            f"{shown} if that API is meant."
         )
 
 
