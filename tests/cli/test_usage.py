@@ -117,6 +117,27 @@ def test_markdown_summary_with_the_month_from_the_watch_log(
     assert "2 earlier samples from the log and this reading" in result.stdout
 
 
+def test_the_markdown_chart_has_no_bars_for_days_before_the_log_or_after_today(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    log = tmp_path / "usage.jsonl"
+    watched = run_cli(
+        "usage", "--watch", "0.05", "--count", "2", "--log", str(log), env=env(sandbox)
+    )
+    assert watched.exit_code == 0, watched.output
+    first = json.loads(log.read_text().splitlines()[0])
+    result = run_cli("usage", "--format", "markdown", "--log", str(log), env=env(sandbox))
+    assert result.exit_code == 0, result.output
+    chart = result.stdout.split("```mermaid\n")[1].split("```")[0].splitlines()
+    days = chart[2].split("[")[1].rstrip("]").split(", ")
+    series = [line.split("[")[1].rstrip("]").split(", ") for line in chart[4:]]
+    # The log began today: the chart starts on today's date, not the 1st with bars of 0,
+    # and today's is the only bar while the lines run on to the period's end.
+    assert days[0] == str(int(first["time"][8:10]))
+    assert series[0] == ["250000"]
+    assert [len(values) for values in series[1:]] == [len(days)] * (len(series) - 1)
+
+
 def test_warn_at_exits_2_when_the_use_crosses_it(sandbox: SandboxProcess) -> None:
     set_usage(sandbox, tokens_used=850_000)
     crossed = run_cli("usage", "--warn-at", "80%", env=env(sandbox))

@@ -157,25 +157,34 @@ def svg(month: Month, warn_at: float | None = None) -> str:
 
 
 def daily(month: Month) -> list[int]:
-    """Tokens used at each day's last sample; a day with none carries the day before's
-    (usage only grows within a period); days before the first sample and after the
-    latest are 0, which draws no bar."""
+    """Tokens used at each day's last sample, from the first sampled day through the
+    latest sample's; a day with none carries the day before's (usage only grows within
+    a period). Days before the first sample are unknown and days after the latest are
+    to come: neither has a value, so neither is drawn as a bar of 0."""
+    first = _first_drawn(month)
     values: list[int] = []
     found, index = 0, 0
-    for day in month.days():
+    for day in month.days()[first:]:
+        if day > month.latest.time:
+            break
         until = day + timedelta(days=1)
         while index < len(month.samples) and month.samples[index].time < until:
             found = month.samples[index].tokens_used
             index += 1
-        values.append(0 if day > month.latest.time else found)
+        values.append(found)
     return values
 
 
 def mermaid(month: Month) -> str:
     """The chart as a Mermaid ``xychart-beta`` block's body: bars of usage by day, a
-    line of the projection at the present rate, a line of the limit."""
+    line of the projection at the present rate, a line of the limit. The days run from
+    the first sampled day (a log started mid-month has nothing to say before it) to the
+    period's end. Mermaid pairs a series' values with the days in order and draws no bar
+    for a day past the end of the bars (Mermaid 11, checked in Chromium), so the bars
+    stop at today while the lines go on to the period's end."""
     top, _ = top_of_scale(month)
-    days = month.days()
+    first = _first_drawn(month)
+    days = month.days()[first:]
     rate_per_day = _rate_per_day(month)
     lines = [
         "xychart-beta",
@@ -185,11 +194,16 @@ def mermaid(month: Month) -> str:
         f"    bar [{', '.join(str(v) for v in daily(month))}]",
     ]
     if rate_per_day is not None:
-        projected = [round(rate_per_day * (n + 1)) for n in range(len(days))]
+        projected = [round(rate_per_day * (first + n + 1)) for n in range(len(days))]
         lines.append(f"    line [{', '.join(str(v) for v in projected)}]")
     if month.latest.usage_limit is not None:
         lines.append(f"    line [{', '.join([str(month.latest.usage_limit)] * len(days))}]")
     return "\n".join(lines)
+
+
+def _first_drawn(month: Month) -> int:
+    """The index of the day of the period's first sample (0: the period's first day)."""
+    return max(0, (month.samples[0].time - month.start) // timedelta(days=1))
 
 
 def _rate_per_day(month: Month) -> float | None:

@@ -155,7 +155,7 @@ def test_a_month_of_minute_samples_draws_one_point_a_pixel_column() -> None:
     assert 400 < len(points) <= 666 * 10 + 1
 
 
-def test_daily_bars_carry_the_last_sample_and_stop_at_today() -> None:
+def test_daily_bars_carry_the_last_sample_from_the_first_sampled_day_to_today() -> None:
     samples = [
         sample(START + timedelta(days=2, hours=3), 100),
         sample(START + timedelta(days=2, hours=20), 150),
@@ -163,24 +163,37 @@ def test_daily_bars_carry_the_last_sample_and_stop_at_today() -> None:
     ]
     month = month_of(samples)
     assert month is not None
-    bars = daily(month)
-    assert len(bars) == 30
-    assert bars[:7] == [0, 0, 150, 150, 150, 400, 0]
+    # Days 3 to 6 of the month: nothing before the first sample, nothing after today.
+    assert daily(month) == [150, 150, 150, 400]
 
 
-def test_the_mermaid_chart_has_a_value_for_each_day_of_each_series() -> None:
-    month = month_of([sample(HALF, 500_000, 800_000)])
+def _series(chart: list[str]) -> list[list[int]]:
+    return [
+        [int(v) for v in line.split("[")[1].rstrip("]").split(",")]
+        for line in chart
+        if line.strip().startswith(("bar", "line"))
+    ]
+
+
+def test_the_mermaid_chart_starts_on_the_first_sampled_day_and_bars_stop_today() -> None:
+    samples = [
+        sample(START + timedelta(days=9, hours=2), 200_000, 800_000),
+        sample(HALF, 500_000, 800_000),
+    ]
+    month = month_of(samples)
     assert month is not None
     chart = mermaid(month).splitlines()
     assert chart[0] == "xychart-beta"
-    assert chart[2].startswith('    x-axis "Day" [1, 2, 3,')
-    assert chart[2].endswith("30]")
-    series = [line for line in chart if line.strip().startswith(("bar", "line"))]
-    assert len(series) == 3  # used, projection, limit
-    for line in series:
-        assert len(line.split("[")[1].split(",")) == 30
-    projection = [int(v) for v in series[1].split("[")[1].rstrip("]").split(",")]
+    days = chart[2].split("[")[1].rstrip("]").split(", ")
+    assert days == [str(d) for d in range(10, 31)]  # Nov 10 to Nov 30
+    used, projection, limit = _series(chart)
+    # Nov 10 to Nov 16 (today): the log's numbers; no bar of 0 before or after.
+    assert used == [200_000] * 6 + [500_000]
+    assert 0 not in used
+    assert len(projection) == len(limit) == len(days)  # the lines run to the period's end
     assert projection[-1] == 1_000_000  # 500,000 at half time
+    assert projection[0] == round(1_000_000 / 30 * 10)  # the line's value on day 10
+    assert set(limit) == {800_000}
 
 
 def test_the_markdown_summary_uses_the_log_and_the_reading() -> None:
