@@ -10,10 +10,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Put:
-    """Make the value at ``path`` be ``value`` (adding the key when it is missing)."""
+    """Make the value at ``path`` be ``value`` (adding the key when it is missing).
+    ``ordered``: the key is a new entry of a list of resources (``adopt
+    --add-unmanaged``), placed where it sorts among the entries written when those are in
+    order, rather than after them."""
 
     path: tuple[str, ...]
     value: Any
+    ordered: bool = False
 
 
 @dataclass(frozen=True)

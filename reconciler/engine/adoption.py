@@ -3,7 +3,8 @@
 Every edit is made on the file's own text, at the span the strict reader found
 for the value it changes (``desired.document.compose``): a drifted value is replaced where
 it stands, in its own quoting style; an entry is removed with its lines; a new
-entry is added after its last sibling, at its siblings' indentation. Nothing
+entry is added after its last sibling, at its siblings' indentation (a resource
+``--add-unmanaged`` brings in goes where it sorts, when the list is in order). Nothing
 else moves: comments, key order, quoting, flow mappings, blank lines and the
 schema line stay byte for byte. (A round-trip YAML library re-emits the whole
 document, and re-emitting normalises spacing and indentation and drops an
@@ -17,6 +18,7 @@ there; the four kinds of edit share the locating, so they stay together.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +111,13 @@ class _Text:
             stripped.startswith("#") and len(text) - len(stripped) <= indent
         )
 
+    def comments_above(self, line: int, indent: int) -> int:
+        """The first of the comment lines at ``indent`` just above ``line`` (about
+        what is on it), or ``line`` itself without them."""
+        while line > 0 and self.lines[line - 1].startswith(" " * indent + "#"):
+            line -= 1
+        return line
+
     def padded(self, node: yaml.Node, new: str) -> tuple[int, str]:
         """Where a scalar's replacement ends and its text, so that a comment after it on
         the line stays in its column where the spaces before it allow."""
@@ -140,11 +149,15 @@ def apply_edits(text: str, root: yaml.Node, edits: Sequence[Edit], step: int = 2
     kept = [e for e in edits if not any(_under(e.path, d) and e.path != d for d in dropped)]
     kept = _rewrite_flows(doc, root, kept)
     puts: dict[tuple[str, ...], Any] = {}
+    ordered: set[tuple[str, ...]] = set()
     for edit in kept:
         if isinstance(edit, Put):
             path, value = _deepest(root, edit.path, edit.value)
             puts[path] = _merged(puts.get(path, MISSING), value)
+            if edit.ordered and path == edit.path:
+                ordered.add(path)
     inserts: dict[int, tuple[yaml.MappingNode, list[tuple[str, Any]]]] = {}
+    sorted_inserts: set[int] = set()
     for path, value in puts.items():
         found = _find(root, path)
         if found is not None:
@@ -155,8 +168,13 @@ def apply_edits(text: str, root: yaml.Node, edits: Sequence[Edit], step: int = 2
         if not isinstance(mapping, yaml.MappingNode):
             raise AdoptionError(f"{'.'.join(path[:-1])} is not a mapping in the file")
         inserts.setdefault(id(mapping), (mapping, []))[1].append((path[-1], value))
+        if path in ordered:
+            sorted_inserts.add(id(mapping))
     for mapping, entries in inserts.values():
-        _insert(doc, mapping, entries, step)
+        if id(mapping) in sorted_inserts:
+            _insert_in_order(doc, mapping, entries, step)
+        else:
+            _insert(doc, mapping, entries, step)
     emptied = _emptied(root, [e for e in kept if isinstance(e, Drop)])
     for edit in kept:
         if isinstance(edit, Drop):
@@ -289,6 +307,42 @@ def _insert(
     doc.replace(at, at, prefix + "\n".join(lines) + "\n")
 
 
+def _insert_in_order(
+    doc: _Text, mapping: yaml.MappingNode, entries: list[tuple[str, Any]], step: int
+) -> None:
+    """New entries of a list of resources, each before the first entry written that
+    sorts after it (``proj_2`` before ``proj_10``, emails whatever their case), with the
+    comment lines just above that entry kept with it. A list the file keeps in an order
+    of its own (or a flow mapping) gets them after its entries, in order."""
+    entries = sorted(entries, key=lambda entry: _natural(entry[0]))
+    written = [key for key, _ in mapping.value if str(key.value) != "prune"]
+    names = [_natural(str(key.value)) for key in written]
+    if mapping.flow_style or not written or names != sorted(names):
+        _insert(doc, mapping, entries, step)
+        return
+    indent = written[0].start_mark.column
+    before: dict[int, list[tuple[str, Any]]] = {}
+    last: list[tuple[str, Any]] = []
+    for name, value in entries:
+        later = next((i for i, n in enumerate(names) if n > _natural(name)), None)
+        (last if later is None else before.setdefault(later, [])).append((name, value))
+    for index, placed in before.items():
+        at = doc.starts[doc.comments_above(written[index].start_mark.line, indent)]
+        lines = [line for k, v in placed for line in block(k, v, indent, step, doc.quote)]
+        doc.replace(at, at, "\n".join(lines) + "\n")
+    if last:
+        _insert(doc, mapping, last, step)
+
+
+def _natural(key: str) -> tuple[tuple[int, int | str], ...]:
+    """A key's place in order: digits as numbers, letters whatever their case."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.casefold())
+        for part in re.split(r"(\d+)", key)
+        if part
+    )
+
+
 def _file_quote(root: yaml.Node) -> str | None:
     """Single quotes when the file quotes more text that way than with double quotes."""
     counts = {"'": 0, '"': 0}
@@ -384,7 +438,8 @@ def unmanaged(
 ) -> list[Put]:
     """A ``Put`` for each live resource the file does not name, in each of ``sections``
     (a path of the file where resources are listed; ``*`` stands for every key the file
-    and live state both have), in live state's order, with its writable fields."""
+    and live state both have), with its writable fields; each is placed where it sorts
+    among the entries written (``ordered``)."""
     puts: list[Put] = []
     for section in sections:
         for path in _expanded(section, written, live):
@@ -393,7 +448,7 @@ def unmanaged(
                 continue
             named = {_folded(k) for k in (have or {})}
             puts += [
-                Put((*path, key), value)
+                Put((*path, key), value, ordered=True)
                 for key, value in found.items()
                 if _folded(key) not in named and key != "prune"
             ]

@@ -111,9 +111,12 @@ def test_add_unmanaged_brings_in_live_projects(sandbox: SandboxProcess, tmp_path
     done = run_cli("adopt", str(org), "--add-unmanaged", env=company_env(sandbox))
     assert done.exit_code == 0, done.output
     text = org.read_text()
-    assert text.startswith(COMPANY_FILE)  # everything written stays; projects are appended
-    assert "  proj_1:\n    name: Search\n" in text
-    assert "  proj_3:\n    name: Support Bot\n" in text
+    # Everything written stays, comments included; the new projects go where they sort.
+    head, rest = text.split("projects:\n")
+    assert head + "projects:\n" == COMPANY_FILE.split("  proj_2")[0]
+    assert rest.startswith("  proj_1:\n    name: Search\n")
+    assert "  proj_2: {usage_limit: 100000}   # research budget\n  proj_3:\n" in rest
+    assert "    name: Support Bot\n" in rest
     plan = run_cli("plan", str(org), "--format", "json", env=company_env(sandbox))
     assert json.loads(plan.stdout)["summary"]["unmanaged"] == {"project": 0}
 

@@ -299,10 +299,46 @@ def test_unmanaged_resources_are_found_in_each_section_the_provider_lists() -> N
     }
     found = adoption.unmanaged(providers.get("anthropic-admin").adoptable, written, live)
     assert found == [
-        Put(("users", "new@x.io"), "developer"),
-        Put(("workspaces", "S"), {"tags": {}}),
-        Put(("workspaces", "R", "members", "b@x.io"), "v"),
+        Put(("users", "new@x.io"), "developer", ordered=True),
+        Put(("workspaces", "S"), {"tags": {}}, ordered=True),
+        Put(("workspaces", "R", "members", "b@x.io"), "v", ordered=True),
     ]
+
+
+def test_a_new_resource_goes_where_it_sorts_with_the_comments_above_its_neighbour() -> None:
+    text = (
+        "users:\n  prune: true\n  Ann@x.io: user\n  # the platform team\n  ben@x.io: user\n"
+        "projects:\n  proj_2: {name: B}\n  proj_9: {name: C}   # last\nversion: 1\n"
+    )
+    new = adoption.apply_edits(
+        text,
+        compose(text),
+        [
+            Put(("projects", "proj_10"), {"name": "D"}, ordered=True),
+            Put(("users", "azo@x.io"), "developer", ordered=True),
+            Put(("projects", "proj_1"), {"name": "A"}, ordered=True),
+            Put(("users", "zed@x.io"), "user", ordered=True),
+        ],
+    )
+    assert new == (
+        "users:\n  prune: true\n  Ann@x.io: user\n  azo@x.io: developer\n"
+        "  # the platform team\n  ben@x.io: user\n  zed@x.io: user\n"
+        "projects:\n  proj_1:\n    name: A\n  proj_2: {name: B}\n  proj_9: {name: C}   # last\n"
+        "  proj_10:\n    name: D\nversion: 1\n"
+    )
+
+
+def test_a_list_in_an_order_of_its_own_gets_new_resources_after_it_in_order() -> None:
+    text = "projects:\n  proj_3: {name: C}\n  proj_1: {name: A}\n"
+    new = adoption.apply_edits(
+        text,
+        compose(text),
+        [
+            Put(("projects", "proj_4"), {"name": "D"}, ordered=True),
+            Put(("projects", "proj_2"), {"name": "B"}, ordered=True),
+        ],
+    )
+    assert new == text + "  proj_2:\n    name: B\n  proj_4:\n    name: D\n"
 
 
 # What a live value may hold that a terminal, a diff or a YAML reader would take for
