@@ -1,5 +1,6 @@
 """The Admin API surface of the sandbox (users, invites, workspaces, their
-members, API keys, rate limits, spend limits) as Starlette routes over
+members, API keys, rate limits, spend limits, the cost and usage reports) as
+Starlette routes over
 ``AdminStore``.
 
 Shapes follow Anthropic's Admin API: updates are POST, lists page with
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from reconciler.sandbox import admin_errors
 from reconciler.sandbox.admin_bodies import first_problem
 from reconciler.sandbox.admin_limits import GROUP_TYPES, SPEND_READS_BETA
+from reconciler.sandbox.admin_reports import REPORTS_BETA, query_of
 from reconciler.sandbox.admin_store import AdminStore
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ErrorAnswer
@@ -92,7 +94,7 @@ def admin_routes(
 
     def cursor_page(
         request: Request, items: list[dict[str, Any]], *, default: int | None
-    ) -> Response:
+    ) -> dict[str, Any]:
         """``{data, next_page}``: ``limit`` items from the ``page`` cursor on (every
         remaining item when ``default`` is None and no ``limit`` is given)."""
         raw = request.query_params.get("limit")
@@ -104,9 +106,13 @@ def admin_routes(
             raise ErrorAnswer(400, "page: not a cursor this list gave.")
         start = int(cursor[1:])
         end = len(items) if limit is None else start + limit
-        return JSONResponse(
-            {"data": items[start:end], "next_page": f"p{end}" if end < len(items) else None}
-        )
+        return {"data": items[start:end], "next_page": f"p{end}" if end < len(items) else None}
+
+    def require_beta(request: Request, beta: str) -> None:
+        """A beta endpoint answers 400 without its ``anthropic-beta`` header."""
+        betas = request.headers.get("anthropic-beta", "").replace(" ", "").split(",")
+        if beta not in betas:
+            raise ErrorAnswer(400, f"This endpoint is in beta: send anthropic-beta: {beta}.")
 
     def group_type(request: Request) -> str | None:
         wanted = request.query_params.get("group_type")
@@ -287,11 +293,7 @@ def admin_routes(
                 required={"amount", "scope"},
             )
             return run(request, lambda s: s.limits.set_spend_limit(body), wrote=True)
-        betas = request.headers.get("anthropic-beta", "").replace(" ", "").split(",")
-        if SPEND_READS_BETA not in betas:
-            raise ErrorAnswer(
-                400, f"This endpoint is in beta: send anthropic-beta: {SPEND_READS_BETA}."
-            )
+        require_beta(request, SPEND_READS_BETA)
         # The SDK sends a list as scope_type[]=a&scope_type[]=b.
         scopes = request.query_params.getlist("scope_type[]") or request.query_params.getlist(
             "scope_type"
@@ -302,6 +304,24 @@ def admin_routes(
             lambda s: s.limits.spend_limits(scope_types=scopes, workspace_id=workspace_id),
         )
         return cursor_page(request, found, default=20)
+
+    def report(request: Request, kind: str) -> dict[str, Any]:
+        """A cost or usage report: the query checked, then ``limit`` rows a page from
+        the ``page`` cursor, with the moment the data is as of."""
+        require_beta(request, REPORTS_BETA)
+        query = query_of(request.query_params)
+        reports = store(request).reports
+        made = reports.cost if kind == "cost" else reports.usage
+        body = cursor_page(request, run(request, lambda _: made(query)), default=20)
+        body["has_more"] = body["next_page"] is not None
+        body["data_refreshed_at"] = query.refreshed.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return body
+
+    async def cost_report(request: Request) -> Any:
+        return report(request, "cost")
+
+    async def usage_report(request: Request) -> Any:
+        return report(request, "usage")
 
     async def spend_limit(request: Request) -> Any:
         limit_id = request.path_params["spend_limit_id"]
@@ -328,6 +348,8 @@ def admin_routes(
             guarded(spend_limit),
             methods=["GET", "DELETE"],
         ),
+        Route(f"{BASE}/analytics/cost", guarded(cost_report), methods=["GET"]),
+        Route(f"{BASE}/analytics/usage", guarded(usage_report), methods=["GET"]),
         Route(f"{BASE}/users", guarded(users), methods=["GET"]),
         Route(f"{BASE}/users/{{user_id}}", guarded(user), methods=["GET", "POST", "DELETE"]),
         Route(f"{BASE}/invites", guarded(invites), methods=["GET", "POST"]),

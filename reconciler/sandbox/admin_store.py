@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler.sandbox.admin_limits import LimitsStore
+from reconciler.sandbox.admin_reports import ReportsStore
 from reconciler.sandbox.errors import ErrorAnswer
 from reconciler.sandbox.federation import FederationStore
 
@@ -85,6 +86,7 @@ class AdminStore:
         self._db = db
         self._db.executescript(_SCHEMA)
         self.limits = LimitsStore(db, self.workspace, now, new_id)
+        self.reports = ReportsStore(db)  # cost and usage: each workspace's steady rate
         self.federation = FederationStore(db)  # service accounts, issuers, rules, tokens
 
     # -- seeding -----------------------------------------------------------------------
@@ -106,6 +108,7 @@ class AdminStore:
         org = seed.get("organization") or {"id": str(uuid.uuid4()), "name": "Sandbox Org"}
         db.execute("INSERT INTO admin_org VALUES (?, ?)", (org["id"], org["name"]))
         self.limits.load(seed, org["id"])
+        self.reports.clear()
         self.federation.load(seed)
         for user in seed.get("users", []):
             db.execute(
@@ -125,6 +128,7 @@ class AdminStore:
         )
         db.execute("INSERT INTO admin_default_workspace VALUES (?)", (created["id"],))
         self.limits.load_workspace(created["id"], default)
+        self.reports.load_workspace(created["id"], default)
         for invite in seed.get("invites", []):
             self.create_invite(invite["email"], invite.get("role", "user"))
         for workspace in seed.get("workspaces", []):
@@ -133,6 +137,7 @@ class AdminStore:
                 user = self.user_by_email(member["email"])
                 self.add_member(created["id"], user["id"], member["workspace_role"])
             self.limits.load_workspace(created["id"], workspace)
+            self.reports.load_workspace(created["id"], workspace)
         for key in seed.get("api_keys", []):
             db.execute(
                 "INSERT INTO admin_api_keys VALUES (?,?,?,?,?,?,?)",

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from reconciler.sandbox import contract
+from reconciler.sandbox.admin_reports import rate_problem
 from reconciler.sandbox.store import Store
 
 GENERATED_CREATED_AT = "2024-01-15T10:30:00Z"
@@ -98,6 +99,10 @@ def _admin_section(section: Any, source: str) -> dict[str, Any]:
     for workspace in section.get("workspaces", []):
         if not isinstance(workspace, dict) or not isinstance(workspace.get("name"), str):
             raise SeedError(f"{source}: admin.workspaces: each has a name")
+    for workspace in [*section.get("workspaces", []), section.get("default_workspace") or {}]:
+        problem = rate_problem(workspace)
+        if problem:
+            raise SeedError(f"{source}: admin.workspaces: {problem.rstrip('.')}")
     spend = section.get("spend_limits") or {}
     if not isinstance(spend, dict) or spend.get("admin_api", True) not in (True, False, "read"):
         raise SeedError(
