@@ -38,6 +38,7 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.plan import plan as plan_command
 from reconciler.cli.plan import show as show_command
+from reconciler.cli.usage import usage as usage_command
 from reconciler.core.errors import (
     INTERRUPTED_EXIT,
     ConfigError,
@@ -258,6 +259,7 @@ cli.add_command(show_command, name="show")
 cli.add_command(apply_command, name="apply")
 cli.add_command(adopt_command, name="adopt")
 cli.add_command(sandbox_command, name="sandbox")
+cli.add_command(usage_command, name="usage")
 for _provider in providers.installed():  # each API's own commands, lent our options
     for _command in _provider.commands(options):
         cli.add_command(_command)

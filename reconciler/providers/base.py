@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.core.edits import Edit
@@ -101,6 +102,24 @@ class Session(Protocol):
         """The live organization as this provider's file data."""
 
 
+@dataclass(frozen=True)
+class UsageRequest:
+    """What ``reconciler usage`` was asked, its combination already checked by the CLI:
+    the API's connection options and how to show the month."""
+
+    base_url: str | None
+    api_key_env: str | None
+    fmt: str  # text, json or markdown
+    watch: float | None  # seconds between polls; None: read once
+    log: Path | None
+    count: int | None
+    warn_at: float | None  # a share of each limit: 0.8 for --warn-at 80%
+    serve: bool
+    port: int
+    interval: float
+    db: Path
+
+
 class CommandKit(Protocol):
     """What the CLI lends a provider's own commands (``reconciler.cli.options`` is one):
     its shared options and plumbing, so no provider imports the CLI."""
@@ -172,5 +191,10 @@ class Provider(Protocol):
         it back (None: it cannot be undone; see ``undoing``), and what the undo plan warns."""
 
     def commands(self, kit: CommandKit) -> Sequence[click.Command]:
-        """Commands of this API's own (``reconciler usage``), added to the CLI, built
-        with the CLI's shared options and plumbing (``kit``)."""
+        """Commands of this API's own, added to the CLI, built with the CLI's shared
+        options and plumbing (``kit``)."""
+
+    def usage(self, kit: CommandKit, ctx: click.Context, request: UsageRequest) -> None:
+        """``reconciler usage`` for this API: the month's use or money against its
+        limits; exits 2 when ``warn_at`` is crossed. An API without a report of its
+        use raises ``ConfigError``."""

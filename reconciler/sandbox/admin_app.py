@@ -28,6 +28,7 @@ from reconciler.sandbox.admin_reports import REPORTS_BETA, query_of
 from reconciler.sandbox.admin_store import AdminStore
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ErrorAnswer
+from reconciler.sandbox.middleware import CONTROL_PREFIX
 
 ADMIN_SCOPE = "organization:admin"
 BASE = "/v1/organizations"
@@ -323,6 +324,21 @@ def admin_routes(
     async def usage_report(request: Request) -> Any:
         return report(request, "usage")
 
+    async def sandbox_spend(request: Request) -> Response:
+        """Each workspace's spending rate (the cost and usage reports) by workspace
+        name, read or set, so a month's money can cross a spend limit on cue:
+        ``{"workspaces": {"Research": {"cost_per_day": "250000"}}}``."""
+        authorize(request, "sandbox:control")
+        admin = store(request)
+        active = admin.workspaces(include_archived=False, include_default=True)
+        ids = {w["name"]: w["id"] for w in active}
+        if request.method == "PATCH":
+            body = await read_body(request)
+            with request.app.state.store.transaction():
+                admin.reports.set_rates(body, ids)
+        rates = admin.reports.rates()
+        return JSONResponse({"workspaces": {n: rates[i] for n, i in ids.items() if i in rates}})
+
     async def spend_limit(request: Request) -> Any:
         limit_id = request.path_params["spend_limit_id"]
         if request.method == "GET":
@@ -348,6 +364,7 @@ def admin_routes(
             guarded(spend_limit),
             methods=["GET", "DELETE"],
         ),
+        Route(f"{CONTROL_PREFIX}spend", sandbox_spend, methods=["GET", "PATCH"]),
         Route(f"{BASE}/analytics/cost", guarded(cost_report), methods=["GET"]),
         Route(f"{BASE}/analytics/usage", guarded(usage_report), methods=["GET"]),
         Route(f"{BASE}/users", guarded(users), methods=["GET"]),

@@ -198,6 +198,19 @@ class ReportsStore:
         )
         return merged
 
+    def set_rates(self, body: Mapping[str, Any], ids: Mapping[str, str]) -> None:
+        """A control request's rates, by the name of an active workspace (``ids``):
+        ``{"workspaces": {NAME: {"cost_per_day": ...}}}``; all or none are set."""
+        wanted = body.get("workspaces")
+        if set(body) != {"workspaces"} or not isinstance(wanted, dict):
+            raise ErrorAnswer(400, 'The body is {"workspaces": {NAME: {cost_per_day: ...}}}.')
+        for name, rate in wanted.items():
+            if name not in ids:
+                raise ErrorAnswer(400, f"No active workspace named {name!r}.")
+            if not isinstance(rate, dict):
+                raise ErrorAnswer(400, f"{name}: a rate is a mapping.")
+            self.set_rate(ids[name], rate)
+
     def rates(self) -> dict[str, dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM admin_spend_series ORDER BY workspace_id")
         return {

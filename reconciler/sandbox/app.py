@@ -269,32 +269,6 @@ async def sandbox_usage(request: Request) -> Response:
     return JSONResponse(store.usage())
 
 
-async def sandbox_spend(request: Request) -> Response:
-    """Each workspace's spending rate (the Admin API's cost and usage reports), by
-    workspace name, read or set, so a month's money can cross a spend limit on cue:
-    ``{"workspaces": {"Research": {"cost_per_day": "250000"}}}``."""
-    authorize(request, "sandbox:control")
-    admin = request.app.state.store.admin
-    ids = {
-        w["name"]: w["id"] for w in admin.workspaces(include_archived=False, include_default=True)
-    }
-    if request.method == "PATCH":
-        body = await read_json_object(request)
-        wanted = body.get("workspaces")
-        if set(body) != {"workspaces"} or not isinstance(wanted, dict):
-            raise ErrorAnswer(400, 'The body is {"workspaces": {NAME: {cost_per_day: ...}}}.')
-        unknown = sorted(name for name in wanted if name not in ids)
-        if unknown:
-            raise ErrorAnswer(400, f"No active workspace named {unknown[0]!r}.")
-        with request.app.state.store.transaction():
-            for name, rate in wanted.items():
-                if not isinstance(rate, dict):
-                    raise ErrorAnswer(400, f"{name}: a rate is a mapping.")
-                admin.reports.set_rate(ids[name], rate)
-    rates = admin.reports.rates()
-    return JSONResponse({"workspaces": {n: rates[i] for n, i in ids.items() if i in rates}})
-
-
 async def sandbox_reset(request: Request) -> Response:
     """Replace the whole organization with the seed in the body (keys kept unless given),
     so a test harness can run many cases against one server process."""
@@ -386,7 +360,6 @@ def create_app(
             Route(f"{CONTROL_PREFIX}requests", sandbox_requests, methods=["GET", "DELETE"]),
             Route(f"{CONTROL_PREFIX}reset", sandbox_reset, methods=["POST"]),
             Route(f"{CONTROL_PREFIX}usage", sandbox_usage, methods=["GET", "PATCH"]),
-            Route(f"{CONTROL_PREFIX}spend", sandbox_spend, methods=["GET", "PATCH"]),
         ],
         exception_handlers={
             ErrorAnswer: on_error_answer,

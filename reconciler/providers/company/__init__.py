@@ -11,9 +11,15 @@ import click
 from reconciler.core.edits import Edit, Put
 from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.net.connection import Connection
-from reconciler.providers.base import CommandKit, Proposal, packaged_schema, undoing
+from reconciler.providers.base import (
+    CommandKit,
+    Proposal,
+    UsageRequest,
+    packaged_schema,
+    undoing,
+)
 from reconciler.providers.company import proposals
-from reconciler.providers.company.commands import usage_command
+from reconciler.providers.company.commands import run_usage
 from reconciler.providers.company.session import CompanySession
 
 
@@ -68,4 +74,7 @@ class CompanyProvider:
         return undoing(applied, Action.UPDATE), None  # the Company API only updates
 
     def commands(self, kit: CommandKit) -> Sequence[click.Command]:
-        return (usage_command(kit),)
+        return ()
+
+    def usage(self, kit: CommandKit, ctx: click.Context, request: UsageRequest) -> None:
+        run_usage(kit, ctx, request)

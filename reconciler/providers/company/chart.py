@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reconciler.providers.company.projection import Projection, project
+from reconciler.core.projection import Projection, project
 from reconciler.providers.company.samples import Sample, in_period
 
 WIDTH, HEIGHT = 760, 340

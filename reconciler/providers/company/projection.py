@@ -1,58 +1,10 @@
-"""Where the month is heading: a straight line from the start of the usage period
-through the tokens used so far, to the period's end, and the moment it would cross
-the usage limit at that rate. What a usage dashboard and ``--warn-at`` need, and
-nothing that reads the network.
+"""What the month's token projection (``core.projection``) means for the usage limit,
+in words: the ``--warn-at`` sentence and the dashboard's colour.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-# Before this much of the period has passed, a rate says more about the first hour
-# than about the month: no projection yet.
-MIN_ELAPSED = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Projection:
-    """Tokens used now and at the period's end at the present rate, and when the limit
-    is (or would be) reached: None when there is no limit, no usage, or it would not
-    be reached within the period."""
-
-    used: int
-    projected: int | None  # None: too early in the period to say
-    limit: int | None
-    reaches_limit: datetime | None
-    already_over: bool
-
-    def share(self, of_projected: bool = False) -> float | None:
-        """Used (or projected) tokens as a share of the limit; None without a limit."""
-        value = self.projected if of_projected else self.used
-        if not self.limit or value is None:
-            return None
-        return value / self.limit
-
-
-def project(
-    used: int, limit: int | None, start: datetime, end: datetime, now: datetime
-) -> Projection:
-    """The straight-line projection of ``used`` tokens between ``start`` and ``now`` to
-    ``end``, against ``limit`` (None: no limit)."""
-    if end <= start:
-        raise ValueError("a usage period ends after it starts")
-    now = min(max(now, start), end)
-    elapsed, length = now - start, end - start
-    over = limit is not None and used >= limit
-    if elapsed < MIN_ELAPSED:
-        return Projection(used, None, limit, None, over)
-    rate = used / elapsed.total_seconds()  # tokens a second
-    projected = round(rate * length.total_seconds())
-    reaches: datetime | None = None
-    if limit is not None and rate > 0:
-        after = limit / rate  # seconds from the start; may be millennia (no date that far)
-        reaches = start + timedelta(seconds=after) if after <= length.total_seconds() else None
-    return Projection(used, projected, limit, reaches, over)
+from reconciler.core.projection import Projection
 
 
 def crossing(ahead: Projection, threshold: float) -> str | None:

@@ -19,9 +19,10 @@ from typing import Any
 
 from reconciler.core.errors import ApiError, AuthError
 from reconciler.core.files import append_line
+from reconciler.core.projection import Projection, project
 from reconciler.net.connection import Connection
 from reconciler.providers.company.chart import mermaid, month_of
-from reconciler.providers.company.projection import Projection, crossing, project
+from reconciler.providers.company.projection import crossing
 from reconciler.providers.company.samples import Sample
 from reconciler.providers.company.session import CompanySession
 

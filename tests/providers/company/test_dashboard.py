@@ -17,12 +17,13 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from reconciler.core.projection import project
 from reconciler.net.connection import Connection, RetryPolicy
 from reconciler.providers.company import dashboard
 from reconciler.providers.company.chart import daily, mermaid, month_of, svg, top_of_scale
 from reconciler.providers.company.dashboard import create_dashboard, poll_once
 from reconciler.providers.company.page import Board, Overview, Project, page
-from reconciler.providers.company.projection import crossing, project
+from reconciler.providers.company.projection import crossing
 from reconciler.providers.company.samples import Sample, SampleStore, read_log
 from reconciler.providers.company.session import CompanySession
 from reconciler.providers.company.usage import usage_markdown, warning_for

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler.providers.company.projection import project
+from reconciler.core.projection import project
 from reconciler.providers.company.usage import usage_text
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
