@@ -15,6 +15,21 @@ from typing import Any
 
 import uvicorn
 
+HOST = "127.0.0.1"
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
+# A page that can show nothing but its own stylesheet and inline SVG, and cannot be
+# framed, send a form, or load anything from elsewhere: every dashboard's headers.
+POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "content-security-policy": POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
 
 class PortInUse(Exception):
     """The port asked for is taken: one sentence, and the way out."""

@@ -14,7 +14,13 @@ from reconciler.core.edits import Edit
 from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.net.connection import Connection
 from reconciler.providers.anthropic_admin import addresses, adopting, proposals
-from reconciler.providers.base import CommandKit, Proposal, packaged_schema, undoing
+from reconciler.providers.base import (
+    CommandKit,
+    Proposal,
+    UsageRequest,
+    packaged_schema,
+    undoing,
+)
 
 if TYPE_CHECKING:
     from reconciler.providers.anthropic_admin.session import AdminSession
@@ -107,3 +113,9 @@ class AnthropicAdminProvider:
 
     def commands(self, kit: CommandKit) -> Sequence[click.Command]:
         return ()
+
+    def usage(self, kit: CommandKit, ctx: click.Context, request: UsageRequest) -> None:
+        # Imported when asked for, like the session: a plan never pays for it.
+        from reconciler.providers.anthropic_admin.spend_usage import run_usage
+
+        run_usage(kit, ctx, request)

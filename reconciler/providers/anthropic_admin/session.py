@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import anthropic
@@ -255,6 +256,40 @@ class AdminSession:
             return await self._all("list spend limits", self.org.spend_limits.list, betas=[])
         except SpendLimitsNotEnabled:
             return None
+
+    async def money_reads(
+        self, start: datetime, end: datetime
+    ) -> tuple[list[Any], list[Any] | None, list[Any], datetime | None]:
+        """What ``usage`` needs of the organization's money, read concurrently: the
+        active workspaces (the Default one too), the spend limits (None without access
+        to them), and the cost report by workspace in day buckets from ``start`` to
+        ``end``, with the moment its data is as of."""
+        workspaces, limits, (rows, refreshed) = await asyncio.gather(
+            self._all("list workspaces", self.org.workspaces.list, include_default=True),
+            self._spend_limits(),
+            self._report(
+                "read the cost report",
+                self.org.analytics.cost.list,
+                starting_at=start,
+                ending_at=end,
+                group_by=["workspace_id"],
+                time_bucket_width="1d",
+            ),
+        )
+        return workspaces, limits, rows, refreshed
+
+    async def _report(
+        self, what: str, lister: Callable[..., Any], **params: Any
+    ) -> tuple[list[Any], datetime | None]:
+        """Every row of a report (cost, usage), each checked against its type, and
+        the moment the first page says the data is as of."""
+
+        async def collect() -> tuple[list[Any], datetime | None]:
+            first = await lister(limit=PAGE_SIZE, **params)
+            rows = [answers.checked(row) async for row in first]
+            return rows, first.data_refreshed_at
+
+        return await self._calling(what, collect())
 
     async def current(self, address: str) -> LiveResource | None:
         live = await self.read_live()

@@ -30,25 +30,10 @@ from starlette.routing import Route
 
 from reconciler.core.errors import ReconcilerError
 from reconciler.net.connection import Connection
-from reconciler.net.serving import bind, run
+from reconciler.net.serving import HEADERS, HOST, LOOPBACK_NAMES, bind, run
 from reconciler.providers.company.page import Board, Overview, Project, page
 from reconciler.providers.company.samples import Sample, SampleStore, utc_text
 from reconciler.providers.company.session import CompanySession
-
-HOST = "127.0.0.1"
-LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
-# A page that can show nothing but its own stylesheet and inline SVG, and cannot be
-# framed, send a form, or load anything from elsewhere.
-POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'"
-)
-HEADERS = {
-    "content-security-policy": POLICY,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cache-control": "no-store",
-}
 
 
 async def poll_once(board: Board, session: CompanySession) -> None:
