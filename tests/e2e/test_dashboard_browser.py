@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sandbox import SandboxProcess, dashboard, until
+from tests.support.sandbox import ORG_ADMIN_KEY, SandboxProcess, dashboard, until
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,3 +80,31 @@ def test_a_browser_renders_the_chart_under_the_pages_policy(
         assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000  # a rendered page, not a blank one
+
+
+def test_a_browser_shows_each_workspace_against_its_spend_limit(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    # The shipped seed: Research spends $20 a day against $500, past it by the month's
+    # end; the Default workspace is made to spend a little against no limit of its own.
+    assert sandbox.control(
+        "PATCH", "spend", json={"workspaces": {"Default": {"cost_per_day": 100}}}
+    ).is_success
+    with dashboard(
+        sandbox,
+        tmp_path / "unused.db",
+        "--provider",
+        "anthropic-admin",
+        key=("ANTHROPIC_ADMIN_KEY", ORG_ADMIN_KEY),
+    ) as board:
+        until(lambda: board.page().text, lambda page: "Last successful poll" in page)
+        dom = browse(board.url, tmp_path / "profile", "--dump-dom")
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        rows = dom.stdout.split('<table id="workspaces">')[1].split("</table>")[0]
+        research = rows.split("<strong>Research</strong>")
+        assert len(research) == 2
+        assert research[0].rsplit("<tr", 1)[1].startswith(' class="risk-red" data-risk="red"')
+        assert "$500.00" in research[1].split("</tr>")[0]
+        assert "<strong>Default</strong>" in rows
+        assert "<strong>Organization</strong>" in rows
+        assert "Content Security Policy" not in dom.stderr

@@ -276,13 +276,21 @@ class Dashboard:
 
 
 @contextmanager
-def dashboard(sandbox: SandboxProcess, db: Path, *args: str) -> Iterator[Dashboard]:
+def dashboard(
+    sandbox: SandboxProcess,
+    db: Path,
+    *args: str,
+    key: tuple[str, str] = ("CLAUDE_API_KEY", ADMIN_KEY),
+) -> Iterator[Dashboard]:
+    """``usage --serve`` against ``sandbox`` (the Company API's, unless ``args`` name
+    another provider and ``key`` its variable and key), stopped by SIGTERM."""
+    variable, value = key
     process = subprocess.Popen(
         [reconciler_executable(), "usage", "--serve", "--port", "0", "--db", str(db), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url},
+        env={**os.environ, variable: value, "RECONCILER_BASE_URL": sandbox.url},
     )
     assert process.stdout is not None
     assert process.stderr is not None
