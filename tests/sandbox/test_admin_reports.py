@@ -163,7 +163,11 @@ def test_the_control_key_moves_a_workspaces_spending(server: SandboxProcess, org
         org.analytics.cost.list(starting_at=month_start(), group_by=["workspace_id"], limit=100)
     )
     assert ids["Support"] not in {r.group.workspace_id for r in rows}
-    for bad in ({"workspaces": {"Nowhere": {}}}, {"workspaces": {"Support": {"cost_per_day": -1}}}):
+    refused: list[dict[str, Any]] = [
+        {"workspaces": {"Nowhere": {}}},
+        {"workspaces": {"Support": {"cost_per_day": -1}}},
+    ]
+    for bad in refused:
         assert server.control("PATCH", "spend", json=bad).status_code == 400
     admin = httpx.patch(
         f"{server.url}/_sandbox/spend",
