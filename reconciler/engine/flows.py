@@ -48,7 +48,9 @@ async def plan_file(
     planning.select(desired.resources, targets, source=desired.source, provider=provider)
     async with provider.session(connection) as session:  # targets were checked before reading
         live = provider.align(desired, await session.read_live())
-    return replace(planning.make_plan(desired, live, provider, targets=targets), api=connection.api)
+        plan = planning.make_plan(desired, live, provider, targets=targets)
+        advice = await session.advise(plan.resources)
+    return replace(planning.advised(plan, advice), api=connection.api)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from reconciler.core.model import (
 from reconciler.desired import holds
 
 if TYPE_CHECKING:
-    from reconciler.providers.base import Provider
+    from reconciler.providers.base import Advice, Provider
 
 
 def make_plan(
@@ -80,6 +80,17 @@ def make_plan(
         made_at=_instant(as_of),
         holds=tuple(planned(h) for h in desired.holds if not targets or h.address in chosen),
     )
+
+
+def advised(plan: Plan, advice: Advice) -> Plan:
+    """The plan with what the API's reports say of its changes: the warnings after the
+    plan's own, and each address's words after its line."""
+    if not advice.warnings and not advice.about:
+        return plan
+    about = dict(plan.about)
+    for address, text in advice.about.items():
+        about[address] = f"{about[address]}; {text}" if address in about else text
+    return replace(plan, warnings=plan.warnings + advice.warnings, about=about)
 
 
 def _instant(moment: datetime) -> str:

@@ -79,6 +79,15 @@ class Proposal:
     about: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Advice:
+    """What the API can tell a reviewer about a plan's changes beyond live state (the
+    money a spend-limit change meets): warnings, and words added to an address's line."""
+
+    warnings: tuple[str, ...] = ()
+    about: Mapping[str, str] = field(default_factory=dict)
+
+
 class Session(Protocol):
     """An open connection to one provider's API: what plan and apply need of it."""
 
@@ -100,6 +109,11 @@ class Session(Protocol):
 
     async def export(self) -> dict[str, Any]:
         """The live organization as this provider's file data."""
+
+    async def advise(self, changes: Sequence[ResourceChange]) -> Advice:
+        """What the API's reports say about ``changes`` before they are applied; reads
+        nothing when no change needs it, and never fails a plan (an unreadable report
+        is one warning)."""
 
 
 @dataclass(frozen=True)

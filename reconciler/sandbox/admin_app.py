@@ -310,8 +310,9 @@ def admin_routes(
         """A cost or usage report: the query checked, then ``limit`` rows a page from
         the ``page`` cursor, with the moment the data is as of."""
         require_beta(request, REPORTS_BETA)
-        query = query_of(request.query_params)
         reports = store(request).reports
+        reports.check_offered()
+        query = query_of(request.query_params)
         made = reports.cost if kind == "cost" else reports.usage
         body = cursor_page(request, run(request, lambda _: made(query)), default=20)
         body["has_more"] = body["next_page"] is not None

@@ -18,7 +18,8 @@ defaulting to the earlier of now and ``starting_at`` + 31 days); ``group_by[]`` 
 the documented dimensions (the sandbox breaks out ``workspace_id`` only; the others
 read null); ``workspace_ids[]`` filters; rows with nothing in them are left out; pages
 are ``limit`` rows (1 to 1000, default 20) with an opaque ``next_page``; the beta header
-``analytics-usage-cost-2026-08-24`` is required.
+``analytics-usage-cost-2026-08-24`` is required; an organization with HIPAA readiness
+enabled (seed ``hipaa_readiness: true``) gets a 400 for every report.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 from reconciler.sandbox.errors import ErrorAnswer
 
 REPORTS_BETA = "analytics-usage-cost-2026-08-24"
+HIPAA = "This endpoint is not available to organizations with HIPAA readiness enabled."
 EARLIEST = datetime(2026, 1, 1, tzinfo=UTC)
 GROUP_BY = frozenset(
     {
@@ -64,6 +66,7 @@ WIDTHS = {"1d": timedelta(days=1), "1h": timedelta(hours=1), "1m": timedelta(min
 DAY = timedelta(days=1)
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS admin_reports_refused (why TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS admin_spend_series (
     workspace_id TEXT PRIMARY KEY, cost_per_day TEXT NOT NULL,
     tokens_per_day INTEGER NOT NULL, requests_per_day INTEGER NOT NULL
@@ -168,8 +171,19 @@ class ReportsStore:
         self._db = db
         db.executescript(SCHEMA)
 
-    def clear(self) -> None:
+    def clear(self, seed: Mapping[str, Any]) -> None:
+        """No rates yet; an organization with HIPAA readiness (seed ``hipaa_readiness``)
+        is refused every report, as the reference says."""
         self._db.execute("DELETE FROM admin_spend_series")
+        self._db.execute("DELETE FROM admin_reports_refused")
+        if seed.get("hipaa_readiness"):
+            self._db.execute("INSERT INTO admin_reports_refused VALUES (?)", (HIPAA,))
+
+    def check_offered(self) -> None:
+        """A 400 for an organization the reports are not offered to."""
+        row = self._db.execute("SELECT why FROM admin_reports_refused").fetchone()
+        if row is not None:
+            raise ErrorAnswer(400, row["why"])
 
     def load_workspace(self, workspace_id: str, seed: Mapping[str, Any]) -> None:
         """A seeded workspace's rate, when it has one."""
@@ -255,11 +269,15 @@ class ReportsStore:
         rows: list[dict[str, Any]] = []
         for start, end, shares in self._buckets(query):
             found = [
-                (workspace, round(rate["tokens_per_day"] * share), rate, share)
+                (
+                    workspace,
+                    round(rate["tokens_per_day"] * share),
+                    round(rate["requests_per_day"] * share),
+                )
                 for workspace, rate, share in shares
             ]
-            for workspace, tokens, rate, share in sorted(found, key=lambda f: -f[1]):
-                if tokens <= 0:
+            for workspace, tokens, requests in sorted(found, key=lambda f: (-f[1], -f[2])):
+                if tokens <= 0 and requests <= 0:
                     continue
                 rows.append(
                     {
@@ -275,7 +293,7 @@ class ReportsStore:
                             },
                             "output_tokens": 0,
                             "total_tokens": tokens,
-                            "requests": round(rate["requests_per_day"] * share),
+                            "requests": requests,
                             "server_tool_use": {"web_search_requests": 0},
                         },
                     }

@@ -108,7 +108,7 @@ class AdminStore:
         org = seed.get("organization") or {"id": str(uuid.uuid4()), "name": "Sandbox Org"}
         db.execute("INSERT INTO admin_org VALUES (?, ?)", (org["id"], org["name"]))
         self.limits.load(seed, org["id"])
-        self.reports.clear()
+        self.reports.clear(seed)
         self.federation.load(seed)
         for user in seed.get("users", []):
             db.execute(

@@ -19,6 +19,7 @@ from typing import Any
 
 from reconciler.core.escape import visible
 from reconciler.core.projection import Projection, project
+from reconciler.providers.anthropic_admin.limits import money
 
 ORGANIZATION = "Organization"
 NAME_WIDTH = 40  # a workspace name's most characters on a line
@@ -158,11 +159,9 @@ def _spend(
 
 
 def dollars(minor: Decimal | int | None, currency: str) -> str:
-    """``$1,234.56`` (USD), or ``1,234.56 EUR``; ``-`` for none."""
-    if minor is None:
-        return "-"
-    major = (Decimal(minor) / 100).quantize(Decimal("0.01"))
-    return f"${major:,}" if currency == "USD" else f"{major:,} {visible(currency)[:3]}"
+    """An amount of minor units as money (``limits.money``: ``$1,234.56``, ``¥1,234``),
+    rounded to the minor unit; ``-`` for none (no limit, no projection yet)."""
+    return "-" if minor is None else money(round(minor), currency)
 
 
 def crossing(spend: Spend, threshold: float, currency: str) -> str | None:

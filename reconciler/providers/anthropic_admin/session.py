@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import anthropic
@@ -42,7 +42,7 @@ from reconciler.core.escape import visible
 from reconciler.core.model import Action, LiveResource, LiveState, ResourceChange
 from reconciler.net import bounded
 from reconciler.net.connection import Connection, check_listening, verify_for
-from reconciler.providers.anthropic_admin import addresses, answers
+from reconciler.providers.anthropic_admin import addresses, answers, spend_guard
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
     MEMBER,
@@ -59,6 +59,7 @@ from reconciler.providers.anthropic_admin.federated import (
     refusal,
     what_it_checks,
 )
+from reconciler.providers.anthropic_admin.money import money_of, month_around, report_end
 from reconciler.providers.anthropic_admin.sdk_errors import (
     ALREADY_MEMBER,
     CREATED_INCOMPLETE,
@@ -72,6 +73,7 @@ from reconciler.providers.anthropic_admin.sdk_errors import (
     translated,
 )
 from reconciler.providers.anthropic_admin.transport import ThroughConnection
+from reconciler.providers.base import Advice
 
 PAGE_SIZE = 1000
 T = TypeVar("T")
@@ -277,6 +279,46 @@ class AdminSession:
             ),
         )
         return workspaces, limits, rows, refreshed
+
+    async def advise(self, changes: Sequence[ResourceChange]) -> Advice:
+        """This month's money beside each spend-limit change, and the busiest minute of
+        the last 24 hours beside each rate limit lowered (``spend_guard``); nothing read
+        when the plan touches no limit, and a report that cannot be read is one
+        warning, never a failed plan."""
+        found = spend_guard.touched(changes)
+        if not found.any:
+            return Advice()
+        now = datetime.now(UTC)
+        try:
+            workspaces, limits, rows, refreshed = await self.money_reads(
+                month_around(now)[0], report_end(now)
+            )
+            ids = {w.name: w.id for w in workspaces}
+            money = money_of(workspaces, limits, rows, refreshed, now)
+            advice = spend_guard.spend_advice(changes, found, money, ids)
+            if not found.rate:
+                return advice
+            until = refreshed or now
+            since = until - timedelta(hours=24)
+            minutes, _ = await self._report(
+                "read the usage report",
+                self.org.analytics.usage.list,
+                starting_at=since,
+                ending_at=until,
+                group_by=["workspace_id"],
+                time_bucket_width="1m",
+                workspace_ids=sorted({ids[n] for n in found.rate.values() if n in ids}),
+            )
+        except ApiError as exc:
+            return Advice(
+                (
+                    f"this month's spend and use could not be read ({exc.message}); the "
+                    "limits are planned without them",
+                )
+            )
+        peaks = spend_guard.busiest_minutes(minutes)
+        rate = spend_guard.rate_advice(changes, found, peaks, ids, since)
+        return Advice(advice.warnings + rate.warnings, advice.about)
 
     async def _report(
         self, what: str, lister: Callable[..., Any], **params: Any

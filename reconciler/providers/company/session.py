@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.core.model import LiveResource, LiveState, ResourceChange
 from reconciler.net.connection import Connection, check_listening
+from reconciler.providers.base import Advice
 from reconciler.providers.company.client import CompanyClient
 
 WRITABLE_COMPANY = ("name", "billing_email", "plan", "usage_limit")
@@ -39,6 +40,10 @@ class CompanySession:
 
     async def read_live(self) -> LiveState:
         return await self.client.read_live()
+
+    async def advise(self, changes: Sequence[ResourceChange]) -> Advice:
+        """Nothing to add: the Company API's plan says all it knows from live state."""
+        return Advice()
 
     async def write(self, change: ResourceChange) -> str | None:
         """A PATCH of only the changed fields, with the plan's ETag as If-Match."""
