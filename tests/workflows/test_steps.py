@@ -310,8 +310,26 @@ def test_the_usage_step_puts_the_month_in_the_summary_and_fails_past_warn_at(
     assert sandbox.control("PATCH", "usage", json={"tokens_used": 950_000}).is_success
     warned = run_step(usage, repo, **inputs(sandbox, WARN_AT="80%"))
     assert warned.returncode == 1
-    assert "::error title=Usage::This month's token usage reaches --warn-at 80%" in warned.stdout
+    assert "::error title=Usage::This month's use reaches --warn-at 80%" in warned.stdout
     assert "past --warn-at 80%" in warned.stderr
+
+
+def test_the_usage_step_on_an_admin_file_charts_spend_and_fails_a_workspace_on_course_past(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    # The shipped seed: Research spends $20 a day against $500, past it by the month's end.
+    (repo / "org.yaml").write_text("version: 1\nprovider: anthropic-admin\nusers: {}\n")
+    usage = step("reconciler-drift.yml", "Usage this month in the summary")
+    done = run_step(usage, repo, **federated(sandbox, WARN_AT=""))
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = (repo / "summary.md").read_text()
+    assert summary.startswith("### Spend, ")
+    assert "#### `Research`\n\n```mermaid\nxychart-beta\n" in summary
+    warned = run_step(usage, repo, **federated(sandbox, WARN_AT="100%"))
+    assert warned.returncode == 1
+    assert "::error title=Usage::This month's use reaches --warn-at 100%" in warned.stdout
+    assert "Research: at this rate the month ends at" in warned.stderr
+    assert CONTROL_KEY not in summary + warned.stdout + warned.stderr
 
 
 def federated(sandbox: SandboxProcess, **extra: str) -> dict[str, str]:
