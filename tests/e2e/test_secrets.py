@@ -162,6 +162,9 @@ def admin_commands(work: Path) -> list[tuple[list[str], str]]:
         (["apply", org, "--auto-approve"], ORG_ADMIN),
         (["export", "--provider", "anthropic-admin"], ORG_ADMIN),
         (["export", "--provider", "anthropic-admin", "--out", str(work / "out.yaml")], ORG_ADMIN),
+        (["usage", org, "--format", "markdown", "--warn-at", "1%"], ORG_ADMIN),
+        (["usage", org, "--format", "json"], ORG_ADMIN),
+        (["usage", org], UNKNOWN),  # 401
         (["plan", org], UNKNOWN),  # 401
         (["apply", org, "--auto-approve"], ADMIN),  # 403: a Company key
         (["plan", org, "--base-url", "http://api.example.com"], ORG_ADMIN),  # refused http://

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from reconciler.core.errors import TransportError
 from reconciler.core.escape import visible
 from reconciler.core.projection import Projection, project
 from reconciler.providers.anthropic_admin.limits import money
@@ -25,6 +26,8 @@ ORGANIZATION = "Organization"
 NAME_WIDTH = 40  # a workspace name's most characters on a line
 DAY = timedelta(days=1)
 FINE = 10_000
+MOST_ROWS = 1_000_000  # a month's rows: 31 days x 32,000 workspaces, and more
+MOST_MINOR_UNITS = Decimal(10) ** 15
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,16 @@ def money_of(
     names = {w.id: w.name for w in workspaces}
     by_workspace: dict[str | None, list[Decimal]] = {}
     total = [Decimal(0)] * days
+    if len(rows) > MOST_ROWS:
+        raise TransportError(
+            f"The cost report answered {len(rows):,} rows for one month, more than any "
+            f"organization has ({MOST_ROWS:,}); is --base-url the Admin API?"
+        )
     for row in rows:
         index = (row.starting_at.astimezone(UTC) - start) // DAY
         if not 0 <= index < days:
             continue
-        amount = Decimal(row.cost.amount)
+        amount = cost_of(row.cost.amount)
         by_workspace.setdefault(row.group.workspace_id, [Decimal(0)] * days)[index] += amount
         total[index] += amount
     org_limit, workspace_limits = _monthly_limits(limits or [])
@@ -118,6 +126,21 @@ def money_of(
         tuple(sorted(found, key=lambda s: (-s.spent, s.name))),
         limits is not None,
     )
+
+
+def cost_of(text: str) -> Decimal:
+    """A cost report's amount (fractional minor units, a decimal string), checked: a
+    finite number from 0 to 10^15 (ten trillion dollars), or one sentence."""
+    try:
+        amount = Decimal(text)
+    except (InvalidOperation, TypeError, ValueError):
+        amount = Decimal(-1)
+    if not (amount.is_finite() and 0 <= amount <= MOST_MINOR_UNITS):
+        raise TransportError(
+            f"The cost report answered an amount of {visible(str(text))[:40]!r}, not a number "
+            "of minor units; is --base-url the Admin API?"
+        )
+    return amount
 
 
 def _monthly_limits(limits: Sequence[Any]) -> tuple[int | None, dict[str, int]]:
@@ -160,8 +183,10 @@ def _spend(
 
 def dollars(minor: Decimal | int | None, currency: str) -> str:
     """An amount of minor units as money (``limits.money``: ``$1,234.56``, ``¥1,234``),
-    rounded to the minor unit; ``-`` for none (no limit, no projection yet)."""
-    return "-" if minor is None else money(round(minor), currency)
+    rounded half up to the minor unit; ``-`` for none (no limit, no projection yet)."""
+    if minor is None:
+        return "-"
+    return money(int(Decimal(minor).quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency)
 
 
 def crossing(spend: Spend, threshold: float, currency: str) -> str | None:
