@@ -141,8 +141,9 @@ def usage(ctx: click.Context, /, file: Path | None, provider: str | None, **give
     workspace's cost so far against its spend limit and the organization's, with the
     projection to the month's end and the day a limit would be reached.
 
-    Reads the key as plan does for that API. Exits 2 when --warn-at is crossed, now or
-    by projection."""
+    Reads the key from --api-key-env, else CLAUDE_API_KEY, else ANTHROPIC_ADMIN_KEY
+    (the Company API), or from ANTHROPIC_ADMIN_KEY or by federation (the Admin API).
+    Exits 2 when --warn-at is crossed, now or by projection."""
     request = UsageRequest(**given)
     check_combination(
         ctx,
