@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 
 from tests.support.sandbox import (
-    CONTROL_KEY,
     ORG_ADMIN_KEY,
-    SEED_COMPANY,
     SandboxProcess,
+    admin_seed,
     run_cli,
     run_installed,
 )
@@ -32,18 +31,7 @@ ADMIN_FILE = "version: 1\nprovider: anthropic-admin\nusers: {}\n"
 
 
 def seed(workspaces: list[dict[str, Any]], *, spend_api: Any = True) -> dict[str, Any]:
-    return {
-        "company": SEED_COMPANY,
-        "keys": [
-            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
-            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
-        ],
-        "admin": {
-            "users": [{"email": "ada@example.com", "role": "admin"}],
-            "workspaces": workspaces,
-            "spend_limits": {"organization": 2_000_000, "admin_api": spend_api},
-        },
-    }
+    return admin_seed(workspaces, spend_limits={"organization": 2_000_000, "admin_api": spend_api})
 
 
 @pytest.fixture

@@ -12,40 +12,21 @@ from typing import Any
 
 import pytest
 
-from tests.support.sandbox import (
-    CONTROL_KEY,
-    ORG_ADMIN_KEY,
-    SEED_COMPANY,
-    SandboxProcess,
-    run_cli,
-)
+from tests.support.sandbox import ORG_ADMIN_KEY, SandboxProcess, admin_seed, run_cli
 
 pytestmark = pytest.mark.e2e
 GROUP = "rlg_01VPTCmyiu5ZLsWkcxYG2pY8"  # the default table's first group
 
 
 def reset(server: SandboxProcess, **admin: Any) -> None:
-    seed = {
-        "company": SEED_COMPANY,
-        "keys": [
-            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
-            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
-        ],
-        "admin": {
-            "users": [{"email": "ada@example.com", "role": "admin"}],
-            "workspaces": [
-                {
-                    "name": "Research",
-                    "cost_per_day": "25000",  # $250 a day
-                    "requests_per_day": 1_440_000,  # 1,000 a minute
-                    "spend_limit": 2_000_000,
-                },
-                {"name": "Quiet", "spend_limit": 10_000},
-            ],
-            "spend_limits": {"organization": 5_000_000},
-            **admin,
-        },
+    research = {
+        "name": "Research",
+        "cost_per_day": "25000",  # $250 a day
+        "requests_per_day": 1_440_000,  # 1,000 a minute
+        "spend_limit": 2_000_000,
     }
+    workspaces = [research, {"name": "Quiet", "spend_limit": 10_000}]
+    seed = admin_seed(workspaces, spend_limits={"organization": 5_000_000}, **admin)
     assert server.control("POST", "reset", json=seed).status_code == 200
     assert server.control("DELETE", "requests").status_code == 204
 

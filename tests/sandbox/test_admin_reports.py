@@ -13,30 +13,21 @@ import anthropic
 import httpx
 import pytest
 
-from tests.support.sandbox import CONTROL_KEY, SandboxProcess
+from tests.support.sandbox import ORG_ADMIN_KEY, SandboxProcess, admin_seed
 
-ADMIN_KEY = "sk-ant-admin01-sandbox"
+ADMIN_KEY = ORG_ADMIN_KEY
 DAY = timedelta(days=1)
 
 
 @pytest.fixture
 def org(server: SandboxProcess) -> Any:
     """Two workspaces spending $250 and $40 a day, the default workspace nothing."""
-    seed = {
-        "company": server.api("GET", "").json(),
-        "keys": [
-            {"key": ADMIN_KEY, "scopes": ["organization:admin"]},
-            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
-            {"key": "sk-sandbox-admin", "scopes": ["organization:read", "organization:write"]},
-        ],
-        "admin": {
-            "users": [{"email": "ada@example.com", "name": "Ada", "role": "admin"}],
-            "workspaces": [
-                {"name": "Research", "cost_per_day": "25000", "tokens_per_day": 2_400_000},
-                {"name": "Support", "cost_per_day": 4000, "requests_per_day": 960},
-            ],
-        },
-    }
+    seed = admin_seed(
+        [
+            {"name": "Research", "cost_per_day": "25000", "tokens_per_day": 2_400_000},
+            {"name": "Support", "cost_per_day": 4000, "requests_per_day": 960},
+        ]
+    )
     assert server.control("POST", "reset", json=seed).status_code == 200
     client = anthropic.Anthropic(
         api_key=ADMIN_KEY, base_url=server.url, max_retries=0, _strict_response_validation=True

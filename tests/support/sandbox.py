@@ -34,6 +34,26 @@ SEED_COMPANY = {
     "usage_limit": None,
     "created_at": "2024-01-01T00:00:00Z",
 }
+
+
+def admin_seed(workspaces: list[dict[str, Any]], **admin: Any) -> dict[str, Any]:
+    """A seed about the Admin API: the harness company, the Admin API and control keys,
+    one admin user, ``workspaces`` and the rest of the ``admin`` section (``admin``)."""
+    return {
+        "company": SEED_COMPANY,
+        "keys": [
+            {"key": ORG_ADMIN_KEY, "scopes": ["organization:admin"]},
+            {"key": CONTROL_KEY, "scopes": ["sandbox:control"]},
+            {"key": ADMIN_KEY, "scopes": ["organization:read", "organization:write"]},
+        ],
+        "admin": {
+            "users": [{"email": "ada@example.com", "name": "Ada", "role": "admin"}],
+            "workspaces": workspaces,
+            **admin,
+        },
+    }
+
+
 # The shipped seed's federation: the rule a job of my-org/org-settings on main signs in
 # under, the service account it acts as, and the organization.
 RULE_ID = "fdrl_01SandboxOrgSettingsMain"

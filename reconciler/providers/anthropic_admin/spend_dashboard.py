@@ -13,25 +13,24 @@ an API request, and the key is in neither. Loopback only, loopback host names on
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from importlib import resources
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.escape import html_code as escape
+from reconciler.net.board import PollState, polling
+from reconciler.net.board import app as dashboard_app
+from reconciler.net.board import page as frame
 from reconciler.net.connection import Connection
-from reconciler.net.serving import HEADERS, HOST, LOOPBACK_NAMES, bind, run
+from reconciler.net.serving import HEADERS, HOST, bind, run
 from reconciler.providers.anthropic_admin.money import (
     Money,
     Spend,
@@ -51,22 +50,12 @@ MIN_INTERVAL = 60.0  # seconds between polls at least: reports change by the hou
 DEFAULT_WARN_AT = 0.8  # amber from here without --warn-at, as the Company dashboard
 
 
-@dataclass
-class MoneyBoard:
-    """What the poller learned: the month as last read, and the last poll's failure."""
+@dataclass(kw_only=True)
+class MoneyBoard(PollState):
+    """What the poller learned: the month as last read, and how the polling goes."""
 
-    interval: float
-    warn_at: float | None
+    warn_at: float | None = None
     money: Money | None = None
-    last_success: datetime | None = None
-    error: str | None = None
-    error_at: datetime | None = None
-
-    def stale(self, now: datetime) -> bool:
-        if self.error is not None:
-            return True
-        last = self.last_success
-        return last is not None and now - last > timedelta(seconds=2 * self.interval)
 
 
 async def poll_once(board: MoneyBoard, session: AdminSession) -> None:
@@ -80,19 +69,6 @@ async def poll_once(board: MoneyBoard, session: AdminSession) -> None:
         return
     board.money = money_of(*reads, now)
     board.last_success, board.error, board.error_at = now, None, None
-
-
-async def poll_forever(board: MoneyBoard, session: AdminSession) -> None:
-    while True:
-        try:
-            await poll_once(board, session)
-        except Exception as exc:  # the page says it; the next poll tries again
-            board.error = (
-                f"Unexpected error ({type(exc).__name__}); the poller goes on every "
-                f"{board.interval:g} s. Run 'reconciler --debug usage' to see it."
-            )
-            board.error_at = datetime.now(UTC).replace(microsecond=0)
-        await asyncio.sleep(board.interval)
 
 
 def risk(spend: Spend, warn_at: float | None, currency: str) -> tuple[str, str]:
@@ -112,40 +88,14 @@ def risk(spend: Spend, warn_at: float | None, currency: str) -> tuple[str, str]:
 
 
 def page(board: MoneyBoard) -> str:
-    refresh = max(5, round(board.interval))
     money = board.money
     body = _table(money, board.warn_at) if money else '<p class="empty">No spend read yet.</p>'
     title = f"Spend, {money.start:%B %Y}" if money else "Spend"
-    return "".join(
-        [
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-            f'<meta http-equiv="refresh" content="{refresh}">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(title)}</title>",
-            '<link rel="stylesheet" href="/dashboard.css"></head><body><main>',
-            f"<h1>{escape(title)}</h1>",
-            _state(board, datetime.now(UTC)),
-            body,
-            '<footer><a href="/money.json">money.json</a> · the same figures, for other tools · '
-            f"this page refreshes every {refresh} s</footer>",
-            "</main></body></html>",
-        ]
-    )
-
-
-def _state(board: MoneyBoard, now: datetime) -> str:
-    last = board.last_success
-    good = f"Last successful poll: {_time(last)}" if last else "No successful poll yet"
-    if not board.stale(now):
-        return f'<p class="state fresh" id="state">{good}; polling every {board.interval:g} s.</p>'
-    why = (
-        f"The poll at {_time(board.error_at)} failed: {escape(board.error)}"
-        if board.error is not None
-        else f"No poll has succeeded for more than two intervals ({2 * board.interval:g} s)."
-    )
-    return (
-        f'<div class="state stale" id="state" role="alert"><strong>Stale.</strong> {good}. '
-        f"{why} The dashboard tries again by itself every {board.interval:g} s.</div>"
+    return frame(
+        title,
+        board,
+        [body],
+        '<a href="/money.json">money.json</a> · the same figures, for other tools',
     )
 
 
@@ -169,10 +119,6 @@ def _table(money: Money, warn_at: float | None) -> str:
     )
 
 
-def _time(moment: datetime | None) -> str:
-    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def create_money_dashboard(board: MoneyBoard, connection: Connection) -> Starlette:
     """The app; its lifespan runs the poller over one SDK session."""
 
@@ -180,14 +126,11 @@ def create_money_dashboard(board: MoneyBoard, connection: Connection) -> Starlet
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from reconciler.providers.anthropic_admin.session import AdminSession
 
-        async with AdminSession(connection) as session:
-            poller = asyncio.create_task(poll_forever(board, session))
-            try:
-                yield
-            finally:
-                poller.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
+        async with (
+            AdminSession(connection) as session,
+            polling(board, lambda: poll_once(board, session)),
+        ):
+            yield
 
     async def show_page(request: Request) -> Response:
         return HTMLResponse(page(board), headers=HEADERS)
@@ -196,18 +139,12 @@ def create_money_dashboard(board: MoneyBoard, connection: Connection) -> Starlet
         body = money_json(board.money) if board.money else '{"workspaces": []}\n'
         return Response(body, media_type="application/json", headers=HEADERS)
 
-    async def stylesheet(request: Request) -> Response:
-        css = resources.files("reconciler").joinpath("templates/dashboard.css").read_text()
-        return Response(css, media_type="text/css", headers=HEADERS)
-
-    return Starlette(
-        routes=[
+    return dashboard_app(
+        [
             Route("/", show_page, methods=["GET"]),
             Route("/money.json", money_data, methods=["GET"]),
-            Route("/dashboard.css", stylesheet, methods=["GET"]),
         ],
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_NAMES)],
-        lifespan=lifespan,
+        lifespan,
     )
 
 

@@ -13,24 +13,22 @@ web page elsewhere cannot read the organization's usage through DNS rebinding.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.core.errors import ReconcilerError
+from reconciler.net.board import app as dashboard_app
+from reconciler.net.board import polling
 from reconciler.net.connection import Connection
-from reconciler.net.serving import HEADERS, HOST, LOOPBACK_NAMES, bind, run
+from reconciler.net.serving import HEADERS, HOST, bind, run
 from reconciler.providers.company.page import Board, Overview, Project, page
 from reconciler.providers.company.samples import Sample, SampleStore, utc_text
 from reconciler.providers.company.session import CompanySession
@@ -63,34 +61,16 @@ async def poll_once(board: Board, session: CompanySession) -> None:
     board.last_success, board.error, board.error_at = now, None, None
 
 
-async def poll_forever(board: Board, session: CompanySession) -> None:
-    """Poll until cancelled, whatever one poll raises: a poller that died would leave
-    the page showing old numbers (which turn stale after two intervals regardless)."""
-    while True:
-        try:
-            await poll_once(board, session)
-        except Exception as exc:  # the page says it; the next poll tries again
-            board.error = (
-                f"Unexpected error ({type(exc).__name__}); the poller goes on every "
-                f"{board.interval:g} s. Run 'reconciler --debug usage' to see it."
-            )
-            board.error_at = datetime.now(UTC).replace(microsecond=0)
-        await asyncio.sleep(board.interval)
-
-
 def create_dashboard(board: Board, connection: Connection) -> Starlette:
     """The dashboard app; its lifespan runs the poller over one conditional session."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         session = CompanySession(connection, conditional=True)
-        poller = asyncio.create_task(poll_forever(board, session))
         try:
-            yield
+            async with polling(board, lambda: poll_once(board, session)):
+                yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
             await session.__aexit__(None, None, None)
 
     async def show_page(request: Request) -> Response:
@@ -99,18 +79,12 @@ def create_dashboard(board: Board, connection: Connection) -> Starlette:
     async def samples_json(request: Request) -> Response:
         return JSONResponse(_samples_body(board), headers=HEADERS)
 
-    async def stylesheet(request: Request) -> Response:
-        css = resources.files("reconciler").joinpath("templates/dashboard.css").read_text()
-        return Response(css, media_type="text/css", headers=HEADERS)
-
-    return Starlette(
-        routes=[
+    return dashboard_app(
+        [
             Route("/", show_page, methods=["GET"]),
             Route("/samples.json", samples_json, methods=["GET"]),
-            Route("/dashboard.css", stylesheet, methods=["GET"]),
         ],
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_NAMES)],
-        lifespan=lifespan,
+        lifespan,
     )
 
 

@@ -10,15 +10,15 @@ is not printable (a bidirectional override too) shown as an escape.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from reconciler.core.escape import html_code as escape
+from reconciler.net.board import PollState
+from reconciler.net.board import page as frame
 from reconciler.providers.company.chart import Month, month_of, svg
 from reconciler.providers.company.client import Politeness
 from reconciler.providers.company.projection import risk
 from reconciler.providers.company.samples import SampleStore
-
-MIN_REFRESH = 5  # seconds: a page refreshing faster only costs the browser
 
 
 @dataclass(frozen=True)
@@ -38,69 +38,32 @@ class Overview:
     projects: list[Project]
 
 
-@dataclass
-class Board:
+@dataclass(kw_only=True)
+class Board(PollState):
     """What the poller learned, for the page: the samples, the company and projects as
-    last read, and the last poll's failure (None when it succeeded)."""
+    last read, and how the polling goes (``PollState``)."""
 
     samples: SampleStore
-    interval: float
     overview: Overview | None = None
-    last_success: datetime | None = None
-    error: str | None = None
-    error_at: datetime | None = None
     politeness: Politeness = field(default_factory=Politeness)
     warn_at: float | None = None  # --warn-at: amber past it, and drawn on the chart
-
-    def stale(self, now: datetime) -> bool:
-        """Whether the page's numbers cannot be trusted as current: the last poll failed,
-        or the last good one is older than two intervals (a poller that stopped)."""
-        if self.error is not None:
-            return True
-        last = self.last_success
-        return last is not None and now - last > timedelta(seconds=2 * self.interval)
 
 
 def page(board: Board) -> str:
     month = month_of(board.samples.all())
     title = f"Token usage · {board.overview.name}" if board.overview else "Token usage"
-    refresh = max(MIN_REFRESH, round(board.interval))
-    return "".join(
+    return frame(
+        title,
+        board,
         [
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-            f'<meta http-equiv="refresh" content="{refresh}">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(title)}</title>",
-            '<link rel="stylesheet" href="/dashboard.css"></head><body><main>',
-            f"<h1>{escape(title)}</h1>",
-            _state(board, datetime.now(UTC)),
             _risk(month, board.warn_at) if month else "",
             _figures(month) if month else '<p class="empty">No usage read yet.</p>',
             f'<figure class="chart">{svg(month, board.warn_at)}{_legend()}</figure>'
             if month
             else "",
             _limits(board.overview) if board.overview else "",
-            '<footer><a href="/samples.json">samples.json</a> · every sample kept, for other '
-            f"tools · this page refreshes every {refresh} s</footer>",
-            "</main></body></html>",
-        ]
-    )
-
-
-def _state(board: Board, now: datetime) -> str:
-    last = board.last_success
-    good = f"Last successful poll: {_time(last)}" if last else "No successful poll yet"
-    if not board.stale(now):
-        return f'<p class="state fresh" id="state">{good}; polling every {board.interval:g} s.</p>'
-    why = (
-        f"The poll at {_time(board.error_at)} failed: {escape(board.error)}"
-        if board.error is not None
-        else f"No poll has succeeded for more than two intervals ({2 * board.interval:g} s)."
-    )
-    return (
-        f'<div class="state stale" id="state" role="alert"><strong>Stale.</strong> {good}. '
-        f"{why} The dashboard tries again by itself every {board.interval:g} s; what the "
-        "message asks of a command applies to how the dashboard was started.</div>"
+        ],
+        '<a href="/samples.json">samples.json</a> · every sample kept, for other tools',
     )
 
 
@@ -162,10 +125,6 @@ def _limits(overview: Overview) -> str:
 
 def _limit(value: int | None) -> str:
     return "none" if value is None else f"{value:,} tokens"
-
-
-def _time(moment: datetime | None) -> str:
-    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _day(moment: datetime) -> str:

@@ -18,8 +18,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from reconciler.core.projection import project
+from reconciler.net.board import poll_forever
 from reconciler.net.connection import Connection, RetryPolicy
-from reconciler.providers.company import dashboard
 from reconciler.providers.company.chart import daily, mermaid, month_of, svg, top_of_scale
 from reconciler.providers.company.dashboard import create_dashboard, poll_once
 from reconciler.providers.company.page import Board, Overview, Project, page
@@ -387,7 +387,7 @@ def test_an_unbounded_answer_is_a_failed_poll_and_the_data_stays(
 
 
 def test_the_poller_survives_any_exception_and_polls_again(
-    tmp_path: Path, asgi_transport: httpx.ASGITransport, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, asgi_transport: httpx.ASGITransport
 ) -> None:
     """A poll that raises what no one foresaw (here: its sample store closed under it)
     is said on the page, and the poller goes on to the next poll."""
@@ -397,15 +397,13 @@ def test_the_poller_survives_any_exception_and_polls_again(
     session = CompanySession(connection(asgi_transport), conditional=True)
     polls = 0
 
-    async def counted(board: Board, session: CompanySession) -> None:
+    async def counted() -> None:
         nonlocal polls
         polls += 1
         await poll_once(board, session)
 
-    monkeypatch.setattr(dashboard, "poll_once", counted)
-
     async def until_three_polls() -> None:
-        poller = asyncio.create_task(dashboard.poll_forever(board, session))
+        poller = asyncio.create_task(poll_forever(board, counted))
         while polls < 3:
             await asyncio.sleep(0)
         assert not poller.done()  # the first two raised; it polled again each time
