@@ -103,6 +103,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("reconciler.sandbox",),  # the stand-in APIs (it knows nothing of the client)
     ("reconciler.providers",),  # the seam (base), the registry, one package per API
     ("reconciler.desired",),  # reading a desired-state file (a provider gives its schema)
+    ("reconciler.policy",),  # rules on the plan, in CEL, and who may waive them
     ("reconciler.engine",),  # the flows, planning, saved plans, executing, rendering
     ("reconciler.cli", "reconciler.__main__"),  # the commands
 ]

@@ -7,7 +7,7 @@ this module is the command line and what it writes (report, undo plan)."""
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
@@ -27,6 +27,7 @@ from reconciler.cli.options import (
     targets_option,
     wants_color,
 )
+from reconciler.cli.policing import Policing, policing, policy_options
 from reconciler.core.errors import StoppedBySignal
 from reconciler.core.files import write_json
 from reconciler.core.model import ApplyReport, DesiredState, Plan
@@ -93,6 +94,7 @@ from reconciler.net.connection import Connection
 )
 @api_key_env_option
 @federation_options
+@policy_options
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -141,6 +143,7 @@ def apply(
         expect_file=expect_file,
         api_key_env=api_key_env,
         reviewed_plan=reviewed_plan,
+        judge_by=policing(ctx),  # read and compiled before any request
     )
     applied = each_source(ctx, sources, lambda s: _apply_one(ctx, s, choices), headings=True)
     applied.check("sources did not apply cleanly")
@@ -162,6 +165,7 @@ class ApplyChoices:
     api_key_env: str | None
     # With --only-ended-holds: the saved plan whose holds may end by themselves.
     reviewed_plan: Path | None = None
+    judge_by: Policing = field(default_factory=Policing)  # --policy, --approved-by, ...
 
 
 def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
@@ -185,12 +189,13 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
             echo(ctx, render.plan_text(prepared.plan, color=wants_color(ctx)) + "\n")
         echo(ctx, prepared.why + "\n")
         return
-    result, connection = prepared.plan, prepared.connection
+    result, connection = choices.judge_by.judged(prepared.plan), prepared.connection
     if choices.undo_out:
         planfile.signing_key(connection.api_key)  # no key to sign with: said before the plan
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
     if result.is_empty:
         return
+    Policing.refuse_unless_allowed(result)  # before any write, and before asking
     flows.check_safe(result, max_changes=choices.max_changes, force=choices.force)
     terminal.approve(choices.auto_approve)
     undo = (
@@ -199,6 +204,7 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
         else None
     )
     outcome, signum = run(terminal.apply_until_interrupted(result, connection, undo=undo))
+    outcome = replace(outcome, policy=result.policy)  # the report says who waived what
     echo(ctx, "\n" + render.report_text(outcome, color=wants_color(ctx)))
     _say_what_was_written(ctx, outcome, choices)
     problem = flows.failure(outcome)

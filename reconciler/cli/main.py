@@ -51,6 +51,7 @@ from reconciler.core.files import write_text
 from reconciler.desired import document
 from reconciler.engine import flows, render
 from reconciler.net.connection import key_variable_for
+from reconciler.policy import rules as policy_rules
 from reconciler.sandbox.command import sandbox as sandbox_command
 
 # The commands a reader meets first, in the order of their use; the rest follow, by name.
@@ -123,11 +124,26 @@ def cli(ctx: click.Context, base_url: str | None) -> None:
 
 @cli.command(short_help="Check files offline: schema and YAML traps.")
 @offline_options
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Check this policy file too: its schema, and each rule's CEL condition compiled.",
+)
 @click.pass_context
-def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
-    """Check desired-state FILES offline (schema and YAML traps); exit 0 when all are valid."""
+def validate(ctx: click.Context, files: tuple[str, ...], policy: Path | None) -> None:
+    """Check desired-state FILES (and a --policy file) offline (schema and YAML traps,
+    CEL conditions); exit 0 when all are valid."""
+    if not files and policy is None:
+        raise click.UsageError("name the FILES to check, or a --policy file, or both")
     problems: list[Problem] = []
+    if policy is not None:
+        try:
+            loaded = policy_rules.load(policy)
+            echo(ctx, f"{policy}: valid policy ({len(loaded.rules)} rules)\n")
+        except ConfigError as exc:
+            problems += exc.problems
     for name in files:
         try:
             document.load(name)

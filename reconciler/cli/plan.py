@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -30,7 +30,8 @@ from reconciler.cli.options import (
     targets_option,
     wants_color,
 )
-from reconciler.core.errors import UnsafePlanError
+from reconciler.cli.policing import Policing, policing, policy_options
+from reconciler.core.errors import PolicyError, UnsafePlanError
 from reconciler.core.model import Plan
 from reconciler.desired import document, holds
 from reconciler.engine import flows, planfile, render
@@ -75,6 +76,7 @@ from reconciler.engine import flows, planfile, render
     "are resolved then. For review only: apply always uses the time it runs, so this "
     "cannot go with --out.",
 )
+@policy_options
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -104,6 +106,7 @@ def plan(
             "it runs; plan without --as-of to save one"
         )
     moment = _moment(as_of)
+    judge_by = policing(ctx)  # read and compiled before any request
     planned = each_source(
         ctx,
         files,
@@ -118,12 +121,16 @@ def plan(
             max_chars=max_chars,
             compare_to=compare_to,
             as_of=moment,
+            judge_by=judge_by,
         ),
     )
     shown = [(file, one.text) for file, one in planned.results]
     _show_plans(ctx, shown, fmt, several=len(files) > 1)
     planned.check("files could not be planned")
     _refuse_guarded([(file, one.guards) for file, one in planned.results])
+    denials = [one.denial for _, one in planned.results if one.denial]
+    if denials:
+        raise PolicyError(" ".join(denials))
     if detailed_exitcode and any(one.changed for _, one in planned.results):
         ctx.exit(2)
 
@@ -133,6 +140,7 @@ class _Planned:
     changed: bool  # changes now, or (with --compare-to) a hold the edit changes
     text: str
     guards: tuple[str, ...]  # why apply would refuse it without --force
+    denial: str | None = None  # why the policy denies it
 
 
 def _refuse_guarded(guarded: list[tuple[str, tuple[str, ...]]]) -> None:
@@ -185,6 +193,7 @@ def _plan_one(
     max_chars: int | None,
     compare_to: Path | None,
     as_of: datetime | None = None,
+    judge_by: Policing | None = None,
 ) -> _Planned:
     """Whether one file's plan has changes (with --compare-to, an edit of a hold is one:
     it changes the organization later, unreviewed otherwise), its rendering (saved
@@ -194,7 +203,7 @@ def _plan_one(
     base = document.load_or_empty(compare_to, desired.provider) if compare_to else None
     connection = reading_for(ctx, desired, base_url=base_url, api_key_env=api_key_env)
     planned = run(flows.plan_edit(desired, connection, targets, base=base, ahead=as_of is not None))
-    result, sections = planned.plan, planned.sections
+    result, sections = (judge_by or Policing()).judged(planned.plan), planned.sections
     text = _rendered_plan(
         ctx,
         result,
@@ -211,7 +220,7 @@ def _plan_one(
             f"    reconciler apply {shlex.quote(str(out))}\n",
             err=True,
         )
-    return _Planned(planned.has_changes, text, tuple(result.guards))
+    return _Planned(planned.has_changes, text, tuple(result.guards), Policing.denial(result))
 
 
 def _rendered_plan(
@@ -269,6 +278,7 @@ def _rendered_plan(
     "(default: the file a saved plan was made from, else the saved file's name; '' for "
     "none).",
 )
+@policy_options
 @click.pass_context
 def show(
     ctx: click.Context,
@@ -284,7 +294,9 @@ def show(
         heading = render.heading(title, (saved.name if subject is None else subject) or None)
         echo(ctx, render.report_as(report, fmt, title=heading, color=wants_color(ctx)))
         return
+    judge_by = policing(ctx)
     loaded = planfile.load_saved(saved)
+    loaded = replace(loaded, plan=judge_by.judged(loaded.plan))  # a saved verdict is not read
     # The file the plan was made from names it better than the artifact it travels in.
     named = loaded.plan.source.get("file") or saved.name
     heading = render.heading(title, (named if subject is None else subject) or None)

@@ -6,6 +6,7 @@
     ├── PlanError              the file asks for something the live organization cannot give
     ├── UnsafePlanError        the plan is larger than --max-changes allows
     ├── StalePlanError         live values moved since the saved plan was made
+    ├── PolicyError            the operator's policy denies the plan, or awaits an owner
     ├── ApprovalError          apply was not approved (or could not be asked)
     ├── CredentialsError       no key, or a key refused before any request (http://, a host
     │                          or key variable the operator did not allow)
@@ -92,6 +93,11 @@ class PlanError(ReconcilerError):
 
 class UnsafePlanError(ReconcilerError):
     """The plan changes more than the caller allowed."""
+
+
+class PolicyError(ReconcilerError):
+    """The policy denies the plan, or a rule awaits its owners' approval; nothing was
+    written (``plan`` says so after showing the plan)."""
 
 
 class StalePlanError(ReconcilerError):

@@ -19,6 +19,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.core.verdict import Verdict
+
 FORMAT_VERSION = 2
 # A file without ``provider:`` is a Company API file: the file format's default.
 DEFAULT_PROVIDER = "company"
@@ -253,6 +255,9 @@ class Plan:
     # Every hold of the file (of the targeted addresses), changing now or not: a hold is
     # a change to come, so a reviewer sees each with its end and effect.
     holds: tuple[PlannedHold, ...] = ()
+    # The operator's policy on these changes (--policy); never read back from a saved
+    # plan, which is untrusted: apply and show judge again.
+    policy: Verdict | None = None
 
     @property
     def to_change(self) -> int:
@@ -301,6 +306,7 @@ class Plan:
             "about": dict(self.about),
             "made_at": self.made_at,
             "holds": [h.data() for h in self.holds],
+            **({"policy": self.policy.data()} if self.policy else {}),
             "summary": {
                 "to_change": self.to_change,
                 "fields": self.fields,
@@ -335,6 +341,7 @@ class ApplyReport:
     warnings: tuple[str, ...] = ()
     api: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     refused: str | None = None  # why the key was refused, when that stopped the apply
+    policy: Verdict | None = None  # the policy the apply was judged by, and who waived what
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -355,5 +362,6 @@ class ApplyReport:
             "api": dict(self.api),
             "results": [r.data() for r in self.results],
             "warnings": list(self.warnings),
+            **({"policy": self.policy.data()} if self.policy else {}),
             "summary": {outcome.value: self.count(outcome) for outcome in Outcome},
         }

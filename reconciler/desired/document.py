@@ -149,6 +149,25 @@ def load_or_empty(path: Path, provider: str) -> DesiredState:
     return load(path) if path.exists() else empty(str(path), provider)
 
 
+def strict_data(
+    raw: bytes, name: str, validator: Draft202012Validator
+) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """Another YAML file of the repository's own (a policy file), read as strictly as a
+    desired-state file and checked against ``validator``: its data and where each value
+    is written (line, column); or ``ConfigError`` with every problem at its place. Its
+    text may hold line breaks (a condition over several lines); no other control code."""
+    doc = _Document(name, line_breaks=frozenset("\n"))
+    root = doc.compose(raw)
+    if doc.problems:
+        raise ConfigError(doc.problems)
+    data = doc.convert(root)
+    if not doc.problems:
+        doc.check_against(data, validator)
+    if doc.problems:
+        raise ConfigError(doc.problems)
+    return data, dict(doc.value_marks)
+
+
 def compose(raw: bytes, name: str) -> yaml.Node:
     """The file's document as YAML nodes, each with where its text starts and ends (what
     ``adopt`` edits), after the same checks as ``parse``; or ``ConfigError``."""
@@ -289,6 +308,7 @@ class _Document:
     value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     holds: tuple[Hold, ...] = ()
+    line_breaks: frozenset[str] = frozenset()  # control characters its text may hold
 
     def add(self, line: int, column: int, path: Path_, message: str) -> None:
         self.problems.append(Problem(self.name, line, column, _dotted(path), message))
@@ -448,8 +468,9 @@ class _Document:
 
     def _check_text(self, node: yaml.Node, path: Path_, text: str) -> None:
         """No API takes a control character in a name, and a trailing newline (a ``|``
-        block, a quoted ``\\n``) would be written and then break every later read."""
-        odd = sorted(set(_CONTROL.findall(text)))
+        block, a quoted ``\\n``) would be written and then break every later read. A
+        file that is not sent to an API (a policy's conditions) may break lines."""
+        odd = sorted(set(_CONTROL.findall(text)) - self.line_breaks)
         if odd:
             shown = ", ".join(f"U+{ord(c):04X}" for c in odd)
             self.add_at(
@@ -478,11 +499,15 @@ class _Document:
     def check_schema(self, data: Any) -> None:
         """Schema problems, except where the YAML itself was already wrong (no echoes)."""
         provider = provider_of(data)
-        if _surely_valid(data, provider):
-            return
+        if not _surely_valid(data, provider):
+            self.check_against(data, _validator(provider))
+
+    def check_against(self, data: Any, validator: Draft202012Validator) -> None:
+        """``validator``'s problems with ``data``, each at its place in the file, except
+        where the YAML itself was already wrong (no echoes)."""
         reported = {p.path for p in self.problems}
         before = len(self.problems)
-        for error in _validator(provider).iter_errors(data):
+        for error in validator.iter_errors(data):
             self._schema_problem(error)
         self.problems[before:] = [p for p in self.problems[before:] if p.path not in reported]
 

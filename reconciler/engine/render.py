@@ -31,6 +31,7 @@ from reconciler.core.model import (
     sections_data,
 )
 from reconciler.desired import yamltext
+from reconciler.engine.verdicts import policy_lines, policy_markdown
 
 COLLAPSE_OVER = 10
 # Markdown lists this many holds, then says how many more the full plan has.
@@ -115,6 +116,8 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
         lines.append(style("Apply refuses this plan without --force:", fg="red", bold=True))
         lines += [style(f"  ! it {visible(g)}", fg="red") for g in plan.guards]
         lines.append("")
+    if plan.policy is not None:
+        lines += policy_lines(plan.policy, style)
     lines.append(style(plan.summary(), bold=True))
     return "\n".join(lines) + "\n"
 
@@ -210,6 +213,8 @@ def _plan_head(plan: Plan) -> list[str]:
     if plan.guards:
         lines += ["> [!CAUTION]", "> **Apply refuses this plan without `--force`:**"]
         lines += [f"> - it {markdown_text(g)}" for g in plan.guards] + [""]
+    if plan.policy is not None:
+        lines += policy_markdown(plan.policy)
     return lines
 
 
@@ -303,6 +308,8 @@ def report_text(report: ApplyReport, *, color: bool = False) -> str:
     shown_api = api_line(report.api)
     if shown_api:
         lines += ["", style(shown_api, dim=True)]
+    if report.policy is not None and report.policy.matches:
+        lines += ["", *policy_lines(report.policy, style)[:-1]]
     lines += ["", style(report.summary(), bold=True)]
     return "\n".join(lines) + "\n"
 
@@ -333,6 +340,8 @@ def report_markdown(report: ApplyReport, *, title: str = "reconciler apply") -> 
         )
     if report.warnings:
         lines += ["", "> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in report.warnings]
+    if report.policy is not None and report.policy.matches:
+        lines += ["", *policy_markdown(report.policy)]
     return "\n".join(lines) + "\n"
 
 
@@ -359,9 +368,11 @@ def sections_text(whole: Plan, change: Plan, drift: Plan, *, color: bool = False
         guards = [style(f"  ! it {visible(g)}", fg="red") for g in whole.guards]
         heading = style("Apply refuses this plan without --force:", fg="red", bold=True)
         top.append("\n".join([heading, *guards]) + "\n")
+    if whole.policy is not None:  # the policy judges the whole plan, edit and drift
+        top.append("\n".join(policy_lines(whole.policy, style)))
     parts = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
-        quiet = replace(part, warnings=(), api={}, guards=())
+        quiet = replace(part, warnings=(), api={}, guards=(), policy=None)
         empty = part.is_empty and not part.holds
         body = plan_text(quiet, color=color) if not empty else "None.\n"
         parts.append(style(f"== {heading} ==", bold=True) + "\n\n" + body)
@@ -388,12 +399,14 @@ def sections_markdown(
     if whole.guards:  # under the title, never cut with the resources
         head += ["> [!CAUTION]", "> **Apply refuses this plan without `--force`:**"]
         head += [f"> - it {markdown_text(g)}" for g in whole.guards] + [""]
+    if whole.policy is not None:
+        head += policy_markdown(whole.policy)
     blocks: list[_Block] = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
         if part.is_empty and not part.holds:
             blocks.append((f"#### {heading}\n\nNone.\n", False))
             continue
-        quiet = replace(part, warnings=(), api={}, guards=())
+        quiet = replace(part, warnings=(), api={}, guards=(), policy=None)
         blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(quiet)), False))
         blocks += _resource_blocks(part, level=5)
     return _fit("\n".join(head).rstrip() + "\n", blocks, max_chars, full_plan)

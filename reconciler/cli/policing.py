@@ -1,0 +1,108 @@
+"""``--policy``, ``--approved-by`` and ``--team-members``: the operator's policy, read
+and compiled when the command starts (a CEL error is reported at its line before any
+request), and the verdict it gives a plan. Shared by ``plan``, ``apply``, ``show``
+and ``validate``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.core.errors import PolicyError
+from reconciler.core.model import Plan
+from reconciler.engine.verdicts import refusal
+from reconciler.policy import judge, rules
+
+
+@dataclass(frozen=True)
+class Policing:
+    """The policy the operator chose (None: none), and who approved."""
+
+    policy: rules.Policy | None = None
+    approved_by: tuple[str, ...] = ()
+    teams: dict[str, tuple[str, ...]] | None = None
+
+    @classmethod
+    def of(
+        cls, policy: Path | None, approved_by: tuple[str, ...], team_members: Path | None
+    ) -> Policing:
+        if policy is None:
+            if approved_by or team_members:
+                raise click.UsageError("--approved-by and --team-members go with --policy")
+            return cls()
+        return cls(
+            rules.load(policy), judge.approvers(approved_by), judge.team_members(team_members)
+        )
+
+    def judged(self, plan: Plan) -> Plan:
+        """The plan with the verdict, or as it is without a policy."""
+        if self.policy is None:
+            return replace(plan, policy=None)
+        return judge.judged(plan, self.policy, self.approved_by, self.teams)
+
+    @staticmethod
+    def denial(plan: Plan) -> str | None:
+        """Why ``plan`` fails: a rule denies it (not a rule awaiting approval)."""
+        verdict = plan.policy
+        if verdict is None or not verdict.denied:
+            return None
+        return refusal(verdict)
+
+    @staticmethod
+    def refuse_unless_allowed(plan: Plan) -> None:
+        """Before any write: a denial, or a rule still awaiting its owners, stops apply."""
+        said = refusal(plan.policy) if plan.policy is not None else None
+        if said is not None:
+            raise PolicyError(said)
+
+
+def policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The three options, given to the command as one ``policing`` value."""
+
+    def collect(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        ctx.meta.setdefault("policy_options", {})[param.name] = value
+        return value
+
+    for option in (
+        click.option(
+            "--team-members",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=collect,
+            help='With --policy: JSON {"@org/team": ["login", ...]}, the members of each team '
+            "that owns a rule (the operator's list; in CI, read from GitHub).",
+        ),
+        click.option(
+            "--approved-by",
+            multiple=True,
+            metavar="LOGIN[,LOGIN...]",
+            expose_value=False,
+            callback=collect,
+            help="With --policy: the GitHub logins that approved (in CI, the pull request's "
+            "approving reviews); an owner among them waives a require_approval rule.",
+        ),
+        click.option(
+            "--policy",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=collect,
+            help="A policy file: rules in CEL that deny a change or require its owners' "
+            "approval, judged on the plan (see docs/policy.md).",
+        ),
+    ):
+        f = option(f)
+    return f
+
+
+def policing(ctx: click.Context) -> Policing:
+    """The command's policy, read and compiled now (before any request)."""
+    given = ctx.meta.get("policy_options", {})
+    return Policing.of(
+        given.get("policy"), tuple(given.get("approved_by") or ()), given.get("team_members")
+    )

@@ -1,0 +1,186 @@
+"""A policy's rules on a plan: each rule's condition evaluated for each change, with
+``change`` (``address``, ``action`` as the plan names it, ``resource``: its kind,
+``before`` and ``after``: the changed fields, a field absent on a side absent from
+its map) and ``plan`` (``changes``: all of them, ``file``, ``api``: the host,
+``provider``) in scope; then who waived what.
+
+A condition that cannot be evaluated (a field it reads is absent, a value of another
+type) is one sentence naming the rule and the change, and counts as a match of a
+``deny`` rule: a policy fails closed. Approvals are the operator's word
+(``--approved-by``; in CI, the pull request's approving reviews): an approver waives a
+``require_approval`` rule when it is one of the rule's owners, directly or as a member
+of an owning ``@org/team`` in the membership list the operator gives
+(``--team-members``). Logins are compared without case, as GitHub does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cel_expr_python import cel
+
+from reconciler.core.errors import ConfigError, Problem
+from reconciler.core.escape import visible
+from reconciler.core.files import read_input
+from reconciler.core.model import Action, Plan, ResourceChange
+from reconciler.core.verdict import RuleMatch, Verdict
+from reconciler.policy.rules import Policy, Rule
+
+MOST_ERRORS = 5  # a rule's evaluation errors shown; the count says the rest
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_TEAM = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
+
+def change_map(change: ResourceChange) -> dict[str, Any]:
+    """One change as a condition sees it."""
+    before = (
+        {} if change.action is Action.CREATE else {n: c.before for n, c in change.changes.items()}
+    )
+    after = (
+        {} if change.action is Action.DELETE else {n: c.after for n, c in change.changes.items()}
+    )
+    return {
+        "address": change.address,
+        "action": str(change.action),
+        "resource": re.split(r"[\[.]", change.address, maxsplit=1)[0],
+        "before": before,
+        "after": after,
+    }
+
+
+def judged(
+    plan: Plan,
+    policy: Policy,
+    approved_by: Sequence[str] = (),
+    teams: Mapping[str, Sequence[str]] | None = None,
+) -> Plan:
+    """``plan`` with the policy's verdict on its changes."""
+    return replace(plan, policy=verdict(plan, policy, approved_by, teams or {}))
+
+
+def verdict(
+    plan: Plan,
+    policy: Policy,
+    approved_by: Sequence[str],
+    teams: Mapping[str, Sequence[str]],
+) -> Verdict:
+    changes = [change_map(c) for c in plan.resources]
+    host = urlsplit(plan.api.get("base_url") or "").hostname or ""
+    scope_plan = {
+        "changes": changes,
+        "file": str(plan.source.get("file") or ""),
+        "api": host,
+        "provider": plan.provider,
+    }
+    approvers = {a.lower() for a in approved_by}
+    matches = []
+    for rule in policy.rules:
+        addresses, errors = _matching(rule, changes, scope_plan)
+        if not addresses and not errors:
+            continue
+        owners_approving = (
+            tuple(sorted(a for a in approvers if _owns(rule.owners, a, teams)))
+            if rule.effect == "require_approval"
+            else ()
+        )
+        matches.append(
+            RuleMatch(
+                rule.name,
+                rule.effect,
+                rule.owners,
+                rule.message,
+                tuple(addresses),
+                _bounded(errors),
+                owners_approving,
+            )
+        )
+    return Verdict(policy.file, policy.sha256, tuple(matches), tuple(sorted(approvers)))
+
+
+def _matching(
+    rule: Rule, changes: list[dict[str, Any]], scope_plan: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    addresses, errors = [], []
+    for change in changes:
+        found = rule.condition.eval(data={"change": change, "plan": scope_plan})
+        if found.type() == cel.Type.ERROR:
+            errors.append(
+                f"rule {rule.name} could not be evaluated on {visible(change['address'])} "
+                f"({visible(str(found.value()))[:200]}); it counts as a deny"
+            )
+            addresses.append(change["address"])
+        elif found.type() != cel.Type.BOOL:
+            errors.append(
+                f"rule {rule.name} gave {visible(found.type().name())} on "
+                f"{visible(change['address'])}, not true or false; it counts as a deny"
+            )
+            addresses.append(change["address"])
+        elif found.value():
+            addresses.append(change["address"])
+    return addresses, errors
+
+
+def _bounded(errors: list[str]) -> tuple[str, ...]:
+    if len(errors) <= MOST_ERRORS:
+        return tuple(errors)
+    return (*errors[:MOST_ERRORS], f"and {len(errors) - MOST_ERRORS} more changes alike")
+
+
+def _owns(owners: Iterable[str], login: str, teams: Mapping[str, Sequence[str]]) -> bool:
+    for owner in owners:
+        if owner.startswith("@"):
+            if login in {m.lower() for m in teams.get(owner.lower(), ())}:
+                return True
+        elif owner.lower() == login:
+            return True
+    return False
+
+
+def approvers(given: Iterable[str]) -> tuple[str, ...]:
+    """``--approved-by`` values (each may hold several, comma-separated), checked as
+    GitHub logins."""
+    found = [p.strip() for value in given for p in value.split(",") if p.strip()]
+    wrong = [p for p in found if not _LOGIN.match(p)]
+    if wrong:
+        raise ConfigError(
+            [Problem("--approved-by", 1, 1, "", f"{visible(wrong[0])!r} is not a GitHub login")]
+        )
+    return tuple(found)
+
+
+def team_members(path: Path | None) -> dict[str, tuple[str, ...]]:
+    """The operator's membership list: JSON ``{"@org/team": ["login", ...]}``."""
+    if path is None:
+        return {}
+    name = str(path)
+    try:
+        data = json.loads(read_input(path, what="the team membership list"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            [Problem(name, 1, 1, "", f"cannot read the team membership list: {exc}")]
+        ) from exc
+    if not isinstance(data, dict) or not all(
+        isinstance(team, str)
+        and _TEAM.match(team)
+        and isinstance(members, list)
+        and all(isinstance(m, str) and _LOGIN.match(m) for m in members)
+        for team, members in data.items()
+    ):
+        raise ConfigError(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "",
+                    'the team membership list is JSON {"@org/team": ["login", ...]}',
+                )
+            ]
+        )
+    return {team.lower(): tuple(members) for team, members in data.items()}
