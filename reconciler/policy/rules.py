@@ -156,7 +156,26 @@ def _located(message: str, text: str, where: tuple[int, int]) -> tuple[int, int,
     if opener in ("|", ">"):  # a block scalar: its text starts on the next line
         body = lines[line] if line < len(lines) else ""
         indent = len(body) - len(body.lstrip(" "))
-        return line + cel_line, indent + cel_column, said
-    if cel_line == 1:  # plain or quoted on the key's line
-        return line, column + cel_column - (0 if opener in ("'", '"') else 1), said
+        if opener == "|":
+            return line + cel_line, indent + cel_column, said
+        return (*_folded(lines, line + 1, indent + 1, cel_column), said)
+    if cel_line == 1:  # plain or quoted: YAML folds its lines into one, joined by spaces
+        start = column + (1 if opener in ("'", '"') else 0)
+        return (*_folded(lines, line, start, cel_column), said)
     return line + cel_line - 1, cel_column, said
+
+
+def _folded(lines: list[str], line: int, column: int, offset: int) -> tuple[int, int]:
+    """Where the ``offset``-th character (1-based) of a folded scalar is in the file: its
+    text starts at ``line``:``column``, and each line break with the next line's
+    indentation reads as one space."""
+    remaining, at_line, at_column = offset, line, column
+    while at_line <= len(lines):
+        rest = lines[at_line - 1][at_column - 1 :].rstrip()
+        if remaining <= len(rest) + 1 or at_line == len(lines):
+            return at_line, at_column + remaining - 1
+        remaining -= len(rest) + 1  # the line, and the space its break becomes
+        at_line += 1
+        following = lines[at_line - 1] if at_line <= len(lines) else ""
+        at_column = len(following) - len(following.lstrip(" ")) + 1
+    return line, column
