@@ -25,24 +25,33 @@ class Policing:
     policy: rules.Policy | None = None
     approved_by: tuple[str, ...] = ()
     teams: dict[str, tuple[str, ...]] | None = None
+    policy_changed: bool = False
 
     @classmethod
     def of(
-        cls, policy: Path | None, approved_by: tuple[str, ...], team_members: Path | None
+        cls,
+        policy: Path | None,
+        approved_by: tuple[str, ...],
+        team_members: Path | None,
+        policy_changed: bool = False,
     ) -> Policing:
         if policy is None:
-            if approved_by or team_members:
-                raise click.UsageError("--approved-by and --team-members go with --policy")
+            if approved_by or team_members or policy_changed:
+                raise click.UsageError(
+                    "--approved-by, --team-members and --policy-changed go with --policy"
+                )
             return cls()
-        return cls(
-            rules.load(policy), judge.approvers(approved_by), judge.team_members(team_members)
-        )
+        loaded = rules.load(policy)
+        found = judge.approvers(approved_by)
+        return cls(loaded, found, judge.team_members(team_members), policy_changed)
 
     def judged(self, plan: Plan) -> Plan:
         """The plan with the verdict, or as it is without a policy."""
         if self.policy is None:
             return replace(plan, policy=None)
-        return judge.judged(plan, self.policy, self.approved_by, self.teams)
+        return judge.judged(
+            plan, self.policy, self.approved_by, self.teams, policy_changed=self.policy_changed
+        )
 
     @staticmethod
     def denial(plan: Plan) -> str | None:
@@ -68,6 +77,14 @@ def policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
         return value
 
     for option in (
+        click.option(
+            "--policy-changed",
+            is_flag=True,
+            expose_value=False,
+            callback=collect,
+            help="With --policy: this change edits the policy file itself (in CI, the pull "
+            "request touches it), so the policy's own owners must approve it.",
+        ),
         click.option(
             "--team-members",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -104,5 +121,8 @@ def policing(ctx: click.Context) -> Policing:
     """The command's policy, read and compiled now (before any request)."""
     given = ctx.meta.get("policy_options", {})
     return Policing.of(
-        given.get("policy"), tuple(given.get("approved_by") or ()), given.get("team_members")
+        given.get("policy"),
+        tuple(given.get("approved_by") or ()),
+        given.get("team_members"),
+        bool(given.get("policy_changed")),
     )

@@ -54,14 +54,34 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
     }
 
 
+POLICY_FILE_RULE = "policy-file"
+
+
 def judged(
     plan: Plan,
     policy: Policy,
     approved_by: Sequence[str] = (),
     teams: Mapping[str, Sequence[str]] | None = None,
+    *,
+    policy_changed: bool = False,
 ) -> Plan:
-    """``plan`` with the policy's verdict on its changes."""
-    return replace(plan, policy=verdict(plan, policy, approved_by, teams or {}))
+    """``plan`` with the policy's verdict on its changes; ``policy_changed`` (the
+    operator's word: in CI, the pull request edits the policy file) adds the policy's
+    own rule, that its ``owners`` approve."""
+    found = verdict(plan, policy, approved_by, teams or {})
+    if policy_changed and policy.owners:
+        own = RuleMatch(
+            POLICY_FILE_RULE,
+            "require_approval",
+            policy.owners,
+            "This change edits the policy file itself; the policy's owners must approve it.",
+            (policy.file,),
+            waived_by=tuple(
+                sorted(a for a in found.approved_by if _owns(policy.owners, a, teams or {}))
+            ),
+        )
+        found = replace(found, matches=(own, *found.matches))
+    return replace(plan, policy=found)
 
 
 def verdict(

@@ -460,3 +460,60 @@ def test_drift_that_apply_would_refuse_is_drift_with_its_caution(
     broken = run_step(drift, repo, **inputs(sandbox))
     assert broken.returncode == 1
     assert not (repo / "output.txt").exists()
+
+
+POLICY = (
+    "version: 1\nowners: [policy-admin]\nrules:\n  - name: big-usage-limit\n"
+    "    when: '\"usage_limit\" in change.after && change.after.usage_limit > 1500000'\n"
+    "    effect: require_approval\n    owners: [finance-lead]\n"
+    "    message: Raising the usage limit past 1.5M tokens needs finance.\n"
+)
+
+
+def test_the_plan_steps_judge_by_the_base_branchs_policy_and_name_its_owners(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    # The base branch holds the policy; the pull request weakens it and raises the limit.
+    (repo / "policy.yaml").write_text(POLICY)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    who = ("-c", "user.name=t", "-c", "user.email=t@example.com")
+    git(repo, *who, "commit", "-q", "-m", "base")
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "policy.yaml").write_text(POLICY.replace("1500000", "9000000"))
+    (repo / "org.yaml").write_text(ORG + "  usage_limit: 2000000\n")
+    git(repo, *who, "commit", "-q", "-am", "weaken the policy, raise the limit")
+    fetched = run_step(
+        step("reconciler-plan.yml", "The policy as it is on the base branch"),
+        repo,
+        POLICY="policy.yaml",
+        BASE_REF="main",
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    planned = run_step(
+        step("reconciler-plan.yml", "Plan"), repo, **inputs(sandbox, MAX_CHARS="60000")
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    comment = (repo / "reconciler-out" / "comment.md").read_text()
+    assert "`big-usage-limit`" in comment  # the base's rule, not the weakened one
+    assert "Owners: @finance-lead" in comment
+    assert "`policy-file`: This change edits the policy file itself" in comment
+    assert "Owners: @policy-admin" in comment
+
+
+def test_the_apply_step_applies_only_with_an_owners_approval(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    (repo / "org.yaml").write_text(ORG + "  usage_limit: 2000000\n")
+    (repo / "policy.yaml").write_text(POLICY)  # as the step before it leaves it
+    apply = step("reconciler-apply.yml", "Apply")
+    args = inputs(sandbox, MAX_CHANGES="20", REVIEWED="false", FORCE="false")
+    waiting = run_step(apply, repo, **args, APPROVED_BY="someone-else", POLICY_CHANGED="false")
+    assert waiting.returncode == 1
+    assert "requires approval before this plan is applied" in waiting.stderr
+    assert sandbox.writes() == []
+    done = run_step(apply, repo, **args, APPROVED_BY="finance-lead", POLICY_CHANGED="false")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((repo / "reconciler-report.json").read_text())
+    assert report["policy"]["waived"] == [{"rule": "big-usage-limit", "by": ["finance-lead"]}]
