@@ -141,7 +141,8 @@ def validate(ctx: click.Context, files: tuple[str, ...], policy: Path | None) ->
     if policy is not None:
         try:
             loaded = policy_rules.load(policy)
-            echo(ctx, f"{policy}: valid policy ({len(loaded.rules)} rules)\n")
+            count = len(loaded.rules)
+            echo(ctx, f"{policy}: valid policy ({count} rule{'' if count == 1 else 's'})\n")
         except ConfigError as exc:
             problems += exc.problems
     for name in files:
@@ -157,9 +158,12 @@ def validate(ctx: click.Context, files: tuple[str, ...], policy: Path | None) ->
 @cli.command(short_help="Print the file's JSON Schema, for editors.")
 @offline_options
 @provider_option
-def schema(provider: str) -> None:
-    """Print the desired-state file's JSON Schema, to save beside your files for editors."""
-    click.echo(json.dumps(document.published_schema(provider), indent=2))
+@click.option("--policy", is_flag=True, help="The policy file's schema instead.")
+def schema(provider: str, policy: bool) -> None:
+    """Print the desired-state file's JSON Schema (or with --policy, the policy file's),
+    to save beside your files for editors."""
+    chosen = policy_rules.schema() if policy else document.published_schema(provider)
+    click.echo(json.dumps(chosen, indent=2))
 
 
 @cli.command(short_help="Write the live organization as a file.")

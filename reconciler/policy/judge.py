@@ -1,8 +1,10 @@
 """A policy's rules on a plan: each rule's condition evaluated for each change, with
 ``change`` (``address``, ``action`` as the plan names it, ``resource``: its kind,
 ``before`` and ``after``: the changed fields, a field absent on a side absent from
-its map) and ``plan`` (``changes``: all of them, ``file``, ``api``: the host,
-``provider``) in scope; then who waived what.
+its map) and ``plan`` (``changes``: all of them, ``holds``, ``file``, ``api``: the
+host, ``provider``, ``made_at``) in scope; then who waived what. Each hold of the file
+still to end is also judged, as a change to come (``action == "hold"``, with its
+``ends_at``, ``then``, ``path`` and ``grant``).
 
 A condition that cannot be evaluated (a field it reads is absent, a value of another
 type) is one sentence naming the rule and the change, and counts as a match of a
@@ -28,7 +30,7 @@ from cel_expr_python import cel
 from reconciler.core.errors import ConfigError, Problem
 from reconciler.core.escape import visible
 from reconciler.core.files import read_input
-from reconciler.core.model import Action, Plan, ResourceChange
+from reconciler.core.model import Action, Plan, PlannedHold, ResourceChange
 from reconciler.core.verdict import RuleMatch, Verdict
 from reconciler.policy.rules import Policy, Rule
 
@@ -55,6 +57,22 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
 
 
 POLICY_FILE_RULE = "policy-file"
+
+
+def hold_map(hold: PlannedHold) -> dict[str, Any]:
+    """A hold of the file as a condition sees it: a change to come (``action``
+    ``hold``), with when it ends (``ends_at``, a timestamp's text) and what then."""
+    return {
+        "address": hold.address,
+        "action": "hold",
+        "resource": re.split(r"[\[.]", hold.address, maxsplit=1)[0],
+        "before": {},
+        "after": {"value": hold.value},
+        "path": hold.path,
+        "ends_at": hold.ends_at,
+        "then": hold.then,
+        "grant": hold.grant,
+    }
 
 
 def judged(
@@ -91,17 +109,20 @@ def verdict(
     teams: Mapping[str, Sequence[str]],
 ) -> Verdict:
     changes = [change_map(c) for c in plan.resources]
+    held = [hold_map(h) for h in plan.holds if not h.ended]
     host = urlsplit(plan.api.get("base_url") or "").hostname or ""
     scope_plan = {
         "changes": changes,
+        "holds": held,
         "file": str(plan.source.get("file") or ""),
         "api": host,
         "provider": plan.provider,
+        "made_at": plan.made_at or "",
     }
     approvers = {a.lower() for a in approved_by}
     matches = []
     for rule in policy.rules:
-        addresses, errors = _matching(rule, changes, scope_plan)
+        addresses, errors = _matching(rule, [*changes, *held], scope_plan)
         if not addresses and not errors:
             continue
         owners_approving = (

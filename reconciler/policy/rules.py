@@ -53,7 +53,8 @@ class Policy:
 
 
 @cache
-def _schema() -> dict[str, Any]:
+def schema() -> dict[str, Any]:
+    """The policy file's JSON Schema (``reconciler schema --policy`` prints it)."""
     text = resources.files("reconciler").joinpath("schemas/policy.schema.json").read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
@@ -76,7 +77,7 @@ def load(path: Path) -> Policy:
         raise ConfigError(
             [Problem(name, 1, 1, "", f"cannot read the policy file: {exc.strerror}")]
         ) from exc
-    data, marks = strict_data(raw, name, validator_for(_schema()))
+    data, marks = strict_data(raw, name, validator_for(schema()))
     text = raw.decode("utf-8")
     problems: list[Problem] = []
     seen: dict[str, int] = {}

@@ -39,6 +39,7 @@ def test_each_page_has_one_title(page: Path) -> None:
 
 def test_every_schema_file_the_docs_name_is_one_init_writes() -> None:
     written = {starter.paths_for(None, p.name)[1].name for p in providers.installed()}
+    written.add("policy.schema.json")  # reconciler schema --policy > policy.schema.json
     named = set()
     for page in PAGES:
         named |= set(re.findall(r"[\w.-]+\.schema\.json", page.read_text()))
@@ -60,3 +61,15 @@ def test_the_saved_plan_fields_the_docs_name_are_the_ones_written() -> None:
 def test_the_site_shows_no_placeholder() -> None:
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text().replace("!!python", "#"))
     assert "your-org" not in json.dumps(config)
+
+
+def test_the_policy_examples_in_the_docs_are_valid_policies(tmp_path: Path) -> None:
+    from reconciler.policy import rules
+
+    page = (ROOT / "docs" / "policy.md").read_text()
+    examples = re.findall(r"```yaml\n(.*?)```", page, re.S)
+    assert len(examples) == 2
+    for index, text in enumerate(examples):
+        path = tmp_path / f"policy{index}.yaml"
+        path.write_text(text)
+        assert rules.load(path).rules  # every condition compiles and type-checks
