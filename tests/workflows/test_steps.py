@@ -419,11 +419,11 @@ def test_a_plan_apply_would_refuse_is_saved_and_commented_then_fails_the_job(
     assert "refused=true" in (repo / "output.txt").read_text().splitlines()
     comment = (repo / "reconciler-out" / "comment.md").read_text()
     assert "> [!CAUTION]\n> **Apply refuses this plan without `--force`:**" in comment
-    last = step("reconciler-plan.yml", "Fail when apply would refuse this plan without --force")
+    last = step("reconciler-plan.yml", "Fail when apply would refuse this plan")
     assert last["if"] == "steps.plan.outputs.refused == 'true'"
     failed = run_step(last, repo)
     assert failed.returncode == 1
-    assert "::error::Apply refuses this plan without --force" in failed.stdout
+    assert "::error::Apply refuses this plan as it is: the comment says why" in failed.stdout
 
 
 def test_the_plan_step_stops_when_no_plan_could_be_made(
