@@ -233,3 +233,22 @@ def test_rules_for_the_admin_api_count_removals_across_the_plan(
     assert match["rule"] == "people-removed"
     assert len(match["addresses"]) >= 2
     assert all(a.startswith("user[") for a in match["addresses"])
+
+
+def test_policy_text_is_untrusted_wherever_it_is_shown(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    hostile = (
+        'version: 1\nrules:\n  - name: limit\n    when: change.address == "company"\n'
+        "    effect: require_approval\n    owners: [finance-lead]\n"
+        '    message: "Ask \\u202efinance <img src=x onerror=alert(1)> | `code` ::error::x"\n'
+    )
+    org, rules = files(tmp_path, "  usage_limit: 2000000\n", hostile)
+    text = run_cli("plan", str(org), "--policy", str(rules), env=env(sandbox))
+    assert "\u202e" not in text.stdout
+    assert "Ask \\u202efinance" in text.stdout
+    markdown = run_cli(
+        "plan", str(org), "--policy", str(rules), "--format", "markdown", env=env(sandbox)
+    )
+    assert markdown.stdout.count("<img") == markdown.stdout.count("\\<img") == 1
+    assert "\\<img src=x onerror=alert(1)\\> \\| \\`code\\`" in markdown.stdout
