@@ -14,8 +14,8 @@ import click
 
 from reconciler.core.errors import PolicyError
 from reconciler.core.model import Plan
-from reconciler.engine.verdicts import refusal
 from reconciler.policy import judge, rules
+from reconciler.policy.judge import refusal
 
 
 @dataclass(frozen=True)

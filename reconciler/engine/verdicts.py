@@ -77,22 +77,3 @@ def _mentions(match: RuleMatch) -> str:
     """Each owner as a GitHub mention (``@login``, ``@org/team``); the forms were
     checked when the policy was read, so nothing else can be written here."""
     return ", ".join(o if o.startswith("@") else f"@{o}" for o in match.owners)
-
-
-def refusal(verdict: Verdict) -> str | None:
-    """Why apply must write nothing under this verdict, in one sentence; None when it
-    may go on."""
-    if verdict.denied:
-        rules = ", ".join(f"{m.rule} (on {_addresses(m, visible)})" for m in verdict.denied)
-        return (
-            f"The policy {visible(verdict.file)} denies this plan: {visible(rules)}. Nothing "
-            "was written; change the file (or the policy, with its owners' approval)."
-        )
-    if verdict.awaiting:
-        rules = "; ".join(f"{m.rule} (owners: {', '.join(m.owners)})" for m in verdict.awaiting)
-        return (
-            f"The policy {visible(verdict.file)} requires approval before this plan is "
-            f"applied: {visible(rules)}. Nothing was written; apply with --approved-by "
-            "naming an owner of each rule once they have approved."
-        )
-    return None

@@ -35,7 +35,10 @@ from reconciler.core.verdict import RuleMatch, Verdict
 from reconciler.policy.rules import Policy, Rule
 
 MOST_ERRORS = 5  # a rule's evaluation errors shown; the count says the rest
+MOST_ADDRESSES = 10  # a refused rule's addresses named
+WHY_CHARS = 200  # of CEL's sentence about an evaluation error
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_KIND = re.compile(r"[^\[.]*")
 _TEAM = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
@@ -50,7 +53,7 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
     return {
         "address": change.address,
         "action": str(change.action),
-        "resource": re.split(r"[\[.]", change.address, maxsplit=1)[0],
+        "resource": _kind(change.address),
         "before": before,
         "after": after,
     }
@@ -59,13 +62,18 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
 POLICY_FILE_RULE = "policy-file"
 
 
+def _kind(address: str) -> str:
+    """``project`` of ``project.proj_1``, ``user`` of ``user["a.b@example.com"]``."""
+    return _KIND.match(address)[0]  # type: ignore[index]  # matches every text
+
+
 def hold_map(hold: PlannedHold) -> dict[str, Any]:
     """A hold of the file as a condition sees it: a change to come (``action``
     ``hold``), with when it ends (``ends_at``, a timestamp's text) and what then."""
     return {
         "address": hold.address,
         "action": "hold",
-        "resource": re.split(r"[\[.]", hold.address, maxsplit=1)[0],
+        "resource": _kind(hold.address),
         "before": {},
         "after": {"value": hold.value},
         "path": hold.path,
@@ -110,7 +118,8 @@ def verdict(
 ) -> Verdict:
     changes = [change_map(c) for c in plan.resources]
     held = [hold_map(h) for h in plan.holds if not h.ended]
-    host = urlsplit(plan.api.get("base_url") or "").hostname or ""
+    url = plan.api.get("base_url") or ""  # pragma: no mutate: "" and "XXXX" have no host
+    host = urlsplit(url).hostname or ""
     scope_plan = {
         "changes": changes,
         "holds": held,
@@ -151,9 +160,10 @@ def _matching(
     for change in changes:
         found = rule.condition.eval(data={"change": change, "plan": scope_plan})
         if found.type() == cel.Type.ERROR:
+            why = visible(str(found.value()))[:WHY_CHARS]  # pragma: no mutate: a length
             errors.append(
                 f"rule {rule.name} could not be evaluated on {visible(change['address'])} "
-                f"({visible(str(found.value()))[:200]}); it counts as a deny"
+                f"({why}); it counts as a deny"
             )
             addresses.append(change["address"])
         elif found.type() != cel.Type.BOOL:
@@ -225,3 +235,28 @@ def team_members(path: Path | None) -> dict[str, tuple[str, ...]]:
             ]
         )
     return {team.lower(): tuple(members) for team, members in data.items()}
+
+
+def refusal(verdict: Verdict) -> str | None:
+    """Why apply must write nothing under this verdict, in one sentence; None when it
+    may go on."""
+    if verdict.denied:
+        rules = ", ".join(f"{m.rule} (on {_shown(m)})" for m in verdict.denied)
+        return (
+            f"The policy {visible(verdict.file)} denies this plan: {visible(rules)}. Nothing "
+            "was written; change the file (or the policy, with its owners' approval)."
+        )
+    if verdict.awaiting:
+        rules = "; ".join(f"{m.rule} (owners: {', '.join(m.owners)})" for m in verdict.awaiting)
+        return (
+            f"The policy {visible(verdict.file)} requires approval before this plan is "
+            f"applied: {visible(rules)}. Nothing was written; apply with --approved-by "
+            "naming an owner of each rule once they have approved."
+        )
+    return None
+
+
+def _shown(match: RuleMatch) -> str:
+    listed = ", ".join(match.addresses[:MOST_ADDRESSES])
+    more = len(match.addresses) - MOST_ADDRESSES
+    return listed + (f" and {more} more" if more > 0 else "")

@@ -28,6 +28,10 @@ SKIPPED = {34}
 # organization pin, the trust checks on saved plans, hold arithmetic.
 SAFETY: list[tuple[str, str]] = [
     *(
+        ("reconciler/policy/judge.py", f)
+        for f in ("verdict", "_matching", "_owns", "judged", "refusal", "approvers")
+    ),
+    *(
         ("reconciler/engine/execute.py", f)
         for f in ("apply_plan", "_waves", "_apply_one", "_after_uncertain", "_is_done", "_holds")
     ),
