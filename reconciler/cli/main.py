@@ -51,7 +51,6 @@ from reconciler.core.files import write_text
 from reconciler.desired import document
 from reconciler.engine import flows, render
 from reconciler.net.connection import key_variable_for
-from reconciler.policy import rules as policy_rules
 from reconciler.sandbox.command import sandbox as sandbox_command
 
 # The commands a reader meets first, in the order of their use; the rest follow, by name.
@@ -139,6 +138,8 @@ def validate(ctx: click.Context, files: tuple[str, ...], policy: Path | None) ->
         raise click.UsageError("name the FILES to check, or a --policy file, or both")
     problems: list[Problem] = []
     if policy is not None:
+        from reconciler.policy import rules as policy_rules  # CEL only when asked for
+
         try:
             loaded = policy_rules.load(policy)
             count = len(loaded.rules)
@@ -162,8 +163,12 @@ def validate(ctx: click.Context, files: tuple[str, ...], policy: Path | None) ->
 def schema(provider: str, policy: bool) -> None:
     """Print the desired-state file's JSON Schema (or with --policy, the policy file's),
     to save beside your files for editors."""
-    chosen = policy_rules.schema() if policy else document.published_schema(provider)
-    click.echo(json.dumps(chosen, indent=2))
+    if policy:
+        from reconciler.policy import rules as policy_rules  # CEL only when asked for
+
+        click.echo(json.dumps(policy_rules.schema(), indent=2))
+        return
+    click.echo(json.dumps(document.published_schema(provider), indent=2))
 
 
 @cli.command(short_help="Write the live organization as a file.")

@@ -8,21 +8,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.core.errors import PolicyError
 from reconciler.core.model import Plan
-from reconciler.policy import judge, rules
-from reconciler.policy.judge import refusal
+
+if TYPE_CHECKING:  # imported when a command is given --policy: CEL and the schema check
+    from reconciler.policy.rules import Policy
 
 
 @dataclass(frozen=True)
 class Policing:
     """The policy the operator chose (None: none), and who approved."""
 
-    policy: rules.Policy | None = None
+    policy: Policy | None = None
     approved_by: tuple[str, ...] = ()
     teams: dict[str, tuple[str, ...]] | None = None
     policy_changed: bool = False
@@ -41,6 +42,8 @@ class Policing:
                     "--approved-by, --team-members and --policy-changed go with --policy"
                 )
             return cls()
+        from reconciler.policy import judge, rules  # only with --policy (about 40 ms)
+
         loaded = rules.load(policy)
         found = judge.approvers(approved_by)
         return cls(loaded, found, judge.team_members(team_members), policy_changed)
@@ -49,6 +52,8 @@ class Policing:
         """The plan with the verdict, or as it is without a policy."""
         if self.policy is None:
             return replace(plan, policy=None)
+        from reconciler.policy import judge
+
         return judge.judged(
             plan, self.policy, self.approved_by, self.teams, policy_changed=self.policy_changed
         )
@@ -59,12 +64,18 @@ class Policing:
         verdict = plan.policy
         if verdict is None or not verdict.denied:
             return None
+        from reconciler.policy.judge import refusal
+
         return refusal(verdict)
 
     @staticmethod
     def refuse_unless_allowed(plan: Plan) -> None:
         """Before any write: a denial, or a rule still awaiting its owners, stops apply."""
-        said = refusal(plan.policy) if plan.policy is not None else None
+        if plan.policy is None:
+            return
+        from reconciler.policy.judge import refusal
+
+        said = refusal(plan.policy)
         if said is not None:
             raise PolicyError(said)
 
