@@ -201,3 +201,21 @@ def test_log_is_the_company_apis_and_refused_for_the_admin_api(money: SandboxPro
     assert done.exit_code == 1
     assert "no --log" in done.stderr
     assert "Traceback" not in done.output
+
+
+def test_a_watch_says_each_crossing_once_and_exits_2_at_the_end(money: SandboxProcess) -> None:
+    done = run_cli(
+        "usage",
+        "--provider",
+        "anthropic-admin",
+        "--watch",
+        "0.05",
+        "--count",
+        "3",
+        "--warn-at",
+        "90%",
+        env=env(money),
+    )
+    assert done.exit_code == 2, done.output
+    assert done.stdout.count("Spend this month (") == 3  # a table every poll
+    assert done.stderr.count("Research: at this rate the month ends at") == 1
