@@ -29,6 +29,7 @@ from reconciler.sandbox.admin_store import AdminStore
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ErrorAnswer
 from reconciler.sandbox.middleware import CONTROL_PREFIX
+from reconciler.sandbox.paging import cursor_page
 
 ADMIN_SCOPE = "organization:admin"
 BASE = "/v1/organizations"
@@ -92,22 +93,6 @@ def admin_routes(
                 "last_id": window[-1][key] if window else None,
             }
         )
-
-    def cursor_page(
-        request: Request, items: list[dict[str, Any]], *, default: int | None
-    ) -> dict[str, Any]:
-        """``{data, next_page}``: ``limit`` items from the ``page`` cursor on (every
-        remaining item when ``default`` is None and no ``limit`` is given)."""
-        raw = request.query_params.get("limit")
-        if raw is not None and (not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000):
-            raise ErrorAnswer(400, f"limit: must be an integer from 1 to 1000, not {raw!r}.")
-        limit = int(raw) if raw is not None else default
-        cursor = request.query_params.get("page") or "p0"
-        if not (cursor.startswith("p") and cursor[1:].isascii() and cursor[1:].isdigit()):
-            raise ErrorAnswer(400, "page: not a cursor this list gave.")
-        start = int(cursor[1:])
-        end = len(items) if limit is None else start + limit
-        return {"data": items[start:end], "next_page": f"p{end}" if end < len(items) else None}
 
     def require_beta(request: Request, beta: str) -> None:
         """A beta endpoint answers 400 without its ``anthropic-beta`` header."""
@@ -256,7 +241,9 @@ def admin_routes(
     async def rate_limits(request: Request) -> Any:
         wanted = group_type(request)
         return cursor_page(
-            request, run(request, lambda s: s.limits.rate_limits(wanted)), default=None
+            request.query_params,
+            run(request, lambda s: s.limits.rate_limits(wanted)),
+            default=None,
         )
 
     async def workspace_rate_limits(request: Request) -> Any:
@@ -269,7 +256,7 @@ def admin_routes(
                 workspace_id, include_inherited=inherited, group_type=wanted
             ),
         )
-        return cursor_page(request, found, default=None)
+        return cursor_page(request.query_params, found, default=None)
 
     async def workspace_rate_limit(request: Request) -> Any:
         workspace_id = request.path_params["workspace_id"]
@@ -304,7 +291,7 @@ def admin_routes(
             request,
             lambda s: s.limits.spend_limits(scope_types=scopes, workspace_id=workspace_id),
         )
-        return cursor_page(request, found, default=20)
+        return cursor_page(request.query_params, found, default=20)
 
     def report(request: Request, kind: str) -> dict[str, Any]:
         """A cost or usage report: the query checked, then ``limit`` rows a page from
@@ -314,7 +301,7 @@ def admin_routes(
         reports.check_offered()
         query = query_of(request.query_params)
         made = reports.cost if kind == "cost" else reports.usage
-        body = cursor_page(request, run(request, lambda _: made(query)), default=20)
+        body = cursor_page(request.query_params, run(request, lambda _: made(query)), default=20)
         body["has_more"] = body["next_page"] is not None
         body["data_refreshed_at"] = query.refreshed.strftime("%Y-%m-%dT%H:%M:%SZ")
         return body

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reconciler.sandbox.admin_accounts import AccountsStore
 from reconciler.sandbox.admin_limits import LimitsStore
 from reconciler.sandbox.admin_reports import ReportsStore
 from reconciler.sandbox.errors import ErrorAnswer
@@ -88,6 +89,7 @@ class AdminStore:
         self.limits = LimitsStore(db, self.workspace, now, new_id)
         self.reports = ReportsStore(db)  # cost and usage: each workspace's steady rate
         self.federation = FederationStore(db)  # service accounts, issuers, rules, tokens
+        self.accounts = AccountsStore(db)  # the service accounts' own endpoints
 
     # -- seeding -----------------------------------------------------------------------
 
@@ -110,6 +112,7 @@ class AdminStore:
         self.limits.load(seed, org["id"])
         self.reports.clear(seed)
         self.federation.load(seed)
+        self.accounts.clear()
         for user in seed.get("users", []):
             db.execute(
                 "INSERT INTO admin_users VALUES (?,?,?,?,?)",

@@ -321,6 +321,14 @@ class FederationStore:
 
     # -- access tokens on API requests -------------------------------------------------
 
+    def actor(self, token: str) -> str:
+        """The service account an access token acts as (its tagged id)."""
+        row = self._db.execute(
+            "SELECT service_account_id FROM federation_access_tokens WHERE token_sha256 = ?",
+            (digest(token),),
+        ).fetchone()
+        return str(row["service_account_id"]) if row else ""
+
     def authorize(self, token: str, scope_needed: str, *, beta: str, doing: str) -> None:
         """Let an access token through to an endpoint that needs ``scope_needed``, or
         refuse it as the Admin API would (401 for the token, 403 for what it may do)."""

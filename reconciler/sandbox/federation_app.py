@@ -19,6 +19,7 @@ from reconciler.sandbox.errors import ErrorAnswer
 from reconciler.sandbox.federation import ACCESS_TOKEN_PREFIX, FEDERATION_BETA, OAuthError
 from reconciler.sandbox.middleware import CONTROL_PREFIX
 from reconciler.sandbox.oidc import Signer
+from reconciler.sandbox.paging import cursor_page
 
 JWKS_PATH = "/.well-known/jwks.json"
 
@@ -99,9 +100,9 @@ def federation_routes(
         signer: Signer = request.app.state.signer
         return JSONResponse({"count": 1, "value": signer.sign(claims)})
 
-    async def rule(request: Request) -> Response:
-        """A federation rule, read with an OAuth access token only, as the SDK documents
-        (Admin API keys are not accepted)."""
+    def oauth_only(request: Request) -> str:
+        """An OAuth access token with ``org:admin``, as the SDK documents for these
+        endpoints (Admin API keys are not accepted); the service account it acts as."""
         bearer = request.headers.get("authorization", "").partition(" ")[2].strip()
         if request.headers.get("x-api-key") or not bearer.startswith(ACCESS_TOKEN_PREFIX):
             raise ErrorAnswer(
@@ -110,11 +111,56 @@ def federation_routes(
                 "API keys are not accepted.",
             )
         authorize(request, "organization:admin")
+        actor: str = request.app.state.store.admin.federation.actor(bearer)
+        return actor
+
+    async def rule(request: Request) -> Response:
+        """A federation rule, read with an OAuth access token only."""
+        oauth_only(request)
         store = request.app.state.store
         return JSONResponse(store.admin.federation.rule(request.path_params["rule_id"]))
 
+    async def accounts(request: Request) -> Response:
+        actor = oauth_only(request)
+        store = request.app.state.store
+        if request.method == "POST":
+            body = await read_body(request)
+            with store.transaction():
+                created = store.admin.accounts.create(body, actor)
+            request.state.wrote = True
+            return JSONResponse(created)
+        archived = request.query_params.get("include_archived", "false") == "true"
+        found = store.admin.accounts.list(include_archived=archived)
+        return JSONResponse(cursor_page(request.query_params, found, default=20))
+
+    async def account(request: Request) -> Response:
+        actor = oauth_only(request)
+        store = request.app.state.store
+        account_id = request.path_params["service_account_id"]
+        if request.method == "GET":
+            return JSONResponse(store.admin.accounts.get(account_id))
+        body = await read_body(request)
+        with store.transaction():
+            updated = store.admin.accounts.update(account_id, body, actor)
+        request.state.wrote = True
+        return JSONResponse(updated)
+
+    async def archive_account(request: Request) -> Response:
+        actor = oauth_only(request)
+        store = request.app.state.store
+        with store.transaction():
+            archived = store.admin.accounts.archive(
+                request.path_params["service_account_id"], actor
+            )
+        request.state.wrote = True
+        return JSONResponse(archived)
+
+    accounts_path = "/v1/organizations/service_accounts"
     return [
         Route("/v1/organizations/federation_rules/{rule_id}", rule, methods=["GET"]),
+        Route(accounts_path, accounts, methods=["GET", "POST"]),
+        Route(f"{accounts_path}/{{service_account_id}}", account, methods=["GET", "POST"]),
+        Route(f"{accounts_path}/{{service_account_id}}/archive", archive_account, methods=["POST"]),
         Route("/v1/oauth/token", token, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}oidc/actions", actions, methods=["GET"]),
         Route(JWKS_PATH, jwks, methods=["GET"]),
