@@ -9,7 +9,8 @@ a file is reported at once, in file order, as ``file:line:col: path: message``.
 
 Over 400 lines and one job: a file becomes a ``DesiredState`` or every problem at its
 position; the strict YAML walk and the schema check both report through the same
-positions, so they stay together.
+positions, so they stay together. ``strict_data`` lends the same walk to the other
+YAML files of a repository (a policy), with their own schema.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ organization's, never detached or replaced). Rate and spend
 limits are ``admin_limits``'s.
 
 Over 400 lines and one job: the Admin API's objects in SQLite and the rules the API
-enforces on them (members, invites, workspaces, keys); the limits and federation have
-modules of their own.
+enforces on them (members, invites, workspaces, keys); the limits, the reports, the
+service accounts and federation have modules of their own.
 """
 
 from __future__ import annotations

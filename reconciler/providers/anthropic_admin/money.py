@@ -6,7 +6,7 @@ the month's end and the day a limit would be reached.
 Spend limits are monthly and the month is the calendar month in UTC. Amounts are
 the API's: minor units (cents for USD), the cost report's fractional. Workspace
 names come from the API: they are untrusted text, shown only through ``visible``
-and cut to a length. Nothing here reads the network; ``session.money_reads`` does.
+and cut to a length. Nothing here reads the network; ``reports.money_reads`` does.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def money_of(
     refreshed: datetime | None,
     now: datetime,
 ) -> Money:
-    """The month from what ``session.money_reads`` read. The projection runs to the
+    """The month from what ``reports.money_reads`` read. The projection runs to the
     moment the report's data is as of (``refreshed``), not to now: a report that lags
     by an hour would otherwise read as a slower month."""
     start, end = month_around(now)

@@ -16,9 +16,11 @@ is still wanted is sent again; an invite someone else already sent with the file
 role is done. The session signs in with the connection's key or, with no key, by
 workload identity federation (``federated``).
 
-Over 400 lines (about 720) and one job: talking to the Admin API through the SDK;
+Over 400 lines (about 750) and one job: talking to the Admin API through the SDK;
 reading and writing share the client, the concurrency limit and the error translation.
-It is the first module to cut in two (reads, writes) when it grows again.
+What is read for the reports' sake (``usage``, the plan's spend guardrails) is in
+``reports``, over this module's public reads. It is the next module to cut in two
+(reads, writes) when it grows again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 import anthropic
@@ -42,7 +44,7 @@ from reconciler.core.escape import visible
 from reconciler.core.model import Action, LiveResource, LiveState, ResourceChange
 from reconciler.net import bounded
 from reconciler.net.connection import Connection, check_listening, verify_for
-from reconciler.providers.anthropic_admin import addresses, answers, spend_guard
+from reconciler.providers.anthropic_admin import addresses, answers, reports
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
     MEMBER,
@@ -59,7 +61,6 @@ from reconciler.providers.anthropic_admin.federated import (
     refusal,
     what_it_checks,
 )
-from reconciler.providers.anthropic_admin.money import money_of, month_around, report_end
 from reconciler.providers.anthropic_admin.sdk_errors import (
     ALREADY_MEMBER,
     CREATED_INCOMPLETE,
@@ -259,68 +260,19 @@ class AdminSession:
         except SpendLimitsNotEnabled:
             return None
 
-    async def money_reads(
-        self, start: datetime, end: datetime
-    ) -> tuple[list[Any], list[Any] | None, list[Any], datetime | None]:
-        """What ``usage`` needs of the organization's money, read concurrently: the
-        active workspaces (the Default one too), the spend limits (None without access
-        to them), and the cost report by workspace in day buckets from ``start`` to
-        ``end``, with the moment its data is as of."""
-        workspaces, limits, (rows, refreshed) = await asyncio.gather(
-            self._all("list workspaces", self.org.workspaces.list, include_default=True),
-            self._spend_limits(),
-            self._report(
-                "read the cost report",
-                self.org.analytics.cost.list,
-                starting_at=start,
-                ending_at=end,
-                group_by=["workspace_id"],
-                time_bucket_width="1d",
-            ),
-        )
-        return workspaces, limits, rows, refreshed
-
     async def advise(self, changes: Sequence[ResourceChange]) -> Advice:
-        """This month's money beside each spend-limit change, and the busiest minute of
-        the last 24 hours beside each rate limit lowered (``spend_guard``); nothing read
-        when the plan touches no limit, and a report that cannot be read is one
-        warning, never a failed plan."""
-        found = spend_guard.touched(changes)
-        if not found.any:
-            return Advice()
-        now = datetime.now(UTC)
-        try:
-            workspaces, limits, rows, refreshed = await self.money_reads(
-                month_around(now)[0], report_end(now)
-            )
-            ids = {w.name: w.id for w in workspaces}
-            money = money_of(workspaces, limits, rows, refreshed, now)
-            advice = spend_guard.spend_advice(changes, found, money, ids)
-            if not found.rate:
-                return advice
-            until = refreshed or now
-            since = until - timedelta(hours=24)
-            minutes, _ = await self._report(
-                "read the usage report",
-                self.org.analytics.usage.list,
-                starting_at=since,
-                ending_at=until,
-                group_by=["workspace_id"],
-                time_bucket_width="1m",
-                workspace_ids=sorted({ids[n] for n in found.rate.values() if n in ids}),
-            )
-        except ApiError as exc:
-            return Advice(
-                (
-                    f"this month's spend and use could not be read ({exc.message}); the "
-                    "limits are planned without them",
-                )
-            )
-        peaks = spend_guard.busiest_minutes(minutes)
-        rate = spend_guard.rate_advice(changes, found, peaks, ids, since)
-        return Advice(advice.warnings + rate.warnings, advice.about)
+        """This month's money and use beside a plan's limit changes (``reports``)."""
+        return await reports.advise(self, changes)
 
-    async def _report(
+    async def spend_limits(self) -> list[Any] | None:
+        """The spend limits, or None without Admin API access to them."""
+        return await self._spend_limits()
+
+    async def listed(self, what: str, lister: Callable[..., Any], **params: Any) -> list[Any]:
+        """Every item of one of the SDK's lists, each checked against its type."""
+        return await self._all(what, lister, **params)
+
+    async def report(
         self, what: str, lister: Callable[..., Any], **params: Any
     ) -> tuple[list[Any], datetime | None]:
         """Every row of a report (cost, usage), each checked against its type, and

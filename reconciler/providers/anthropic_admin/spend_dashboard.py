@@ -41,6 +41,7 @@ from reconciler.providers.anthropic_admin.money import (
     report_end,
 )
 from reconciler.providers.anthropic_admin.money_views import money_json
+from reconciler.providers.anthropic_admin.reports import money_reads
 from reconciler.providers.base import UsageRequest
 
 if TYPE_CHECKING:  # the SDK is imported when the server starts, not with this module
@@ -63,7 +64,7 @@ async def poll_once(board: MoneyBoard, session: AdminSession) -> None:
     figures stay, and the page marks them stale)."""
     now = datetime.now(UTC).replace(microsecond=0)
     try:
-        reads = await session.money_reads(month_around(now)[0], report_end(now))
+        reads = await money_reads(session, month_around(now)[0], report_end(now))
     except ReconcilerError as exc:
         board.error, board.error_at = exc.message, now
         return

@@ -22,6 +22,7 @@ from reconciler.providers.anthropic_admin.money import (
     report_end,
 )
 from reconciler.providers.anthropic_admin.money_views import money_json, money_markdown, money_text
+from reconciler.providers.anthropic_admin.reports import money_reads
 from reconciler.providers.base import CommandKit, UsageRequest
 
 THRESHOLD_EXIT = 2
@@ -34,7 +35,7 @@ async def read_money(connection: Connection, now: datetime | None = None) -> Mon
 
     moment = now or datetime.now(UTC)
     async with AdminSession(connection) as session:
-        reads = await session.money_reads(month_around(moment)[0], report_end(moment))
+        reads = await money_reads(session, month_around(moment)[0], report_end(moment))
     return money_of(*reads, moment)
 
 
