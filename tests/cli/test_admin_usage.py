@@ -219,3 +219,20 @@ def test_a_watch_says_each_crossing_once_and_exits_2_at_the_end(money: SandboxPr
     assert done.exit_code == 2, done.output
     assert done.stdout.count("Spend this month (") == 3  # a table every poll
     assert done.stderr.count("Research: at this rate the month ends at") == 1
+
+
+def test_a_currency_that_is_not_a_code_reaches_no_chart_or_terminal(server: SandboxProcess) -> None:
+    hostile = 'E" --> 9 ``` <b>'  # a Mermaid label closed, a fence, markup
+    organization = admin_seed(
+        [{"name": "Research", "cost_per_day": "25000", "spend_limit": 100_000}],
+        spend_limits={"organization": 2_000_000, "currency": hostile},
+    )
+    assert server.control("POST", "reset", json=organization).status_code == 200
+    done = run_cli(
+        "usage", "--provider", "anthropic-admin", "--format", "markdown", env=env(server)
+    )
+    assert done.exit_code == 0, done.output
+    assert hostile not in done.stdout
+    assert done.stdout.count("```") == 2  # the one chart's fence, never closed early
+    assert done.stdout.startswith("### Spend, ")
+    assert " (USD)\n" in done.stdout.splitlines()[0] + "\n"  # the cost report's code instead

@@ -9,6 +9,7 @@ Live state carries the organization's rate-limit table in ``context`` as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from reconciler.providers.anthropic_admin.addresses import RATE_LIMIT
 
 # ISO 4217 currencies whose minor unit is the unit itself (no cents).
 _NO_MINOR_UNIT = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
+_ISO_4217 = re.compile(r"[A-Z]{3}")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
 TAKES_EFFECT = "rate-limit changes take effect within about an hour of being applied, not at once"
 NO_SPEND_ACCESS = (
@@ -26,11 +28,19 @@ NO_SPEND_ACCESS = (
 )
 
 
+def currency_code(text: str | None) -> str | None:
+    """An ISO 4217 code as the API gave it, or None for anything else: the API's text
+    reaches terminals, comments and charts, so only three capital letters pass."""
+    return text if isinstance(text, str) and _ISO_4217.fullmatch(text) else None
+
+
 def money(amount: int | None, currency: str | None) -> str:
     """``$500.00`` for 50000 in USD; ``no limit`` for None; the minor units and the
-    words ``minor units`` when the currency is not known (no spend limit to read it from)."""
+    words ``minor units`` when the currency is not known (no spend limit to read it from,
+    or not a currency code)."""
     if amount is None:
         return "no limit"
+    currency = currency_code(currency)
     if not currency:
         return f"{amount:,} minor units of the billing currency"
     whole = currency in _NO_MINOR_UNIT

@@ -20,7 +20,7 @@ from typing import Any
 from reconciler.core.errors import TransportError
 from reconciler.core.escape import visible
 from reconciler.core.projection import Projection, project
-from reconciler.providers.anthropic_admin.limits import money
+from reconciler.providers.anthropic_admin.limits import currency_code, money
 
 ORGANIZATION = "Organization"
 NAME_WIDTH = 40  # a workspace name's most characters on a line
@@ -116,12 +116,13 @@ def money_of(
         for w in workspaces
         if w.id in workspace_limits and w.id not in by_workspace
     ]
-    currency = next((limit.currency for limit in limits or []), None)
+    currency = currency_code(next((limit.currency for limit in limits or []), None))
     return Money(
         start,
         end,
         as_of,
-        currency or next((row.cost.currency for row in rows), "USD"),
+        # XXX: ISO 4217's "no currency", for a code that is not one.
+        currency or currency_code(next((row.cost.currency for row in rows), "USD")) or "XXX",
         _spend(ORGANIZATION, None, total, org_limit, start, end, as_of),
         tuple(sorted(found, key=lambda s: (-s.spent, s.name))),
         limits is not None,
