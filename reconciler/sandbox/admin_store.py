@@ -29,6 +29,8 @@ from typing import Any
 from reconciler.sandbox.admin_accounts import AccountsStore
 from reconciler.sandbox.admin_limits import LimitsStore
 from reconciler.sandbox.admin_reports import ReportsStore
+from reconciler.sandbox.admin_trust import TrustStore
+from reconciler.sandbox.admin_webhooks import WebhooksStore
 from reconciler.sandbox.errors import ErrorAnswer
 from reconciler.sandbox.federation import FederationStore
 
@@ -90,6 +92,8 @@ class AdminStore:
         self.reports = ReportsStore(db)  # cost and usage: each workspace's steady rate
         self.federation = FederationStore(db)  # service accounts, issuers, rules, tokens
         self.accounts = AccountsStore(db)  # the service accounts' own endpoints
+        self.trust = TrustStore(db)  # the issuers' and rules' own endpoints
+        self.webhooks = WebhooksStore(db)
 
     # -- seeding -----------------------------------------------------------------------
 
@@ -113,6 +117,8 @@ class AdminStore:
         self.reports.clear(seed)
         self.federation.load(seed)
         self.accounts.clear()
+        self.trust.load(seed)
+        self.webhooks.load(seed)
         for user in seed.get("users", []):
             db.execute(
                 "INSERT INTO admin_users VALUES (?,?,?,?,?)",

@@ -114,11 +114,118 @@ def federation_routes(
         actor: str = request.app.state.store.admin.federation.actor(bearer)
         return actor
 
-    async def rule(request: Request) -> Response:
-        """A federation rule, read with an OAuth access token only."""
-        oauth_only(request)
+    async def trusted(
+        request: Request, act: Callable[[Any, str, dict[str, Any]], Any], *, wrote: bool
+    ) -> Response:
+        """One issuer or rule call (``admin_trust``), signed in by OAuth only."""
+        actor = oauth_only(request)
         store = request.app.state.store
-        return JSONResponse(store.admin.federation.rule(request.path_params["rule_id"]))
+        sent = request.headers.get("content-length", "0") != "0"
+        body = await read_body(request) if request.method == "POST" and sent else {}
+        if not wrote:
+            return JSONResponse(act(store.admin.trust, actor, body))
+        with store.transaction():
+            answer = act(store.admin.trust, actor, body)
+        request.state.wrote = True
+        return JSONResponse(answer)
+
+    async def issuers(request: Request) -> Response:
+        if request.method == "POST":
+            return await trusted(request, lambda t, a, b: t.create_issuer(b, a), wrote=True)
+        archived = request.query_params.get("include_archived", "false") == "true"
+        return await trusted(
+            request,
+            lambda t, a, b: cursor_page(
+                request.query_params, t.issuers(include_archived=archived), default=20
+            ),
+            wrote=False,
+        )
+
+    async def issuer(request: Request) -> Response:
+        issuer_id = request.path_params["issuer_id"]
+        if request.method == "GET":
+            return await trusted(request, lambda t, a, b: t.issuer(issuer_id), wrote=False)
+        return await trusted(request, lambda t, a, b: t.update_issuer(issuer_id, b, a), wrote=True)
+
+    async def archive_issuer(request: Request) -> Response:
+        issuer_id = request.path_params["issuer_id"]
+        return await trusted(request, lambda t, a, b: t.archive_issuer(issuer_id, a), wrote=True)
+
+    async def rules(request: Request) -> Response:
+        admin = request.app.state.store.admin
+        if request.method == "POST":
+
+            def exists(workspace_id: str) -> bool:
+                return any(
+                    w["id"] == workspace_id
+                    for w in admin.workspaces(include_archived=False, include_default=True)
+                )
+
+            return await trusted(request, lambda t, a, b: t.create_rule(b, a, exists), wrote=True)
+        archived = request.query_params.get("include_archived", "false") == "true"
+        issuer_id = request.query_params.get("issuer_id")
+        return await trusted(
+            request,
+            lambda t, a, b: cursor_page(
+                request.query_params,
+                t.rules(include_archived=archived, issuer_id=issuer_id),
+                default=20,
+            ),
+            wrote=False,
+        )
+
+    async def rule(request: Request) -> Response:
+        rule_id = request.path_params["rule_id"]
+        if request.method == "GET":
+            return await trusted(request, lambda t, a, b: t.rule(rule_id), wrote=False)
+        return await trusted(request, lambda t, a, b: t.update_rule(rule_id, b, a), wrote=True)
+
+    async def archive_rule(request: Request) -> Response:
+        rule_id = request.path_params["rule_id"]
+        return await trusted(request, lambda t, a, b: t.archive_rule(rule_id, a), wrote=True)
+
+    async def rule_workspaces(request: Request) -> Response:
+        rule_id = request.path_params["rule_id"]
+        admin = request.app.state.store.admin
+        if request.method == "GET":
+            names = {
+                w["id"]: w["name"]
+                for w in admin.workspaces(include_archived=True, include_default=True)
+            }
+            return await trusted(
+                request,
+                lambda t, a, b: cursor_page(
+                    request.query_params,
+                    [_enabled(rule_id, w, names.get(w)) for w in t.rule_workspaces(rule_id)],
+                    default=20,
+                ),
+                wrote=False,
+            )
+
+        def add(t: Any, a: str, b: dict[str, Any]) -> Any:
+            workspace_id = b.get("workspace_id")
+            if not any(
+                w["id"] == workspace_id
+                for w in admin.workspaces(include_archived=False, include_default=True)
+            ):
+                raise ErrorAnswer(400, f"workspace_id: no active workspace {workspace_id!r}.")
+            t.set_rule_workspace(rule_id, workspace_id, enabled=True, actor=a)
+            return {**_enabled(rule_id, str(workspace_id), None), "created_by_actor_id": a}
+
+        return await trusted(request, add, wrote=True)
+
+    async def rule_workspace(request: Request) -> Response:
+        rule_id, workspace_id = request.path_params["rule_id"], request.path_params["workspace_id"]
+
+        def remove(t: Any, a: str, b: dict[str, Any]) -> Any:
+            t.set_rule_workspace(rule_id, workspace_id, enabled=False, actor=a)
+            return {
+                "type": "federation_rule_workspace_deleted",
+                "federation_rule_id": rule_id,
+                "workspace_id": workspace_id,
+            }
+
+        return await trusted(request, remove, wrote=True)
 
     async def accounts(request: Request) -> Response:
         actor = oauth_only(request)
@@ -156,8 +263,21 @@ def federation_routes(
         return JSONResponse(archived)
 
     accounts_path = "/v1/organizations/service_accounts"
+    issuers_path = "/v1/organizations/federation_issuers"
+    rules_path = "/v1/organizations/federation_rules"
     return [
-        Route("/v1/organizations/federation_rules/{rule_id}", rule, methods=["GET"]),
+        Route(issuers_path, issuers, methods=["GET", "POST"]),
+        Route(f"{issuers_path}/{{issuer_id}}", issuer, methods=["GET", "POST"]),
+        Route(f"{issuers_path}/{{issuer_id}}/archive", archive_issuer, methods=["POST"]),
+        Route(rules_path, rules, methods=["GET", "POST"]),
+        Route(f"{rules_path}/{{rule_id}}", rule, methods=["GET", "POST"]),
+        Route(f"{rules_path}/{{rule_id}}/archive", archive_rule, methods=["POST"]),
+        Route(f"{rules_path}/{{rule_id}}/workspaces", rule_workspaces, methods=["GET", "POST"]),
+        Route(
+            f"{rules_path}/{{rule_id}}/workspaces/{{workspace_id}}",
+            rule_workspace,
+            methods=["DELETE"],
+        ),
         Route(accounts_path, accounts, methods=["GET", "POST"]),
         Route(f"{accounts_path}/{{service_account_id}}", account, methods=["GET", "POST"]),
         Route(f"{accounts_path}/{{service_account_id}}/archive", archive_account, methods=["POST"]),
@@ -178,6 +298,18 @@ async def _grant(
         return await read_body(request)
     except ErrorAnswer as exc:
         raise OAuthError(400, "invalid_request", exc.message) from exc
+
+
+def _enabled(rule_id: str, workspace_id: str, name: str | None) -> dict[str, Any]:
+    """A rule's workspace as the SDK's ``BetaFederationRuleWorkspace``."""
+    return {
+        "type": "federation_rule_workspace",
+        "federation_rule_id": rule_id,
+        "workspace_id": workspace_id,
+        "workspace_name": name,
+        "created_at": "2026-04-01T00:00:00Z",
+        "created_by_actor_id": None,
+    }
 
 
 def _claim_value(value: Any) -> bool:
