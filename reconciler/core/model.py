@@ -258,6 +258,9 @@ class Plan:
     # The operator's policy on these changes (--policy); never read back from a saved
     # plan, which is untrusted: apply and show judge again.
     policy: Verdict | None = None
+    # Security-relevant drift found live (a new federation rule, a changed match, a new
+    # webhook URL, a new admin-role service account), written or not: said first.
+    alerts: tuple[str, ...] = ()
 
     @property
     def to_change(self) -> int:
@@ -281,6 +284,11 @@ class Plan:
                 f"No changes now; {edited} hold{'s' if edited != 1 else ''} edited, "
                 "each a change when it ends."
             )
+        elif self.is_empty and self.alerts:
+            head = (
+                "No changes to write, but the live organization differs from the file in "
+                f"{len(self.alerts)} security-relevant way{'s' if len(self.alerts) != 1 else ''}."
+            )
         elif self.is_empty:
             head = "No changes: the live organization matches the file."
         else:
@@ -301,6 +309,7 @@ class Plan:
             "provider": self.provider,
             "api": dict(self.api),
             "resources": [r.data() for r in self.resources],
+            "alerts": list(self.alerts),
             "warnings": list(self.warnings),
             "guards": list(self.guards),
             "about": dict(self.about),

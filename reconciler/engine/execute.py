@@ -41,6 +41,7 @@ async def apply_plan(
 ) -> ApplyReport:
     """Apply every resource change once; never raises for one resource's failure."""
     stop = stop or asyncio.Event()
+    await session.ready(plan.resources)
     results: dict[str, ResourceResult] = {}
     abort: list[str] = []
 

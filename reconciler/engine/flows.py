@@ -65,7 +65,11 @@ class PlannedFile:
     def has_changes(self) -> bool:
         """Changes now, or (with a base) a hold the edit changes: it changes the
         organization later, unreviewed otherwise."""
-        return not self.plan.is_empty or bool(self.sections and self.sections[0].holds)
+        return (
+            not self.plan.is_empty
+            or bool(self.plan.alerts)
+            or bool(self.sections and self.sections[0].holds)
+        )
 
 
 async def plan_edit(

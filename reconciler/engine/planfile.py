@@ -104,6 +104,7 @@ def load_saved(path: Path) -> SavedPlan:
         plan = Plan(
             resources=_resources(data["resources"]),
             warnings=tuple(str(w) for w in data.get("warnings", [])),
+            alerts=tuple(str(w) for w in data.get("alerts", [])),
             unmanaged=unmanaged,
             targets=tuple(str(t) for t in data.get("targets", [])),
             source={str(k): str(v) for k, v in dict(data.get("source", {})).items()},

@@ -70,6 +70,7 @@ def make_plan(
     notes += [w for a, w in holds.ending_soon(desired.holds, as_of, desired.source) if kept(a)]
     return Plan(
         resources=changes,
+        alerts=tuple(alert for address, alert in proposal.alerts if kept(address)),
         warnings=tuple(notes + warnings),
         unmanaged=dict(proposal.unmanaged),
         targets=targets,

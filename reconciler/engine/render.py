@@ -85,6 +85,7 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
     if plan.targets:
         targets = visible(", ".join(plan.targets))
         lines += [style(f"Targeted plan: only {targets}.", fg="yellow"), ""]
+    lines += alerts_text(plan.alerts, style)
     if not plan.is_empty:
         lines += ["reconciler will make these changes:", ""]
     for resource in plan.resources:
@@ -166,6 +167,24 @@ def _heading(resource: ResourceChange, *, count_fields: bool = False) -> str:
     return f"{heading} ({', '.join(notes)})" if notes else heading
 
 
+ALERTS_HEADING = "Security-relevant changes found live"
+
+
+def alerts_text(alerts: tuple[str, ...], style: Callable[..., str]) -> list[str]:
+    """Security-relevant drift, first and loud: who can sign in, where events go."""
+    if not alerts:
+        return []
+    lines = [style(f"{ALERTS_HEADING}:", fg="red", bold=True)]
+    return lines + [style(f"  !! {visible(a)}", fg="red") for a in alerts] + [""]
+
+
+def alerts_markdown(alerts: tuple[str, ...]) -> list[str]:
+    if not alerts:
+        return []
+    lines = ["> [!CAUTION]", f"> **{ALERTS_HEADING}:**"]
+    return lines + [f"> - {markdown_text(a)}" for a in alerts] + [""]
+
+
 def plan_json(plan: Plan) -> str:
     return json.dumps(plan.data(), indent=2, ensure_ascii=False) + "\n"
 
@@ -206,6 +225,7 @@ def _plan_head(plan: Plan) -> list[str]:
             f"_Targeted plan: only {', '.join(f'`{markdown_code(t)}`' for t in plan.targets)}._",
             "",
         ]
+    lines += alerts_markdown(plan.alerts)
     lines += [f"**{plan.summary()}**", ""]
     lines += holds_markdown(plan.holds)
     if plan.warnings:
@@ -357,6 +377,8 @@ def sections_text(whole: Plan, change: Plan, drift: Plan, *, color: bool = False
     top = []
     if shown_api := api_line(whole.api):
         top.append(style(shown_api, dim=True) + "\n")
+    if whole.alerts:
+        top.append("\n".join(alerts_text(whole.alerts, style)))
     if whole.warnings:
         warnings = [style(f"  ! {visible(w)}", fg="magenta") for w in whole.warnings]
         top.append("\n".join([style("Warnings:", fg="magenta", bold=True), *warnings]) + "\n")
@@ -372,7 +394,7 @@ def sections_text(whole: Plan, change: Plan, drift: Plan, *, color: bool = False
         top.append("\n".join(policy_lines(whole.policy, style)))
     parts = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
-        quiet = replace(part, warnings=(), api={}, guards=(), policy=None)
+        quiet = replace(part, warnings=(), alerts=(), api={}, guards=(), policy=None)
         empty = part.is_empty and not part.holds
         body = plan_text(quiet, color=color) if not empty else "None.\n"
         parts.append(style(f"== {heading} ==", bold=True) + "\n\n" + body)
@@ -393,6 +415,7 @@ def sections_markdown(
     head = [f"### {title}", ""]
     if shown_api := api_line(whole.api):
         head += [f"_{markdown_text(shown_api)}_", ""]
+    head += alerts_markdown(whole.alerts)
     if whole.warnings:
         head += ["> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in whole.warnings] + [""]
     head += holds_markdown(whole.holds)
@@ -406,7 +429,7 @@ def sections_markdown(
         if part.is_empty and not part.holds:
             blocks.append((f"#### {heading}\n\nNone.\n", False))
             continue
-        quiet = replace(part, warnings=(), api={}, guards=(), policy=None)
+        quiet = replace(part, warnings=(), alerts=(), api={}, guards=(), policy=None)
         blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(quiet)), False))
         blocks += _resource_blocks(part, level=5)
     return _fit("\n".join(head).rstrip() + "\n", blocks, max_chars, full_plan)

@@ -77,6 +77,9 @@ class Proposal:
     notes: Sequence[tuple[str, str]] = ()
     # One line per address for a reader of the plan (``$500.00 → $600.00 a month``).
     about: Mapping[str, str] = field(default_factory=dict)
+    # Security-relevant drift, by address: said at the top of a plan, and drift for
+    # --detailed-exitcode even when nothing will be written.
+    alerts: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,10 @@ class Session(Protocol):
 
     async def export(self) -> dict[str, Any]:
         """The live organization as this provider's file data."""
+
+    async def ready(self, changes: Sequence[ResourceChange]) -> None:
+        """Refuse, before any write, what this API cannot do safely as the operator
+        set it up (a secret answered once with nowhere to go); nothing when it can."""
 
     async def advise(self, changes: Sequence[ResourceChange]) -> Advice:
         """What the API's reports say about ``changes`` before they are applied; reads

@@ -43,6 +43,9 @@ class Ledger:
         self.drift_after_write: dict[str, dict[str, Any]] = {}
         self.stop_after: tuple[int, asyncio.Event] | None = None
 
+    async def ready(self, changes: Any) -> None:
+        """Every plan is ready here: nothing is answered once."""
+
     async def write(self, change: ResourceChange) -> str | None:
         self.writes.append(change.address)
         self.in_flight += 1

@@ -13,7 +13,7 @@ import click
 from reconciler.core.edits import Edit
 from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.net.connection import Connection
-from reconciler.providers.anthropic_admin import addresses, adopting, proposals
+from reconciler.providers.anthropic_admin import addresses, adopting, proposals, surface
 from reconciler.providers.base import (
     CommandKit,
     Proposal,
@@ -39,6 +39,10 @@ class AnthropicAdminProvider:
         ("workspaces",),
         ("workspaces", "*", "members"),
         ("api_keys",),
+        ("service_accounts",),
+        ("federation", "issuers"),
+        ("federation", "rules"),
+        ("webhooks",),
     )
 
     def schema(self) -> Mapping[str, Any]:
@@ -58,6 +62,8 @@ class AnthropicAdminProvider:
         }
         if kind in inside:
             return ("workspaces", names[0], inside[kind], names[1])
+        if kind in surface.SECTIONS:
+            return (*surface.SECTIONS[kind], *names)
         section = {
             addresses.USER: "users",
             addresses.WORKSPACE: "workspaces",

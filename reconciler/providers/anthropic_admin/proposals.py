@@ -27,13 +27,17 @@ from reconciler.core.edits import Put
 from reconciler.core.errors import ConfigError, Problem
 from reconciler.core.fielddiff import differing
 from reconciler.core.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
-from reconciler.providers.anthropic_admin import addresses, limits
+from reconciler.providers.anthropic_admin import addresses, limits, surface, surface_plan
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
+    ISSUER,
     MEMBER,
     RATE_LIMIT,
+    RULE,
+    SERVICE_ACCOUNT,
     SPEND_LIMIT,
     USER,
+    WEBHOOK,
     WORKSPACE,
     WORKSPACE_SPEND_LIMIT,
 )
@@ -48,6 +52,10 @@ _KIND_ORDER = {
     SPEND_LIMIT: 4,
     WORKSPACE_SPEND_LIMIT: 5,
     RATE_LIMIT: 6,
+    SERVICE_ACCOUNT: 7,
+    ISSUER: 8,
+    RULE: 9,
+    WEBHOOK: 10,
 }
 WORKSPACE_GEO = f"{addresses.RESIDENCY}workspace_geo"
 
@@ -86,7 +94,9 @@ def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], froze
         found[addresses.make(API_KEY, key_id)] = dict(fields or {})
     for period, amount in (data.get("spend_limits") or {}).items():
         found[addresses.make(SPEND_LIMIT, period)] = {"amount": amount}
-    return found, frozenset(prune)
+    guarded, pruned = surface.file_resources(data)
+    found.update(guarded)
+    return found, frozenset(prune | pruned)
 
 
 def _by_email(section: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -133,7 +143,22 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     planner.expire()
     planner.prune()
     planner.notes += [("", w) for w in live.context.get("sign_in_warnings", ())]
-    return planner.proposal()
+    return _joined(planner.proposal(), surface_plan.propose(desired, live))
+
+
+def _joined(first: Proposal, second: Proposal) -> Proposal:
+    """The people, workspaces and limits' proposal with the security surface's."""
+    changes = [*first.changes, *second.changes]
+    changes.sort(key=lambda c: (_KIND_ORDER[addresses.parse(c.address)[0]], c.address))
+    return Proposal(
+        changes,
+        unmanaged={**first.unmanaged, **second.unmanaged},
+        problems={**first.problems, **second.problems},
+        settlements={**first.settlements, **second.settlements},
+        notes=[*first.notes, *second.notes],
+        about={**first.about, **second.about},
+        alerts=[*first.alerts, *second.alerts],
+    )
 
 
 class _Planner:
@@ -539,28 +564,35 @@ def review(changes: Sequence[ResourceChange], live: LiveState) -> tuple[list[str
     """Warnings (archives cannot be undone) and the guards on removals: more than 25% of
     a section (the organization's users and invites; one workspace's members), or any
     organization admin."""
-    warnings = [
-        f"{c.address}: archiving cannot be undone, and deactivates the workspace's API keys"
-        for c in changes
-        if c.action is Action.ARCHIVE
-    ] + limits.review(changes, live)
+    warnings = (
+        [
+            f"{c.address}: archiving cannot be undone, and deactivates the workspace's API keys"
+            for c in changes
+            if c.action is Action.ARCHIVE
+        ]
+        + limits.review(changes, live)
+        + surface_plan.review(list(changes))
+    )
     guards: list[str] = []
     sections: dict[str, list[str]] = {}
     for change in changes:
-        if change.action is not Action.DELETE:
-            continue
         kind, names = addresses.parse(change.address)
-        section = addresses.prefix(USER) if kind == USER else addresses.prefix(MEMBER, names[0])
+        if not change.action.removes or kind in (WORKSPACE, SPEND_LIMIT, WORKSPACE_SPEND_LIMIT):
+            continue
+        section = addresses.prefix(MEMBER, names[0]) if kind == MEMBER else addresses.prefix(kind)
         sections.setdefault(section, []).append(change.address)
         if kind == USER and change.changes.get("role", FieldChange(None, None)).before == "admin":
             guards.append(f"removes the organization admin {names[0]}")
     for section, removed in sections.items():
         total = sum(1 for a in live.resources if a.startswith(section))
         if total and len(removed) / total > PRUNE_SHARE:
+            kind = addresses.parse(removed[0])[0]
             what = (
-                "users and invites"
-                if section == addresses.prefix(USER)
-                else (f"members of workspace {json.dumps(addresses.parse(removed[0])[1][0])}")
+                f"members of workspace {json.dumps(addresses.parse(removed[0])[1][0])}"
+                if kind == MEMBER
+                else "users and invites"
+                if kind == USER
+                else f"{kind.replace('_', ' ')}s"
             )
             guards.append(
                 f"removes {len(removed)} of {total} {what} ({len(removed) / total:.0%}), "

@@ -39,18 +39,28 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from reconciler.core.errors import ApiError, TransportError
+from reconciler.core.errors import ApiError, TransportError, UnsafePlanError
 from reconciler.core.escape import visible
 from reconciler.core.model import Action, LiveResource, LiveState, ResourceChange
 from reconciler.net import bounded
 from reconciler.net.connection import Connection, check_listening, verify_for
-from reconciler.providers.anthropic_admin import addresses, answers, reports
+from reconciler.providers.anthropic_admin import (
+    addresses,
+    answers,
+    reports,
+    surface,
+    surface_calls,
+)
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
+    ISSUER,
     MEMBER,
     RATE_LIMIT,
+    RULE,
+    SERVICE_ACCOUNT,
     SPEND_LIMIT,
     USER,
+    WEBHOOK,
     WORKSPACE,
     WORKSPACE_SPEND_LIMIT,
 )
@@ -159,9 +169,10 @@ class AdminSession:
             self._spend_limits(),
             self._read("read the organization", self.org.retrieve),
             self._signed_in_under(),
+            surface_calls.read(self, oauth=self._connection.federation is not None),
         )
         (users, invites, workspaces, others, keys) = reads[:5]
-        (table, unreadable), spend, organization, rule = reads[5:]
+        (table, unreadable), spend, organization, rule, guarded = reads[5:]
         found, invited = answers.people(users, invites)
         emails = {u.id: u.email.lower() for u in users}
         spaces = answers.Workspaces.of(workspaces, listed_without_default=others)
@@ -201,6 +212,9 @@ class AdminSession:
             found[addresses.make(API_KEY, key.id)] = LiveResource(
                 {"name": key.name, "status": key.status}, None, key.id
             )
+        named = {w.id: w.name for w in active}
+        accounts, issuers, rules, hooks = guarded
+        found.update(surface.live_resources(accounts, issuers, rules, hooks, named))
         return LiveState(
             found,
             context={
@@ -214,6 +228,10 @@ class AdminSession:
                 "rate_limits_unreadable": unreadable,
                 "spend_limits_readable": spend is not None,
                 "currency": next((limit.currency for limit in spend or []), None),
+                "oauth": self._connection.federation is not None,
+                "webhooks_unreadable": None
+                if hooks is not None
+                else "the Admin API answered 404: webhooks are not turned on for it",
             },
             organization=organization.id,
         )
@@ -268,9 +286,12 @@ class AdminSession:
         """The spend limits, or None without Admin API access to them."""
         return await self._spend_limits()
 
-    async def listed(self, what: str, lister: Callable[..., Any], **params: Any) -> list[Any]:
-        """Every item of one of the SDK's lists, each checked against its type."""
-        return await self._all(what, lister, **params)
+    async def listed(
+        self, what: str, lister: Callable[..., Any], *, page: int = PAGE_SIZE, **params: Any
+    ) -> list[Any]:
+        """Every item of one of the SDK's lists (``page`` at a time: the webhooks' list
+        takes at most 100), each checked against its type."""
+        return await self._all(what, lister, page=page, **params)
 
     async def report(
         self, what: str, lister: Callable[..., Any], **params: Any
@@ -307,7 +328,43 @@ class AdminSession:
         return address
 
     async def export(self) -> dict[str, Any]:
-        return file_data(await self.read_live())
+        live = await self.read_live()
+        return {**file_data(live), **surface.export_sections(live.resources)}
+
+    # -- what the security surface's calls need (``surface_calls.Calls``) -------------------
+
+    async def call(self, what: str, call: Awaitable[Any], *, missing_ok: bool = False) -> Any:
+        return await self._calling(what, call, missing_ok=missing_ok)
+
+    async def create_once(
+        self, what: str, send: Callable[[anthropic.AsyncAnthropic], Awaitable[Any]], address: str
+    ) -> str | None:
+        return await self._create(what, send, address)
+
+    async def index(self) -> LiveState:
+        return await self._live()
+
+    async def ready(self, changes: Sequence[ResourceChange]) -> None:
+        """Refuse, before any write, a webhook to create with nowhere for its secret."""
+        hooks = [
+            c.address
+            for c in changes
+            if c.action is Action.CREATE and addresses.parse(c.address)[0] == WEBHOOK
+        ]
+        sink = self._connection.secret_sink
+        if hooks and sink is None:
+            raise UnsafePlanError(
+                f"The plan creates {', '.join(hooks)}, and a webhook's signing secret is "
+                "answered only once: say where it goes with --webhook-secrets-file PATH or "
+                "--webhook-secret-command COMMAND; nothing was written."
+            )
+        if hooks and sink is not None:
+            sink.check()
+
+    async def _surface(self, change: ResourceChange, *names: str) -> None:
+        await surface_calls.write(self, change, self._connection.secret_sink)
+        if change.action is Action.CREATE:
+            self._index = None  # what is created next may refer to it by name
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -326,6 +383,11 @@ class AdminSession:
             (Action.CREATE, WORKSPACE): self._create_workspace,
             (Action.UPDATE, WORKSPACE): self._update_workspace,
             (Action.ARCHIVE, WORKSPACE): self._archive_workspace,
+            **{
+                (action, kind): self._surface
+                for kind in (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK)
+                for action in (Action.CREATE, Action.UPDATE, Action.ARCHIVE, Action.DELETE)
+            },
             (Action.CREATE, USER): self._create_user,
             (Action.UPDATE, USER): self._update_user,
             (Action.REPLACE, USER): self._replace_user,
@@ -669,12 +731,15 @@ class AdminSession:
         return self._exchange is not None
 
     async def _all(
-        self, what: str, lister: Callable[..., Any], *args: Any, **params: Any
+        self,
+        what: str,
+        lister: Callable[..., Any],
+        *args: Any,
+        page: int = PAGE_SIZE,
+        **params: Any,
     ) -> list[Any]:
         async def collect() -> list[Any]:
-            return [
-                answers.checked(item) async for item in lister(*args, limit=PAGE_SIZE, **params)
-            ]
+            return [answers.checked(item) async for item in lister(*args, limit=page, **params)]
 
         return await self._calling(what, collect())
 

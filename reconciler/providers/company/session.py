@@ -41,6 +41,9 @@ class CompanySession:
     async def read_live(self) -> LiveState:
         return await self.client.read_live()
 
+    async def ready(self, changes: Sequence[ResourceChange]) -> None:
+        """Nothing the Company API answers once: every plan it can make is ready."""
+
     async def advise(self, changes: Sequence[ResourceChange]) -> Advice:
         """Nothing to add: the Company API's plan says all it knows from live state."""
         return Advice()

@@ -1,0 +1,197 @@
+"""The plan of the security surface's sections (``surface``): creates, updates and
+removals of what reconciler may write; alerts and adoptable settlements for what it
+may not; a rule's effect in words beside its line, and the warnings a reviewer needs.
+
+Service accounts, issuers and rules are read only when signed in by federation (an
+Admin API key cannot read them): a file that lists them, signed in with a key, gets one
+problem that says so and nothing else of them is planned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.core.fielddiff import differing
+from reconciler.core.model import (
+    Action,
+    DesiredState,
+    FieldChange,
+    LiveResource,
+    LiveState,
+    ResourceChange,
+)
+from reconciler.providers.anthropic_admin import addresses, rule_words, surface
+from reconciler.providers.anthropic_admin.addresses import ISSUER, RULE, SERVICE_ACCOUNT, WEBHOOK
+from reconciler.providers.base import Proposal, Settlement
+
+KINDS = (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK)
+_NAMES = {
+    SERVICE_ACCOUNT: "service account",
+    ISSUER: "federation issuer",
+    RULE: "federation rule",
+    WEBHOOK: "webhook",
+}
+
+
+def propose(desired: DesiredState, live: LiveState) -> Proposal:
+    """What the file's security sections ask of the live organization."""
+    context = live.context
+    readable = {
+        kind: context.get("oauth", False) if kind in surface.OAUTH_ONLY else True for kind in KINDS
+    }
+    if context.get("webhooks_unreadable"):
+        readable[WEBHOOK] = False
+    ours = {a: f for a, f in desired.resources.items() if addresses.parse(a)[0] in KINDS}
+    current = {a: r for a, r in live.resources.items() if addresses.parse(a)[0] in KINDS}
+    problems: dict[str, str] = {}
+    why: str | None
+    blocked = [a for a in ours if not readable[addresses.parse(a)[0]]]
+    if blocked:
+        why = (
+            surface.NEEDS_FEDERATION
+            if any(addresses.parse(a)[0] in surface.OAUTH_ONLY for a in blocked)
+            else f"the organization's webhooks cannot be read ({context['webhooks_unreadable']})"
+        )
+        problems[blocked[0]] = why
+    issuer_urls = _issuer_urls(ours, current)
+    console_issuers = {
+        str(r.fields.get("issuer"))
+        for a, r in current.items()
+        if addresses.parse(a)[0] == RULE
+        and not set(str(r.fields.get("oauth_scope")).split()) <= surface.WORKLOAD_SCOPES
+    }
+    changes: list[ResourceChange] = []
+    updates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    notes: list[tuple[str, str]] = []
+    alerts: list[tuple[str, str]] = []
+    settlements: dict[str, Settlement] = {}
+    about: dict[str, str] = {}
+    for address, fields in ours.items():
+        kind, names = addresses.parse(address)
+        if not readable[kind]:
+            continue
+        resource = current.get(address)
+        now = resource.fields if resource else None
+        wanted = {n: v for n, v in fields.items() if n != "id"}
+        if "id" in fields and resource is not None and resource.id != fields["id"]:
+            problems[address] = (
+                f"{address} is pinned to id {fields['id']}, but the live one of this name is "
+                f"{resource.id}"
+            )
+            continue
+        if kind == RULE:
+            url = issuer_urls.get(str(wanted.get("issuer")))
+            about[address] = rule_words.effect({**(now or {}), **wanted}, url)
+            notes += [(address, w) for w in rule_words.warnings(address, wanted, url)]
+        why = surface.watched_why(kind, now, {**wanted, "_name": names[0]}, console_issuers)
+        if why is not None:
+            if now is None or any(wanted[n] != now.get(n) for n in wanted):
+                said, settlement = surface.watched(address, now, wanted, why)
+                alerts.append((address, said))
+                if settlement is not None:
+                    settlements[address] = settlement
+            continue
+        if now is None:
+            requires = _requires(kind, wanted, ours, current)
+            changes.append(
+                ResourceChange(
+                    address,
+                    Action.CREATE,
+                    None,
+                    {n: FieldChange(None, v) for n, v in wanted.items()},
+                    tuple(requires),
+                )
+            )
+            continue
+        if kind == RULE and wanted.get("issuer", now["issuer"]) != now["issuer"]:
+            problems[address] = (
+                f"{address}: its issuer is {now['issuer']} live and {wanted['issuer']} in the "
+                "file, and a rule's issuer never changes: give the new rule another name, "
+                "and remove this one"
+            )
+            continue
+        updates[address] = ({n: now.get(n) for n in wanted}, wanted)
+    changes += [
+        ResourceChange(address, Action.UPDATE, None, found)
+        for address, found in differing(updates).items()
+    ]
+    unmanaged: dict[str, LiveResource] = {}
+    for address, resource in current.items():
+        kind = addresses.parse(address)[0]
+        if address in ours or not readable[kind]:
+            continue
+        if any(address.startswith(p) for p in desired.prune):
+            why = surface.watched_why(kind, resource.fields, {}, console_issuers)
+            if why is None:
+                removal = Action.DELETE if kind == WEBHOOK else Action.ARCHIVE
+                gone = {n: FieldChange(v, None) for n, v in resource.fields.items()}
+                changes.append(ResourceChange(address, removal, None, gone))
+                continue
+            alerts.append(
+                (
+                    address,
+                    f"{address} is live and not in the pruned section, and reconciler "
+                    f"will not remove it: {why}",
+                )
+            )
+        unmanaged[address] = resource
+    alerts[:0] = surface.alerts_for(changes, unmanaged)
+    counts: dict[str, int] = {}
+    for address in unmanaged:
+        name = _NAMES[addresses.parse(address)[0]]
+        counts[name] = counts.get(name, 0) + 1
+    return Proposal(
+        changes,
+        unmanaged=counts,
+        problems=problems,
+        settlements=settlements,
+        notes=notes,
+        about=about,
+        alerts=alerts,
+    )
+
+
+def _issuer_urls(
+    ours: Mapping[str, Mapping[str, Any]], current: Mapping[str, LiveResource]
+) -> dict[str, str]:
+    """Each issuer's URL by name, the file's over the live one."""
+    urls: dict[str, str] = {}
+    for address, resource in current.items():
+        if addresses.parse(address)[0] == ISSUER:
+            urls[addresses.parse(address)[1][0]] = str(resource.fields["issuer_url"])
+    for address, fields in ours.items():
+        if addresses.parse(address)[0] == ISSUER and "issuer_url" in fields:
+            urls[addresses.parse(address)[1][0]] = str(fields["issuer_url"])
+    return urls
+
+
+def _requires(
+    kind: str,
+    wanted: Mapping[str, Any],
+    ours: Mapping[str, Mapping[str, Any]],
+    current: Mapping[str, LiveResource],
+) -> list[str]:
+    """A new rule waits for its issuer and service account when this plan creates them."""
+    if kind != RULE:
+        return []
+    needed = [
+        addresses.make(ISSUER, str(wanted.get("issuer"))),
+        addresses.make(SERVICE_ACCOUNT, str(wanted.get("service_account"))),
+    ]
+    return [a for a in needed if a in ours and a not in current]
+
+
+def review(changes: list[ResourceChange]) -> list[str]:
+    """Warnings for the removals of the security surface (they cannot be undone)."""
+    said = []
+    for change in changes:
+        kind = addresses.parse(change.address)[0]
+        if kind in (SERVICE_ACCOUNT, ISSUER, RULE) and change.action is Action.ARCHIVE:
+            said.append(f"{change.address}: archiving cannot be undone")
+        if kind == WEBHOOK and change.action is Action.DELETE:
+            said.append(
+                f"{change.address}: deleting it stops its deliveries, and its signing secret "
+                "is gone with it"
+            )
+    return said
