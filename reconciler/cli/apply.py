@@ -24,6 +24,7 @@ from reconciler.cli.options import (
     global_options,
     keys_and_host,
     run,
+    secret_options,
     targets_option,
     wants_color,
 )
@@ -94,6 +95,7 @@ from reconciler.net.connection import Connection
 )
 @api_key_env_option
 @federation_options
+@secret_options
 @policy_options
 @click.pass_context
 def apply(

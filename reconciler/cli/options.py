@@ -19,6 +19,7 @@ from reconciler.core import escape
 from reconciler.core.errors import ApprovalError, ReconcilerError
 from reconciler.core.files import check_writable
 from reconciler.core.model import DesiredState, Plan
+from reconciler.core.secret_sink import SecretSink
 from reconciler.net.connection import (
     Connection,
     RetryPolicy,
@@ -42,6 +43,7 @@ class Options:
     insecure: bool = False
     timeout: float = RetryPolicy.timeout
     federation: FederationChoice = field(default_factory=FederationChoice)
+    secret_sink: SecretSink | None = None  # apply's: where a webhook's secret goes
 
 
 def _set(name: str, value: Any) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -168,6 +170,47 @@ def _choose(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return record
 
 
+def secret_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """apply's ``--webhook-secrets-file`` and ``--webhook-secret-command``: where the
+    signing secret of a webhook it creates goes (answered once, kept nowhere else)."""
+
+    def record(kind: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+        def chosen(ctx: click.Context, _: click.Parameter, given: Any) -> None:
+            if given is None:
+                return
+            options = options_of(ctx)
+            if options.secret_sink is not None:
+                raise click.UsageError(
+                    "Give --webhook-secrets-file or --webhook-secret-command, not both."
+                )
+            options.secret_sink = SecretSink(**{kind: given})
+
+        return chosen
+
+    for option in (
+        click.option(
+            "--webhook-secret-command",
+            metavar="COMMAND",
+            default=None,
+            expose_value=False,
+            callback=record("command"),
+            help="Give each new webhook's signing secret to COMMAND on standard input (its "
+            "name in RECONCILER_SECRET_NAME); run without a shell.",
+        ),
+        click.option(
+            "--webhook-secrets-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=record("file"),
+            help="Write each new webhook's signing secret into this JSON file (mode 0600), "
+            "by the webhook's name. Creating a webhook needs this or --webhook-secret-command.",
+        ),
+    ):
+        f = option(f)
+    return f
+
+
 def federation_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--auth`` and the federation options, for the commands that reach the Admin API.
     Each falls back to the SDK's environment variable (see ``federation``); the identity
@@ -272,6 +315,7 @@ def connection_for(
         key,
         source,
         federation=federation,
+        secret_sink=options.secret_sink if write else None,
         insecure=options.insecure,
         concurrency=concurrency,
         retry=RetryPolicy(timeout=options.timeout),

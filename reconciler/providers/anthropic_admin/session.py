@@ -26,6 +26,7 @@ What is read for the reports' sake (``usage``, the plan's spend guardrails) is i
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -763,6 +764,12 @@ class AdminSession:
         try:
             async with self._limit:
                 return await call
+        except asyncio.CancelledError:
+            # Cancelled while waiting for its turn (a sibling read failed): the call was
+            # never started, and is closed so that it is not reported as never awaited.
+            if inspect.iscoroutine(call):
+                call.close()
+            raise
         except anthropic.NotFoundError as exc:
             if missing_ok:
                 return None  # type: ignore[return-value]  # a removal of what is gone

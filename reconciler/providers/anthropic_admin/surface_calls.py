@@ -11,6 +11,7 @@ without the SDK's retries; looked for after a failure that may have written).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -51,11 +52,13 @@ async def read(calls: Calls, *, oauth: bool) -> tuple[list[Any] | None, ...]:
     org = calls.org
     trusted: list[list[Any] | None] = [None, None, None]
     if oauth:
-        trusted = [
-            await calls.listed("list service accounts", org.service_accounts.list),
-            await calls.listed("list federation issuers", org.federation.issuers.list),
-            await calls.listed("list federation rules", org.federation.rules.list),
-        ]
+        trusted = list(
+            await asyncio.gather(
+                calls.listed("list service accounts", org.service_accounts.list),
+                calls.listed("list federation issuers", org.federation.issuers.list),
+                calls.listed("list federation rules", org.federation.rules.list),
+            )
+        )
     try:
         hooks: list[Any] | None = await calls.listed("list webhooks", org.webhooks.list, page=100)
     except ApiError as exc:

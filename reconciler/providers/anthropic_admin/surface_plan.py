@@ -136,7 +136,11 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
                 )
             )
         unmanaged[address] = resource
-    alerts[:0] = surface.alerts_for(changes, unmanaged)
+    # Alerts of what the file does not list only in sections it keeps (lists or prunes):
+    # a file that leaves webhooks alone is not told of each one every night.
+    kept = {addresses.parse(a)[0] for a in [*ours, *desired.prune]}
+    watched_here = {a: r for a, r in unmanaged.items() if addresses.parse(a)[0] in kept}
+    alerts[:0] = surface.alerts_for(changes, watched_here)
     counts: dict[str, int] = {}
     for address in unmanaged:
         name = _NAMES[addresses.parse(address)[0]]
