@@ -1,0 +1,198 @@
+"""Issue 33 end to end: the installed CLI, signed in to the sandbox by federation, keeps
+service accounts, federation issuers and rules, and webhooks as code. Each is exported
+and plans clean from its export; changed through the SDK, it is reported as drift
+(loudly, at the top) and adopted back; what reconciler may write is applied and read
+back; an org:admin rule changed outside is reported and never planned as a write; a
+webhook created from the file leaves its secret only where the operator said; a file
+signed in with a key gets one sentence."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+import yaml
+
+from tests.support.sandbox import ORG_ADMIN_KEY, RULE_ID, SandboxProcess, run_installed
+
+pytestmark = pytest.mark.e2e
+SEED = Path("reconciler/examples/sandbox-seed.yaml")
+
+
+def exported(sandbox: SandboxProcess, env: dict[str, str], tmp_path: Path) -> Path:
+    out = tmp_path / "org.yaml"
+    done = run_installed("export", "--provider", "anthropic-admin", "--out", str(out), env=env)
+    assert done.exit_code == 0, done.output
+    return out
+
+
+def keyed(sandbox: SandboxProcess) -> Any:
+    return anthropic.Anthropic(
+        api_key=ORG_ADMIN_KEY, base_url=sandbox.url, max_retries=0
+    ).beta.organization
+
+
+def test_export_plans_clean_then_drift_is_loud_and_adopted_back(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    env = sandbox.federated(sandbox.identity_token())
+    keyed(sandbox).webhooks.create(
+        name="ops", url="https://ops.example/hooks", enabled_events=["external_key.failed"]
+    )
+    org = exported(sandbox, env, tmp_path)
+    data = yaml.safe_load(org.read_text())
+    assert data["service_accounts"]["reconciler-ci"]["organization_role"] == "admin"
+    assert data["federation"]["rules"]["org-settings-main"]["oauth_scope"] == "org:admin"
+    assert data["federation"]["issuers"]["github-actions"]["issuer_url"].startswith("https://")
+    assert data["webhooks"]["ops"]["url"] == "https://ops.example/hooks"
+    clean = run_installed("plan", str(org), "--detailed-exitcode", env=env)
+    assert clean.exit_code == 0, clean.output
+    assert "No changes" in clean.stdout
+    # Someone points the webhook elsewhere, and adds one, outside reconciler.
+    hooks = keyed(sandbox).webhooks
+    ops = next(h for h in hooks.list() if h.name == "ops")
+    hooks.update(ops.id, url="https://attacker.example/x")
+    hooks.create(
+        name="sneaky", url="https://sneaky.example/", enabled_events=["external_key.failed"]
+    )
+    drift = run_installed("plan", str(org), "--detailed-exitcode", env=env)
+    assert drift.exit_code == 2, drift.output
+    top = drift.stdout.split("reconciler will make these changes:")[0]
+    assert "Security-relevant changes found live" in top
+    assert 'webhook["ops"]: its URL was changed live to https://attacker.example/x' in top
+    assert 'webhook["sneaky"] is live and not in the file' in top
+    adopted = run_installed("adopt", str(org), "--add-unmanaged", env=env)
+    assert adopted.exit_code == 0, adopted.output
+    after = yaml.safe_load(org.read_text())
+    assert after["webhooks"]["ops"]["url"] == "https://attacker.example/x"
+    assert "sneaky" in after["webhooks"]
+    assert run_installed("plan", str(org), "--detailed-exitcode", env=env).exit_code == 0
+
+
+def test_an_org_admin_rule_changed_outside_is_watched_never_written(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    env = sandbox.federated(sandbox.identity_token())
+    org = exported(sandbox, env, tmp_path)
+    kept = yaml.safe_load(org.read_text())
+    for section in ("users", "workspaces", "api_keys", "spend_limits"):
+        kept.pop(section, None)  # ids the reset below makes anew
+    org.write_text(yaml.safe_dump(kept))
+    # An administrator widens the rule in the Console: played by the seed.
+    seed = yaml.safe_load(SEED.read_text())
+    seed["admin"]["federation"]["rules"][0]["token_lifetime_seconds"] = 3600
+    sandbox.control("POST", "reset", json=seed).raise_for_status()
+    env = sandbox.federated(sandbox.identity_token())
+    saved = tmp_path / "plan.json"
+    plan = run_installed("plan", str(org), "--detailed-exitcode", "--out", str(saved), env=env)
+    assert plan.exit_code == 2, plan.output
+    assert "only a Console session" in plan.stdout
+    assert "token_lifetime_seconds is 3600 live, 600 in the file" in plan.stdout
+    assert json.loads(saved.read_text())["resources"] == []  # never planned as a write
+    applied = run_installed("apply", str(org), "--auto-approve", env=env)
+    assert applied.exit_code == 0, applied.output
+    assert not [
+        r for r in sandbox.requests() if r["method"] == "POST" and "federation_rules" in r["path"]
+    ]
+    adopted = run_installed("adopt", str(org), env=env)
+    assert adopted.exit_code == 0, adopted.output
+    assert (
+        yaml.safe_load(org.read_text())["federation"]["rules"]["org-settings-main"][
+            "token_lifetime_seconds"
+        ]
+        == 3600
+    )
+
+
+def test_what_reconciler_may_write_is_applied_and_read_back(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    env = sandbox.federated(sandbox.identity_token())
+    org = exported(sandbox, env, tmp_path)
+    data = yaml.safe_load(org.read_text())
+    data["service_accounts"]["app-deploy"] = {"organization_role": "developer"}
+    data["federation"]["rules"]["app-main"] = {
+        "issuer": "github-actions",
+        "service_account": "app-deploy",
+        "oauth_scope": "workspace:developer",
+        "match": {"claims": {"repository": "my-org/app", "ref": "refs/heads/main"}},
+        "token_lifetime_seconds": 900,
+        "workspaces": ["Research"],
+    }
+    org.write_text(yaml.safe_dump(data))
+    plan = run_installed("plan", str(org), env=env)
+    assert plan.exit_code == 0, plan.output
+    assert "can act as service account app-deploy with workspace:developer for 15 minutes" in (
+        plan.stdout
+    )
+    assert "matches the repository by name only" in plan.stdout
+    applied = run_installed("apply", str(org), "--auto-approve", env=env)
+    assert applied.exit_code == 0, applied.output
+    assert "Apply: 2 applied, 0 failed, 0 skipped." in applied.stdout
+    again = run_installed("plan", str(org), "--detailed-exitcode", env=env)
+    assert again.exit_code == 0, again.output
+
+
+def test_a_webhook_secret_goes_only_where_the_operator_said(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    env = {"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+    org = tmp_path / "org.yaml"
+    org.write_text(
+        "version: 1\nprovider: anthropic-admin\nwebhooks:\n  ops:\n"
+        "    url: https://ops.example/hooks\n    events: [external_key.failed]\n"
+    )
+    refused = run_installed("apply", str(org), "--auto-approve", env=env)
+    assert refused.exit_code == 1
+    assert "--webhook-secrets-file" in refused.stderr
+    assert not [r for r in sandbox.requests() if r["method"] == "POST"]
+    secrets = tmp_path / "secrets.json"
+    report = tmp_path / "report.json"
+    applied = run_installed(
+        "apply",
+        str(org),
+        "--auto-approve",
+        "--webhook-secrets-file",
+        str(secrets),
+        "--report",
+        str(report),
+        env=env,
+    )
+    assert applied.exit_code == 0, applied.output
+    secret = json.loads(secrets.read_text())["ops"]
+    assert secret.startswith("whsec_")
+    assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o600
+    hook = next(h for h in keyed(sandbox).webhooks.list() if h.name == "ops")
+    assert (
+        sandbox.store_check("webhook_secret", hook.id, secret)
+        if hasattr(sandbox, "store_check")
+        else True
+    )
+    for text in (applied.output, report.read_text(), json.dumps(sandbox.requests())):
+        assert secret not in text
+
+
+def test_a_file_signed_in_with_a_key_gets_one_sentence(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    env = {"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+    org = tmp_path / "org.yaml"
+    org.write_text(
+        "version: 1\nprovider: anthropic-admin\nservice_accounts:\n"
+        "  app-deploy: {organization_role: developer}\n"
+        "federation:\n  rules:\n    app-main:\n      issuer: github-actions\n"
+        "      service_account: app-deploy\n      oauth_scope: workspace:developer\n"
+        "      match: {subject_prefix: 'repo:my-org/app:ref:refs/heads/main'}\n"
+    )
+    plan = run_installed("plan", str(org), env=env)
+    assert plan.exit_code == 1
+    lines = [line for line in plan.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, plan.stderr
+    assert "only with an OAuth access token" in lines[0]
+    assert "Traceback" not in plan.output
+    assert RULE_ID  # the shipped rule is the federation sign-in the sentence points to
