@@ -24,11 +24,11 @@ from reconciler.cli.options import (
     global_options,
     keys_and_host,
     run,
-    secret_options,
     targets_option,
     wants_color,
 )
 from reconciler.cli.policing import Policing, policing, policy_options
+from reconciler.cli.secret_options import secret_options
 from reconciler.core.errors import StoppedBySignal
 from reconciler.core.files import write_json
 from reconciler.core.model import ApplyReport, DesiredState, Plan

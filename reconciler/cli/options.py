@@ -1,7 +1,6 @@
-"""What every command shares, whichever package defines it (the engine's commands
-in ``cli``, a provider's own in its package): the global options, output that is
-escaped for terminals and CI logs, the options several commands take, and the
-connection the operator allows (where the key goes, which variable holds it)."""
+"""What every command shares (the engine's commands in ``cli``, a provider's own in its
+package): global options, output escaped for terminals and CI logs, options several
+commands take, and the connection the operator allows (where the key goes, from where)."""
 
 from __future__ import annotations
 
@@ -168,47 +167,6 @@ def _choose(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
             options.federation = replace(options.federation, **{name: given})
 
     return record
-
-
-def secret_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """apply's ``--webhook-secrets-file`` and ``--webhook-secret-command``: where the
-    signing secret of a webhook it creates goes (answered once, kept nowhere else)."""
-
-    def record(kind: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-        def chosen(ctx: click.Context, _: click.Parameter, given: Any) -> None:
-            if given is None:
-                return
-            options = options_of(ctx)
-            if options.secret_sink is not None:
-                raise click.UsageError(
-                    "Give --webhook-secrets-file or --webhook-secret-command, not both."
-                )
-            options.secret_sink = SecretSink(**{kind: given})
-
-        return chosen
-
-    for option in (
-        click.option(
-            "--webhook-secret-command",
-            metavar="COMMAND",
-            default=None,
-            expose_value=False,
-            callback=record("command"),
-            help="Give each new webhook's signing secret to COMMAND on standard input (its "
-            "name in RECONCILER_SECRET_NAME); run without a shell.",
-        ),
-        click.option(
-            "--webhook-secrets-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            expose_value=False,
-            callback=record("file"),
-            help="Write each new webhook's signing secret into this JSON file (mode 0600), "
-            "by the webhook's name. Creating a webhook needs this or --webhook-secret-command.",
-        ),
-    ):
-        f = option(f)
-    return f
 
 
 def federation_options(f: Callable[..., Any]) -> Callable[..., Any]:
