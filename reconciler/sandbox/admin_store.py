@@ -14,7 +14,8 @@ limits are ``admin_limits``'s.
 
 Over 400 lines and one job: the Admin API's objects in SQLite and the rules the API
 enforces on them (members, invites, workspaces, keys); the limits, the reports, the
-service accounts and federation have modules of their own.
+service accounts, federation, webhooks and telemetry destinations have modules of
+their own.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from reconciler.sandbox.admin_accounts import AccountsStore
 from reconciler.sandbox.admin_limits import LimitsStore
 from reconciler.sandbox.admin_reports import ReportsStore
+from reconciler.sandbox.admin_telemetry import TelemetryStore
 from reconciler.sandbox.admin_trust import TrustStore
 from reconciler.sandbox.admin_webhooks import WebhooksStore
 from reconciler.sandbox.errors import ErrorAnswer
@@ -94,6 +96,7 @@ class AdminStore:
         self.accounts = AccountsStore(db)  # the service accounts' own endpoints
         self.trust = TrustStore(db)  # the issuers' and rules' own endpoints
         self.webhooks = WebhooksStore(db)
+        self.telemetry = TelemetryStore(db)
 
     # -- seeding -----------------------------------------------------------------------
 
@@ -119,6 +122,7 @@ class AdminStore:
         self.accounts.clear()
         self.trust.load(seed)
         self.webhooks.load(seed)
+        self.telemetry.load(seed)
         for user in seed.get("users", []):
             db.execute(
                 "INSERT INTO admin_users VALUES (?,?,?,?,?)",

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from reconciler.sandbox import contract
 from reconciler.sandbox.admin_app import admin_routes
 from reconciler.sandbox.admin_errors import check_rules
+from reconciler.sandbox.admin_telemetry import telemetry_routes
 from reconciler.sandbox.admin_webhooks import webhook_routes
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ERROR_TYPES, ErrorAnswer, error_response
@@ -350,6 +351,7 @@ def create_app(
             *admin_routes(authorize=authorize, read_body=read_json_object),
             *federation_routes(authorize=authorize, read_body=read_json_object),
             *webhook_routes(authorize=authorize, read_body=read_json_object),
+            *telemetry_routes(authorize=authorize, read_body=read_json_object),
             Route(base, by_method(GET=get_company, PATCH=patch_company), methods=["GET", "PATCH"]),
             Route(f"{base}/usage", get_usage, methods=["GET"]),
             Route(f"{base}/projects", list_projects, methods=["GET"]),
