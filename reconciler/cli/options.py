@@ -18,7 +18,7 @@ from reconciler.core import escape
 from reconciler.core.errors import ApprovalError, ReconcilerError
 from reconciler.core.files import check_writable
 from reconciler.core.model import DesiredState, Plan
-from reconciler.core.secret_sink import SecretSink
+from reconciler.core.secret_sink import OperatorSecrets
 from reconciler.net.connection import (
     Connection,
     RetryPolicy,
@@ -42,7 +42,7 @@ class Options:
     insecure: bool = False
     timeout: float = RetryPolicy.timeout
     federation: FederationChoice = field(default_factory=FederationChoice)
-    secret_sink: SecretSink | None = None  # apply's: where a webhook's secret goes
+    secrets: OperatorSecrets = field(default_factory=OperatorSecrets)  # apply's
 
 
 def _set(name: str, value: Any) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -273,7 +273,7 @@ def connection_for(
         key,
         source,
         federation=federation,
-        secret_sink=options.secret_sink if write else None,
+        secrets=options.secrets if write else OperatorSecrets(),
         insecure=options.insecure,
         concurrency=concurrency,
         retry=RetryPolicy(timeout=options.timeout),

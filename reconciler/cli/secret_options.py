@@ -1,16 +1,18 @@
-"""apply's options for a secret the API answers once (a webhook's signing secret):
-where it goes, recorded in ``Options.secret_sink`` for ``connection_for``."""
+"""apply's options for secrets only the operator holds: where one the API answers once
+goes (a webhook's signing secret), and where write-only values come from (telemetry
+header values), in ``Options.secrets``; ``connection_for`` puts them in the connection."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler.cli.options import options_of
-from reconciler.core.secret_sink import SecretSink
+from reconciler.core.secret_sink import HeaderValues, SecretSink
 
 
 def secret_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -22,15 +24,29 @@ def secret_options(f: Callable[..., Any]) -> Callable[..., Any]:
             if given is None:
                 return
             options = options_of(ctx)
-            if options.secret_sink is not None:
+            if options.secrets.sink is not None:
                 raise click.UsageError(
                     "Give --webhook-secrets-file or --webhook-secret-command, not both."
                 )
-            options.secret_sink = SecretSink(**{kind: given})
+            options.secrets = replace(options.secrets, sink=SecretSink(**{kind: given}))
 
         return chosen
 
+    def headers(ctx: click.Context, _: click.Parameter, given: Path | None) -> None:
+        if given is not None:
+            options = options_of(ctx)
+            options.secrets = replace(options.secrets, header_values=HeaderValues(given))
+
     for option in (
+        click.option(
+            "--telemetry-headers-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=headers,
+            help="Read telemetry destinations' header values (write-only: the file names "
+            "only the headers) from this JSON file: {destination: {header: value}}.",
+        ),
         click.option(
             "--webhook-secret-command",
             metavar="COMMAND",

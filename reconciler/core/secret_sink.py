@@ -1,5 +1,7 @@
-"""Where a secret the API answers once goes (a webhook's signing secret): only where the
-operator said, never a plan, report, log or terminal.
+"""Secrets only the operator holds: where one the API answers once goes (a webhook's
+signing secret), and where write-only values come from (a telemetry destination's
+header values, ``HeaderValues``). Only where the operator said, never a plan, report,
+log or terminal.
 
 - ``file``: a JSON object ``{name: secret}`` at the operator's path, created ``0600``,
   updated whole (a temporary file created exclusively beside it, then renamed over it,
@@ -101,3 +103,41 @@ def _into_command(command: str, name: str, secret: str) -> None:
         ) from None
     if done.returncode != 0:
         raise SecretSinkError(f"The webhook secret command exited with {done.returncode}.")
+
+
+@dataclass(frozen=True)
+class HeaderValues:
+    """The operator's JSON file of write-only header values, by destination name:
+    ``{"honeycomb": {"x-honeycomb-team": "..."}}``. Read when a write needs them."""
+
+    file: Path
+
+    def of(self, name: str) -> dict[str, str]:
+        """The values for one destination (names in lower case); empty when it has none."""
+        try:
+            loaded = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SecretSinkError(
+                f"The telemetry headers file {self.file} could not be read as JSON "
+                f"({type(exc).__name__})."
+            ) from None
+        found = loaded.get(name) if isinstance(loaded, dict) else None
+        if found is None:
+            return {}
+        if not isinstance(found, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in found.items()
+        ):
+            raise SecretSinkError(
+                f"The telemetry headers file {self.file}: each destination's entry is an "
+                "object of header names and text values."
+            )
+        return {k.lower(): v for k, v in found.items()}
+
+
+@dataclass(frozen=True)
+class OperatorSecrets:
+    """What the operator said of secrets on ``apply``: both None for every other command
+    (and then a write that needs one is refused before any write)."""
+
+    sink: SecretSink | None = None
+    header_values: HeaderValues | None = None

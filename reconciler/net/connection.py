@@ -26,7 +26,7 @@ import httpx
 from reconciler.core.errors import CredentialsError, TransportError
 from reconciler.core.escape import visible
 from reconciler.core.model import DEFAULT_PROVIDER
-from reconciler.core.secret_sink import SecretSink
+from reconciler.core.secret_sink import OperatorSecrets
 from reconciler.net.federation import Federation
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -68,9 +68,9 @@ class Connection:
     # Told of each wait before a retry ("attempt 2 of 6 in 1.2 s: 503"), on a terminal.
     progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     federation: Federation | None = None
-    # Where a secret the API answers once goes (a webhook's signing secret): the
-    # operator's apply flags; None refuses such a create before any write.
-    secret_sink: SecretSink | None = field(default=None, repr=False)
+    # Where a secret answered once goes, and where write-only values come from (telemetry
+    # header values): apply's flags; nothing for every other command.
+    secrets: OperatorSecrets = field(default_factory=OperatorSecrets, repr=False)
 
     @property
     def where(self) -> str:

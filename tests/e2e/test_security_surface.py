@@ -24,8 +24,10 @@ pytestmark = pytest.mark.e2e
 SEED = Path("reconciler/examples/sandbox-seed.yaml")
 
 
-def exported(sandbox: SandboxProcess, env: dict[str, str], tmp_path: Path) -> Path:
-    out = tmp_path / "org.yaml"
+def exported(
+    sandbox: SandboxProcess, env: dict[str, str], tmp_path: Path, name: str = "org.yaml"
+) -> Path:
+    out = tmp_path / name
     done = run_installed("export", "--provider", "anthropic-admin", "--out", str(out), env=env)
     assert done.exit_code == 0, done.output
     return out
@@ -196,3 +198,44 @@ def test_a_file_signed_in_with_a_key_gets_one_sentence(
     assert "only with an OAuth access token" in lines[0]
     assert "Traceback" not in plan.output
     assert RULE_ID  # the shipped rule is the federation sign-in the sentence points to
+
+
+def test_a_telemetry_destination_is_applied_with_the_operators_header_values(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    env = {"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+    org = tmp_path / "org.yaml"
+    org.write_text(
+        "version: 1\nprovider: anthropic-admin\ntelemetry_destinations:\n  honeycomb:\n"
+        "    endpoint_url: https://api.honeycomb.example\n"
+        "    workspaces: {include: [Research]}\n    header_names: [x-honeycomb-team]\n"
+        "    traces: {content_mode: metadata_only}\n"
+    )
+    refused = run_installed("apply", str(org), "--auto-approve", env=env)
+    assert refused.exit_code == 1
+    assert "x-honeycomb-team" in refused.stderr
+    assert "--telemetry-headers-file" in refused.stderr
+    assert not [r for r in sandbox.requests() if r["method"] == "POST"]
+    values = tmp_path / "headers.json"
+    values.write_text(json.dumps({"honeycomb": {"x-honeycomb-team": "hc-secret-value"}}))
+    applied = run_installed(
+        "apply", str(org), "--auto-approve", "--telemetry-headers-file", str(values), env=env
+    )
+    assert applied.exit_code == 0, applied.output
+    assert "hc-secret-value" not in applied.output
+    assert "hc-secret-value" not in json.dumps(sandbox.requests())
+    destinations = keyed(sandbox).telemetry_destinations
+    made = next(d for d in destinations.list() if d.display_name == "honeycomb")
+    assert made.header_names == ["x-honeycomb-team"]
+    assert run_installed("plan", str(org), "--detailed-exitcode", env=env).exit_code == 0
+    # Someone turns on content export outside reconciler: prompts leave the organization.
+    destinations.update(made.id, traces={"content_mode": "content"})
+    drift = run_installed("plan", str(org), "--detailed-exitcode", env=env)
+    assert drift.exit_code == 2, drift.output
+    top = drift.stdout.split("reconciler will make these changes:")[0]
+    assert 'telemetry_destination["honeycomb"] was set live to export prompts and outputs' in top
+    exported_file = exported(sandbox, env, tmp_path, "exported.yaml")
+    assert yaml.safe_load(exported_file.read_text())["telemetry_destinations"]["honeycomb"][
+        "workspaces"
+    ] == {"include": ["Research"]}
+    assert run_installed("plan", str(exported_file), "--detailed-exitcode", env=env).exit_code == 0

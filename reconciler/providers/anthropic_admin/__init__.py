@@ -43,6 +43,7 @@ class AnthropicAdminProvider:
         ("federation", "issuers"),
         ("federation", "rules"),
         ("webhooks",),
+        ("telemetry_destinations",),
     )
 
     def schema(self) -> Mapping[str, Any]:

@@ -1,12 +1,13 @@
 """Names of Admin API resources and fields. Addresses, Terraform style: ``user["ada@example.com"]``,
 ``workspace["Research"]``, ``member["Research"]["ada@example.com"]``,
 ``api_key["apikey_01"]``, ``spend_limit["monthly"]`` (the organization's),
-``workspace_spend_limit["Research"]["monthly"]``, and
+``workspace_spend_limit["Research"]["monthly"]``,
 ``rate_limit["Research"]["rlg_01..."]`` (a workspace's overrides of one
 rate-limit group, a field per limiter type), ``service_account["deploy"]``,
-``federation_issuer["github-actions"]``, ``federation_rule["org-settings-main"]`` and
-``webhook["ops-alerts"]``. Names are JSON strings, so any workspace name (dots,
-quotes, brackets) makes an address that reads back to the same names. A
+``federation_issuer["github-actions"]``, ``federation_rule["org-settings-main"]``,
+``webhook["ops-alerts"]`` and ``telemetry_destination["honeycomb"]``. Names are JSON
+strings, so any workspace name (dots, quotes, brackets) makes an address that reads
+back to the same names. A
 workspace's ``data_residency`` settings are fields of their own
 (``data_residency.default_inference_geo``), so each is compared on its own."""
 
@@ -25,7 +26,7 @@ SPEND_LIMIT, WORKSPACE_SPEND_LIMIT = "spend_limit", "workspace_spend_limit"
 RATE_LIMIT = "rate_limit"
 # The security surface (``surface``): keyed by the name a reader knows each by.
 SERVICE_ACCOUNT, ISSUER, RULE = "service_account", "federation_issuer", "federation_rule"
-WEBHOOK = "webhook"
+WEBHOOK, TELEMETRY = "webhook", "telemetry_destination"
 # The kinds addressed under a workspace's name: all of them follow it when it is renamed.
 IN_WORKSPACE = (WORKSPACE, MEMBER, WORKSPACE_SPEND_LIMIT, RATE_LIMIT)
 _PART = re.compile(r'\[("(?:[^"\\]|\\.)*")\]')

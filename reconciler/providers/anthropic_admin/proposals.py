@@ -36,6 +36,7 @@ from reconciler.providers.anthropic_admin.addresses import (
     RULE,
     SERVICE_ACCOUNT,
     SPEND_LIMIT,
+    TELEMETRY,
     USER,
     WEBHOOK,
     WORKSPACE,
@@ -56,6 +57,7 @@ _KIND_ORDER = {
     ISSUER: 8,
     RULE: 9,
     WEBHOOK: 10,
+    TELEMETRY: 11,
 }
 WORKSPACE_GEO = f"{addresses.RESIDENCY}workspace_geo"
 

@@ -61,6 +61,7 @@ from reconciler.providers.anthropic_admin.addresses import (
     RULE,
     SERVICE_ACCOUNT,
     SPEND_LIMIT,
+    TELEMETRY,
     USER,
     WEBHOOK,
     WORKSPACE,
@@ -215,8 +216,7 @@ class AdminSession:
                 {"name": key.name, "status": key.status}, None, key.id
             )
         named = {w.id: w.name for w in active}
-        accounts, issuers, rules, hooks = guarded
-        found.update(surface.live_resources(accounts, issuers, rules, hooks, named))
+        found.update(surface.live_resources(guarded, named))
         return LiveState(
             found,
             context={
@@ -231,9 +231,7 @@ class AdminSession:
                 "spend_limits_readable": spend is not None,
                 "currency": next((limit.currency for limit in spend or []), None),
                 "oauth": self._connection.federation is not None,
-                "webhooks_unreadable": None
-                if hooks is not None
-                else "the Admin API answered 404: webhooks are not turned on for it",
+                "unoffered": surface.unoffered(guarded),
             },
             organization=organization.id,
         )
@@ -289,11 +287,11 @@ class AdminSession:
         return await self._spend_limits()
 
     async def listed(
-        self, what: str, lister: Callable[..., Any], *, page: int = PAGE_SIZE, **params: Any
+        self, what: str, lister: Callable[..., Any], *, page_size: int = PAGE_SIZE, **params: Any
     ) -> list[Any]:
-        """Every item of one of the SDK's lists (``page`` at a time: the webhooks' list
+        """Every item of one of the SDK's lists (``page_size`` at a time: the webhooks' list
         takes at most 100), each checked against its type."""
-        return await self._all(what, lister, page=page, **params)
+        return await self._all(what, lister, page_size=page_size, **params)
 
     async def report(
         self, what: str, lister: Callable[..., Any], **params: Any
@@ -353,7 +351,8 @@ class AdminSession:
             for c in changes
             if c.action is Action.CREATE and addresses.parse(c.address)[0] == WEBHOOK
         ]
-        sink = self._connection.secret_sink
+        await self._headers_ready(changes)
+        sink = self._connection.secrets.sink
         if hooks and sink is None:
             raise UnsafePlanError(
                 f"The plan creates {', '.join(hooks)}, and a webhook's signing secret is "
@@ -363,8 +362,27 @@ class AdminSession:
         if hooks and sink is not None:
             sink.check()
 
+    async def _headers_ready(self, changes: Sequence[ResourceChange]) -> None:
+        """Every telemetry header value a write must send, in the operator's file."""
+        live = (await self._live()).resources
+        values = self._connection.secrets.header_values
+        for change in changes:
+            found = live.get(change.address)
+            names = list(found.fields.get("header_names", [])) if found else []
+            needed = surface_calls.needed_headers(change, names)
+            if not needed:
+                continue
+            given = values.of(addresses.parse(change.address)[1][0]) if values else {}
+            missing = [n for n in needed if n not in given]
+            if missing:
+                raise UnsafePlanError(
+                    f"{change.address} needs the value of {', '.join(missing)} (header values "
+                    "are write-only, so the file names them only): give them in "
+                    "--telemetry-headers-file; nothing was written."
+                )
+
     async def _surface(self, change: ResourceChange, *names: str) -> None:
-        await surface_calls.write(self, change, self._connection.secret_sink)
+        await surface_calls.write(self, change, self._connection.secrets)
         if change.action is Action.CREATE:
             self._index = None  # what is created next may refer to it by name
 
@@ -387,7 +405,7 @@ class AdminSession:
             (Action.ARCHIVE, WORKSPACE): self._archive_workspace,
             **{
                 (action, kind): self._surface
-                for kind in (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK)
+                for kind in (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK, TELEMETRY)
                 for action in (Action.CREATE, Action.UPDATE, Action.ARCHIVE, Action.DELETE)
             },
             (Action.CREATE, USER): self._create_user,
@@ -737,11 +755,13 @@ class AdminSession:
         what: str,
         lister: Callable[..., Any],
         *args: Any,
-        page: int = PAGE_SIZE,
+        page_size: int = PAGE_SIZE,
         **params: Any,
     ) -> list[Any]:
         async def collect() -> list[Any]:
-            return [answers.checked(item) async for item in lister(*args, limit=page, **params)]
+            return [
+                answers.checked(item) async for item in lister(*args, limit=page_size, **params)
+            ]
 
         return await self._calling(what, collect())
 

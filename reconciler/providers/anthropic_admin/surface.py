@@ -17,13 +17,20 @@ URL, a new admin-role service account.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.core.edits import Put
 from reconciler.core.escape import visible
 from reconciler.core.model import Action, LiveResource, ResourceChange
 from reconciler.providers.anthropic_admin import addresses
-from reconciler.providers.anthropic_admin.addresses import ISSUER, RULE, SERVICE_ACCOUNT, WEBHOOK
+from reconciler.providers.anthropic_admin.addresses import (
+    ISSUER,
+    RULE,
+    SERVICE_ACCOUNT,
+    TELEMETRY,
+    WEBHOOK,
+)
 from reconciler.providers.base import Settlement
 
 # Scopes a workload's OAuth token may manage rules for; any other needs a Console session.
@@ -34,6 +41,7 @@ SECTIONS = {
     ISSUER: ("federation", "issuers"),
     RULE: ("federation", "rules"),
     WEBHOOK: ("webhooks",),
+    TELEMETRY: ("telemetry_destinations",),
 }
 # What cannot be read with an Admin API key (the SDK: an OAuth access token only).
 OAUTH_ONLY = (SERVICE_ACCOUNT, ISSUER, RULE)
@@ -57,7 +65,18 @@ FIELDS = {
         "description",
     ),
     WEBHOOK: ("url", "events", "enabled", "description"),
+    TELEMETRY: (
+        "endpoint_url",
+        "workspaces",
+        "enabled",
+        "header_names",
+        *(f"traces.{n}" for n in ("content_mode", "enabled", "endpoint_url", "max_content_bytes")),
+    ),
 }
+# A destination's traces settings are fields of their own (``traces.content_mode``),
+# so each is compared, written and read back on its own.
+TRACES = "traces."
+TRACE_FIELDS = ("content_mode", "enabled", "endpoint_url", "max_content_bytes")
 
 
 def file_resources(
@@ -81,8 +100,23 @@ def file_resources(
                 wanted["events"] = sorted(wanted["events"])
             if kind == RULE and "match" in wanted:
                 wanted["match"] = _match(wanted["match"])
+            if kind == TELEMETRY:
+                wanted.update(_telemetry(wanted))
             found[addresses.make(kind, name)] = wanted
     return found, prune
+
+
+def _telemetry(fields: dict[str, Any]) -> dict[str, Any]:
+    """A destination's lists as compared (sorted), and its traces settings as fields."""
+    found: dict[str, Any] = {
+        f"{TRACES}{n}": v for n, v in (fields.pop("traces", None) or {}).items()
+    }
+    if "header_names" in fields:
+        found["header_names"] = sorted(str(n).lower() for n in fields["header_names"])
+    scope = fields.get("workspaces")
+    if isinstance(scope, Mapping):
+        found["workspaces"] = {k: sorted(v) for k, v in scope.items()}
+    return found
 
 
 def _match(match: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,14 +127,22 @@ def _match(match: Mapping[str, Any]) -> dict[str, Any]:
 # -- live ----------------------------------------------------------------------------------
 
 
-def live_resources(
-    accounts: list[Any] | None,
-    issuers: list[Any] | None,
-    rules: list[Any] | None,
-    hooks: list[Any] | None,
-    workspace_names: Mapping[str, str],
-) -> dict[str, LiveResource]:
+@dataclass(frozen=True)
+class Found:
+    """The surface as read: None for what was not read (with a key: accounts, issuers,
+    rules) or is not offered (webhooks or telemetry not turned on: 404)."""
+
+    accounts: list[Any] | None
+    issuers: list[Any] | None
+    rules: list[Any] | None
+    hooks: list[Any] | None
+    # Each destination, and the workspace ids on its list (include or exclude).
+    destinations: list[tuple[Any, list[str]]] | None
+
+
+def live_resources(read: Found, workspace_names: Mapping[str, str]) -> dict[str, LiveResource]:
     """The SDK's objects (active ones) as live resources, references by name."""
+    accounts, issuers, rules, hooks = read.accounts, read.issuers, read.rules, read.hooks
     found: dict[str, LiveResource] = {}
     account_names = {a.id: a.name for a in accounts or []}
     issuer_names = {i.id: i.name for i in issuers or []}
@@ -134,6 +176,18 @@ def live_resources(
             "description": hook.description or None,
         }
         found[addresses.make(WEBHOOK, hook.name or hook.id)] = LiveResource(fields, None, hook.id)
+    for destination, listed in read.destinations or []:
+        scope = destination.workspaces.type
+        names = sorted(workspace_names.get(w, w) for w in listed)
+        fields = {
+            "endpoint_url": destination.endpoint_url,
+            "workspaces": "all" if scope == "all" else {scope: names},
+            "enabled": destination.state.type == "enabled",
+            "header_names": sorted(destination.header_names),
+            **{f"{TRACES}{n}": getattr(destination.traces, n) for n in TRACE_FIELDS},
+        }
+        address = addresses.make(TELEMETRY, destination.display_name or destination.id)
+        found[address] = LiveResource(fields, None, destination.id)
     return found
 
 
@@ -160,6 +214,15 @@ def _rule_fields(
     }
 
 
+def unoffered(read: Found) -> list[str]:
+    """The kinds the organization does not have turned on (the API answered 404)."""
+    return [
+        kind
+        for kind, listed in ((WEBHOOK, read.hooks), (TELEMETRY, read.destinations))
+        if listed is None
+    ]
+
+
 def export_sections(resources: Mapping[str, LiveResource]) -> dict[str, Any]:
     """The security sections of ``export``: every field of each live resource."""
     data: dict[str, Any] = {}
@@ -167,7 +230,15 @@ def export_sections(resources: Mapping[str, LiveResource]) -> dict[str, Any]:
         kind, names = addresses.parse(address)
         if kind not in SECTIONS:
             continue
-        entry = {n: resource.fields[n] for n in FIELDS[kind] if resource.fields.get(n) is not None}
+        entry: dict[str, Any] = {}
+        for name in FIELDS[kind]:
+            value = resource.fields.get(name)
+            if value is None:
+                continue
+            if name.startswith(TRACES):
+                entry.setdefault("traces", {})[name.removeprefix(TRACES)] = value
+            else:
+                entry[name] = value
         where = data
         *parents, leaf = SECTIONS[kind]
         for step in parents:
@@ -243,6 +314,9 @@ def alerts_for(
         elif kind == WEBHOOK:
             url = visible(str(fields["url"]))
             said.append((address, f"{address} is live and not in the file: events go to {url}"))
+        elif kind == TELEMETRY:
+            url = visible(str(fields["endpoint_url"]))
+            said.append((address, f"{address} is live and not in the file: spans go to {url}"))
         elif kind == SERVICE_ACCOUNT and fields.get("organization_role") == "admin":
             said.append(
                 (address, f"{address}: an admin-role service account live, not in the file")
@@ -254,6 +328,22 @@ def alerts_for(
         elif kind == WEBHOOK and change.action is Action.UPDATE and "url" in change.changes:
             url = visible(str(change.changes["url"].before))
             said.append((change.address, f"{change.address}: its URL was changed live to {url}"))
+        elif kind == TELEMETRY and change.action is Action.UPDATE:
+            said += _telemetry_alerts(change)
+    return said
+
+
+def _telemetry_alerts(change: ResourceChange) -> list[tuple[str, str]]:
+    """Where spans go, and whether they carry prompts, changed live."""
+    said = []
+    if "endpoint_url" in change.changes:
+        url = visible(str(change.changes["endpoint_url"].before))
+        said.append((change.address, f"{change.address}: its endpoint was changed live to {url}"))
+    mode = change.changes.get(f"{TRACES}content_mode")
+    if mode is not None and mode.before == "content":
+        said.append(
+            (change.address, f"{change.address} was set live to export prompts and outputs")
+        )
     return said
 
 

@@ -14,18 +14,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from reconciler.core.errors import ApiError
 from reconciler.core.model import Action, LiveState, ResourceChange
-from reconciler.core.secret_sink import SecretSink, SecretSinkError
+from reconciler.core.secret_sink import HeaderValues, OperatorSecrets, SecretSink, SecretSinkError
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import (
     ISSUER,
     RULE,
     SERVICE_ACCOUNT,
+    TELEMETRY,
     WEBHOOK,
     WORKSPACE,
 )
+from reconciler.providers.anthropic_admin.surface import TRACES, Found
 
 
 class Calls(Protocol):
@@ -34,7 +37,7 @@ class Calls(Protocol):
     org: Any
 
     async def listed(
-        self, what: str, lister: Callable[..., Any], *, page: int = ..., **params: Any
+        self, what: str, lister: Callable[..., Any], *, page_size: int = ..., **params: Any
     ) -> list[Any]: ...
 
     async def call(self, what: str, call: Awaitable[Any], *, missing_ok: bool = False) -> Any: ...
@@ -46,35 +49,68 @@ class Calls(Protocol):
     async def index(self) -> LiveState: ...
 
 
-async def read(calls: Calls, *, oauth: bool) -> tuple[list[Any] | None, ...]:
-    """Service accounts, issuers and rules (None each with a key), and webhooks (None
-    when the organization has none to offer: a 404)."""
+async def read(calls: Calls, *, oauth: bool) -> Found:
+    """Every list at once (a destination's workspace list after its destination)."""
     org = calls.org
-    trusted: list[list[Any] | None] = [None, None, None]
-    if oauth:
-        trusted = list(
-            await asyncio.gather(
-                calls.listed("list service accounts", org.service_accounts.list),
-                calls.listed("list federation issuers", org.federation.issuers.list),
-                calls.listed("list federation rules", org.federation.rules.list),
-            )
-        )
+
+    async def nothing() -> None:
+        return None
+
+    found = await asyncio.gather(
+        calls.listed("list service accounts", org.service_accounts.list) if oauth else nothing(),
+        calls.listed("list federation issuers", org.federation.issuers.list)
+        if oauth
+        else nothing(),
+        calls.listed("list federation rules", org.federation.rules.list) if oauth else nothing(),
+        _offered(calls.listed("list webhooks", org.webhooks.list, page_size=100)),
+        _destinations(calls),
+    )
+    return Found(*found)
+
+
+async def _offered(reading: Awaitable[list[Any]]) -> list[Any] | None:
+    """A list, or None where the organization does not have it turned on (404)."""
     try:
-        hooks: list[Any] | None = await calls.listed("list webhooks", org.webhooks.list, page=100)
+        return await reading
     except ApiError as exc:
         if exc.status != 404:
             raise
-        hooks = None
-    return (*trusted, hooks)
+        return None
 
 
-async def write(calls: Calls, change: ResourceChange, sink: SecretSink | None) -> None:
+async def _destinations(calls: Calls) -> list[tuple[Any, list[str]]] | None:
+    org = calls.org
+    destinations = await _offered(
+        calls.listed("list telemetry destinations", org.telemetry_destinations.list, page_size=100)
+    )
+    if destinations is None:
+        return None
+    listed = [d for d in destinations if d.workspaces.type != "all"]
+    lists = await asyncio.gather(
+        *(
+            calls.listed(
+                f"list the workspaces of telemetry destination {d.id}",
+                org.telemetry_destinations.workspaces.list,
+                destination_id=d.id,
+                page_size=100,
+            )
+            for d in listed
+        )
+    )
+    ids = {d.id: [w.workspace_id for w in found] for d, found in zip(listed, lists, strict=True)}
+    return [(d, ids.get(d.id, [])) for d in destinations]
+
+
+async def write(calls: Calls, change: ResourceChange, secrets: OperatorSecrets) -> None:
     kind, names = addresses.parse(change.address)
     name = names[0]
     after = {n: c.after for n, c in change.changes.items()}
     org = calls.org
+    if kind == TELEMETRY and not change.action.removes:
+        await _destination(calls, change, secrets.header_values)
+        return
     if change.action is Action.CREATE:
-        await _create(calls, kind, name, after, sink)
+        await _create(calls, kind, name, after, secrets.sink)
         return
     live = (await calls.index()).resources.get(change.address)
     if live is None or live.id is None:
@@ -90,6 +126,7 @@ async def write(calls: Calls, change: ResourceChange, sink: SecretSink | None) -
             ISSUER: org.federation.issuers.archive,
             RULE: org.federation.rules.archive,
             WEBHOOK: org.webhooks.delete,
+            TELEMETRY: org.telemetry_destinations.delete,
         }[kind]
         await calls.call(what, gone(live.id), missing_ok=True)
         return
@@ -102,6 +139,86 @@ async def write(calls: Calls, change: ResourceChange, sink: SecretSink | None) -
         WEBHOOK: org.webhooks.update,
     }[kind]
     await calls.call(what, update(live.id, **_body(kind, after)))
+
+
+def needed_headers(change: ResourceChange, live_names: list[str]) -> list[str]:
+    """The header values a telemetry write must send: every header the file names on a
+    create, or when the endpoint's host or port changes (the API then drops them all);
+    on another update, the headers the file adds. ``live_names`` are the live ones."""
+    if addresses.parse(change.address)[0] != TELEMETRY or change.action.removes:
+        return []
+    names = change.changes.get("header_names")
+    wanted = [str(n) for n in (names.after if names else live_names) or []]
+    if change.action is Action.CREATE:
+        return sorted(wanted)
+    endpoint = change.changes.get("endpoint_url")
+    if endpoint is not None and _host(endpoint.before) != _host(endpoint.after):
+        return sorted(wanted)
+    return sorted(set(wanted) - set(live_names))
+
+
+def _host(url: Any) -> str:
+    return urlsplit(str(url)).netloc
+
+
+async def _destination(calls: Calls, change: ResourceChange, values: HeaderValues | None) -> None:
+    """Create or update a telemetry destination, header values from the operator's file."""
+    name = addresses.parse(change.address)[1][0]
+    after = {n: c.after for n, c in change.changes.items()}
+    body: dict[str, Any] = {}
+    if "endpoint_url" in after:
+        body["endpoint_url"] = after["endpoint_url"]
+    if "workspaces" in after:
+        body["workspaces"] = await _scope(calls, after["workspaces"])
+    traces = {n.removeprefix(TRACES): v for n, v in after.items() if n.startswith(TRACES)}
+    if traces:
+        body["traces"] = traces
+    live = (await calls.index()).resources.get(change.address)
+    live_names = list(live.fields["header_names"]) if live else []
+    needed = needed_headers(change, live_names)
+    headers: dict[str, str | None] = {}
+    if needed:
+        given = values.of(name) if values else {}
+        headers.update({n: given[n] for n in needed})
+    names = change.changes.get("header_names")
+    if names is not None and change.action is Action.UPDATE:
+        headers.update(dict.fromkeys(set(names.before or []) - set(names.after or [])))
+    if change.action is Action.CREATE:
+        created = await calls.create_once(
+            f"create {change.address}",
+            lambda c: c.beta.organization.telemetry_destinations.create(
+                display_name=name, headers={k: v for k, v in headers.items() if v}, **body
+            ),
+            change.address,
+        )
+        if after.get("enabled") is False:  # a destination starts enabled
+            await calls.call(
+                f"disable {change.address}",
+                calls.org.telemetry_destinations.update(str(created), state={"type": "disabled"}),
+            )
+        return
+    if live is None or live.id is None:
+        raise ApiError(
+            f"{change.address} is not live any more (deleted since the plan?); plan again."
+        )
+    if headers:
+        body["headers"] = headers
+        body.setdefault("endpoint_url", live.fields["endpoint_url"])
+    if "enabled" in after:
+        body["state"] = {"type": "enabled" if after["enabled"] else "disabled"}
+    await calls.call(
+        f"update {change.address}",
+        calls.org.telemetry_destinations.update(str(live.id), **body),
+    )
+
+
+async def _scope(calls: Calls, scope: Any) -> dict[str, Any]:
+    if scope == "all":
+        return {"type": "all"}
+    live = (await calls.index()).resources
+    ((kind, names),) = dict(scope).items()
+    ids = [_id_of(live, addresses.make(WORKSPACE, w)) for w in names]
+    return {"type": kind, "workspace_ids": ids}
 
 
 def _body(kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:

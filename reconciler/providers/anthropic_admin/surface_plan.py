@@ -22,15 +22,22 @@ from reconciler.core.model import (
     ResourceChange,
 )
 from reconciler.providers.anthropic_admin import addresses, rule_words, surface
-from reconciler.providers.anthropic_admin.addresses import ISSUER, RULE, SERVICE_ACCOUNT, WEBHOOK
+from reconciler.providers.anthropic_admin.addresses import (
+    ISSUER,
+    RULE,
+    SERVICE_ACCOUNT,
+    TELEMETRY,
+    WEBHOOK,
+)
 from reconciler.providers.base import Proposal, Settlement
 
-KINDS = (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK)
+KINDS = (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK, TELEMETRY)
 _NAMES = {
     SERVICE_ACCOUNT: "service account",
     ISSUER: "federation issuer",
     RULE: "federation rule",
     WEBHOOK: "webhook",
+    TELEMETRY: "telemetry destination",
 }
 
 
@@ -51,7 +58,9 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         why = (
             surface.NEEDS_FEDERATION
             if any(addresses.parse(a)[0] in surface.OAUTH_ONLY for a in blocked)
-            else f"the organization's webhooks cannot be read ({context['webhooks_unreadable']})"
+            else f"the Admin API answered 404 for {_NAMES[addresses.parse(blocked[0])[0]]}s: "
+            "they are not turned on for this organization; remove the section, or ask "
+            "Anthropic to turn them on"
         )
         problems[blocked[0]] = why
     issuer_urls = _issuer_urls(ours, current)
@@ -124,7 +133,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         if any(address.startswith(p) for p in desired.prune):
             why = surface.watched_why(kind, resource.fields, {}, console_issuers)
             if why is None:
-                removal = Action.DELETE if kind == WEBHOOK else Action.ARCHIVE
+                removal = Action.DELETE if kind in (WEBHOOK, TELEMETRY) else Action.ARCHIVE
                 gone = {n: FieldChange(v, None) for n, v in resource.fields.items()}
                 changes.append(ResourceChange(address, removal, None, gone))
                 continue
@@ -193,7 +202,7 @@ def review(changes: list[ResourceChange]) -> list[str]:
         kind = addresses.parse(change.address)[0]
         if kind in (SERVICE_ACCOUNT, ISSUER, RULE) and change.action is Action.ARCHIVE:
             said.append(f"{change.address}: archiving cannot be undone")
-        if kind == WEBHOOK and change.action is Action.DELETE:
+        if kind in (WEBHOOK, TELEMETRY) and change.action is Action.DELETE:
             said.append(
                 f"{change.address}: deleting it stops its deliveries, and its signing secret "
                 "is gone with it"
