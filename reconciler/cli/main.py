@@ -20,6 +20,8 @@ from reconciler import __version__, providers
 from reconciler.cli import options, starter
 from reconciler.cli.adopt import adopt as adopt_command
 from reconciler.cli.apply import apply as apply_command
+from reconciler.cli.claims import check as check_claims
+from reconciler.cli.claims import claims_of
 from reconciler.cli.demo import run_demo
 from reconciler.cli.options import (
     Options,
@@ -130,10 +132,19 @@ def cli(ctx: click.Context, base_url: str | None) -> None:
     default=None,
     help="Check this policy file too: its schema, and each rule's CEL condition compiled.",
 )
+@click.option(
+    "--claims",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A sample identity token's claims (JSON): say which federation rules of FILES "
+    "admit it, and why the others do not; exit 2 when none does.",
+)
 @click.pass_context
-def validate(ctx: click.Context, files: tuple[str, ...], policy: Path | None) -> None:
+def validate(
+    ctx: click.Context, files: tuple[str, ...], policy: Path | None, claims: Path | None
+) -> None:
     """Check desired-state FILES (and a --policy file) offline (schema and YAML traps,
-    CEL conditions); exit 0 when all are valid."""
+    CEL conditions); exit 0 when all are valid. With --claims, which rules admit a token."""
     if not files and policy is None:
         raise click.UsageError("name the FILES to check, or a --policy file, or both")
     problems: list[Problem] = []
@@ -154,6 +165,8 @@ def validate(ctx: click.Context, files: tuple[str, ...], policy: Path | None) ->
             problems += exc.problems
     if problems:
         raise ConfigError(problems)
+    if claims is not None:
+        check_claims(ctx, files, claims_of(claims))
 
 
 @cli.command(short_help="Print the file's JSON Schema, for editors.")

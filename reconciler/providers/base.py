@@ -205,6 +205,13 @@ class Provider(Protocol):
         """How the file must change to say what is live, for one change of a plan (a
         plan goes from live to the file, so each ``before`` is the live value)."""
 
+    def admits(
+        self, desired: DesiredState, claims: Mapping[str, Any]
+    ) -> Sequence[tuple[str, str, str | None]]:
+        """For each federation rule of the file: its address, what it grants in words,
+        and why an identity token with ``claims`` is not admitted (None: it is).
+        Offline; empty for an API without federation rules."""
+
     def session(self, connection: Connection) -> Session: ...
 
     def reversal(self, applied: ResourceChange) -> tuple[ResourceChange | None, str | None]:

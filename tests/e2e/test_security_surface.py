@@ -239,3 +239,36 @@ def test_a_telemetry_destination_is_applied_with_the_operators_header_values(
         "workspaces"
     ] == {"include": ["Research"]}
     assert run_installed("plan", str(exported_file), "--detailed-exitcode", env=env).exit_code == 0
+
+
+def test_validate_claims_says_which_rule_admits_a_sample_token(tmp_path: Path) -> None:
+    org = tmp_path / "rules.yaml"
+    org.write_text(
+        "version: 1\nprovider: anthropic-admin\nfederation:\n  issuers:\n"
+        "    github-actions: {issuer_url: 'https://token.actions.githubusercontent.com'}\n"
+        "  rules:\n    deploy-prod:\n      issuer: github-actions\n"
+        "      service_account: deployer\n      oauth_scope: workspace:developer\n"
+        "      match:\n        claims: {repository_id: '401363720'}\n"
+        "        condition: claims.environment == 'production'\n"
+    )
+    token = {
+        "iss": "https://token.actions.githubusercontent.com",
+        "aud": "https://api.anthropic.com",
+        "repository_id": "401363720",
+        "environment": "production",
+    }
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps(token))
+    admitted = run_installed("validate", str(org), "--claims", str(claims))
+    assert admitted.exit_code == 0, admitted.output
+    assert (
+        'federation_rule["deploy-prod"] admits this token: a GitHub Actions job' in admitted.stdout
+    )
+    claims.write_text(json.dumps({**token, "environment": "staging"}))
+    refused = run_installed("validate", str(org), "--claims", str(claims))
+    assert refused.exit_code == 2
+    assert "its condition claims.environment == 'production' is false" in refused.stdout
+    claims.write_text(json.dumps({**token, "repository_id": "1\x1b[2J"}))
+    other = run_installed("validate", str(org), "--claims", str(claims))
+    assert "repository_id is '1\\x1b[2J', not '401363720'" in other.stdout
+    assert "\x1b" not in other.output  # a token's values reach the terminal escaped

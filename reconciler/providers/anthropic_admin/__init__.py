@@ -121,6 +121,11 @@ class AnthropicAdminProvider:
     def commands(self, kit: CommandKit) -> Sequence[click.Command]:
         return ()
 
+    def admits(
+        self, desired: DesiredState, claims: Mapping[str, Any]
+    ) -> Sequence[tuple[str, str, str | None]]:
+        return surface.admitted(desired.resources, claims)
+
     def usage(self, kit: CommandKit, ctx: click.Context, request: UsageRequest) -> None:
         # Imported when asked for, like the session: a plan never pays for it.
         from reconciler.providers.anthropic_admin.spend_usage import run_usage

@@ -42,10 +42,8 @@ def effect(fields: Mapping[str, Any], issuer_url: str | None = None) -> str:
     parts = [who]
     if "repository" in claims or "repository_id" in claims:
         ids = [f"{n.replace('_', ' ')} {claims[n]}" for n in IDS if n in claims]
-        parts.append(
-            f"of repository {claims.get('repository', '(any name)')}"
-            + (f" ({', '.join(ids)})" if ids else "")
-        )
+        named = f"repository {claims['repository']}" if "repository" in claims else "the repository"
+        parts.append(f"of {named}" + (f" ({', '.join(ids)})" if ids else ""))
     elif "repository_owner" in claims or "repository_owner_id" in claims:
         parts.append(f"of any repository of {claims.get('repository_owner', 'owner')}")
     for claim, said in (

@@ -23,7 +23,7 @@ from typing import Any
 from reconciler.core.edits import Put
 from reconciler.core.escape import visible
 from reconciler.core.model import Action, LiveResource, ResourceChange
-from reconciler.providers.anthropic_admin import addresses
+from reconciler.providers.anthropic_admin import addresses, rule_words
 from reconciler.providers.anthropic_admin.addresses import (
     ISSUER,
     RULE,
@@ -348,7 +348,26 @@ def _telemetry_alerts(change: ResourceChange) -> list[tuple[str, str]]:
 
 
 def rule_line(fields: Mapping[str, Any]) -> str:
-    """A rule's effect in a line (``rule_words`` says it in full)."""
-    from reconciler.providers.anthropic_admin.rule_words import effect
+    """A rule's effect in a line (``rule_words``)."""
+    return rule_words.effect(fields)
 
-    return effect(fields)
+
+def admitted(
+    resources: Mapping[str, Mapping[str, Any]], claims: Mapping[str, Any]
+) -> list[tuple[str, str, str | None]]:
+    """Each rule of the file, in words, and why a token with ``claims`` is not admitted
+    (None: it is), its issuer's URL taken from the file (a rule whose issuer the file
+    does not list is checked without ``iss``)."""
+    urls = {
+        addresses.parse(a)[1][0]: str(f["issuer_url"])
+        for a, f in resources.items()
+        if addresses.parse(a)[0] == ISSUER and "issuer_url" in f
+    }
+    found = []
+    for address, fields in resources.items():
+        if addresses.parse(address)[0] == RULE:
+            url = urls.get(str(fields.get("issuer")))
+            found.append(
+                (address, rule_words.effect(fields, url), rule_words.admits(fields, url, claims))
+            )
+    return found

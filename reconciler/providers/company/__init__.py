@@ -76,5 +76,10 @@ class CompanyProvider:
     def commands(self, kit: CommandKit) -> Sequence[click.Command]:
         return ()
 
+    def admits(
+        self, desired: DesiredState, claims: Mapping[str, Any]
+    ) -> Sequence[tuple[str, str, str | None]]:
+        return ()  # the Company API signs in with keys only
+
     def usage(self, kit: CommandKit, ctx: click.Context, request: UsageRequest) -> None:
         run_usage(kit, ctx, request)
