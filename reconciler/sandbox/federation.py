@@ -445,3 +445,23 @@ def _check_match(
     for name, wanted in sorted((match.get("claims") or {}).items()):
         if claims.get(name) != wanted:
             raise refuse(name)
+    if match.get("condition") and not _holds(str(match["condition"]), claims):
+        raise OAuthError(
+            401,
+            "invalid_grant",
+            f"The identity token's claims do not satisfy the condition of federation rule "
+            f"{rule_id}.",
+        )
+
+
+def _holds(condition: str, claims: Mapping[str, Any]) -> bool:
+    """A rule's CEL condition over ``claims`` (its only variable): true, or refused
+    (false, an error, or not a boolean)."""
+    from cel_expr_python import cel  # only a rule with a condition pays for it
+
+    environment = cel.NewEnv(variables={"claims": cel.Type.Map(cel.Type.STRING, cel.Type.DYN)})
+    try:
+        found = environment.compile(condition).eval(data={"claims": dict(claims)})
+    except Exception:  # a condition that does not compile admits no one
+        return False
+    return found.type() == cel.Type.BOOL and found.value() is True

@@ -12,7 +12,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from reconciler.sandbox.oidc import Signer
-from tests.support.sandbox import CONTROL_KEY, ORGANIZATION_ID, RULE_ID, SERVICE_ACCOUNT_ID
+from tests.support.sandbox import (
+    CONTROL_KEY,
+    ORGANIZATION_ID,
+    RULE_ID,
+    SERVICE_ACCOUNT_ID,
+    shipped_seed,
+)
 
 BETAS = {"anthropic-beta": "oauth-2025-04-20,oidc-federation-2026-04-01"}
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -127,3 +133,19 @@ def test_minting_asks_a_control_key_and_plain_claim_values(api: TestClient) -> N
     keys = api.get("/.well-known/jwks.json").json()["keys"]
     assert [(k["kty"], k["alg"]) for k in keys] == [("RSA", "RS256")]
     assert "d" not in keys[0]  # the public half only
+
+
+def test_a_rules_cel_condition_is_checked_at_the_exchange(api: TestClient) -> None:
+    seed = shipped_seed()
+    seed["admin"]["federation"]["rules"][0]["match"]["condition"] = (
+        'claims.environment == "production"'
+    )
+    reset = api.post("/_sandbox/reset", json=seed, headers={"x-api-key": CONTROL_KEY})
+    assert reset.status_code == 200, reset.text
+    assert exchange(api, minted(api, environment="production")).status_code == 200
+    said = refused(exchange(api, minted(api, environment="staging")))
+    assert (
+        said
+        == f"The identity token's claims do not satisfy the condition of federation rule {RULE_ID}."
+    )
+    assert "condition" in refused(exchange(api, minted(api)))  # no environment claim at all
