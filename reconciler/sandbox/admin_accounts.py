@@ -37,7 +37,13 @@ CREATE TABLE IF NOT EXISTS admin_service_account_changes (
     id TEXT PRIMARY KEY, updated_at TEXT NOT NULL, updated_by TEXT,
     created_by TEXT, archived_by TEXT
 );
+CREATE TABLE IF NOT EXISTS admin_service_account_workspaces (
+    service_account_id TEXT NOT NULL, workspace_id TEXT NOT NULL,
+    workspace_role TEXT NOT NULL, created_by TEXT,
+    PRIMARY KEY (service_account_id, workspace_id)
+);
 """
+NO_BILLING_ROLES = ("workspace_user", "workspace_developer", "workspace_admin")
 INTERACTIVE_ONLY = (
     "Only an interactive credential (a user's OAuth token or a Console session) can make a "
     "service account admin; a workload may create and keep developer-role service accounts."
@@ -58,6 +64,57 @@ class AccountsStore:
 
     def clear(self) -> None:
         self._db.execute("DELETE FROM admin_service_account_changes")
+        self._db.execute("DELETE FROM admin_service_account_workspaces")
+
+    # -- workspace memberships -----------------------------------------------------------
+
+    def memberships(self, account_id: str, default_workspace: str | None) -> list[dict[str, Any]]:
+        """The workspaces an account is a member of: the implicit Default membership
+        first (``workspace_user``) unless an explicit one replaces it."""
+        self._row(account_id)
+        rows = self._db.execute(
+            "SELECT * FROM admin_service_account_workspaces WHERE service_account_id = ? "
+            "ORDER BY workspace_id",
+            (account_id,),
+        ).fetchall()
+        found = [
+            _membership(account_id, r["workspace_id"], r["workspace_role"], r["created_by"])
+            for r in rows
+        ]
+        if default_workspace and default_workspace not in {r["workspace_id"] for r in rows}:
+            implicit = _membership(account_id, default_workspace, "workspace_user", None)
+            found.insert(0, {**implicit, "implicit": True})
+        return found
+
+    def add_membership(
+        self, account_id: str, workspace_id: str, role: Any, actor: str
+    ) -> dict[str, Any]:
+        """Add the account to an active workspace, or replace its role there."""
+        if self._row(account_id)["archived_at"]:
+            raise ErrorAnswer(400, f"Service account {account_id} is archived.")
+        if role not in NO_BILLING_ROLES:
+            raise ErrorAnswer(
+                400, f"workspace_role: one of {', '.join(NO_BILLING_ROLES)} (no billing role)."
+            )
+        self._db.execute(
+            "INSERT OR REPLACE INTO admin_service_account_workspaces VALUES (?,?,?,?)",
+            (account_id, workspace_id, role, actor),
+        )
+        return _membership(account_id, workspace_id, str(role), actor)
+
+    def remove_membership(self, account_id: str, workspace_id: str) -> dict[str, Any]:
+        """Idempotent; the implicit Default membership stays."""
+        self._row(account_id)
+        self._db.execute(
+            "DELETE FROM admin_service_account_workspaces WHERE service_account_id = ? "
+            "AND workspace_id = ?",
+            (account_id, workspace_id),
+        )
+        return {
+            "type": "service_account_workspace_member_deleted",
+            "service_account_id": account_id,
+            "workspace_id": workspace_id,
+        }
 
     def list(self, *, include_archived: bool) -> list[dict[str, Any]]:
         query = "SELECT * FROM admin_service_accounts"
@@ -180,6 +237,17 @@ class AccountsStore:
             "archived_at": row["archived_at"],
             "archived_by_actor_id": change["archived_by"] if change else None,
         }
+
+
+def _membership(account_id: str, workspace_id: str, role: str, by: str | None) -> dict[str, Any]:
+    return {
+        "type": "service_account_workspace_member",
+        "service_account_id": account_id,
+        "workspace_id": workspace_id,
+        "workspace_role": role,
+        "created_by_actor_id": by,
+        "implicit": False,
+    }
 
 
 def _description(value: Any) -> str | None:

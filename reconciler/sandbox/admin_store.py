@@ -275,6 +275,11 @@ class AdminStore:
             query += " AND id NOT IN (SELECT id FROM admin_default_workspace)"
         return [_workspace(r) for r in self._db.execute(query + " ORDER BY id").fetchall()]
 
+    def default_workspace(self) -> str | None:
+        """The Default workspace's id (every service account is implicitly its member)."""
+        row = self._db.execute("SELECT id FROM admin_default_workspace").fetchone()
+        return str(row["id"]) if row else None
+
     def _refuse_default(self, workspace_id: str, what: str) -> None:
         """The Default workspace is listed and read, and has limits; nothing else of it
         is changed through the API (the sandbox's reading of the SDK, which is silent)."""

@@ -262,6 +262,38 @@ def federation_routes(
         request.state.wrote = True
         return JSONResponse(archived)
 
+    async def account_workspaces(request: Request) -> Response:
+        """A service account's workspace memberships: listed, added (or its role there
+        replaced) in an active workspace."""
+        actor = oauth_only(request)
+        admin = request.app.state.store.admin
+        account_id = request.path_params["service_account_id"]
+        if request.method == "GET":
+            default = admin.default_workspace()
+            found = admin.accounts.memberships(account_id, default)
+            return JSONResponse(cursor_page(request.query_params, found, default=20))
+        body = await read_body(request)
+        workspace_id = str(body.get("workspace_id"))
+        active = {w["id"] for w in admin.workspaces(include_archived=False, include_default=True)}
+        if workspace_id not in active:
+            raise ErrorAnswer(400, f"workspace_id: no active workspace {workspace_id!r}.")
+        with request.app.state.store.transaction():
+            added = admin.accounts.add_membership(
+                account_id, workspace_id, body.get("workspace_role"), actor
+            )
+        request.state.wrote = True
+        return JSONResponse(added)
+
+    async def account_workspace(request: Request) -> Response:
+        oauth_only(request)
+        store = request.app.state.store
+        with store.transaction():
+            removed = store.admin.accounts.remove_membership(
+                request.path_params["service_account_id"], request.path_params["workspace_id"]
+            )
+        request.state.wrote = True
+        return JSONResponse(removed)
+
     accounts_path = "/v1/organizations/service_accounts"
     issuers_path = "/v1/organizations/federation_issuers"
     rules_path = "/v1/organizations/federation_rules"
@@ -281,6 +313,16 @@ def federation_routes(
         Route(accounts_path, accounts, methods=["GET", "POST"]),
         Route(f"{accounts_path}/{{service_account_id}}", account, methods=["GET", "POST"]),
         Route(f"{accounts_path}/{{service_account_id}}/archive", archive_account, methods=["POST"]),
+        Route(
+            f"{accounts_path}/{{service_account_id}}/workspaces",
+            account_workspaces,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            f"{accounts_path}/{{service_account_id}}/workspaces/{{workspace_id}}",
+            account_workspace,
+            methods=["DELETE"],
+        ),
         Route("/v1/oauth/token", token, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}oidc/actions", actions, methods=["GET"]),
         Route(JWKS_PATH, jwks, methods=["GET"]),

@@ -133,11 +133,22 @@ def test_what_reconciler_may_write_is_applied_and_read_back(
         plan.stdout
     )
     assert "matches the repository by name only" in plan.stdout
+    assert "is enabled in Research, where service account app-deploy is not a member" in (
+        plan.stdout
+    )
+    data["service_accounts"]["app-deploy"]["workspaces"] = {"Research": "workspace_developer"}
+    org.write_text(yaml.safe_dump(data))
+    assert "is not a member" not in run_installed("plan", str(org), env=env).stdout
     applied = run_installed("apply", str(org), "--auto-approve", env=env)
     assert applied.exit_code == 0, applied.output
     assert "Apply: 2 applied, 0 failed, 0 skipped." in applied.stdout
     again = run_installed("plan", str(org), "--detailed-exitcode", env=env)
     assert again.exit_code == 0, again.output
+    live = yaml.safe_load(exported(sandbox, env, tmp_path, "after.yaml").read_text())
+    assert live["service_accounts"]["app-deploy"]["workspaces"] == {
+        "Research": "workspace_developer"
+    }
+    assert live["federation"]["rules"]["app-main"]["workspaces"] == ["Research"]
 
 
 def test_a_webhook_secret_goes_only_where_the_operator_said(

@@ -63,3 +63,31 @@ def test_an_admin_api_key_is_refused(server: SandboxProcess) -> None:
     client = anthropic.Anthropic(api_key=ORG_ADMIN_KEY, base_url=server.url, max_retries=0)
     with pytest.raises(anthropic.PermissionDeniedError, match="Admin API keys are not accepted"):
         client.beta.organization.service_accounts.list()
+
+
+def test_an_account_joins_workspaces_and_keeps_its_implicit_default(org: Any) -> None:
+    made = org.service_accounts.create(name="reports-bot")
+    first = [accepted(m) for m in org.service_accounts.workspaces.list(made.id)]
+    assert [(m.implicit, m.workspace_role) for m in first] == [(True, "workspace_user")]
+    research = next(w.id for w in org.workspaces.list() if w.name == "Research")
+    added = accepted(
+        org.service_accounts.workspaces.add(
+            made.id, workspace_id=research, workspace_role="workspace_developer"
+        )
+    )
+    assert added.workspace_role == "workspace_developer"
+    org.service_accounts.workspaces.add(
+        made.id, workspace_id=research, workspace_role="workspace_admin"
+    )
+    roles = {
+        m.workspace_id: m.workspace_role for m in org.service_accounts.workspaces.list(made.id)
+    }
+    assert roles[research] == "workspace_admin"  # an add replaces the role
+    with pytest.raises(anthropic.BadRequestError, match="no billing role"):
+        org.service_accounts.workspaces.add(
+            made.id, workspace_id=research, workspace_role="workspace_billing"
+        )
+    gone = accepted(org.service_accounts.workspaces.remove(research, service_account_id=made.id))
+    assert gone.workspace_id == research
+    org.service_accounts.workspaces.remove(research, service_account_id=made.id)  # idempotent
+    assert len(list(org.service_accounts.workspaces.list(made.id))) == 1

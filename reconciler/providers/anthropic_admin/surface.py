@@ -17,7 +17,7 @@ URL, a new admin-role service account.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core.edits import Put
@@ -53,7 +53,7 @@ NEEDS_FEDERATION = (
 )
 # Fields of each kind, as the file writes them (the order ``export`` writes them in).
 FIELDS = {
-    SERVICE_ACCOUNT: ("organization_role", "description"),
+    SERVICE_ACCOUNT: ("organization_role", "description", "workspaces"),
     ISSUER: ("issuer_url", "max_jwt_lifetime_seconds", "check_jti"),
     RULE: (
         "issuer",
@@ -138,6 +138,8 @@ class Found:
     hooks: list[Any] | None
     # Each destination, and the workspace ids on its list (include or exclude).
     destinations: list[tuple[Any, list[str]]] | None
+    # Each active account's explicit workspace memberships: workspace id -> role.
+    memberships: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def live_resources(read: Found, workspace_names: Mapping[str, str]) -> dict[str, LiveResource]:
@@ -148,9 +150,11 @@ def live_resources(read: Found, workspace_names: Mapping[str, str]) -> dict[str,
     issuer_names = {i.id: i.name for i in issuers or []}
     for account in accounts or []:
         if account.archived_at is None:
+            joined = read.memberships.get(account.id, {})
             fields = {
                 "organization_role": account.organization_role,
                 "description": account.description or None,
+                "workspaces": {workspace_names.get(w, w): r for w, r in sorted(joined.items())},
             }
             found[addresses.make(SERVICE_ACCOUNT, account.name)] = LiveResource(
                 fields, None, account.id

@@ -65,7 +65,23 @@ async def read(calls: Calls, *, oauth: bool) -> Found:
         _offered(calls.listed("list webhooks", org.webhooks.list, page_size=100)),
         _destinations(calls),
     )
-    return Found(*found)
+    accounts = [a for a in found[0] or [] if a.archived_at is None]
+    joined = await asyncio.gather(
+        *(
+            calls.listed(
+                f"list the workspaces of service account {a.name}",
+                org.service_accounts.workspaces.list,
+                service_account_id=a.id,
+            )
+            for a in accounts
+        )
+    )
+    memberships = {
+        a.id: {m.workspace_id: m.workspace_role for m in members if not m.implicit}
+        for a, members in zip(accounts, joined, strict=True)
+    }
+    accounts_read, issuers, rules, hooks, destinations = found
+    return Found(accounts_read, issuers, rules, hooks, destinations, memberships)
 
 
 async def _offered(reading: Awaitable[list[Any]]) -> list[Any] | None:
@@ -108,6 +124,9 @@ async def write(calls: Calls, change: ResourceChange, secrets: OperatorSecrets) 
     org = calls.org
     if kind == TELEMETRY and not change.action.removes:
         await _destination(calls, change, secrets.header_values)
+        return
+    if kind == SERVICE_ACCOUNT and not change.action.removes:
+        await _account(calls, change)
         return
     if change.action is Action.CREATE:
         await _create(calls, kind, name, after, secrets.sink)
@@ -155,6 +174,52 @@ def needed_headers(change: ResourceChange, live_names: list[str]) -> list[str]:
     if endpoint is not None and _host(endpoint.before) != _host(endpoint.after):
         return sorted(wanted)
     return sorted(set(wanted) - set(live_names))
+
+
+async def _account(calls: Calls, change: ResourceChange) -> None:
+    """Create or update a service account, then its workspace memberships (an add sets
+    the role, a remove is idempotent; the implicit Default membership is not listed)."""
+    name = addresses.parse(change.address)[1][0]
+    after = {n: c.after for n, c in change.changes.items()}
+    joined = after.pop("workspaces", None)
+    live = (await calls.index()).resources.get(change.address)
+    if change.action is Action.CREATE:
+        account_id = await calls.create_once(
+            f"create {change.address}",
+            lambda c: c.beta.organization.service_accounts.create(name=name, **after),
+            change.address,
+        )
+    elif live is None or live.id is None:
+        raise ApiError(f"{change.address} is not live any more (archived since the plan?).")
+    else:
+        account_id = live.id
+        if after:
+            await calls.call(
+                f"update {change.address}", calls.org.service_accounts.update(live.id, **after)
+            )
+    if joined is None:
+        return
+    was: Mapping[str, str] = (live.fields.get("workspaces") or {}) if live else {}
+    index = (await calls.index()).resources
+    for workspace, role in sorted(dict(joined).items()):
+        if was.get(workspace) != role:
+            await calls.call(
+                f"give {change.address} {role} in workspace {workspace!r}",
+                calls.org.service_accounts.workspaces.add(
+                    str(account_id),
+                    workspace_id=_id_of(index, addresses.make(WORKSPACE, workspace)),
+                    workspace_role=role,
+                ),
+            )
+    for workspace in sorted(set(was) - set(joined)):
+        await calls.call(
+            f"remove {change.address} from workspace {workspace!r}",
+            calls.org.service_accounts.workspaces.remove(
+                _id_of(index, addresses.make(WORKSPACE, workspace)),
+                service_account_id=str(account_id),
+            ),
+            missing_ok=True,
+        )
 
 
 def _host(url: Any) -> str:
@@ -239,13 +304,7 @@ async def _create(
 ) -> None:
     address = addresses.make(kind, name)
     what = f"create {address}"
-    if kind == SERVICE_ACCOUNT:
-        await calls.create_once(
-            what,
-            lambda c: c.beta.organization.service_accounts.create(name=name, **fields),
-            address,
-        )
-    elif kind == ISSUER:
+    if kind == ISSUER:
         await calls.create_once(
             what,
             lambda c: c.beta.organization.federation.issuers.create(name=name, **fields),

@@ -150,6 +150,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     kept = {addresses.parse(a)[0] for a in [*ours, *desired.prune]}
     watched_here = {a: r for a, r in unmanaged.items() if addresses.parse(a)[0] in kept}
     alerts[:0] = surface.alerts_for(changes, watched_here)
+    notes += _unjoined(ours, current, _default_name(live))
     counts: dict[str, int] = {}
     for address in unmanaged:
         name = _NAMES[addresses.parse(address)[0]]
@@ -163,6 +164,47 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         about=about,
         alerts=alerts,
     )
+
+
+def _default_name(live: LiveState) -> str | None:
+    default = live.context.get("default_workspace")
+    for address, resource in live.resources.items():
+        kind, names = addresses.parse(address)
+        if kind == addresses.WORKSPACE and default is not None and resource.id == default:
+            return names[0]
+    return None
+
+
+def _unjoined(
+    ours: Mapping[str, Mapping[str, Any]],
+    current: Mapping[str, LiveResource],
+    default: str | None,
+) -> list[tuple[str, str]]:
+    """A rule enabled in a workspace its service account is not a member of: the
+    exchange refuses a token for that workspace (every account is implicitly a member
+    of the Default workspace)."""
+    said = []
+    for address, fields in ours.items():
+        where = fields.get("workspaces")
+        if addresses.parse(address)[0] != RULE or not isinstance(where, list):
+            continue
+        account = addresses.make(SERVICE_ACCOUNT, str(fields.get("service_account")))
+        live = current.get(account)
+        now = live.fields.get("workspaces") if live else ({} if account in ours else None)
+        joined = ours.get(account, {}).get("workspaces", now)
+        if joined is None:
+            continue  # an account the plan cannot see: nothing to say
+        missing = [w for w in where if w not in joined and w != default]
+        if missing:
+            said.append(
+                (
+                    address,
+                    f"{address} is enabled in {', '.join(missing)}, where service account "
+                    f"{fields.get('service_account')} is not a member: the exchange refuses a "
+                    "token for that workspace; add the workspace to the account's workspaces",
+                )
+            )
+    return said
 
 
 def _issuer_urls(
