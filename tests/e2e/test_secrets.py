@@ -292,3 +292,68 @@ def test_the_token_counter_sees_a_token_when_there_is_one() -> None:
     token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     assert token_bytes(f"token={token}", [token]) == len("eyJzdWIiOiJ4In0.c2lnbmF0dXJl") - 1
     assert token_bytes("Bearer sk-ant-oat01-abc", []) == len(ACCESS_TOKEN_PREFIX)
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_webhook_secrets_and_header_values_stay_where_the_operator_said(
+    server: SandboxProcess, workdir: Path, debug: bool
+) -> None:
+    """A webhook's signing secret (answered once) reaches only the operator's secrets
+    file, and a telemetry header value (write-only) only the API: never any output, plan,
+    report, undo plan, export, the sandbox's request log or its database."""
+    work = workdir / ("hooks-debug" if debug else "hooks-plain")
+    work.mkdir()
+    secrets, values = work.parent / f"{work.name}-secrets.json", work / "headers.json"
+    header = f"hv-{MARK}-{work.name}"  # a header value carrying the canary mark
+    values.write_text(json.dumps({f"otel-{work.name}": {"x-team": header}}))
+    org, plan, report, undo = (
+        str(work / n) for n in ("admin.yaml", "plan.json", "report.json", "undo.json")
+    )
+    Path(org).write_text(
+        f"version: 1\nprovider: anthropic-admin\nwebhooks:\n  hooks-{work.name}:\n"
+        "    url: https://ops.example/hooks\n    events: [external_key.failed]\n"
+        f"telemetry_destinations:\n  otel-{work.name}:\n"
+        "    endpoint_url: https://otel.example\n    workspaces: all\n"
+        "    header_names: [x-team]\n"
+    )
+    prefix = ["--debug"] if debug else []
+    env = {"ANTHROPIC_ADMIN_KEY": ORG_ADMIN, "RECONCILER_BASE_URL": server.url}
+    outputs = []
+    for args in (
+        ["plan", org, "--format", "json", "--out", plan],
+        [
+            "apply",
+            plan,
+            "--auto-approve",
+            "--report",
+            report,
+            "--undo-out",
+            undo,
+            "--webhook-secrets-file",
+            str(secrets),
+            "--telemetry-headers-file",
+            str(values),
+        ],
+        ["show", report, "--format", "markdown"],
+        ["plan", org, "--format", "markdown"],
+        ["export", "--provider", "anthropic-admin", "--out", str(work / "out.yaml")],
+    ):
+        result = run_installed(*prefix, *args, env=env)
+        assert result.exit_code == 0, result.output
+        outputs += [result.stdout, result.stderr]
+    secret = json.loads(secrets.read_text())[f"hooks-{work.name}"]
+    assert secret.startswith("whsec_")
+    requests = server.http.get(
+        f"{server.url}/_sandbox/requests", headers={"x-api-key": "sk-sandbox-control"}
+    ).text
+    places = [*outputs, requests] + [
+        f.read_text(errors="replace") for f in work.rglob("*") if f != values and f.is_file()
+    ]
+    database = server.db.read_bytes()
+    wal = server.db.with_name(server.db.name + "-wal")
+    database += wal.read_bytes() if wal.exists() else b""
+    found = sum(p.count(secret) * len(secret) + p.count(header) * len(header) for p in places)
+    found += database.count(secret.encode()) * len(secret)
+    found += database.count(header.encode()) * len(header)
+    figures.add("bytes of webhook secret or header value leaked", found)
+    assert found == 0
