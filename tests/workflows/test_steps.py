@@ -517,3 +517,46 @@ def test_the_apply_step_applies_only_with_an_owners_approval(
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((repo / "reconciler-report.json").read_text())
     assert report["policy"]["waived"] == [{"rule": "big-usage-limit", "by": ["finance-lead"]}]
+
+
+def test_the_drift_step_puts_a_new_federation_rule_first_and_fails(
+    sandbox: SandboxProcess, repo: Path
+) -> None:
+    exported = run_installed(
+        "export",
+        "--provider",
+        "anthropic-admin",
+        env=sandbox.federated(sandbox.identity_token()),
+    )
+    assert exported.exit_code == 0, exported.output
+    whole = yaml.safe_load(exported.stdout)
+    kept = {k: whole[k] for k in ("version", "provider", "organization", "service_accounts")}
+    (repo / "org.yaml").write_text(yaml.safe_dump({**kept, "federation": whole["federation"]}))
+    drift = step("reconciler-drift.yml", "Plan with --detailed-exitcode")
+    clean = run_step(drift, repo, **federated(sandbox))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "No drift" in clean.stdout
+    # Someone adds a rule letting any branch of a fork act as reconciler's account.
+    seed = yaml.safe_load(Path("reconciler/examples/sandbox-seed.yaml").read_text())
+    seed["admin"]["federation"]["rules"].append(
+        {
+            "id": "fdrl_01Intruder",
+            "name": "intruder",
+            "issuer_id": "fdis_01SandboxGitHubActions",
+            "match": {"subject_prefix": "repo:someone/fork:*"},
+            "oauth_scope": "workspace:developer",
+            "target": {"type": "service_account", "service_account_id": SERVICE_ACCOUNT_ID},
+        }
+    )
+    sandbox.control("POST", "reset", json=seed).raise_for_status()
+    (repo / "summary.md").unlink()
+    found = run_step(drift, repo, **federated(sandbox))
+    assert found.returncode == 0, found.stdout + found.stderr
+    assert (repo / "output.txt").read_text() == "drift=true\n"
+    summary = (repo / "summary.md").read_text()
+    caution = summary.index("**Security-relevant changes found live:**")
+    assert caution < summary.index("No changes to write")
+    assert (
+        'federation_rule\\["intruder"\\] is live and not in the file: a GitHub Actions' in summary
+    )
+    assert "whose subject is repo:someone/fork: followed by anything" in summary

@@ -306,6 +306,7 @@ def watched(
 def alerts_for(
     changes: list[ResourceChange],
     unmanaged: Mapping[str, LiveResource],
+    issuer_urls: Mapping[str, str],
 ) -> list[tuple[str, str]]:
     """Security-relevant drift, for the top of a plan: what found live would let
     someone else sign in as the organization or receive its events."""
@@ -314,7 +315,8 @@ def alerts_for(
         kind = addresses.parse(address)[0]
         fields = resource.fields
         if kind == RULE:
-            said.append((address, f"{address} is live and not in the file: {rule_line(fields)}"))
+            words = rule_words.effect(fields, issuer_urls.get(str(fields.get("issuer"))))
+            said.append((address, f"{address} is live and not in the file: {words}"))
         elif kind == WEBHOOK:
             url = visible(str(fields["url"]))
             said.append((address, f"{address} is live and not in the file: events go to {url}"))
@@ -349,11 +351,6 @@ def _telemetry_alerts(change: ResourceChange) -> list[tuple[str, str]]:
             (change.address, f"{change.address} was set live to export prompts and outputs")
         )
     return said
-
-
-def rule_line(fields: Mapping[str, Any]) -> str:
-    """A rule's effect in a line (``rule_words``)."""
-    return rule_words.effect(fields)
 
 
 def admitted(

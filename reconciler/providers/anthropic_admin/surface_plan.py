@@ -149,7 +149,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     # a file that leaves webhooks alone is not told of each one every night.
     kept = {addresses.parse(a)[0] for a in [*ours, *desired.prune]}
     watched_here = {a: r for a, r in unmanaged.items() if addresses.parse(a)[0] in kept}
-    alerts[:0] = surface.alerts_for(changes, watched_here)
+    alerts[:0] = surface.alerts_for(changes, watched_here, issuer_urls)
     notes += _unjoined(ours, current, _default_name(live))
     counts: dict[str, int] = {}
     for address in unmanaged:
