@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.sandbox.admin_trust_fields import description as checked_description
 from reconciler.sandbox.errors import ErrorAnswer
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -137,7 +138,7 @@ class AccountsStore:
             raise ErrorAnswer(400, "organization_role: must be admin or developer.")
         if role == "admin":
             raise ErrorAnswer(403, INTERACTIVE_ONLY)
-        description = _description(body.get("description"))
+        description = checked_description(body.get("description"))
         taken = self._db.execute(
             "SELECT id FROM admin_service_accounts WHERE name = ?", (name,)
         ).fetchone()
@@ -172,7 +173,7 @@ class AccountsStore:
         if "description" in body:
             self._db.execute(
                 "UPDATE admin_service_accounts SET description = ? WHERE id = ?",
-                (_description(body["description"]) or "", account_id),
+                (checked_description(body["description"]) or "", account_id),
             )
         if role is not None:
             self._db.execute(
@@ -248,11 +249,3 @@ def _membership(account_id: str, workspace_id: str, role: str, by: str | None) -
         "created_by_actor_id": by,
         "implicit": False,
     }
-
-
-def _description(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > 1000:
-        raise ErrorAnswer(400, "description: text of at most 1,000 characters.")
-    return value

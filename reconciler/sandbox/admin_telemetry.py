@@ -28,7 +28,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.sandbox import admin_telemetry_fields as fields
+from reconciler.sandbox import gated
 from reconciler.sandbox.errors import ErrorAnswer
+from reconciler.sandbox.gated import gate
 from reconciler.sandbox.paging import cursor_page
 
 TELEMETRY_BETA = "telemetry-destinations-2026-08-11"
@@ -242,12 +244,7 @@ def telemetry_routes(
     and the beta header."""
 
     def store(request: Request) -> TelemetryStore:
-        betas = request.headers.get("anthropic-beta", "").replace(" ", "").split(",")
-        if TELEMETRY_BETA not in betas:
-            raise ErrorAnswer(
-                400, f"This endpoint is in beta: send anthropic-beta: {TELEMETRY_BETA}."
-            )
-        authorize(request, "organization:admin")
+        gate(request, authorize, beta=TELEMETRY_BETA, missing=400)
         found: TelemetryStore = request.app.state.store.admin.telemetry
         return found
 
@@ -258,10 +255,7 @@ def telemetry_routes(
 
     async def written(request: Request, write: Callable[[TelemetryStore], Any]) -> Response:
         found = store(request)
-        with request.app.state.store.transaction():
-            answer = write(found)
-        request.state.wrote = True
-        return JSONResponse(answer)
+        return gated.written(request, lambda: write(found))
 
     async def destinations(request: Request) -> Response:
         if request.method == "POST":

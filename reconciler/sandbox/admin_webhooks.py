@@ -26,7 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reconciler.sandbox import gated
 from reconciler.sandbox.errors import ErrorAnswer
+from reconciler.sandbox.gated import gate
 
 WEBHOOKS_BETA = "webhooks-2026-10-07"
 MOST = 32
@@ -206,19 +208,13 @@ def webhook_routes(
     and the beta header (404 without it, as the reference says)."""
 
     def store(request: Request) -> WebhooksStore:
-        betas = request.headers.get("anthropic-beta", "").replace(" ", "").split(",")
-        if WEBHOOKS_BETA not in betas:
-            raise ErrorAnswer(404, "Not found.")
-        authorize(request, "organization:admin")
+        gate(request, authorize, beta=WEBHOOKS_BETA, missing=404)
         hooks: WebhooksStore = request.app.state.store.admin.webhooks
         return hooks
 
     async def written(request: Request, write: Callable[[WebhooksStore], Any]) -> Response:
         hooks = store(request)
-        with request.app.state.store.transaction():
-            answer = write(hooks)
-        request.state.wrote = True
-        return JSONResponse(answer)
+        return gated.written(request, lambda: write(hooks))
 
     async def hooks(request: Request) -> Response:
         if request.method == "POST":

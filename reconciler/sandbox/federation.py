@@ -159,33 +159,6 @@ class FederationStore:
         ).fetchone()
         return row
 
-    def rule(self, rule_id: str) -> dict[str, Any]:
-        """A rule as the Admin API answers it (the SDK's ``BetaFederationRule``)."""
-        row = self._db.execute("SELECT * FROM federation_rules WHERE id = ?", (rule_id,)).fetchone()
-        if row is None:
-            raise ErrorAnswer(404, f"No federation rule with id {rule_id!r}.")
-        issuer, account = self._issuer(row["issuer_id"]), self._account(row["service_account_id"])
-        return {
-            "id": row["id"],
-            "applies_to_all_workspaces": False,
-            "archived_at": row["archived_at"],
-            "created_at": "2026-04-01T00:00:00Z",
-            "issuer_id": row["issuer_id"],
-            "issuer_name": issuer["name"] if issuer else None,
-            "match": json.loads(row["match"]),
-            "name": row["name"],
-            "oauth_scope": row["oauth_scope"],
-            "target": {
-                "type": "service_account",
-                "service_account_id": row["service_account_id"],
-                "service_account_name": account["name"] if account else None,
-            },
-            "token_lifetime_seconds": row["token_lifetime_seconds"],
-            "type": "federation_rule",
-            "updated_at": "2026-04-01T00:00:00Z",
-            "workspace_ids": [],
-        }
-
     def _issuer(self, issuer_id: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._db.execute(
             "SELECT * FROM federation_issuers WHERE id = ? AND archived_at IS NULL", (issuer_id,)

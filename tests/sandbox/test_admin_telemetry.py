@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 
 from tests.support.sandbox import ORG_ADMIN_KEY, SandboxProcess, shipped_seed
@@ -82,3 +83,14 @@ def test_endpoints_are_checked_and_ten_is_the_most(telemetry: Any) -> None:
     assert len(list(telemetry.telemetry_destinations.list(limit=3))) == 10
     with pytest.raises(anthropic.BadRequestError, match="10"):
         create(endpoint_url="https://one-more.example", workspaces={"type": "all"})
+
+
+def test_the_beta_surfaces_answer_as_the_reference_says_without_their_header(
+    server: SandboxProcess,
+) -> None:
+    headers = {"x-api-key": ORG_ADMIN_KEY}
+    hooks = httpx.get(f"{server.url}/v1/organizations/webhooks", headers=headers)
+    assert hooks.status_code == 404  # as if the API did not exist
+    spans = httpx.get(f"{server.url}/v1/organizations/telemetry_destinations", headers=headers)
+    assert spans.status_code == 400
+    assert "telemetry-destinations-2026-08-11" in spans.json()["error"]["message"]

@@ -1,0 +1,36 @@
+"""What the routes of the Admin API's beta surfaces share (webhooks, telemetry
+destinations): the beta header, without which the API answers as its reference says
+(webhooks: 404, as if the API did not exist; telemetry: 400), the organization's admin
+scope (a key, or an OAuth access token), and each write in one transaction, marked for
+the request log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from reconciler.sandbox.errors import ErrorAnswer
+
+ADMIN_SCOPE = "organization:admin"
+
+
+def gate(
+    request: Request, authorize: Callable[[Request, str], None], *, beta: str, missing: int
+) -> None:
+    """Let a request through to a beta surface, or answer as the reference says."""
+    betas = request.headers.get("anthropic-beta", "").replace(" ", "").split(",")
+    if beta not in betas:
+        said = "Not found." if missing == 404 else f"This endpoint is in beta: send {beta}."
+        raise ErrorAnswer(missing, said)
+    authorize(request, ADMIN_SCOPE)
+
+
+def written(request: Request, write: Callable[[], Any]) -> Response:
+    """One write, in a transaction, marked as a write in the request log."""
+    with request.app.state.store.transaction():
+        answer = write()
+    request.state.wrote = True
+    return JSONResponse(answer)
