@@ -76,8 +76,9 @@ def test_a_thousand_members_plan_in_a_few_requests_and_apply_whole(
     # Users (1,001: two pages), invites, workspaces (with the Default, and without it: how
     # it is told), keys, the organization, its rate limits and spend limits, then the
     # workspace's members and overrides and the Default's overrides, and the webhooks
-    # (a key reads no service accounts or federation): a page each.
-    assert len(big_org.requests()) <= 13
+    # and telemetry destinations (a key reads no service accounts or federation): a
+    # page each.
+    assert len(big_org.requests()) <= 14
 
     report = tmp_path / "report.json"
     applied = run_cli("apply", str(org), "--auto-approve", "--report", str(report), env=env)

@@ -52,6 +52,7 @@ from reconciler.providers.anthropic_admin import (
     reports,
     surface,
     surface_calls,
+    surface_reads,
 )
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
@@ -172,7 +173,7 @@ class AdminSession:
             self._spend_limits(),
             self._read("read the organization", self.org.retrieve),
             self._signed_in_under(),
-            surface_calls.read(self, oauth=self._connection.federation is not None),
+            surface_reads.read(self, oauth=self._connection.federation is not None),
         )
         (users, invites, workspaces, others, keys) = reads[:5]
         (table, unreadable), spend, organization, rule, guarded = reads[5:]

@@ -1,17 +1,16 @@
-"""The security surface's reads and writes through the SDK (``surface`` says what they
-mean): service accounts, federation issuers and rules (an OAuth access token only:
-read when signed in by federation), and webhook endpoints (read always; an
-organization without them answers 404, and the plan says so only if the file lists
-some).
+"""The security surface's writes through the SDK (``surface`` says what they mean;
+``surface_reads`` reads it): service accounts and their workspaces, federation issuers
+and rules (names resolved to ids), webhooks and telemetry destinations.
 
-A created webhook's signing secret goes only to the operator's ``SecretSink``: never a
-return value, log or error. Creates go through the session's ``create_once`` (sent
-without the SDK's retries; looked for after a failure that may have written).
+Secrets only to and from the operator (``OperatorSecrets``): a created webhook's signing
+secret goes to the operator's sink, never a return value, log or error; a telemetry
+destination's header values come from the operator's file. Creates go through the
+session's ``create_once`` (sent without the SDK's retries; looked for after a failure
+that may have written).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from reconciler.providers.anthropic_admin.addresses import (
     WEBHOOK,
     WORKSPACE,
 )
-from reconciler.providers.anthropic_admin.surface import TRACES, Found
+from reconciler.providers.anthropic_admin.surface import TRACES
 
 
 class Calls(Protocol):
@@ -47,74 +46,6 @@ class Calls(Protocol):
     ) -> str | None: ...
 
     async def index(self) -> LiveState: ...
-
-
-async def read(calls: Calls, *, oauth: bool) -> Found:
-    """Every list at once (a destination's workspace list after its destination)."""
-    org = calls.org
-
-    async def nothing() -> None:
-        return None
-
-    found = await asyncio.gather(
-        calls.listed("list service accounts", org.service_accounts.list) if oauth else nothing(),
-        calls.listed("list federation issuers", org.federation.issuers.list)
-        if oauth
-        else nothing(),
-        calls.listed("list federation rules", org.federation.rules.list) if oauth else nothing(),
-        _offered(calls.listed("list webhooks", org.webhooks.list, page_size=100)),
-        _destinations(calls),
-    )
-    accounts = [a for a in found[0] or [] if a.archived_at is None]
-    joined = await asyncio.gather(
-        *(
-            calls.listed(
-                f"list the workspaces of service account {a.name}",
-                org.service_accounts.workspaces.list,
-                service_account_id=a.id,
-            )
-            for a in accounts
-        )
-    )
-    memberships = {
-        a.id: {m.workspace_id: m.workspace_role for m in members if not m.implicit}
-        for a, members in zip(accounts, joined, strict=True)
-    }
-    accounts_read, issuers, rules, hooks, destinations = found
-    return Found(accounts_read, issuers, rules, hooks, destinations, memberships)
-
-
-async def _offered(reading: Awaitable[list[Any]]) -> list[Any] | None:
-    """A list, or None where the organization does not have it turned on (404)."""
-    try:
-        return await reading
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
-        return None
-
-
-async def _destinations(calls: Calls) -> list[tuple[Any, list[str]]] | None:
-    org = calls.org
-    destinations = await _offered(
-        calls.listed("list telemetry destinations", org.telemetry_destinations.list, page_size=100)
-    )
-    if destinations is None:
-        return None
-    listed = [d for d in destinations if d.workspaces.type != "all"]
-    lists = await asyncio.gather(
-        *(
-            calls.listed(
-                f"list the workspaces of telemetry destination {d.id}",
-                org.telemetry_destinations.workspaces.list,
-                destination_id=d.id,
-                page_size=100,
-            )
-            for d in listed
-        )
-    )
-    ids = {d.id: [w.workspace_id for w in found] for d, found in zip(listed, lists, strict=True)}
-    return [(d, ids.get(d.id, [])) for d in destinations]
 
 
 async def write(calls: Calls, change: ResourceChange, secrets: OperatorSecrets) -> None:
