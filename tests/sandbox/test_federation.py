@@ -5,6 +5,7 @@ and what an access token may then do. The installed CLI's side is
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -136,7 +137,7 @@ def test_minting_asks_a_control_key_and_plain_claim_values(api: TestClient) -> N
 
 
 def test_a_rules_cel_condition_is_checked_at_the_exchange(api: TestClient) -> None:
-    seed = shipped_seed()
+    seed = copy.deepcopy(shipped_seed())  # the shipped seed is shared: never changed
     seed["admin"]["federation"]["rules"][0]["match"]["condition"] = (
         'claims.environment == "production"'
     )
