@@ -188,6 +188,16 @@ def test_a_webhook_secret_goes_only_where_the_operator_said(
     )
     for text in (applied.output, report.read_text(), json.dumps(sandbox.requests())):
         assert secret not in text
+    # Pinned by id, a new name is a rename: no second webhook, no second secret.
+    hook = next(h for h in keyed(sandbox).webhooks.list() if h.name == "ops")
+    org.write_text(
+        "version: 1\nprovider: anthropic-admin\nwebhooks:\n  ops-renamed:\n"
+        f"    id: {hook.id}\n    url: https://ops.example/hooks\n"
+        "    events: [external_key.failed]\n"
+    )
+    renamed = run_installed("apply", str(org), "--auto-approve", env=env)
+    assert renamed.exit_code == 0, renamed.output
+    assert [(h.id, h.name) for h in keyed(sandbox).webhooks.list()] == [(hook.id, "ops-renamed")]
 
 
 def test_a_file_signed_in_with_a_key_gets_one_sentence(

@@ -37,7 +37,7 @@ def adoption(change: ResourceChange, path: tuple[str, ...]) -> list[Edit]:
         return [Put(path, before[_VALUE_OF[kind]])]
     edits: list[Edit] = []
     for name, value in before.items():
-        if kind == WORKSPACE and name == "name":
+        if kind in (WORKSPACE, *SECTIONS) and name == "name":
             edits.append(Rename(path, value))
         elif name.startswith(addresses.RESIDENCY):
             edits.append(Put((*path, "data_residency", name[len(addresses.RESIDENCY) :]), value))

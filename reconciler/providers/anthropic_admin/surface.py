@@ -162,6 +162,7 @@ def live_resources(read: Found, workspace_names: Mapping[str, str]) -> dict[str,
     for issuer in issuers or []:
         if issuer.archived_at is None:
             fields = {
+                "name": issuer.name,  # what a rename (an entry pinned by id) reads back
                 "issuer_url": issuer.issuer_url,
                 "max_jwt_lifetime_seconds": issuer.max_jwt_lifetime_seconds,
                 "check_jti": issuer.check_jti,
@@ -174,6 +175,7 @@ def live_resources(read: Found, workspace_names: Mapping[str, str]) -> dict[str,
             )
     for hook in hooks or []:
         fields = {
+            "name": hook.name or None,
             "url": hook.url,
             "events": sorted(hook.enabled_events),
             "enabled": hook.state == "enabled",
@@ -184,6 +186,7 @@ def live_resources(read: Found, workspace_names: Mapping[str, str]) -> dict[str,
         scope = destination.workspaces.type
         names = sorted(workspace_names.get(w, w) for w in listed)
         fields = {
+            "name": destination.display_name,
             "endpoint_url": destination.endpoint_url,
             "workspaces": "all" if scope == "all" else {scope: names},
             "enabled": destination.state.type == "enabled",
@@ -203,6 +206,7 @@ def _rule_fields(
 ) -> dict[str, Any]:
     enabled = list(rule.workspace_ids) or ([rule.workspace_id] if rule.workspace_id else [])
     return {
+        "name": rule.name,
         "issuer": issuers.get(rule.issuer_id, rule.issuer_name or rule.issuer_id),
         "service_account": accounts.get(
             rule.target.service_account_id,

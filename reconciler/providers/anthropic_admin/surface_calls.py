@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from reconciler.core.errors import ApiError
-from reconciler.core.model import Action, LiveState, ResourceChange
+from reconciler.core.model import Action, LiveResource, LiveState, ResourceChange
 from reconciler.core.secret_sink import HeaderValues, OperatorSecrets, SecretSink, SecretSinkError
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import (
@@ -62,7 +62,7 @@ async def write(calls: Calls, change: ResourceChange, secrets: OperatorSecrets) 
     if change.action is Action.CREATE:
         await _create(calls, kind, name, after, secrets.sink)
         return
-    live = (await calls.index()).resources.get(change.address)
+    live = await _live_of(calls, change)
     if live is None or live.id is None:
         if change.action.removes:
             return  # gone already
@@ -113,7 +113,7 @@ async def _account(calls: Calls, change: ResourceChange) -> None:
     name = addresses.parse(change.address)[1][0]
     after = {n: c.after for n, c in change.changes.items()}
     joined = after.pop("workspaces", None)
-    live = (await calls.index()).resources.get(change.address)
+    live = await _live_of(calls, change)
     if change.action is Action.CREATE:
         account_id = await calls.create_once(
             f"create {change.address}",
@@ -153,6 +153,18 @@ async def _account(calls: Calls, change: ResourceChange) -> None:
         )
 
 
+async def _live_of(calls: Calls, change: ResourceChange) -> LiveResource | None:
+    """The live resource a change is about: at its address, or (a rename of an entry
+    pinned by id) at its old name."""
+    live = (await calls.index()).resources
+    if change.address in live:
+        return live[change.address]
+    renamed = change.changes.get("name")
+    if renamed is None:
+        return None
+    return live.get(addresses.make(addresses.parse(change.address)[0], str(renamed.before)))
+
+
 def _host(url: Any) -> str:
     return urlsplit(str(url)).netloc
 
@@ -164,12 +176,14 @@ async def _destination(calls: Calls, change: ResourceChange, values: HeaderValue
     body: dict[str, Any] = {}
     if "endpoint_url" in after:
         body["endpoint_url"] = after["endpoint_url"]
+    if "name" in after:  # a rename of a destination pinned by id
+        body["display_name"] = after["name"]
     if "workspaces" in after:
         body["workspaces"] = await _scope(calls, after["workspaces"])
     traces = {n.removeprefix(TRACES): v for n, v in after.items() if n.startswith(TRACES)}
     if traces:
         body["traces"] = traces
-    live = (await calls.index()).resources.get(change.address)
+    live = await _live_of(calls, change)
     live_names = list(live.fields["header_names"]) if live else []
     needed = needed_headers(change, live_names)
     headers: dict[str, str | None] = {}

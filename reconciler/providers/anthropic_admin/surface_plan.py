@@ -52,6 +52,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     ours = {a: f for a, f in desired.resources.items() if addresses.parse(a)[0] in KINDS}
     current = {a: r for a, r in live.resources.items() if addresses.parse(a)[0] in KINDS}
     problems: dict[str, str] = {}
+    renamed: set[str] = set()  # live addresses a pinned entry renames
     why: str | None
     blocked = [a for a in ours if not readable[addresses.parse(a)[0]]]
     if blocked:
@@ -83,12 +84,16 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         resource = current.get(address)
         now = resource.fields if resource else None
         wanted = {n: v for n, v in fields.items() if n != "id"}
-        if "id" in fields and resource is not None and resource.id != fields["id"]:
-            problems[address] = (
-                f"{address} is pinned to id {fields['id']}, but the live one of this name is "
-                f"{resource.id}"
-            )
-            continue
+        if "id" in fields:
+            pin = _pinned(address, str(fields["id"]), current)
+            if isinstance(pin, str):
+                problems[address] = pin
+                continue
+            if pin is not None:  # live under another name: renamed, never created again
+                old, resource = pin
+                renamed.add(old)
+                now = {**resource.fields, "name": addresses.parse(old)[1][0]}
+                wanted["name"] = names[0]
         if kind == RULE:
             url = issuer_urls.get(str(wanted.get("issuer")))
             about[address] = rule_words.effect({**(now or {}), **wanted}, url)
@@ -128,7 +133,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     unmanaged: dict[str, LiveResource] = {}
     for address, resource in current.items():
         kind = addresses.parse(address)[0]
-        if address in ours or not readable[kind]:
+        if address in ours or address in renamed or not readable[kind]:
             continue
         if any(address.startswith(p) for p in desired.prune):
             why = surface.watched_why(kind, resource.fields, {}, console_issuers)
@@ -164,6 +169,32 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         about=about,
         alerts=alerts,
     )
+
+
+def _pinned(
+    address: str, pinned_id: str, current: Mapping[str, LiveResource]
+) -> tuple[str, LiveResource] | str | None:
+    """A file entry pinned by ``id``: None when it is live at its own name (or not live
+    at all), the live address and resource when it is live under another name (a
+    rename), or the problem that says why the pin cannot hold."""
+    kind = addresses.parse(address)[0]
+    here = current.get(address)
+    if here is not None and here.id != pinned_id:
+        return f"{address} is pinned to id {pinned_id}, but the live one of this name is {here.id}"
+    if here is not None:
+        return None
+    found = next((a for a, r in current.items() if r.id == pinned_id), None)
+    if found is None:
+        return (
+            f"{address} is pinned to id {pinned_id}, but nothing live has that id (removed, "
+            "or another organization's?)"
+        )
+    if kind == SERVICE_ACCOUNT:
+        return (
+            f"{address} is pinned to id {pinned_id}, which is live as {found}, and a service "
+            "account's name never changes: write the live name"
+        )
+    return found, current[found]
 
 
 def _default_name(live: LiveState) -> str | None:

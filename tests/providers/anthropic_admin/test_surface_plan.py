@@ -182,3 +182,30 @@ def test_the_header_values_a_telemetry_write_must_send() -> None:
     )
     assert needed_headers(path_only, ["a"]) == []
     assert needed_headers(change(Action.DELETE), ["a"]) == []
+
+
+def test_an_entry_pinned_by_id_is_renamed_never_created_again() -> None:
+    hook = {"url": "https://ops.example", "events": ["external_key.failed"]}
+    now = LiveState(
+        {'webhook["old-name"]': LiveResource(hook, None, "whep_1")},
+        context={"org_roles": {}, "invited": frozenset(), "oauth": True, "unoffered": []},
+    )
+    plan = plan_of(desired(webhooks={"new-name": {"id": "whep_1", **hook}}), now)
+    (change,) = plan.resources
+    assert (change.address, change.action) == ('webhook["new-name"]', Action.UPDATE)
+    assert change.changes == {"name": FieldChange("old-name", "new-name")}
+    gone = desired(webhooks={"x": {"id": "whep_9", **hook}})
+    assert (
+        "nothing live has that id"
+        in get("anthropic-admin").propose(gone, now).problems['webhook["x"]']
+    )
+    accounts = LiveState(
+        {'service_account["a"]': LiveResource({"organization_role": "developer"}, None, "svac_1")},
+        context={"org_roles": {}, "invited": frozenset(), "oauth": True, "unoffered": []},
+    )
+    problems = (
+        get("anthropic-admin")
+        .propose(desired(service_accounts={"b": {"id": "svac_1"}}), accounts)
+        .problems
+    )
+    assert "a service account's name never changes" in problems['service_account["b"]']
