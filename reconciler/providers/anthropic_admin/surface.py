@@ -269,7 +269,7 @@ def watched_why(
     ):
         return (
             "an admin-role service account is made and changed only with an interactive "
-            f"credential (a user's OAuth token or a Console session); {CONSOLE.split('; ')[0]}"
+            "credential (a user's OAuth token or a Console session), never by a workload"
         )
     if kind == RULE:
         scopes = {*str((now or {}).get("oauth_scope", "")).split()}

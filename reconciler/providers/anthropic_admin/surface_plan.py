@@ -44,11 +44,11 @@ _NAMES = {
 def propose(desired: DesiredState, live: LiveState) -> Proposal:
     """What the file's security sections ask of the live organization."""
     context = live.context
+    unoffered = context.get("unoffered", [])
     readable = {
-        kind: context.get("oauth", False) if kind in surface.OAUTH_ONLY else True for kind in KINDS
+        kind: context.get("oauth", False) if kind in surface.OAUTH_ONLY else kind not in unoffered
+        for kind in KINDS
     }
-    if context.get("webhooks_unreadable"):
-        readable[WEBHOOK] = False
     ours = {a: f for a, f in desired.resources.items() if addresses.parse(a)[0] in KINDS}
     current = {a: r for a, r in live.resources.items() if addresses.parse(a)[0] in KINDS}
     problems: dict[str, str] = {}

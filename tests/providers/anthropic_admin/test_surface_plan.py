@@ -209,3 +209,151 @@ def test_an_entry_pinned_by_id_is_renamed_never_created_again() -> None:
         .problems
     )
     assert "a service account's name never changes" in problems['service_account["b"]']
+
+
+def context(**more: Any) -> dict[str, Any]:
+    return {"org_roles": {}, "invited": frozenset(), "oauth": True, "unoffered": [], **more}
+
+
+def test_an_organization_without_webhooks_is_told_once_if_the_file_lists_some() -> None:
+    want = desired(
+        webhooks={
+            "a": {"url": "https://a.example", "events": ["external_key.failed"]},
+            "b": {"url": "https://b.example", "events": ["external_key.failed"]},
+        }
+    )
+    now = LiveState({}, context=context(unoffered=["webhook"]))
+    problems = get("anthropic-admin").propose(want, now).problems
+    assert problems == {
+        'webhook["a"]': "the Admin API answered 404 for webhooks: they are not turned on for "
+        "this organization; remove the section, or ask Anthropic to turn them on"
+    }
+    assert get("anthropic-admin").propose(desired(users={}), now).problems == {}
+
+
+def test_a_new_rule_waits_for_what_it_names_and_is_said_in_words() -> None:
+    want = desired(
+        service_accounts={"new-bot": {}},
+        federation={
+            "issuers": {"gl": {"issuer_url": "https://gitlab.com"}},
+            "rules": {
+                "both-new": rule(account="new-bot", issuer="gl"),
+                "account-live": rule(issuer="gl"),
+                "all-live": rule(issuer="github-actions"),
+            },
+        },
+    )
+    proposal = get("anthropic-admin").propose(want, live())
+    waits = {c.address: c.requires for c in proposal.changes}
+    assert waits['federation_rule["both-new"]'] == (
+        'federation_issuer["gl"]',
+        'service_account["new-bot"]',
+    )
+    assert waits['federation_rule["account-live"]'] == ('federation_issuer["gl"]',)
+    assert waits['federation_rule["all-live"]'] == ()
+    assert waits['service_account["new-bot"]'] == ()
+    assert proposal.about['federation_rule["both-new"]'].startswith("a GitLab job")
+    assert proposal.about['federation_rule["all-live"]'].startswith("a GitHub Actions job")
+
+
+def test_a_rules_issuer_never_changes() -> None:
+    now = live(**{'federation_rule["app"]': rule()})
+    want = desired(federation={"rules": {"app": rule(issuer="gl")}})
+    assert get("anthropic-admin").propose(want, now).problems == {
+        'federation_rule["app"]': 'federation_rule["app"]: its issuer is github-actions live '
+        "and gl in the file, and a rule's issuer never changes: give the new rule another name, "
+        "and remove this one"
+    }
+
+
+def test_what_prune_removes_how_and_what_is_counted_as_unmanaged() -> None:
+    now = live(
+        **{
+            'webhook["w"]': {"url": "https://w.example", "events": []},
+            'telemetry_destination["t"]': {"endpoint_url": "https://t.example"},
+            'service_account["old"]': {"organization_role": "developer", "workspaces": {}},
+        }
+    )
+    want = desired(
+        service_accounts={"prune": True, "deploy": {}, "ci": {"organization_role": "admin"}},
+        webhooks={"prune": True},
+        telemetry_destinations={"prune": True},
+    )
+    proposal = get("anthropic-admin").propose(want, now)
+    removals = {c.address: c.action for c in proposal.changes}
+    assert removals == {
+        'service_account["old"]': Action.ARCHIVE,
+        'webhook["w"]': Action.DELETE,
+        'telemetry_destination["t"]': Action.DELETE,
+    }
+    gone = next(c for c in proposal.changes if c.address == 'webhook["w"]')
+    assert gone.changes["url"] == FieldChange("https://w.example", None)
+    kept = get("anthropic-admin").propose(desired(users={}), now)
+    assert kept.unmanaged == {
+        "service account": 3,
+        "federation issuer": 1,
+        "webhook": 1,
+        "telemetry destination": 1,
+    }
+    warnings, _ = get("anthropic-admin").review(proposal.changes, now)
+    assert 'service_account["old"]: archiving cannot be undone' in warnings
+    assert (
+        'webhook["w"]: deleting it stops its deliveries, and its signing secret is gone with it'
+        in warnings
+    )
+    assert (
+        'telemetry_destination["t"]: deleting it stops its deliveries, and its signing secret '
+        "is gone with it" in warnings
+    )
+
+
+def test_a_rule_in_a_workspace_its_account_is_not_in_warns() -> None:
+    workspaces = {
+        'workspace["Default"]': LiveResource({"name": "Default"}, None, "wrkspc_default"),
+        'workspace["Research"]': LiveResource({"name": "Research"}, None, "wrkspc_r"),
+    }
+    now = LiveState(
+        {
+            **workspaces,
+            **live().resources,
+        },
+        context=context(default_workspace="wrkspc_default"),
+    )
+    everywhere = ["Default", "Research", "Sales"]
+    want = desired(federation={"rules": {"app": rule(workspaces=everywhere)}})
+    notes = [n for _, n in get("anthropic-admin").propose(want, now).notes if "not a member" in n]
+    assert notes == [
+        'federation_rule["app"] is enabled in Research, Sales, where service account deploy is '
+        "not a member: the exchange refuses a token for that workspace; add the workspace to "
+        "the account's workspaces"
+    ]
+    joined = desired(
+        service_accounts={
+            "deploy": {"workspaces": {"Research": "workspace_user", "Sales": "workspace_user"}}
+        },
+        federation={"rules": {"app": rule(workspaces=everywhere)}},
+    )
+    assert not [
+        n for _, n in get("anthropic-admin").propose(joined, now).notes if "not a member" in n
+    ]
+    unknown = desired(
+        federation={"rules": {"app": rule(account="elsewhere", workspaces=["Sales"])}}
+    )
+    assert not [
+        n for _, n in get("anthropic-admin").propose(unknown, now).notes if "not a member" in n
+    ]
+    anywhere = desired(federation={"rules": {"app": rule(workspaces="all")}})
+    assert not [
+        n for _, n in get("anthropic-admin").propose(anywhere, now).notes if "not a member" in n
+    ]
+
+
+def test_the_files_issuer_url_is_the_one_a_rule_is_reviewed_against() -> None:
+    want = desired(
+        federation={
+            "issuers": {"github-actions": {"issuer_url": "https://gitlab.com"}},
+            "rules": {"app": rule()},
+        }
+    )
+    about = get("anthropic-admin").propose(want, live()).about['federation_rule["app"]']
+    assert about.startswith("a GitLab job")  # the file's URL, not the live GitHub one

@@ -1,0 +1,346 @@
+"""The security surface in a file and live, in process: how the file's sections become
+resources (and back, in an export), what reconciler may not write and what it says
+of it, and which drift is an alert. The plan's own rules are ``test_surface_plan``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anthropic.types.beta.organization import (
+    BetaOrganizationWebhookEndpoint,
+    BetaServiceAccount,
+    BetaTelemetryDestination,
+)
+from anthropic.types.beta.organization.federation import (
+    BetaFederationIssuer,
+    BetaFederationRule,
+)
+
+from reconciler.core.edits import Put
+from reconciler.core.model import Action, FieldChange, LiveResource, ResourceChange
+from reconciler.providers.anthropic_admin import surface
+from reconciler.providers.anthropic_admin.surface import Found
+
+AT = "2026-04-01T00:00:00Z"
+GITHUB = "https://token.actions.githubusercontent.com"
+CONSOLE = "only a Console session (an administrator, interactively) can change it"
+
+
+def test_the_file_sections_become_resources_in_the_form_they_are_compared() -> None:
+    found, prune = surface.file_resources(
+        {
+            "service_accounts": {"prune": True, "deploy": {"organization_role": "developer"}},
+            "federation": {
+                "issuers": {"gh": {"issuer_url": GITHUB}},
+                "rules": {
+                    "app": {
+                        "workspaces": ["b", "a"],
+                        "match": {
+                            "subject_prefix": None,
+                            "claims": {},
+                            "condition": "x",
+                            "audience": "",
+                        },
+                    }
+                },
+            },
+            "webhooks": {"ops": {"events": ["z.b", "a.a"]}},
+            "telemetry_destinations": {
+                "otel": {
+                    "header_names": ["X-Team", "b"],
+                    "workspaces": {"include": ["z", "a"]},
+                    "traces": {"content_mode": "content", "enabled": False},
+                }
+            },
+        }
+    )
+    assert prune == {"service_account["}
+    assert found['service_account["deploy"]'] == {"organization_role": "developer"}
+    assert found['federation_issuer["gh"]'] == {"issuer_url": GITHUB}
+    assert found['federation_rule["app"]'] == {
+        "workspaces": ["a", "b"],
+        "match": {"condition": "x"},
+    }
+    assert found['webhook["ops"]'] == {"events": ["a.a", "z.b"]}
+    assert found['telemetry_destination["otel"]'] == {
+        "header_names": ["b", "x-team"],
+        "workspaces": {"include": ["a", "z"]},
+        "traces.content_mode": "content",
+        "traces.enabled": False,
+    }
+    assert surface.file_resources({})[0] == {}
+    pruned = surface.file_resources(
+        {"webhooks": {"prune": True}, "federation": {"rules": {"prune": True}}}
+    )
+    assert pruned == ({}, {"webhook[", "federation_rule["})
+
+
+def found() -> Found:
+    account = BetaServiceAccount.model_validate(
+        {
+            "id": "svac_1",
+            "type": "service_account",
+            "name": "deploy",
+            "organization_role": "developer",
+            "description": "",
+            "created_at": AT,
+            "updated_at": AT,
+        }
+    )
+    archived = BetaServiceAccount.model_validate(
+        {
+            "id": "svac_2",
+            "type": "service_account",
+            "name": "gone",
+            "organization_role": "admin",
+            "created_at": AT,
+            "updated_at": AT,
+            "archived_at": AT,
+        }
+    )
+    issuer = BetaFederationIssuer.model_validate(
+        {
+            "id": "fdis_1",
+            "type": "federation_issuer",
+            "name": "gh",
+            "issuer_url": GITHUB,
+            "jwks": {"type": "discovery"},
+            "check_jti": True,
+            "max_jwt_lifetime_seconds": 3600,
+            "created_at": AT,
+            "updated_at": AT,
+        }
+    )
+    rule = BetaFederationRule.model_validate(
+        {
+            "id": "fdrl_1",
+            "type": "federation_rule",
+            "name": "app",
+            "issuer_id": "fdis_1",
+            "match": {"claims": {"repository_id": "1"}, "subject_prefix": None},
+            "oauth_scope": "workspace:developer",
+            "target": {"type": "service_account", "service_account_id": "svac_1"},
+            "token_lifetime_seconds": 900,
+            "applies_to_all_workspaces": False,
+            "workspace_ids": ["wrkspc_r"],
+            "created_at": AT,
+            "updated_at": AT,
+        }
+    )
+    hook = BetaOrganizationWebhookEndpoint.model_validate(
+        {
+            "id": "whep_1",
+            "name": "",
+            "description": "",
+            "url": "https://ops.example",
+            "enabled_events": ["external_key.recovered", "external_key.failed"],
+            "state": "disabled",
+            "disabled_reason": "",
+            "created_at": AT,
+            "updated_at": AT,
+        }
+    )
+    destination = BetaTelemetryDestination.model_validate(
+        {
+            "id": "tdst_1",
+            "type": "telemetry_destination",
+            "display_name": "otel",
+            "endpoint_url": "https://otel.example",
+            "header_names": ["x-b", "x-a"],
+            "state": {"type": "enabled"},
+            "traces": {
+                "content_mode": "metadata_only",
+                "enabled": True,
+                "endpoint_url": None,
+                "max_content_bytes": None,
+            },
+            "workspaces": {"type": "exclude"},
+            "delivery_health": {},
+            "created_at": AT,
+            "updated_at": AT,
+        }
+    )
+    return Found(
+        [account, archived],
+        [issuer],
+        [rule],
+        [hook],
+        [(destination, ["wrkspc_r"])],
+        {"svac_1": {"wrkspc_r": "workspace_developer"}},
+    )
+
+
+def test_live_objects_become_resources_by_name_and_export_plans_clean() -> None:
+    live = surface.live_resources(found(), {"wrkspc_r": "Research"})
+    assert set(live) == {
+        'service_account["deploy"]',  # the archived account is not live
+        'federation_issuer["gh"]',
+        'federation_rule["app"]',
+        'webhook["whep_1"]',  # no name: addressed by its id
+        'telemetry_destination["otel"]',
+    }
+    assert live['service_account["deploy"]'].fields == {
+        "organization_role": "developer",
+        "description": None,
+        "workspaces": {"Research": "workspace_developer"},
+    }
+    assert live['federation_rule["app"]'].fields == {
+        "name": "app",
+        "issuer": "gh",
+        "service_account": "deploy",
+        "oauth_scope": "workspace:developer",
+        "match": {"claims": {"repository_id": "1"}},
+        "token_lifetime_seconds": 900,
+        "workspaces": ["Research"],
+        "description": None,
+    }
+    assert live['webhook["whep_1"]'].fields == {
+        "name": None,
+        "url": "https://ops.example",
+        "events": ["external_key.failed", "external_key.recovered"],
+        "enabled": False,
+        "description": None,
+    }
+    assert live['telemetry_destination["otel"]'].fields["workspaces"] == {"exclude": ["Research"]}
+    assert live['telemetry_destination["otel"]'].fields["header_names"] == ["x-a", "x-b"]
+    data = surface.export_sections(live)
+    assert data["federation"]["rules"]["app"]["workspaces"] == ["Research"]
+    assert "name" not in data["federation"]["rules"]["app"]
+    assert data["telemetry_destinations"]["otel"]["traces"] == {
+        "content_mode": "metadata_only",
+        "enabled": True,
+    }
+    again, _ = surface.file_resources(data)
+    for address, fields in again.items():
+        assert all(live[address].fields[n] == v for n, v in fields.items()), address
+    assert surface.unoffered(found()) == []
+    none = Found([], [], [], None, None)
+    assert surface.unoffered(none) == ["webhook", "telemetry_destination"]
+
+
+def test_who_may_write_what() -> None:
+    why = surface.watched_why
+    admin = (
+        "an admin-role service account is made and changed only with an interactive "
+        "credential (a user's OAuth token or a Console session), never by a workload"
+    )
+    assert why("service_account", {"organization_role": "admin"}, {}, set()) == admin
+    assert why("service_account", None, {"organization_role": "admin"}, set()) == admin
+    assert why("service_account", {"organization_role": "developer"}, {}, set()) is None
+    assert why("federation_rule", {"oauth_scope": "org:admin"}, {}, set()) == (
+        f"it grants org:admin, and {CONSOLE}"
+    )
+    widen = {"oauth_scope": "workspace:inference org:admin"}
+    assert why("federation_rule", None, widen, set()) == f"it grants org:admin, and {CONSOLE}"
+    both = {"oauth_scope": "workspace:developer workspace:inference"}
+    assert why("federation_rule", both, both, set()) is None
+    backs = f"it backs a rule granting more than workspace scopes, and {CONSOLE}"
+    assert why("federation_issuer", {}, {"_name": "gh"}, {"gh"}) == backs
+    assert why("federation_issuer", None, {"_name": "gh"}, {"gh"}) is None  # a new one
+    assert why("federation_issuer", {}, {"_name": "gl"}, {"gh"}) is None
+    assert why("webhook", {}, {"_name": "gh"}, {"gh"}) is None
+
+
+def test_what_is_said_of_a_watched_difference_and_what_adopt_writes() -> None:
+    address = 'federation_rule["admin"]'
+    said, settled = surface.watched(address, None, {"oauth_scope": "org:admin"}, "WHY")
+    assert said == f"{address} is in the file but not live, and reconciler will not create it: WHY"
+    assert settled is None
+    now = {"token_lifetime_seconds": 3600, "oauth_scope": "org:admin", "description": "x"}
+    wanted = {
+        "token_lifetime_seconds": 600,
+        "oauth_scope": "org:admin",
+        "description": None,
+        "_name": "admin",
+    }
+    said, settled = surface.watched(address, now, wanted, "WHY")
+    assert said == (
+        f"{address} differs from the file (description is 'x' live, None in the file; "
+        "token_lifetime_seconds is 3600 live, 600 in the file), and reconciler will not write "
+        "it: WHY; reconciler adopt writes the live values into the file"
+    )
+    assert settled is not None
+    assert list(settled.edits) == [
+        Put(("federation", "rules", "admin", "description"), "x"),
+        Put(("federation", "rules", "admin", "token_lifetime_seconds"), 3600),
+    ]
+    assert settled.said == "description, token_lifetime_seconds written as live"
+    _, nothing = surface.watched(address, now, {**now, "_name": "admin"}, "WHY")
+    assert nothing is None
+
+
+def update(address: str, **fields: tuple[Any, Any]) -> ResourceChange:
+    changes = {n.replace("__", "."): FieldChange(b, a) for n, (b, a) in fields.items()}
+    return ResourceChange(address, Action.UPDATE, None, changes)
+
+
+def test_which_drift_is_an_alert() -> None:
+    unmanaged = {
+        'federation_rule["x"]': LiveResource(
+            {
+                "issuer": "gh",
+                "service_account": "s",
+                "oauth_scope": "workspace:developer",
+                "match": {"subject_prefix": "repo:a/b:*"},
+                "workspaces": "all",
+            },
+            None,
+            "r",
+        ),
+        'webhook["w"]': LiveResource({"url": "https://w.example"}, None, "w"),
+        'telemetry_destination["t"]': LiveResource(
+            {"endpoint_url": "https://t.example"}, None, "t"
+        ),
+        'service_account["a"]': LiveResource({"organization_role": "admin"}, None, "a"),
+        'service_account["d"]': LiveResource({"organization_role": "developer"}, None, "d"),
+        'federation_issuer["i"]': LiveResource({"issuer_url": GITHUB}, None, "i"),
+    }
+    changes = [
+        update('federation_rule["m"]', match=({"claims": {}}, {"claims": {"a": "b"}})),
+        update('federation_rule["n"]', token_lifetime_seconds=(1, 2)),
+        ResourceChange(
+            'federation_rule["c"]', Action.CREATE, None, {"match": FieldChange(None, {})}
+        ),
+        update('webhook["u"]', url=("https://evil.example", "https://ops.example")),
+        update('webhook["v"]', enabled=(False, True)),
+        update(
+            'telemetry_destination["e"]', endpoint_url=("https://evil.example", "https://o.example")
+        ),
+        update('telemetry_destination["p"]', traces__content_mode=("content", "metadata_only")),
+        update('telemetry_destination["q"]', traces__content_mode=("metadata_only", "content")),
+    ]
+    said = dict(surface.alerts_for(changes, unmanaged, {"gh": GITHUB}))
+    assert said == {
+        'federation_rule["x"]': 'federation_rule["x"] is live and not in the file: a GitHub '
+        "Actions job whose subject is repo:a/b: followed by anything can act as service "
+        "account s with workspace:developer for an hour (the default) in every workspace",
+        'webhook["w"]': 'webhook["w"] is live and not in the file: events go to https://w.example',
+        'telemetry_destination["t"]': 'telemetry_destination["t"] is live and not in the file: '
+        "spans go to https://t.example",
+        'service_account["a"]': 'service_account["a"]: an admin-role service account live, not '
+        "in the file",
+        'federation_rule["m"]': 'federation_rule["m"]: its match was changed live',
+        'webhook["u"]': 'webhook["u"]: its URL was changed live to https://evil.example',
+        'telemetry_destination["e"]': 'telemetry_destination["e"]: its endpoint was changed '
+        "live to https://evil.example",
+        'telemetry_destination["p"]': 'telemetry_destination["p"] was set live to export '
+        "prompts and outputs",
+    }
+
+
+def test_a_sample_token_against_the_files_rules() -> None:
+    resources = {
+        'federation_issuer["gh"]': {"issuer_url": GITHUB},
+        'federation_rule["a"]': {"issuer": "gh", "match": {"claims": {"repository_id": "1"}}},
+        'federation_rule["b"]': {"issuer": "other", "match": {"claims": {"repository_id": "2"}}},
+        'webhook["w"]': {"url": "https://w.example"},
+    }
+    token = {"iss": GITHUB, "aud": "https://api.anthropic.com", "repository_id": "1"}
+    checked = {a: why for a, _, why in surface.admitted(resources, token)}
+    assert checked == {
+        'federation_rule["a"]': None,
+        'federation_rule["b"]': "repository_id is '1', not '2'",  # no issuer URL: iss unchecked
+    }
+    words = {a: w for a, w, _ in surface.admitted(resources, token)}
+    assert words['federation_rule["a"]'].startswith("a GitHub Actions job")
+    assert words['federation_rule["b"]'].startswith("a token of issuer other")
