@@ -118,7 +118,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
                 )
             )
             continue
-        if kind == RULE and wanted.get("issuer", now["issuer"]) != now["issuer"]:
+        if kind == RULE and "issuer" in wanted and wanted["issuer"] != now["issuer"]:
             problems[address] = (
                 f"{address}: its issuer is {now['issuer']} live and {wanted['issuer']} in the "
                 "file, and a rule's issuer never changes: give the new rule another name, "
@@ -136,7 +136,8 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         if address in ours or address in renamed or not readable[kind]:
             continue
         if any(address.startswith(p) for p in desired.prune):
-            why = surface.watched_why(kind, resource.fields, {}, console_issuers)
+            named = {"_name": addresses.parse(address)[1][0]}
+            why = surface.watched_why(kind, resource.fields, named, console_issuers)
             if why is None:
                 removal = Action.DELETE if kind in (WEBHOOK, TELEMETRY) else Action.ARCHIVE
                 gone = {n: FieldChange(v, None) for n, v in resource.fields.items()}
@@ -158,8 +159,8 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     notes += _unjoined(ours, current, _default_name(live))
     counts: dict[str, int] = {}
     for address in unmanaged:
-        name = _NAMES[addresses.parse(address)[0]]
-        counts[name] = counts.get(name, 0) + 1
+        noun = _NAMES[addresses.parse(address)[0]]
+        counts[noun] = counts.get(noun, 0) + 1
     return Proposal(
         changes,
         unmanaged=counts,
@@ -198,12 +199,13 @@ def _pinned(
 
 
 def _default_name(live: LiveState) -> str | None:
-    default = live.context.get("default_workspace")
-    for address, resource in live.resources.items():
-        kind, names = addresses.parse(address)
-        if kind == addresses.WORKSPACE and default is not None and resource.id == default:
-            return names[0]
-    return None
+    """The Default workspace's name: every service account is implicitly its member."""
+    names = {
+        resource.id: addresses.parse(address)[1][0]
+        for address, resource in live.resources.items()
+        if addresses.parse(address)[0] == addresses.WORKSPACE
+    }
+    return names.get(live.context.get("default_workspace"))
 
 
 def _unjoined(
@@ -243,12 +245,14 @@ def _issuer_urls(
 ) -> dict[str, str]:
     """Each issuer's URL by name, the file's over the live one."""
     urls: dict[str, str] = {}
-    for address, resource in current.items():
-        if addresses.parse(address)[0] == ISSUER:
-            urls[addresses.parse(address)[1][0]] = str(resource.fields["issuer_url"])
-    for address, fields in ours.items():
-        if addresses.parse(address)[0] == ISSUER and "issuer_url" in fields:
-            urls[addresses.parse(address)[1][0]] = str(fields["issuer_url"])
+    for found in (
+        {a: r.fields for a, r in current.items()},
+        ours,
+    ):
+        for address, fields in found.items():
+            kind, names = addresses.parse(address)
+            if kind == ISSUER and "issuer_url" in fields:
+                urls[names[0]] = str(fields["issuer_url"])
     return urls
 
 

@@ -357,3 +357,148 @@ def test_the_files_issuer_url_is_the_one_a_rule_is_reviewed_against() -> None:
     )
     about = get("anthropic-admin").propose(want, live()).about['federation_rule["app"]']
     assert about.startswith("a GitLab job")  # the file's URL, not the live GitHub one
+
+
+def test_the_issuer_behind_an_org_admin_rule_is_watched_and_never_pruned() -> None:
+    now = live(
+        **{
+            'federation_rule["admin-main"]': rule("org:admin", "ci"),
+            'federation_issuer["gl"]': {"issuer_url": "https://gitlab.com"},
+        }
+    )
+    longer = {"issuer_url": GITHUB, "max_jwt_lifetime_seconds": 7200}
+    want = desired(federation={"issuers": {"prune": True, "github-actions": longer}, "rules": {}})
+    proposal = get("anthropic-admin").propose(want, now)
+    assert [(c.address, c.action) for c in proposal.changes] == [
+        ('federation_issuer["gl"]', Action.ARCHIVE)  # backs no rule: pruned
+    ]
+    (said,) = [a for _, a in proposal.alerts if "github-actions" in a]
+    assert said.endswith(
+        "it backs a rule granting more than workspace scopes, and only a Console session (an "
+        "administrator, interactively) can change it; reconciler adopt writes the live values "
+        "into the file"
+    )
+    settled = proposal.settlements['federation_issuer["github-actions"]']
+    assert list(settled.edits) == [
+        Put(("federation", "issuers", "github-actions", "max_jwt_lifetime_seconds"), 3600)
+    ]
+    workspace_only = live(**{'federation_rule["app"]': rule()})
+    assert [
+        (c.address, c.action) for c in get("anthropic-admin").propose(want, workspace_only).changes
+    ] == [('federation_issuer["github-actions"]', Action.UPDATE)]
+
+
+def test_without_a_word_on_sign_in_the_oauth_only_sections_are_unread() -> None:
+    unknown = LiveState({}, context={"org_roles": {}, "invited": frozenset()})
+    proposal = get("anthropic-admin").propose(desired(service_accounts={"deploy": {}}), unknown)
+    assert list(proposal.problems) == ['service_account["deploy"]']
+
+
+def test_one_entry_that_cannot_be_planned_stops_no_other() -> None:
+    hook = {"url": "https://ops.example", "events": ["external_key.failed"]}
+    now = live(
+        **{
+            'federation_rule["app"]': rule(),
+            'webhook["a"]': {**hook, "name": "a"},
+        }
+    )
+    for entries in (
+        {"federation": {"rules": {"app": rule(issuer="gl")}}},  # a problem
+        {"webhooks": {"b": {"id": "whep_nope", **hook}}},  # a pin nothing holds
+    ):
+        want = desired(
+            **entries,
+            telemetry_destinations={
+                "t": {"endpoint_url": "https://t.example", "workspaces": "all"}
+            },
+        )
+        proposal = get("anthropic-admin").propose(want, now)
+        assert [c.address for c in proposal.changes] == ['telemetry_destination["t"]']
+        assert proposal.changes[0].changes["endpoint_url"] == FieldChange(None, "https://t.example")
+    blocked = desired(
+        service_accounts={"x": {}},
+        telemetry_destinations={"t": {"endpoint_url": "https://t.example", "workspaces": "all"}},
+    )
+    keyed = get("anthropic-admin").propose(blocked, live(oauth=False))
+    assert [c.address for c in keyed.changes] == ['telemetry_destination["t"]']
+    both = desired(
+        webhooks={"w": hook},
+        telemetry_destinations={"t": {"endpoint_url": "https://t.example", "workspaces": "all"}},
+    )
+    off = LiveState({}, context=context(unoffered=["webhook", "telemetry_destination"]))
+    (said,) = get("anthropic-admin").propose(both, off).problems.values()
+    assert said.startswith("the Admin API answered 404 for webhooks:")
+
+
+def test_a_renamed_entry_leaves_nothing_behind_to_prune_or_count() -> None:
+    hook = {"url": "https://ops.example", "events": ["external_key.failed"]}
+    now = LiveState(
+        {'webhook["old"]': LiveResource({**hook, "name": "old"}, None, "whep_1")}, context=context()
+    )
+    want = desired(webhooks={"prune": True, "new": {"id": "whep_1", **hook}})
+    proposal = get("anthropic-admin").propose(want, now)
+    assert [(c.address, c.action) for c in proposal.changes] == [('webhook["new"]', Action.UPDATE)]
+    assert proposal.unmanaged == {}
+    clash = LiveState(
+        {
+            'webhook["a"]': LiveResource(hook, None, "whep_a"),
+            'webhook["b"]': LiveResource(hook, None, "whep_b"),
+        },
+        context=context(),
+    )
+    problems = (
+        get("anthropic-admin")
+        .propose(desired(webhooks={"a": {"id": "whep_b", **hook}}), clash)
+        .problems
+    )
+    assert problems == {
+        'webhook["a"]': 'webhook["a"] is pinned to id whep_b, but the live one of this name '
+        "is whep_a"
+    }
+    nowhere = get("anthropic-admin").propose(
+        desired(webhooks={"z": {"id": "whep_z", **hook}}), clash
+    )
+    assert nowhere.problems == {
+        'webhook["z"]': 'webhook["z"] is pinned to id whep_z, but nothing live has that id '
+        "(removed, or another organization's?)"
+    }
+
+
+def test_every_rules_warnings_and_the_unjoined_note_are_all_said() -> None:
+    loose = {"claims": {"ref": "refs/heads/main"}}
+    want = desired(
+        service_accounts={"fresh": {}},
+        federation={
+            "rules": {
+                "one": rule(match={"claims": {"repository": "a/b"}}, workspaces=["Research"]),
+                "two": rule(match=loose),
+                "three": rule(account="fresh", workspaces=["Research"]),
+            }
+        },
+    )
+    notes = [n for _, n in get("anthropic-admin").propose(want, live()).notes]
+    assert any(
+        n.startswith('federation_rule["one"] matches the repository by name only') for n in notes
+    )
+    assert any(
+        n.startswith('federation_rule["two"] is on GitHub Actions\'s shared issuer') for n in notes
+    )
+    unjoined = [n for n in notes if "not a member" in n]
+    assert [n.split(" is enabled")[0] for n in unjoined] == [
+        'federation_rule["one"]',
+        'federation_rule["three"]',  # a new account, with no workspaces yet
+    ]
+
+
+def test_a_new_resource_is_created_with_every_field_the_file_gives() -> None:
+    want = desired(
+        webhooks={
+            "w": {"url": "https://w.example", "events": ["external_key.failed"], "enabled": False}
+        }
+    )
+    (change,) = plan_of(want, live()).resources
+    assert change.changes == {
+        "url": FieldChange(None, "https://w.example"),
+        "events": FieldChange(None, ["external_key.failed"]),
+        "enabled": FieldChange(None, False),
+    }
