@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.core.edits import Put
 from reconciler.core.model import (
     Action,
     DesiredState,
