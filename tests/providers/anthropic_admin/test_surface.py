@@ -344,3 +344,158 @@ def test_a_sample_token_against_the_files_rules() -> None:
     words = {a: w for a, w, _ in surface.admitted(resources, token)}
     assert words['federation_rule["a"]'].startswith("a GitHub Actions job")
     assert words['federation_rule["b"]'].startswith("a token of issuer other")
+
+
+def test_every_live_field_and_id_as_read() -> None:
+    read = found()
+    legacy = BetaFederationRule.model_validate(
+        {
+            **read.rules[0].to_dict(),
+            "id": "fdrl_2",
+            "name": "legacy",
+            "issuer_id": "fdis_gone",
+            "issuer_name": "old-issuer",
+            "target": {
+                "type": "service_account",
+                "service_account_id": "svac_gone",
+                "service_account_name": "old-account",
+            },
+            "workspace_ids": [],
+            "workspace_id": "wrkspc_r",
+            "description": "kept",
+        }
+    )
+    everywhere = BetaFederationRule.model_validate(
+        {
+            **read.rules[0].to_dict(),
+            "id": "fdrl_3",
+            "name": "all",
+            "applies_to_all_workspaces": True,
+        }
+    )
+    nowhere = BetaFederationRule.model_validate(
+        {**read.rules[0].to_dict(), "id": "fdrl_4", "name": "none", "workspace_ids": []}
+    )
+    hook = BetaOrganizationWebhookEndpoint.model_validate(
+        {
+            **read.hooks[0].to_dict(),
+            "id": "whep_2",
+            "name": "ops",
+            "state": "enabled",
+            "description": "d",
+        }
+    )
+    destination = BetaTelemetryDestination.model_validate(
+        {
+            **read.destinations[0][0].to_dict(),
+            "id": "tdst_2",
+            "display_name": None,
+            "state": {"type": "disabled", "reason": {"type": "caller"}},
+            "workspaces": {"type": "all"},
+        }
+    )
+    more = Found(
+        read.accounts,
+        read.issuers,
+        [*(read.rules or []), legacy, everywhere, nowhere],
+        [*(read.hooks or []), hook],
+        [*(read.destinations or []), (destination, [])],
+        read.memberships,
+    )
+    live = surface.live_resources(more, {"wrkspc_r": "Research"})
+    as_read = {a: (r.id, r.fields) for a, r in live.items()}
+    rule_fields = as_read['federation_rule["app"]'][1]
+    assert as_read == {
+        'service_account["deploy"]': (
+            "svac_1",
+            {
+                "organization_role": "developer",
+                "description": None,
+                "workspaces": {"Research": "workspace_developer"},
+            },
+        ),
+        'federation_issuer["gh"]': (
+            "fdis_1",
+            {
+                "name": "gh",
+                "issuer_url": GITHUB,
+                "max_jwt_lifetime_seconds": 3600,
+                "check_jti": True,
+            },
+        ),
+        'federation_rule["app"]': ("fdrl_1", rule_fields),
+        'federation_rule["legacy"]': (
+            "fdrl_2",
+            {
+                **rule_fields,
+                "name": "legacy",
+                "issuer": "old-issuer",
+                "service_account": "old-account",
+                "description": "kept",
+            },
+        ),
+        'federation_rule["all"]': ("fdrl_3", {**rule_fields, "name": "all", "workspaces": "all"}),
+        'federation_rule["none"]': ("fdrl_4", {**rule_fields, "name": "none", "workspaces": []}),
+        'webhook["whep_1"]': (
+            "whep_1",
+            {
+                "name": None,
+                "url": "https://ops.example",
+                "events": ["external_key.failed", "external_key.recovered"],
+                "enabled": False,
+                "description": None,
+            },
+        ),
+        'webhook["ops"]': (
+            "whep_2",
+            {
+                "name": "ops",
+                "url": "https://ops.example",
+                "events": ["external_key.failed", "external_key.recovered"],
+                "enabled": True,
+                "description": "d",
+            },
+        ),
+        'telemetry_destination["otel"]': (
+            "tdst_1",
+            {
+                "name": "otel",
+                "endpoint_url": "https://otel.example",
+                "workspaces": {"exclude": ["Research"]},
+                "enabled": True,
+                "header_names": ["x-a", "x-b"],
+                "traces.content_mode": "metadata_only",
+                "traces.enabled": True,
+                "traces.endpoint_url": None,
+                "traces.max_content_bytes": None,
+            },
+        ),
+        'telemetry_destination["tdst_2"]': (
+            "tdst_2",
+            {
+                "name": None,
+                "endpoint_url": "https://otel.example",
+                "workspaces": "all",
+                "enabled": False,
+                "header_names": ["x-a", "x-b"],
+                "traces.content_mode": "metadata_only",
+                "traces.enabled": True,
+                "traces.endpoint_url": None,
+                "traces.max_content_bytes": None,
+            },
+        ),
+    }
+    unnamed = surface.live_resources(more, {})
+    assert unnamed['federation_rule["app"]'].fields["workspaces"] == ["wrkspc_r"]  # an id
+    data = surface.export_sections(live)
+    assert data["federation"]["issuers"]["gh"] == {
+        "issuer_url": GITHUB,
+        "max_jwt_lifetime_seconds": 3600,
+        "check_jti": True,
+    }
+    assert data["webhooks"]["ops"] == {
+        "url": "https://ops.example",
+        "events": ["external_key.failed", "external_key.recovered"],
+        "enabled": True,
+        "description": "d",
+    }
