@@ -28,6 +28,14 @@ SKIPPED = {34}
 # organization pin, the trust checks on saved plans, hold arithmetic.
 SAFETY: list[tuple[str, str]] = [
     *(
+        ("reconciler/providers/anthropic_admin/surface.py", f)
+        for f in ("watched_why", "watched", "alerts_for")
+    ),
+    *(
+        ("reconciler/providers/anthropic_admin/surface_plan.py", f)
+        for f in ("propose", "_pinned", "review", "_requires")
+    ),
+    *(
         ("reconciler/policy/judge.py", f)
         for f in ("verdict", "_matching", "_owns", "judged", "refusal", "approvers")
     ),

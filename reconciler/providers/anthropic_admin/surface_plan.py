@@ -46,7 +46,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     context = live.context
     unoffered = context.get("unoffered", [])
     readable = {
-        kind: context.get("oauth", False) if kind in surface.OAUTH_ONLY else kind not in unoffered
+        kind: bool(context.get("oauth")) if kind in surface.OAUTH_ONLY else kind not in unoffered
         for kind in KINDS
     }
     ours = {a: f for a, f in desired.resources.items() if addresses.parse(a)[0] in KINDS}
@@ -251,7 +251,9 @@ def _issuer_urls(
     ):
         for address, fields in found.items():
             kind, names = addresses.parse(address)
-            if kind == ISSUER and "issuer_url" in fields:
+            if kind != ISSUER:
+                continue
+            if "issuer_url" in fields:
                 urls[names[0]] = str(fields["issuer_url"])
     return urls
 

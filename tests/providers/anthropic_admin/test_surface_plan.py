@@ -17,6 +17,7 @@ from reconciler.core.model import (
 )
 from reconciler.providers import get
 from reconciler.providers.anthropic_admin.proposals import resources
+from reconciler.providers.anthropic_admin.surface import alerts_for
 from reconciler.providers.anthropic_admin.surface_calls import needed_headers
 from tests.support.builders import plan_of
 
@@ -503,3 +504,54 @@ def test_a_new_resource_is_created_with_every_field_the_file_gives() -> None:
         "events": FieldChange(None, ["external_key.failed"]),
         "enabled": FieldChange(None, False),
     }
+
+
+def test_the_edges_of_who_may_write() -> None:
+    both = "workspace:developer workspace:inference"
+    now = live(**{'federation_rule["app"]': rule(both)})
+    longer = {"issuer_url": GITHUB, "max_jwt_lifetime_seconds": 7200}
+    want = desired(federation={"issuers": {"github-actions": longer}, "rules": {"app": rule(both)}})
+    assert [c.address for c in get("anthropic-admin").propose(want, now).changes] == [
+        'federation_issuer["github-actions"]'  # workspace scopes only: a workload may write it
+    ]
+    backing = live(**{'federation_rule["admin-main"]': rule("org:admin", "ci")})
+    pruning = desired(federation={"issuers": {"prune": True}, "rules": {"prune": True}})
+    proposal = get("anthropic-admin").propose(pruning, backing)
+    assert proposal.changes == []  # neither the org:admin rule nor its issuer
+    assert any(
+        a.startswith('federation_issuer["github-actions"] is live and not in the pruned section')
+        for _, a in proposal.alerts
+    )
+    odd = live(**{'federation_rule["x"]': rule("org:admin user:profile")})
+    said = " ".join(a for _, a in get("anthropic-admin").propose(pruning, odd).alerts)
+    assert "it grants org:admin user:profile, and only a Console session" in said
+
+
+def test_the_edges_of_waits_warnings_and_alerts() -> None:
+    want = desired(
+        service_accounts={"deploy": {}},  # listed and live: nothing to wait for
+        federation={
+            "rules": {
+                "first": rule(account="nobody", workspaces=["Research"]),  # unseen: skipped
+                "second": rule(workspaces=["Research"]),
+            }
+        },
+    )
+    proposal = get("anthropic-admin").propose(want, live())
+    assert {c.address: c.requires for c in proposal.changes}['federation_rule["second"]'] == ()
+    unjoined = [n for _, n in proposal.notes if "not a member" in n]
+    assert [n.split(" is enabled")[0] for n in unjoined] == ['federation_rule["second"]']
+    updated = ResourceChange(
+        'service_account["deploy"]',
+        Action.UPDATE,
+        None,
+        {"description": FieldChange(None, "x")},
+    )
+    assert get("anthropic-admin").review([updated], live())[0] == []
+    created = ResourceChange(
+        'telemetry_destination["t"]',
+        Action.CREATE,
+        None,
+        {"endpoint_url": FieldChange(None, "https://t.example")},
+    )
+    assert alerts_for([created, updated], {}, {}) == []
