@@ -47,7 +47,7 @@ async def plan_file(
     provider = providers.get(desired.provider)
     planning.select(desired.resources, targets, source=desired.source, provider=provider)
     async with provider.session(connection) as session:  # targets were checked before reading
-        live = provider.align(desired, await session.read_live())
+        live = provider.align(desired, await session.read_live(desired))
         plan = planning.make_plan(desired, live, provider, targets=targets)
         advice = await session.advise(plan.resources)
     return replace(planning.advised(plan, advice), api=connection.api)
@@ -215,7 +215,7 @@ async def verified_saved(
     if narrowed.is_empty:
         return replace(narrowed, warnings=(), guards=(), api=connection.api)
     async with provider.session(connection) as session:
-        live = await session.read_live()
+        live = await session.read_live(desired)
     return reviewed_saved(
         narrowed, desired, live, provider, api=connection.api, targets=targets, made_with=saved
     )

@@ -98,7 +98,9 @@ class Session(Protocol):
 
     async def __aexit__(self, *exc_info: object) -> None: ...
 
-    async def read_live(self) -> LiveState: ...
+    async def read_live(self, desired: DesiredState | None = None) -> LiveState:
+        """The live organization; given the file, an API may leave out the sections the
+        file does not keep (a plan reads what it compares, an export reads everything)."""
 
     async def write(self, change: ResourceChange) -> str | None:
         """Make one change; the resource's new ETag when the API has them."""

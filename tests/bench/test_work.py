@@ -30,7 +30,7 @@ def test_doubling_the_reads_of_a_plan_fails_the_work_check(
 
     read_once = CompanySession.read_live
 
-    async def read_twice(self: CompanySession) -> LiveState:
+    async def read_twice(self: CompanySession, desired: object = None) -> LiveState:
         await read_once(self)
         return await read_once(self)
 

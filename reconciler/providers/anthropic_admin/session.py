@@ -43,7 +43,7 @@ from tenacity import (
 
 from reconciler.core.errors import ApiError, TransportError, UnsafePlanError
 from reconciler.core.escape import visible
-from reconciler.core.model import Action, LiveResource, LiveState, ResourceChange
+from reconciler.core.model import Action, DesiredState, LiveResource, LiveState, ResourceChange
 from reconciler.net import bounded
 from reconciler.net.connection import Connection, check_listening, verify_for
 from reconciler.providers.anthropic_admin import (
@@ -138,6 +138,8 @@ class AdminSession:
         self._index_lock = asyncio.Lock()
         # workspace name -> id, for workspaces this session created or renamed
         self._ids: dict[str, str] = {}
+        # The security surface's kinds an apply writes (``ready``): what the ids read.
+        self._touched: frozenset[str] | None = None
         self._retries = _RetryNotes(connection.progress)
 
     async def __aenter__(self) -> AdminSession:
@@ -153,10 +155,16 @@ class AdminSession:
 
     # -- reads ------------------------------------------------------------------------------
 
-    async def read_live(self) -> LiveState:
+    async def read_live(self, desired: DesiredState | None = None) -> LiveState:
         """The organization, users, invites, workspaces (archived ones too), API keys, the
         rate-limit table and spend limits concurrently, then the members and rate-limit
-        overrides of every active workspace concurrently; every list to its end."""
+        overrides of every active workspace concurrently; every list to its end. The
+        security surface (``surface_reads``): the sections ``desired`` keeps, or all."""
+        kinds = surface.kept([*desired.resources, *desired.prune]) if desired else None
+        return await self._read_kinds(kinds)
+
+    async def _read_kinds(self, kinds: frozenset[str] | None) -> LiveState:
+        """What ``read_live`` reads, with the security surface's ``kinds`` (None: all)."""
         reads: list[Any] = await asyncio.gather(
             self._all("list users", self.org.users.list),
             self._all("list invites", self.org.invites.list),
@@ -173,7 +181,11 @@ class AdminSession:
             self._spend_limits(),
             self._read("read the organization", self.org.retrieve),
             self._signed_in_under(),
-            surface_reads.read(self, oauth=self._connection.federation is not None),
+            surface_reads.read(
+                self,
+                oauth=self._connection.federation is not None,
+                kinds=kinds,
+            ),
         )
         (users, invites, workspaces, others, keys) = reads[:5]
         (table, unreadable), spend, organization, rule, guarded = reads[5:]
@@ -308,11 +320,11 @@ class AdminSession:
         return await self._calling(what, collect())
 
     async def current(self, address: str) -> LiveResource | None:
-        live = await self.read_live()
+        live = await self._read_kinds(surface.kept([address]))
         return live.resources.get(self._as_live(address, live))
 
     async def read_back(self, chosen: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
-        live = await self.read_live()
+        live = await self._read_kinds(surface.kept(chosen))
         found = {a: live.resources.get(self._as_live(a, live)) for a in chosen}
         return {a: (r.fields if r else None) for a, r in found.items()}
 
@@ -346,7 +358,9 @@ class AdminSession:
         return await self._live()
 
     async def ready(self, changes: Sequence[ResourceChange]) -> None:
-        """Refuse, before any write, a webhook to create with nowhere for its secret."""
+        """Refuse, before any write, a webhook to create with nowhere for its secret, or a
+        telemetry header with no value; and note which kinds the writes need ids of."""
+        self._touched = surface.kept(c.address for c in changes)
         hooks = [
             c.address
             for c in changes
@@ -678,7 +692,7 @@ class AdminSession:
         """Live state read once per session, for the ids the writes need."""
         async with self._index_lock:
             if self._index is None:
-                self._index = await self.read_live()
+                self._index = await self._read_kinds(self._touched)
             return self._index
 
     async def _id(self, address: str, *, status: str | None = None) -> str:

@@ -16,7 +16,7 @@ URL, a new admin-role service account.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,6 +220,13 @@ def _rule_fields(
         else sorted(workspaces.get(w, w) for w in enabled),
         "description": rule.description or None,
     }
+
+
+def kept(named: Iterable[str]) -> frozenset[str]:
+    """The security surface's kinds among addresses (and pruned sections' prefixes): what
+    a file keeps, or what a plan writes."""
+    found = {addresses.parse(a)[0] for a in named}
+    return frozenset(k for k in SECTIONS if k in found)
 
 
 def unoffered(read: Found) -> list[str]:

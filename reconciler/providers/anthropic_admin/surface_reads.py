@@ -8,29 +8,52 @@ once, then what hangs off each item."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reconciler.core.errors import ApiError
-from reconciler.providers.anthropic_admin.surface import Found
+from reconciler.providers.anthropic_admin.addresses import (
+    ISSUER,
+    RULE,
+    SERVICE_ACCOUNT,
+    TELEMETRY,
+    WEBHOOK,
+)
+from reconciler.providers.anthropic_admin.surface import OAUTH_ONLY, SECTIONS, Found
 from reconciler.providers.anthropic_admin.surface_calls import Calls
 
 
-async def read(calls: Calls, *, oauth: bool) -> Found:
-    """Every list at once (a destination's workspace list after its destination)."""
+async def read(calls: Calls, *, oauth: bool, kinds: frozenset[str] | None) -> Found:
+    """Every list at once (a destination's workspace list after its destination, an
+    account's workspaces after the accounts): of ``kinds`` (None: all), and what they
+    name (a rule's issuer and service account). Service accounts, issuers and rules
+    only when ``oauth``: an Admin API key may not read them."""
     org = calls.org
+    wanted = set(SECTIONS if kinds is None else kinds)
+    if RULE in wanted:
+        wanted |= {ISSUER, SERVICE_ACCOUNT}  # a rule names them
 
     async def nothing() -> None:
         return None
 
+    def reading(kind: str, read: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        allowed = kind in wanted and (oauth or kind not in OAUTH_ONLY)
+        return read() if allowed else nothing()
+
     found = await asyncio.gather(
-        calls.listed("list service accounts", org.service_accounts.list) if oauth else nothing(),
-        calls.listed("list federation issuers", org.federation.issuers.list)
-        if oauth
-        else nothing(),
-        calls.listed("list federation rules", org.federation.rules.list) if oauth else nothing(),
-        _offered(calls.listed("list webhooks", org.webhooks.list, page_size=100)),
-        _destinations(calls),
+        reading(
+            SERVICE_ACCOUNT,
+            lambda: calls.listed("list service accounts", org.service_accounts.list),
+        ),
+        reading(
+            ISSUER, lambda: calls.listed("list federation issuers", org.federation.issuers.list)
+        ),
+        reading(RULE, lambda: calls.listed("list federation rules", org.federation.rules.list)),
+        reading(
+            WEBHOOK,
+            lambda: _offered(calls.listed("list webhooks", org.webhooks.list, page_size=100)),
+        ),
+        reading(TELEMETRY, lambda: _destinations(calls)),
     )
     accounts = [a for a in found[0] or [] if a.archived_at is None]
     joined = await asyncio.gather(

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.core.model import LiveResource, LiveState, ResourceChange
+from reconciler.core.model import DesiredState, LiveResource, LiveState, ResourceChange
 from reconciler.net.connection import Connection, check_listening
 from reconciler.providers.base import Advice
 from reconciler.providers.company.client import CompanyClient
@@ -38,8 +38,8 @@ class CompanySession:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.client.__aexit__(*exc_info)
 
-    async def read_live(self) -> LiveState:
-        return await self.client.read_live()
+    async def read_live(self, desired: DesiredState | None = None) -> LiveState:
+        return await self.client.read_live()  # one organization: always read whole
 
     async def ready(self, changes: Sequence[ResourceChange]) -> None:
         """Nothing the Company API answers once: every plan it can make is ready."""
