@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from reconciler.core.errors import ApiError, AuthError, ConflictError, TransportError
+from reconciler.core.errors import (
+    ApiError,
+    AuthError,
+    ConflictError,
+    TransportError,
+    UnsafePlanError,
+)
 from reconciler.core.model import (
     Action,
     ApplyReport,
@@ -42,9 +48,15 @@ class Ledger:
         self.current_fails = False
         self.drift_after_write: dict[str, dict[str, Any]] = {}
         self.stop_after: tuple[int, asyncio.Event] | None = None
+        self.readied: list[ResourceChange] | None = None
+        self.refuse: str | None = None
 
     async def ready(self, changes: Any) -> None:
-        """Every plan is ready here: nothing is answered once."""
+        """What the provider checks before any write: here, told of the whole plan, and
+        refusing it when ``refuse`` says so (a secret with nowhere to go)."""
+        self.readied = list(changes)
+        if self.refuse:
+            raise UnsafePlanError(self.refuse)
 
     async def write(self, change: ResourceChange) -> str | None:
         self.writes.append(change.address)
@@ -111,6 +123,22 @@ def run(
 
 def outcomes(report: ApplyReport) -> dict[str, tuple[Outcome, str | None]]:
     return {r.address: (r.outcome, r.reason) for r in report.results}
+
+
+# -- before any write ----------------------------------------------------------------------
+
+
+def test_the_provider_sees_the_whole_plan_before_any_write_and_may_refuse_it() -> None:
+    plan = plan_of(update("a", name="A"), update("b", name="B"))
+    ledger = Ledger(a={}, b={})
+    report, _ = run(plan, ledger)
+    assert report.ok
+    assert ledger.readied == list(plan.resources)
+    refusing = Ledger(a={}, b={})
+    refusing.refuse = 'webhook["w"] has nowhere for its secret; nothing was written.'
+    with pytest.raises(UnsafePlanError, match="nowhere for its secret"):
+        run(plan, refusing)
+    assert refusing.writes == []
 
 
 # -- requires ---------------------------------------------------------------------------

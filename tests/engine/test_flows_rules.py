@@ -280,6 +280,30 @@ def test_a_saved_plan_applied_with_targets_keeps_them_and_names_the_api(
     assert result.api == conn.api
 
 
+def test_a_saved_plan_is_checked_against_live_as_the_file_keeps_it(
+    asgi_transport: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider is given the file when live is read for a saved plan's review, so it
+    may read what the file keeps (the Admin API: its security sections), as a plan did."""
+    import asyncio
+
+    from reconciler.providers.company.session import CompanySession
+
+    conn = sandbox_connection(asgi_transport)
+    plan = asyncio.run(flows.plan_file(FILE, conn))
+    given: list[object] = []
+    read = CompanySession.read_live
+
+    async def reading(self: CompanySession, desired: object = None) -> LiveState:
+        given.append(desired)
+        return await read(self)
+
+    monkeypatch.setattr(CompanySession, "read_live", reading)
+    asyncio.run(flows.verified_saved(plan, FILE, conn))
+    asyncio.run(flows.plan_file(FILE, conn))
+    assert given == [FILE, FILE]
+
+
 def test_an_undo_plan_is_read_against_live_and_narrowed_by_targets(asgi_transport: object) -> None:
     import asyncio
 

@@ -499,3 +499,9 @@ def test_every_live_field_and_id_as_read() -> None:
         "enabled": True,
         "description": "d",
     }
+
+
+def test_the_kinds_a_file_keeps_or_a_plan_writes() -> None:
+    named = ['webhook["w"]', "federation_rule[", 'user["a@b.c"]', 'workspace["R"]']
+    assert surface.kept(named) == {"webhook", "federation_rule"}
+    assert surface.kept([]) == frozenset()
