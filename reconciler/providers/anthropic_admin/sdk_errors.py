@@ -90,6 +90,16 @@ REFUSALS = {
 }
 
 
+class Incomplete(Exception):
+    """``workspace_created_incomplete``: the workspace was created, but not all the
+    create asked for took effect. Never send the create again; update the workspace it
+    names."""
+
+    def __init__(self, workspace_id: str) -> None:
+        super().__init__(workspace_id)
+        self.workspace_id = workspace_id
+
+
 class DocumentedRetries(anthropic.Middleware):
     """Within the SDK's retries, what it would not send again by the status alone:
 

@@ -1,27 +1,24 @@
-"""The Admin API provider's ``Session``, over Anthropic's official SDK.
+"""The Admin API provider's ``Session``, over Anthropic's official SDK: the client, the
+reads, and the one boundary every call crosses.
 
 The SDK (``AsyncAnthropic(...).beta.organization``) is the authority on paths,
 fields, headers, pagination and retries (429 with ``retry-after``, 5xx,
-network failures); this module turns its objects into live resources, plan
-changes into its calls, and lets ``sdk_errors`` turn its exceptions into
-reconciler's errors at one boundary (``_calling``). Creates are not idempotent,
-so they are sent without the SDK's retries: after a failure that may have
-written, the resource is looked for, and the create is sent again only when it
-is not there (after a 401 when signed in by federation, at once: nothing was
-written, and the next attempt exchanges a fresh access token). The API's
-``error_code``s are acted on as the SDK documents them (``sdk_errors`` says which
-are sent again): a workspace created incompletely is finished by an update, never
-created again; a workspace changed by someone else meanwhile is read before what
-is still wanted is sent again; an invite someone else already sent with the file's
-role is done. The session signs in with the connection's key or, with no key, by
-workload identity federation (``federated``).
+network failures); this module turns its objects into live resources and lets
+``sdk_errors`` turn its exceptions into reconciler's errors at one boundary
+(``_calling``). Creates are not idempotent, so they are sent without the SDK's
+retries (``create_once``): after a failure that may have written, the resource is
+looked for, and the create is sent again only when it is not there (after a 401 when
+signed in by federation, at once: nothing was written, and the next attempt
+exchanges a fresh access token). The session signs in with the connection's key or,
+with no key, by workload identity federation (``federated``).
 
-Over 400 lines (about 830) and one job: talking to the Admin API through the SDK;
-reading and writing share the client, the concurrency limit and the error translation.
-What is read for the reports' sake (``usage``, the plan's spend guardrails) is in
-``reports``, and the security surface's calls in ``surface_calls``, each over this
-module's public methods. It has grown past the line drawn here before: it is the next
-module to cut in two (reads, writes).
+What each change sends is ``writes`` (and ``surface_calls`` for the security
+surface); what is read for the reports' sake is ``reports``; the security surface's
+reads are ``surface_reads``: each over this module's public methods.
+
+Over 400 lines (about 560) and one job: talking to the Admin API through the SDK;
+reading and writing share the client, the concurrency limit, the live index and the
+error translation.
 """
 
 from __future__ import annotations
@@ -42,8 +39,8 @@ from tenacity import (
 )
 
 from reconciler.core.errors import ApiError, TransportError, UnsafePlanError
-from reconciler.core.escape import visible
 from reconciler.core.model import Action, DesiredState, LiveResource, LiveState, ResourceChange
+from reconciler.core.secret_sink import OperatorSecrets
 from reconciler.net import bounded
 from reconciler.net.connection import Connection, check_listening, verify_for
 from reconciler.providers.anthropic_admin import (
@@ -56,17 +53,9 @@ from reconciler.providers.anthropic_admin import (
 )
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
-    ISSUER,
     MEMBER,
-    RATE_LIMIT,
-    RULE,
-    SERVICE_ACCOUNT,
-    SPEND_LIMIT,
-    TELEMETRY,
-    USER,
     WEBHOOK,
     WORKSPACE,
-    WORKSPACE_SPEND_LIMIT,
 )
 from reconciler.providers.anthropic_admin.export import file_data
 from reconciler.providers.anthropic_admin.federated import (
@@ -76,18 +65,17 @@ from reconciler.providers.anthropic_admin.federated import (
     what_it_checks,
 )
 from reconciler.providers.anthropic_admin.sdk_errors import (
-    ALREADY_MEMBER,
     CREATED_INCOMPLETE,
-    INVITE_EXISTS,
-    WORKSPACE_CHANGED,
     Context,
     DocumentedRetries,
+    Incomplete,
     SpendLimitsNotEnabled,
     may_have_written,
     not_the_admin_api,
     translated,
 )
 from reconciler.providers.anthropic_admin.transport import ThroughConnection
+from reconciler.providers.anthropic_admin.writes import Writes
 from reconciler.providers.base import Advice
 
 PAGE_SIZE = 1000
@@ -96,15 +84,6 @@ T = TypeVar("T")
 
 class _Unsure(Exception):
     """A create failed in a way that may have written: look before sending it again."""
-
-
-class _Incomplete(Exception):
-    """A workspace was created, but not all the create asked for took effect: never
-    send the create again; update the workspace it names."""
-
-    def __init__(self, workspace_id: str) -> None:
-        super().__init__(workspace_id)
-        self.workspace_id = workspace_id
 
 
 class AdminSession:
@@ -136,8 +115,7 @@ class AdminSession:
         self._limit = asyncio.Semaphore(connection.concurrency)
         self._index: LiveState | None = None
         self._index_lock = asyncio.Lock()
-        # workspace name -> id, for workspaces this session created or renamed
-        self._ids: dict[str, str] = {}
+        self._writer = Writes(self)
         # The security surface's kinds an apply writes (``ready``): what the ids read.
         self._touched: frozenset[str] | None = None
         self._retries = _RetryNotes(connection.progress)
@@ -332,9 +310,10 @@ class AdminSession:
         """Where ``address`` is live now: under the workspace's present name when this
         session renamed it (an apply's addresses use the names of the file)."""
         kind, names = addresses.parse(address)
-        if kind not in addresses.IN_WORKSPACE or names[0] not in self._ids:
+        ids = self._writer.ids
+        if kind not in addresses.IN_WORKSPACE or names[0] not in ids:
             return address
-        wanted = self._ids[names[0]]
+        wanted = ids[names[0]]
         for other, resource in live.resources.items():
             if addresses.parse(other)[0] == WORKSPACE and resource.id == wanted:
                 return addresses.make(kind, addresses.parse(other)[1][0], *names[1:])
@@ -356,6 +335,21 @@ class AdminSession:
 
     async def index(self) -> LiveState:
         return await self._live()
+
+    def forget_index(self) -> None:
+        """What was read for ids is out of date (a create a later write may name)."""
+        self._index = None
+
+    async def read_one(self, what: str, reader: Callable[[], Awaitable[T]]) -> T:
+        return await self._read(what, reader)
+
+    @property
+    def attempts(self) -> int:
+        return self._connection.retry.attempts
+
+    @property
+    def secrets(self) -> OperatorSecrets:
+        return self._connection.secrets
 
     async def ready(self, changes: Sequence[ResourceChange]) -> None:
         """Refuse, before any write, a webhook to create with nowhere for its secret, or a
@@ -396,295 +390,11 @@ class AdminSession:
                     "--telemetry-headers-file; nothing was written."
                 )
 
-    async def _surface(self, change: ResourceChange, *names: str) -> None:
-        await surface_calls.write(self, change, self._connection.secrets)
-        if change.action is Action.CREATE:
-            self._index = None  # what is created next may refer to it by name
-
-    # -- writes -----------------------------------------------------------------------------
+    # -- writes (``writes``) ------------------------------------------------------------------
 
     async def write(self, change: ResourceChange) -> str | None:
-        kind, names = addresses.parse(change.address)
-        write = self._writes().get((change.action, kind))
-        if write is None:
-            raise ApiError(f"{change.address}: the Admin API cannot {change.action} a {kind}.")
-        await write(change, *names)
+        await self._writer.write(change)
         return None
-
-    def _writes(self) -> dict[tuple[Action, str], Callable[..., Awaitable[None]]]:
-        """Every write the Admin API can make, by action and kind of resource: the
-        table a reader checks, and the only way in to the methods below."""
-        return {
-            (Action.CREATE, WORKSPACE): self._create_workspace,
-            (Action.UPDATE, WORKSPACE): self._update_workspace,
-            (Action.ARCHIVE, WORKSPACE): self._archive_workspace,
-            **{
-                (action, kind): self._surface
-                for kind in (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK, TELEMETRY)
-                for action in (Action.CREATE, Action.UPDATE, Action.ARCHIVE, Action.DELETE)
-            },
-            (Action.CREATE, USER): self._create_user,
-            (Action.UPDATE, USER): self._update_user,
-            (Action.REPLACE, USER): self._replace_user,
-            (Action.DELETE, USER): self._delete_user,
-            (Action.CREATE, MEMBER): self._create_member,
-            (Action.UPDATE, MEMBER): self._update_member,
-            (Action.DELETE, MEMBER): self._delete_member,
-            (Action.UPDATE, API_KEY): self._update_api_key,
-            # A limit is set by one upsert, whether it exists or not.
-            (Action.CREATE, SPEND_LIMIT): self._set_spend_limit,
-            (Action.UPDATE, SPEND_LIMIT): self._set_spend_limit,
-            (Action.DELETE, SPEND_LIMIT): self._delete_spend_limit,
-            (Action.CREATE, WORKSPACE_SPEND_LIMIT): self._set_workspace_spend_limit,
-            (Action.UPDATE, WORKSPACE_SPEND_LIMIT): self._set_workspace_spend_limit,
-            (Action.DELETE, WORKSPACE_SPEND_LIMIT): self._delete_spend_limit,
-            (Action.CREATE, RATE_LIMIT): self._set_rate_limit,
-            (Action.UPDATE, RATE_LIMIT): self._set_rate_limit,
-        }
-
-    async def _create_workspace(self, change: ResourceChange, name: str) -> None:
-        after = change.after
-        residency = addresses.residency(after)
-        body: dict[str, Any] = {"name": name}
-        if residency:
-            body["data_residency"] = residency
-        for field in ("tags", "display_color", "external_key_id"):
-            if field in after:
-                body[field] = after[field]
-        try:
-            created = await self._create(
-                f"create workspace {name!r}",
-                lambda client: client.beta.organization.workspaces.create(**body),
-                change.address,
-            )
-        except _Incomplete as incomplete:
-            created = incomplete.workspace_id
-            await self._complete_workspace(name, created, body)
-        if created is not None:
-            self._ids[name] = created
-
-    async def _complete_workspace(self, name: str, workspace_id: str, body: dict[str, Any]) -> None:
-        """After ``workspace_created_incomplete``: the workspace exists; send what of the
-        create did not take effect as an update (never the create again)."""
-        live = await self._read(
-            f"read workspace {name!r}", lambda: self.org.workspaces.retrieve(workspace_id)
-        )
-        missing = answers.still_wanted(body, live)
-        missing.pop("name", None)
-        if missing:
-            await self._calling(
-                f"finish creating workspace {name!r}",
-                self.org.workspaces.update(workspace_id, **missing),
-            )
-
-    async def _update_workspace(self, change: ResourceChange, name: str) -> None:
-        body: dict[str, Any] = {}
-        residency = addresses.residency(change.after)
-        if residency:
-            body["data_residency"] = residency
-        if "tags" in change.changes:
-            before, after = change.changes["tags"].before or {}, change.changes["tags"].after
-            body["tags"] = {**{k: None for k in before if k not in after}, **after}
-        for field in ("name", "display_color", "external_key_id"):
-            if field in change.changes:
-                body[field] = change.changes[field].after
-        renamed = change.changes.get("name")
-        workspace_id = await self._workspace_id(renamed.before if renamed else name)
-        # Both names lead to it for the rest of this session (ids never change).
-        self._ids[name] = self._ids[body.get("name", name)] = workspace_id
-        for attempt in range(self._connection.retry.attempts):
-            try:
-                await self._calling(
-                    f"update workspace {name!r}", self.org.workspaces.update(workspace_id, **body)
-                )
-                return
-            except ApiError as exc:
-                if exc.code != WORKSPACE_CHANGED or attempt + 1 == self._connection.retry.attempts:
-                    raise
-                body = await self._after_concurrent_change(change, name, workspace_id, body)
-                if not body:
-                    return
-
-    async def _after_concurrent_change(
-        self, change: ResourceChange, name: str, workspace_id: str, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        """After ``workspace_changed_concurrently``: read the workspace, as the SDK says,
-        and send again only what is still wanted, unless someone else set a field the
-        plan changes to a third value (then the plan is out of date)."""
-        live = await self._read(
-            f"read workspace {name!r}", lambda: self.org.workspaces.retrieve(workspace_id)
-        )
-        fields = answers.workspace_fields(live)
-        for field in ("name", "display_color", "external_key_id"):
-            planned = change.changes.get(field)
-            if planned is None or field not in body:
-                continue
-            now = fields[field]
-            if now not in (planned.before, planned.after):
-                raise ApiError(
-                    f"Could not update workspace {name!r}: someone else changed its {field} to "
-                    f"{visible(repr(now))} while reconciler applied the plan; run plan again "
-                    "to see the change.",
-                    status=409,
-                    code=WORKSPACE_CHANGED,
-                )
-        return answers.still_wanted(body, live)
-
-    async def _archive_workspace(self, change: ResourceChange, name: str) -> None:
-        workspace_id = await self._workspace_id(name)
-        await self._calling(
-            f"archive workspace {name!r}", self.org.workspaces.archive(workspace_id)
-        )
-
-    async def _create_user(self, change: ResourceChange, email: str) -> None:
-        try:
-            await self._create(
-                f"invite {email}",
-                lambda client: client.beta.organization.invites.create(
-                    email=email, role=change.after["role"]
-                ),
-                change.address,
-            )
-        except ApiError as exc:
-            if exc.code not in (ALREADY_MEMBER, INVITE_EXISTS):
-                raise
-            await self._invited_meanwhile(change, email, exc)
-
-    async def _invited_meanwhile(self, change: ResourceChange, email: str, exc: ApiError) -> None:
-        """``already_member`` or ``invite_already_exists``: someone joined or invited the
-        address since the plan. Done when the role is the file's; otherwise the plan is
-        out of date."""
-        live = await self.current(change.address)
-        role = change.after["role"]
-        if live is not None and live.fields["role"] == role:
-            return
-        if live is None:
-            said = "is a member" if exc.code == ALREADY_MEMBER else "has a pending invite"
-            why = (
-                f"the API says the address {said}, but the organization's lists do not show it "
-                "yet; run plan again in a minute"
-            )
-        else:
-            how = "joined the organization" if exc.code == ALREADY_MEMBER else "was invited"
-            now = visible(str(live.fields["role"]))
-            why = (
-                f"the address {how} as {now} since the plan, not as {role}; run plan again to "
-                "plan the role the file gives"
-            )
-        raise ApiError(
-            f"Could not invite {email}: {why}.",
-            status=exc.status,
-            request_id=exc.request_id,
-            code=exc.code,
-        )
-
-    async def _update_user(self, change: ResourceChange, email: str) -> None:
-        user_id = await self._id(change.address, status="member")
-        await self._calling(
-            f"change the role of {email}",
-            self.org.users.update(user_id, role=change.after["role"]),
-        )
-
-    async def _replace_user(self, change: ResourceChange, email: str) -> None:
-        """A pending invite with another role: delete it, invite again."""
-        await self._delete_user(change, email, status="invited")
-        self._index = None
-        await self._create_user(change, email)
-
-    async def _delete_user(
-        self, change: ResourceChange, email: str, *, status: str | None = None
-    ) -> None:
-        live = (await self._live()).resources.get(change.address)
-        if live is None:
-            return  # gone already: what a removal wants
-        if status and live.fields["status"] != status:
-            raise ApiError(
-                f"{change.address} is no longer a pending invite (it was accepted or removed "
-                "since the plan); run plan again."
-            )
-        assert live.id is not None
-        if live.fields["status"] == "invited":
-            call: Awaitable[Any] = self.org.invites.delete(live.id)
-            what = f"delete the invite of {email}"
-        else:
-            call, what = self.org.users.remove(live.id), f"remove {email}"
-        await self._calling(what, call, missing_ok=True)
-
-    async def _create_member(self, change: ResourceChange, workspace: str, email: str) -> None:
-        workspace_id = await self._workspace_id(workspace)
-        user_id = await self._id(addresses.make(USER, email), status="member")
-        await self._create(
-            f"add {email} to workspace {workspace!r}",
-            lambda client: client.beta.organization.workspaces.members.add(
-                workspace_id, user_id=user_id, workspace_role=change.after["workspace_role"]
-            ),
-            change.address,
-        )
-
-    async def _update_member(self, change: ResourceChange, workspace: str, email: str) -> None:
-        workspace_id = await self._workspace_id(workspace)
-        user_id = await self._id(addresses.make(USER, email), status="member")
-        await self._calling(
-            f"change the role of {email} in workspace {workspace!r}",
-            self.org.workspaces.members.update(
-                user_id, workspace_id=workspace_id, workspace_role=change.after["workspace_role"]
-            ),
-        )
-
-    async def _delete_member(self, change: ResourceChange, workspace: str, email: str) -> None:
-        workspace_id = await self._workspace_id(workspace)
-        user_id = await self._id(addresses.make(USER, email), status="member")
-        await self._calling(
-            f"remove {email} from workspace {workspace!r}",
-            self.org.workspaces.members.remove(user_id, workspace_id=workspace_id),
-            missing_ok=True,
-        )
-
-    async def _update_api_key(self, change: ResourceChange, key_id: str) -> None:
-        await self._calling(
-            f"update API key {key_id}", self.org.api_keys.update(key_id, **change.after)
-        )
-
-    async def _set_spend(self, change: ResourceChange, scope: Any, what: str) -> None:
-        """Set (an upsert on scope and period, so a retry is harmless) a monthly limit."""
-        await self._calling(
-            f"set the monthly spend limit of {what}",
-            self.org.spend_limits.set(
-                amount=str(change.after["amount"]),
-                scope=scope,
-                period="monthly",
-            ),
-        )
-
-    async def _set_spend_limit(self, change: ResourceChange, period: str) -> None:
-        await self._set_spend(change, {"type": "organization"}, "the organization")
-
-    async def _delete_spend_limit(self, change: ResourceChange, *names: str) -> None:
-        limit_id = await self._id(change.address)
-        await self._calling(
-            f"delete {change.address}", self.org.spend_limits.delete(limit_id), missing_ok=True
-        )
-
-    async def _set_workspace_spend_limit(
-        self, change: ResourceChange, workspace: str, period: str
-    ) -> None:
-        workspace_id = await self._workspace_id(workspace)
-        scope = {"type": "workspace", "workspace_id": workspace_id}
-        await self._set_spend(change, scope, f"workspace {workspace!r}")
-
-    async def _set_rate_limit(self, change: ResourceChange, workspace: str, group: str) -> None:
-        """Set each named limiter type's override (None clears it); others stay."""
-        workspace_id = await self._workspace_id(workspace)
-        entry = (await self._live()).context["rate_limit_groups"][group]["entry"]
-        limits = [{"type": t, "value": c.after} for t, c in change.changes.items()]
-        await self._calling(
-            f"set the rate limits of {group} in workspace {workspace!r}",
-            self.org.workspaces.rate_limits.update(
-                entry,
-                workspace_id=workspace_id,
-                limits=limits,  # type: ignore[arg-type]
-            ),
-        )
 
     # -- ids ----------------------------------------------------------------------------------
 
@@ -694,20 +404,6 @@ class AdminSession:
             if self._index is None:
                 self._index = await self._read_kinds(self._touched)
             return self._index
-
-    async def _id(self, address: str, *, status: str | None = None) -> str:
-        found = (await self._live()).resources.get(address)
-        if found is None or found.id is None or (status and found.fields.get("status") != status):
-            raise ApiError(
-                f"{address} is not in the live organization (removed since the plan?); "
-                "run plan again."
-            )
-        return found.id
-
-    async def _workspace_id(self, name: str) -> str:
-        if name in self._ids:
-            return self._ids[name]
-        return await self._id(addresses.make(WORKSPACE, name))
 
     # -- the boundary ---------------------------------------------------------------------------
 
@@ -738,7 +434,7 @@ class AdminSession:
                         return getattr(created, "id", None)
                     except ApiError as exc:
                         if exc.code == CREATED_INCOMPLETE and "workspace_id" in exc.details:
-                            raise _Incomplete(str(exc.details["workspace_id"])) from exc
+                            raise Incomplete(str(exc.details["workspace_id"])) from exc
                         if exc.status == 401 and self._renew_access_token():
                             last = exc  # refused before anything was written: send again
                             raise _Unsure() from exc
