@@ -109,7 +109,22 @@ def _admin_section(section: Any, source: str) -> dict[str, Any]:
             f"{source}: admin.spend_limits is a mapping whose admin_api is true, false or read"
         )
     _check_federation(section, source)
+    _check_destinations(section, source)
     return dict(section)
+
+
+def _check_destinations(section: dict[str, Any], source: str) -> None:
+    """Webhooks (each a ``url`` and its ``enabled_events``) and telemetry destinations
+    (each an ``endpoint_url``): where a seed's organization sends its events and spans."""
+    for name, required in (
+        ("webhooks", ("url", "enabled_events")),
+        ("telemetry_destinations", ("endpoint_url",)),
+    ):
+        listed = section.get(name) or []
+        if not isinstance(listed, list) or not all(
+            isinstance(d, dict) and all(k in d for k in required) for d in listed
+        ):
+            raise SeedError(f"{source}: admin.{name}: a list, each with {' and '.join(required)}")
 
 
 def _check_federation(section: dict[str, Any], source: str) -> None:
