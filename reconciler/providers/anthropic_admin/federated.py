@@ -43,6 +43,7 @@ from reconciler.net.federation import (
     claims_of,
     expired_at,
 )
+from reconciler.providers.anthropic_admin.rule_words import names_only
 
 CONSOLE = "the Console (Settings, Workload identity)"
 _CLAIM = re.compile(r"'([A-Za-z0-9_:.\-]{1,64})' claim")
@@ -242,11 +243,6 @@ def from_actions(audience: str) -> str:
     return value
 
 
-# GitHub's claims that name a repository or its owner, and the ids that stay with them.
-_NAMES = ("repository", "repository_owner")
-_IDS = ("repository_id", "repository_owner_id")
-
-
 def what_it_checks(rule: Any) -> str:
     """The matchers of ``rule`` (the SDK's ``BetaFederationRule``), for ``--debug``."""
     match = rule.match
@@ -264,17 +260,11 @@ def checks_names_only(rule: Any) -> str | None:
     a job runs in only by name (a ``repo:`` subject prefix, or the name claims) and
     never by id: a name can be given up and registered again by someone else, whose
     jobs then match. None when an id is pinned, or a condition may check one."""
-    match = rule.match
-    claims = dict(match.claims or {})
-    if any(name in claims for name in _IDS) or "repository_id" in (match.condition or ""):
-        return None
-    prefix = match.subject_prefix or ""
-    checked = [f"sub prefix {prefix!r}"] if prefix.startswith("repo:") else []
-    checked += [f"{name} {claims[name]!r}" for name in _NAMES if name in claims]
-    if not checked:
+    checked = names_only(rule.match.to_dict())
+    if checked is None:
         return None
     return (
         f"federation rule {visible(rule.id)} checks the repository only by name "
-        f"({visible(', '.join(checked))}); a name can be registered again by someone else: "
+        f"({visible(checked)}); a name can be registered again by someone else: "
         "pin repository_id and repository_owner_id in the rule's claims (Keyless CI)"
     )
