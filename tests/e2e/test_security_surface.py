@@ -293,3 +293,30 @@ def test_validate_claims_says_which_rule_admits_a_sample_token(tmp_path: Path) -
     other = run_installed("validate", str(org), "--claims", str(claims))
     assert "repository_id is '1\\x1b[2J', not '401363720'" in other.stdout
     assert "\x1b" not in other.output  # a token's values reach the terminal escaped
+
+
+def test_a_webhook_whose_answer_is_lost_is_created_once_and_said_so(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    env = {"ANTHROPIC_ADMIN_KEY": ORG_ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
+    org = tmp_path / "org.yaml"
+    org.write_text(
+        "version: 1\nprovider: anthropic-admin\nwebhooks:\n  ops:\n"
+        "    url: https://ops.example/hooks\n    events: [external_key.failed]\n"
+    )
+    secrets = tmp_path / "secrets.json"
+    # Every POST lands, and its answer is dropped on the way back.
+    sandbox.control(
+        "PATCH",
+        "settings",
+        json={"fault_rate": 1.0, "fault_kinds": ["drop-after-write"], "fault_methods": ["POST"]},
+    ).raise_for_status()
+    lost = run_installed(
+        "apply", str(org), "--auto-approve", "--webhook-secrets-file", str(secrets), env=env
+    )
+    sandbox.control("PATCH", "settings", json={"fault_rate": 0.0}).raise_for_status()
+    assert lost.exit_code == 1
+    assert "the answer with its signing secret was lost; regenerate the secret" in lost.output
+    assert "Traceback" not in lost.output
+    assert [h.name for h in keyed(sandbox).webhooks.list()] == ["ops"]  # never created twice
+    assert not secrets.exists()

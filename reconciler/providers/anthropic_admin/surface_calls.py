@@ -271,9 +271,22 @@ async def _create(
             raise ApiError(f"{address}: no destination for its signing secret; nothing was sent.")
         body = {"name": name, **_body(WEBHOOK, fields)}
         body.pop("state", None)
-        created = await calls.call(what, calls.org.webhooks.create(**body))
+        answered: list[Any] = []  # the create's answer: the only one with the secret
+
+        async def send(client: Any) -> Any:
+            created = await client.beta.organization.webhooks.create(**body)
+            answered.append(created)
+            return created
+
+        # Sent once, not by the SDK's retries: a second endpoint would be a second secret.
+        hook_id = await calls.create_once(what, send, address)
+        if not answered:  # it was created, but its answer (and secret) was lost
+            raise ApiError(
+                f"{address} was created, but the answer with its signing secret was lost; "
+                "regenerate the secret (webhooks.regenerate_signing_secret) and store it."
+            )
         try:
-            sink.put(name, created.signing_secret)
+            sink.put(name, answered[-1].signing_secret)
         except (SecretSinkError, OSError) as exc:
             raise ApiError(
                 f"{address} was created, but its signing secret could not be given to "
@@ -282,7 +295,7 @@ async def _create(
             ) from None
         if fields.get("enabled") is False:
             await calls.call(
-                f"disable {address}", calls.org.webhooks.update(created.id, state="disabled")
+                f"disable {address}", calls.org.webhooks.update(str(hook_id), state="disabled")
             )
 
 
