@@ -1,7 +1,7 @@
-"""Secrets only the operator holds: where one the API answers once goes (a webhook's
-signing secret), and where write-only values come from (a telemetry destination's
-header values, ``HeaderValues``). Only where the operator said, never a plan, report,
-log or terminal.
+"""Secrets only the operator holds: where one the API answers once goes (``SecretSink``),
+and where write-only values come from, each bound to the host the operator gave it for
+(``BoundValues``). Only where the operator said, never a plan, report, log or
+terminal; which kinds have which is their providers' business.
 
 - ``file``: a JSON object ``{name: secret}`` at the operator's path, created ``0600``,
   updated whole (a temporary file created exclusively beside it, then renamed over it,
@@ -22,8 +22,10 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reconciler.core.errors import ReconcilerError
 
@@ -40,6 +42,8 @@ class SecretSink:
 
     file: Path | None = None
     command: str | None = None
+    # What the secrets are, for the sentences about this destination.
+    what: str = "secret"
 
     @property
     def described(self) -> str:
@@ -49,7 +53,7 @@ class SecretSink:
         if self.file is not None:
             _into_file(self.file, name, secret)
         elif self.command is not None:
-            _into_command(self.command, name, secret)
+            _into_command(self.command, name, secret, self.what)
 
     def check(self) -> None:
         """Refuse, before any write, a destination that cannot take a secret."""
@@ -57,13 +61,13 @@ class SecretSink:
             parent = self.file.parent
             if not parent.is_dir():
                 raise SecretSinkError(
-                    f"The webhook secrets file's directory {parent} does not exist; create it, "
+                    f"The {self.what}s file's directory {parent} does not exist; create it, "
                     "or name another file."
                 )
             if self.file.is_symlink() or (self.file.exists() and not self.file.is_file()):
-                raise SecretSinkError(f"The webhook secrets file {self.file} is not a plain file.")
+                raise SecretSinkError(f"The {self.what}s file {self.file} is not a plain file.")
         elif self.command is not None and not shlex.split(self.command):
-            raise SecretSinkError("The webhook secret command is empty.")
+            raise SecretSinkError(f"The {self.what} command is empty.")
 
 
 def _into_file(path: Path, name: str, secret: str) -> None:
@@ -86,7 +90,7 @@ def _into_file(path: Path, name: str, secret: str) -> None:
         raise
 
 
-def _into_command(command: str, name: str, secret: str) -> None:
+def _into_command(command: str, name: str, secret: str, what: str) -> None:
     argv = shlex.split(command)
     try:
         done = subprocess.run(
@@ -99,39 +103,56 @@ def _into_command(command: str, name: str, secret: str) -> None:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SecretSinkError(
-            f"The webhook secret command could not be run ({type(exc).__name__})."
+            f"The {what} command could not be run ({type(exc).__name__})."
         ) from None
     if done.returncode != 0:
-        raise SecretSinkError(f"The webhook secret command exited with {done.returncode}.")
+        raise SecretSinkError(f"The {what} command exited with {done.returncode}.")
 
 
 @dataclass(frozen=True)
-class HeaderValues:
-    """The operator's JSON file of write-only header values, by destination name:
-    ``{"honeycomb": {"x-honeycomb-team": "..."}}``. Read when a write needs them."""
+class Bound:
+    """One resource's write-only values and the host the operator gave them for (None:
+    an entry that names no host, which may go only where the resource already is)."""
+
+    host: str | None
+    values: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class BoundValues:
+    """The operator's JSON file of write-only values, by resource name, each bound to a
+    host: ``{"honeycomb": {"host": "api.honeycomb.io", "values": {"x-team": "..."}}}``
+    (``{"honeycomb": {"x-team": "..."}}`` names no host). Read when a write needs it;
+    ``flag`` is how the operator gave it, for the sentences that name it."""
 
     file: Path
+    flag: str
 
-    def of(self, name: str) -> dict[str, str]:
-        """The values for one destination (names in lower case); empty when it has none."""
+    def of(self, name: str) -> Bound:
+        """The values for one resource (names in lower case); none when it has none."""
         try:
             loaded = json.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise SecretSinkError(
-                f"The telemetry headers file {self.file} could not be read as JSON "
+                f"The file {self.file} ({self.flag}) could not be read as JSON "
                 f"({type(exc).__name__})."
             ) from None
         found = loaded.get(name) if isinstance(loaded, dict) else None
         if found is None:
-            return {}
-        if not isinstance(found, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in found.items()
+            return Bound(None, {})
+        host: Any = None
+        if isinstance(found, dict) and set(found) == {"host", "values"}:
+            host, found = found["host"], found["values"]
+        if (
+            not isinstance(found, dict)
+            or not isinstance(host, str | None)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in found.items())
         ):
             raise SecretSinkError(
-                f"The telemetry headers file {self.file}: each destination's entry is an "
-                "object of header names and text values."
+                f"The file {self.file} ({self.flag}): each entry is an object of names and "
+                'text values, or {"host": HOST, "values": {...}}.'
             )
-        return {k.lower(): v for k, v in found.items()}
+        return Bound(host.lower() if host else None, {k.lower(): v for k, v in found.items()})
 
 
 @dataclass(frozen=True)
@@ -140,4 +161,4 @@ class OperatorSecrets:
     (and then a write that needs one is refused before any write)."""
 
     sink: SecretSink | None = None
-    header_values: HeaderValues | None = None
+    values: BoundValues | None = None

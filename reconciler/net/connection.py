@@ -68,8 +68,8 @@ class Connection:
     # Told of each wait before a retry ("attempt 2 of 6 in 1.2 s: 503"), on a terminal.
     progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     federation: Federation | None = None
-    # Where a secret answered once goes, and where write-only values come from (telemetry
-    # header values): apply's flags; nothing for every other command.
+    # Where a secret answered once goes, and where write-only values come from (bound to
+    # hosts): apply's flags, as the providers declare them; nothing for other commands.
     secrets: OperatorSecrets = field(default_factory=OperatorSecrets, repr=False)
 
     @property

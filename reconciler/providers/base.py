@@ -27,6 +27,7 @@ from reconciler.core.model import (
     LiveResource,
     LiveState,
     ResourceChange,
+    SecurityNote,
 )
 from reconciler.net.connection import Connection
 
@@ -49,6 +50,20 @@ def undoing(applied: ResourceChange, action: Action) -> ResourceChange:
         applied.etag,
         {name: FieldChange(c.after, c.before) for name, c in applied.changes.items()},
     )
+
+
+@dataclass(frozen=True)
+class SecretFlag:
+    """An ``apply`` option a provider declares for a secret only the operator holds:
+    where one the API answers once goes (``sink_file``, ``sink_command``: one of them
+    at most), or a file of write-only values bound to hosts (``values``). ``what`` names
+    the secret in the sentences about it. The CLI adds every installed provider's."""
+
+    flag: str
+    role: str  # "sink_file", "sink_command" or "values"
+    help: str
+    what: str
+    metavar: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,9 @@ class Proposal:
     # Security-relevant drift, by address: said at the top of a plan, and drift for
     # --detailed-exitcode even when nothing will be written.
     alerts: Sequence[tuple[str, str]] = ()
+    # What each change means for security, in both directions: the engine says the
+    # live words for drift and the edit words for this edit (``SecurityNote``).
+    security: Sequence[SecurityNote] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +195,8 @@ class Provider(Protocol):
     # Where a file lists resources one by one (``*``: any key), for ``adopt
     # --add-unmanaged``: live ones the file does not name are added there.
     adoptable: tuple[tuple[str, ...], ...]
+    # apply's options for secrets only the operator holds (none: the API has none).
+    secret_flags: tuple[SecretFlag, ...]
 
     def schema(self) -> Mapping[str, Any]:
         """The JSON Schema (2020-12) of this provider's desired-state file."""

@@ -14,6 +14,7 @@ from reconciler.net.connection import Connection
 from reconciler.providers.base import (
     CommandKit,
     Proposal,
+    SecretFlag,
     UsageRequest,
     packaged_schema,
     undoing,
@@ -33,6 +34,7 @@ class CompanyProvider:
     demo_example = "examples/org.yaml"
     sandbox_key = "sk-sandbox-admin"
     adoptable: tuple[tuple[str, ...], ...] = (("projects",),)
+    secret_flags: tuple[SecretFlag, ...] = ()
 
     def schema(self) -> Mapping[str, Any]:
         return packaged_schema("reconciler", "org.schema.json")
