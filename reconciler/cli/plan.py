@@ -278,6 +278,13 @@ def _rendered_plan(
     "(default: the file a saved plan was made from, else the saved file's name; '' for "
     "none).",
 )
+@click.option(
+    "--adoption",
+    is_flag=True,
+    help="Markdown only: the body of a pull request adopting this drift plan, its "
+    'security-relevant changes first ("merge only if your organization made these '
+    'changes on purpose").',
+)
 @policy_options
 @click.pass_context
 def show(
@@ -287,6 +294,7 @@ def show(
     max_chars: int | None,
     title: str,
     subject: str | None,
+    adoption: bool,
 ) -> None:
     """Render a saved PLAN.json or an apply REPORT.json again, offline (like terraform show)."""
     report = planfile.load_report_if_report(saved)
@@ -300,6 +308,12 @@ def show(
     # The file the plan was made from names it better than the artifact it travels in.
     named = loaded.plan.source.get("file") or saved.name
     heading = render.heading(title, (named if subject is None else subject) or None)
+    if adoption:
+        if fmt != "markdown":
+            raise click.UsageError("--adoption goes with --format markdown.")
+        shown = (named if subject is None else subject) or None
+        echo(ctx, render.adoption_markdown(loaded.plan, subject=shown, max_chars=max_chars))
+        return
     echo(
         ctx,
         _rendered_plan(ctx, loaded.plan, loaded.sections, fmt, title=heading, max_chars=max_chars),

@@ -64,3 +64,8 @@ def _differing_fields(
 
 def _scalar(value: Any) -> bool:
     return type(value) in _SCALARS
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal and of one type: ``1`` is not ``True``, nor ``1.0``, for a reviewer."""
+    return bool(a == b and type(a) is type(b))

@@ -258,9 +258,16 @@ class Plan:
     # The operator's policy on these changes (--policy); never read back from a saved
     # plan, which is untrusted: apply and show judge again.
     policy: Verdict | None = None
-    # Security-relevant drift found live (a new federation rule, a changed match, a new
-    # webhook URL, a new admin-role service account), written or not: said first.
+    # Security-relevant drift found live (who can sign in, what they may do, where data
+    # goes, as each provider's kinds declare it), written or not: said first.
     alerts: tuple[str, ...] = ()
+    # Security-relevant changes this edit makes (a new trust root, spans sent with
+    # prompts, a secret sent to a new host): said first too, beside the live ones.
+    edit_alerts: tuple[str, ...] = ()
+    # Each change's security meaning in both directions, which ``alerts`` and
+    # ``edit_alerts`` were said from (and are said again from when an edit is split
+    # from drift); not saved: a saved plan is judged again.
+    security: tuple[SecurityNote, ...] = ()
 
     @property
     def to_change(self) -> int:
@@ -310,6 +317,7 @@ class Plan:
             "api": dict(self.api),
             "resources": [r.data() for r in self.resources],
             "alerts": list(self.alerts),
+            "edit_alerts": list(self.edit_alerts),
             "warnings": list(self.warnings),
             "guards": list(self.guards),
             "about": dict(self.about),
@@ -374,3 +382,16 @@ class ApplyReport:
             **({"policy": self.policy.data()} if self.policy else {}),
             "summary": {outcome.value: self.count(outcome) for outcome in Outcome},
         }
+
+
+@dataclass(frozen=True)
+class SecurityNote:
+    """What one change means for who can sign in, what they may do, where data goes or
+    which secret goes where, in both directions: ``live`` questions the live value
+    (drift), ``edit`` the file's (this edit). The plan says one of them, by the
+    origin of ``fields``."""
+
+    address: str
+    fields: tuple[str, ...]
+    live: str | None = None
+    edit: str | None = None

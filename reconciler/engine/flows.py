@@ -35,7 +35,7 @@ from reconciler.core.escape import visible
 from reconciler.core.files import read_input
 from reconciler.core.model import ApplyReport, DesiredState, LiveState, Outcome, Plan
 from reconciler.desired import document
-from reconciler.engine import adoption, planfile, planning
+from reconciler.engine import adoption, origin, planfile, planning
 from reconciler.engine.execute import OnResult, apply_plan
 from reconciler.net.connection import Connection, is_loopback, normalise_url
 from reconciler.providers.base import Provider
@@ -68,6 +68,7 @@ class PlannedFile:
         return (
             not self.plan.is_empty
             or bool(self.plan.alerts)
+            or bool(self.plan.edit_alerts)
             or bool(self.sections and self.sections[0].holds)
         )
 
@@ -99,7 +100,8 @@ async def plan_edit(
     result = replace(result, warnings=planning.api_changes(base, desired) + result.warnings)
     edits = planning.hold_edits(base, desired)
     kept = tuple(h for h in edits if not targets or h.address in targets)
-    return PlannedFile(result, planning.split_by_origin(result, base, hold_edits=kept))
+    change, drift, whole = origin.split_by_origin(result, base, hold_edits=kept)
+    return PlannedFile(whole, (change, drift))
 
 
 # How a flow gets the connection a source asks for: (what asks, its name, its provider).
@@ -416,6 +418,7 @@ def adopted(
     # first, as what is live, so the rest is planned against the file that says so.
     settlements = provider.propose(desired, live).settlements
     decided = tuple((address, s.said) for address, s in sorted(settlements.items()))
+    planned_from = desired.digest  # what a saved plan was made of: the file before them
     if settlements:
         edits = [e for s in settlements.values() for e in s.edits]
         raw = adoption.apply_edits(raw.decode("utf-8"), root, edits, _indent_step(root)).encode()
@@ -424,7 +427,7 @@ def adopted(
     if saved is None:
         drift = planning.make_plan(desired, live, provider)
     else:
-        if saved.source.get("sha256") != desired.digest:
+        if saved.source.get("sha256") != planned_from:
             raise PlanFileError(
                 f"{name} changed since the saved plan was made; nothing was adopted. Plan "
                 "the file again and adopt from the new plan."

@@ -105,6 +105,7 @@ def load_saved(path: Path) -> SavedPlan:
             resources=_resources(data["resources"]),
             warnings=tuple(str(w) for w in data.get("warnings", [])),
             alerts=tuple(str(w) for w in data.get("alerts", [])),
+            edit_alerts=tuple(str(w) for w in data.get("edit_alerts", [])),
             unmanaged=unmanaged,
             targets=tuple(str(t) for t in data.get("targets", [])),
             source={str(k): str(v) for k, v in dict(data.get("source", {})).items()},

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler.core.errors import PlanError, PlanFileError, StalePlanError
+from reconciler.core.fielddiff import same
 from reconciler.core.model import (
     Action,
     DesiredState,
-    FieldChange,
     Hold,
     LiveState,
     Plan,
@@ -24,6 +24,7 @@ from reconciler.core.model import (
     ResourceChange,
 )
 from reconciler.desired import holds
+from reconciler.engine.origin import said_by_origin
 
 if TYPE_CHECKING:
     from reconciler.providers.base import Advice, Provider
@@ -66,11 +67,15 @@ def make_plan(
     # file could remove most of an organization on a date by holding what is live.
     warnings, guards = provider.review(changes, live)
     notes = [note for address, note in proposal.notes if kept(address)]
+    meanings = tuple(n for n in proposal.security if kept(n.address))
+    live_words, edit_words = said_by_origin(meanings, changes)
     as_of = desired.as_of or datetime.now(UTC)
     notes += [w for a, w in holds.ending_soon(desired.holds, as_of, desired.source) if kept(a)]
     return Plan(
         resources=changes,
-        alerts=tuple(alert for address, alert in proposal.alerts if kept(address)),
+        alerts=tuple(alert for address, alert in proposal.alerts if kept(address)) + live_words,
+        edit_alerts=edit_words,
+        security=meanings,
         warnings=tuple(notes + warnings),
         unmanaged=dict(proposal.unmanaged),
         targets=targets,
@@ -298,7 +303,7 @@ def _same_change(a: ResourceChange, b: ResourceChange) -> bool:
         and a.requires == b.requires
         and a.changes.keys() == b.changes.keys()
         and all(
-            _same(c.before, b.changes[n].before) and _same(c.after, b.changes[n].after)
+            same(c.before, b.changes[n].before) and same(c.after, b.changes[n].after)
             for n, c in a.changes.items()
         )
     )
@@ -328,45 +333,5 @@ def _holds_after(resource: ResourceChange, live: LiveState) -> bool:
     if current is None:
         return False
     return all(
-        _same(current.fields.get(name), change.after) for name, change in resource.changes.items()
+        same(current.fields.get(name), change.after) for name, change in resource.changes.items()
     )
-
-
-def split_by_origin(
-    plan: Plan, base: DesiredState, *, hold_edits: tuple[PlannedHold, ...] = ()
-) -> tuple[Plan, Plan]:
-    """``(change, drift)``: what an edit of the file asks for, apart from drift that was
-    already there. A field is drift when the file on the base branch already wanted the
-    same value for it (the edit did not touch it, yet live differs); a removal is drift
-    when the base file pruned it too. Only updates are split field by field: a create
-    or a removal is one step, drift only when all of it is. ``hold_edits`` (what the
-    edit did to its holds) are the change's holds; drift has none."""
-    change: list[ResourceChange] = []
-    drift: list[ResourceChange] = []
-    for resource in plan.resources:
-        wanted_before = base.resources.get(resource.address, {})
-        split: dict[bool, dict[str, FieldChange]] = {True: {}, False: {}}
-        for name, field_change in resource.changes.items():
-            if resource.action is Action.DELETE:
-                unchanged_intent = resource.address not in base.resources and any(
-                    resource.address.startswith(prefix) for prefix in base.prune
-                )
-            else:
-                unchanged_intent = name in wanted_before and _same(
-                    wanted_before[name], field_change.after
-                )
-            split[unchanged_intent][name] = field_change
-        mixed = split[True] and split[False]  # pragma: no mutate: the same when none is drift
-        if mixed and resource.action is not Action.UPDATE:
-            split = {False: dict(resource.changes)}
-        for is_drift, fields in split.items():
-            if fields:
-                (drift if is_drift else change).append(replace(resource, changes=fields))
-    return (
-        replace(plan, resources=tuple(change), holds=hold_edits),
-        replace(plan, resources=tuple(drift), warnings=(), holds=()),
-    )
-
-
-def _same(a: Any, b: Any) -> bool:
-    return bool(a == b and type(a) is type(b))

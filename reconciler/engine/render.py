@@ -86,6 +86,7 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
         targets = visible(", ".join(plan.targets))
         lines += [style(f"Targeted plan: only {targets}.", fg="yellow"), ""]
     lines += alerts_text(plan.alerts, style)
+    lines += alerts_text(plan.edit_alerts, style, EDIT_ALERTS_HEADING)
     if not plan.is_empty:
         lines += ["reconciler will make these changes:", ""]
     for resource in plan.resources:
@@ -168,21 +169,30 @@ def _heading(resource: ResourceChange, *, count_fields: bool = False) -> str:
 
 
 ALERTS_HEADING = "Security-relevant changes found live"
+EDIT_ALERTS_HEADING = "Security-relevant changes in this edit"
 
 
-def alerts_text(alerts: tuple[str, ...], style: Callable[..., str]) -> list[str]:
-    """Security-relevant drift, first and loud: who can sign in, where events go."""
+def alerts_text(
+    alerts: tuple[str, ...], style: Callable[..., str], heading: str = ALERTS_HEADING
+) -> list[str]:
+    """Security-relevant changes, first and loud: who can sign in, what they may do,
+    where data goes, which secret goes where; found live, or made by this edit."""
     if not alerts:
         return []
-    lines = [style(f"{ALERTS_HEADING}:", fg="red", bold=True)]
+    lines = [style(f"{heading}:", fg="red", bold=True)]
     return lines + [style(f"  !! {visible(a)}", fg="red") for a in alerts] + [""]
 
 
-def alerts_markdown(alerts: tuple[str, ...]) -> list[str]:
+def alerts_markdown(alerts: tuple[str, ...], heading: str = ALERTS_HEADING) -> list[str]:
+    """The same as a CAUTION block, under the title: never cut with the resources."""
     if not alerts:
         return []
-    lines = ["> [!CAUTION]", f"> **{ALERTS_HEADING}:**"]
+    lines = ["> [!CAUTION]", f"> **{heading}:**"]
     return lines + [f"> - {markdown_text(a)}" for a in alerts] + [""]
+
+
+def both_alerts_markdown(plan: Plan) -> list[str]:
+    return alerts_markdown(plan.alerts) + alerts_markdown(plan.edit_alerts, EDIT_ALERTS_HEADING)
 
 
 def plan_json(plan: Plan) -> str:
@@ -215,6 +225,31 @@ def plan_markdown(
     return _fit("\n".join(head), _resource_blocks(plan, level=4), max_chars, full_plan)
 
 
+ADOPTION_HEADING = "Merge only if your organization made these changes on purpose"
+
+
+def adoption_markdown(plan: Plan, *, subject: str | None, max_chars: int | None = None) -> str:
+    """The body of a pull request that adopts drift into ``subject`` (a file): its
+    security-relevant changes first, under the sentence a reviewer must weigh them by,
+    then what merging and closing do, then the plan. Nothing security-relevant is cut."""
+    named = f"`{markdown_code(subject)}`" if subject else "the file"
+    found = (*plan.alerts, *plan.edit_alerts)
+    head = ["> [!CAUTION]", f"> **{ADOPTION_HEADING}:**"] if found else []
+    head += [f"> - {markdown_text(a)}" for a in found] + ([""] if found else [])
+    head += [
+        f"The live organization no longer matches {named}: someone changed it outside git.",
+        "**Merge** this pull request to make the live values the truth, or **close** it and",
+        f"apply {named} to put them back. It is updated each night while the drift lasts.",
+        "",
+    ]
+    quiet = replace(plan, alerts=(), edit_alerts=())
+    return (
+        "\n".join(head)
+        + "\n"
+        + plan_markdown(quiet, title=heading("reconciler plan", subject), max_chars=max_chars)
+    )
+
+
 def _plan_head(plan: Plan) -> list[str]:
     lines = []
     shown_api = api_line(plan.api)
@@ -225,7 +260,7 @@ def _plan_head(plan: Plan) -> list[str]:
             f"_Targeted plan: only {', '.join(f'`{markdown_code(t)}`' for t in plan.targets)}._",
             "",
         ]
-    lines += alerts_markdown(plan.alerts)
+    lines += both_alerts_markdown(plan)
     lines += [f"**{plan.summary()}**", ""]
     lines += holds_markdown(plan.holds)
     if plan.warnings:
@@ -379,6 +414,8 @@ def sections_text(whole: Plan, change: Plan, drift: Plan, *, color: bool = False
         top.append(style(shown_api, dim=True) + "\n")
     if whole.alerts:
         top.append("\n".join(alerts_text(whole.alerts, style)))
+    if whole.edit_alerts:
+        top.append("\n".join(alerts_text(whole.edit_alerts, style, EDIT_ALERTS_HEADING)))
     if whole.warnings:
         warnings = [style(f"  ! {visible(w)}", fg="magenta") for w in whole.warnings]
         top.append("\n".join([style("Warnings:", fg="magenta", bold=True), *warnings]) + "\n")
@@ -394,7 +431,9 @@ def sections_text(whole: Plan, change: Plan, drift: Plan, *, color: bool = False
         top.append("\n".join(policy_lines(whole.policy, style)))
     parts = []
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
-        quiet = replace(part, warnings=(), alerts=(), api={}, guards=(), policy=None)
+        quiet = replace(
+            part, warnings=(), alerts=(), edit_alerts=(), api={}, guards=(), policy=None
+        )
         empty = part.is_empty and not part.holds
         body = plan_text(quiet, color=color) if not empty else "None.\n"
         parts.append(style(f"== {heading} ==", bold=True) + "\n\n" + body)
@@ -415,7 +454,7 @@ def sections_markdown(
     head = [f"### {title}", ""]
     if shown_api := api_line(whole.api):
         head += [f"_{markdown_text(shown_api)}_", ""]
-    head += alerts_markdown(whole.alerts)
+    head += both_alerts_markdown(whole)
     if whole.warnings:
         head += ["> [!WARNING]"] + [f"> - {markdown_text(w)}" for w in whole.warnings] + [""]
     head += holds_markdown(whole.holds)
@@ -429,7 +468,9 @@ def sections_markdown(
         if part.is_empty and not part.holds:
             blocks.append((f"#### {heading}\n\nNone.\n", False))
             continue
-        quiet = replace(part, warnings=(), alerts=(), api={}, guards=(), policy=None)
+        quiet = replace(
+            part, warnings=(), alerts=(), edit_alerts=(), api={}, guards=(), policy=None
+        )
         blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(quiet)), False))
         blocks += _resource_blocks(part, level=5)
     return _fit("\n".join(head).rstrip() + "\n", blocks, max_chars, full_plan)
