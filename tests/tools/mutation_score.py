@@ -29,7 +29,7 @@ SKIPPED = {34}
 SAFETY: list[tuple[str, str]] = [
     *(
         ("reconciler/providers/anthropic_admin/surface.py", f)
-        for f in ("watched_why", "watched", "alerts_for")
+        for f in ("watched_why", "watched", "found_live")
     ),
     *(
         ("reconciler/providers/anthropic_admin/surface_plan.py", f)
@@ -55,9 +55,9 @@ SAFETY: list[tuple[str, str]] = [
             "check_holds",
             "not_from_ended_holds",
             "_holds_after",
-            "_same",
         )
     ),
+    ("reconciler/core/fielddiff.py", "same"),
     *(
         ("reconciler/engine/flows.py", f)
         for f in ("check_safe", "check_host", "verified_saved", "verified_undo", "_narrowed")

@@ -11,16 +11,19 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reconciler.core.edits import Edit
-from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
+from reconciler.core.model import DesiredState, LiveState, ResourceChange
 from reconciler.net.connection import Connection
-from reconciler.providers.anthropic_admin import addresses, adopting, proposals, surface
+from reconciler.providers.anthropic_admin import addresses, adopting, proposals
+from reconciler.providers.anthropic_admin.kinds import BY_NAME, SURFACE
+from reconciler.providers.anthropic_admin.kinds.federation_rule import admitted
 from reconciler.providers.base import (
     CommandKit,
     Proposal,
+    SecretFlag,
     UsageRequest,
     packaged_schema,
-    undoing,
 )
+from reconciler.providers.kinds import undo as kinds_undo
 
 if TYPE_CHECKING:
     from reconciler.providers.anthropic_admin.session import AdminSession
@@ -39,12 +42,9 @@ class AnthropicAdminProvider:
         ("workspaces",),
         ("workspaces", "*", "members"),
         ("api_keys",),
-        ("service_accounts",),
-        ("federation", "issuers"),
-        ("federation", "rules"),
-        ("webhooks",),
-        ("telemetry_destinations",),
+        *(kind.spec.section for kind in SURFACE),
     )
+    secret_flags: tuple[SecretFlag, ...] = tuple(f for kind in SURFACE for f in kind.flags)
 
     def schema(self) -> Mapping[str, Any]:
         return packaged_schema("reconciler", "anthropic-admin.schema.json")
@@ -56,21 +56,10 @@ class AnthropicAdminProvider:
 
     def path_of(self, address: str) -> tuple[str, ...]:
         kind, names = addresses.parse(address)
-        inside = {
-            addresses.MEMBER: "members",
-            addresses.WORKSPACE_SPEND_LIMIT: "spend_limits",
-            addresses.RATE_LIMIT: "rate_limits",
-        }
-        if kind in inside:
-            return ("workspaces", names[0], inside[kind], names[1])
-        if kind in surface.SECTIONS:
-            return (*surface.SECTIONS[kind], *names)
-        section = {
-            addresses.USER: "users",
-            addresses.WORKSPACE: "workspaces",
-            addresses.SPEND_LIMIT: "spend_limits",
-        }
-        return (section.get(kind, "api_keys"), *names)
+        *outer, leaf = BY_NAME[kind].section if kind in BY_NAME else ("api_keys",)
+        if outer and outer[-1] == "*":  # under a workspace: its name, then the entry's
+            return (*outer[:-1], names[0], leaf, *names[1:])
+        return (*outer, leaf, *names)
 
     def align(self, desired: DesiredState, live: LiveState) -> LiveState:
         return addresses.aligned(desired.resources, live)
@@ -94,27 +83,14 @@ class AnthropicAdminProvider:
         return AdminSession(connection)
 
     def reversal(self, applied: ResourceChange) -> tuple[ResourceChange | None, str | None]:
-        address, action = applied.address, applied.action
-        if action is Action.ARCHIVE:
-            return None, f"{address} was archived; archiving cannot be undone"
-        if action is Action.CREATE and address.startswith(f"{addresses.WORKSPACE}["):
-            # The Admin API has no delete for workspaces: undoing a create archives it.
-            return undoing(applied, Action.ARCHIVE), (
-                f"{address}: undoing its creation archives it (the Admin API cannot delete a "
-                "workspace), and archiving cannot be undone"
-            )
-        if address.startswith(f"{addresses.RATE_LIMIT}["):
-            # Overrides are set back, or cleared: never deleted.
-            return undoing(applied, Action.UPDATE), None
-        reverse = {Action.CREATE: Action.DELETE, Action.DELETE: Action.CREATE}
-        undo = undoing(applied, reverse.get(action, action))
-        key = undo.changes.get("external_key_id")
-        if key is None:
-            return undo, None
+        undo, warning = kinds_undo.reversal(BY_NAME[addresses.parse(applied.address)[0]], applied)
+        key = undo.changes.get("external_key_id") if undo else None
+        if undo is None or key is None:
+            return undo, warning
         kept = {n: c for n, c in undo.changes.items() if n != "external_key_id"}
         warning = (
-            f"{address}: external_key_id {key.before} stays attached (it is write-once: a key "
-            "is never detached or replaced)"
+            f"{applied.address}: external_key_id {key.before} stays attached (it is write-once: "
+            "a key is never detached or replaced)"
         )
         return (replace(undo, changes=kept) if kept else None), warning
 
@@ -124,7 +100,7 @@ class AnthropicAdminProvider:
     def admits(
         self, desired: DesiredState, claims: Mapping[str, Any]
     ) -> Sequence[tuple[str, str, str | None]]:
-        return surface.admitted(desired.resources, claims)
+        return admitted(desired.resources, claims)
 
     def usage(self, kit: CommandKit, ctx: click.Context, request: UsageRequest) -> None:
         # Imported when asked for, like the session: a plan never pays for it.

@@ -3,9 +3,8 @@
 ``api_key["apikey_01"]``, ``spend_limit["monthly"]`` (the organization's),
 ``workspace_spend_limit["Research"]["monthly"]``,
 ``rate_limit["Research"]["rlg_01..."]`` (a workspace's overrides of one
-rate-limit group, a field per limiter type), ``service_account["deploy"]``,
-``federation_issuer["github-actions"]``, ``federation_rule["org-settings-main"]``,
-``webhook["ops-alerts"]`` and ``telemetry_destination["honeycomb"]``. Names are JSON
+rate-limit group, a field per limiter type), and each security surface kind by the
+name a reader knows it by (``webhook["ops-alerts"]``: see ``kinds``). Names are JSON
 strings, so any workspace name (dots, quotes, brackets) makes an address that reads
 back to the same names. A
 workspace's ``data_residency`` settings are fields of their own
@@ -24,9 +23,6 @@ from reconciler.core.model import LiveState
 USER, WORKSPACE, MEMBER, API_KEY = "user", "workspace", "member", "api_key"
 SPEND_LIMIT, WORKSPACE_SPEND_LIMIT = "spend_limit", "workspace_spend_limit"
 RATE_LIMIT = "rate_limit"
-# The security surface (``surface``): keyed by the name a reader knows each by.
-SERVICE_ACCOUNT, ISSUER, RULE = "service_account", "federation_issuer", "federation_rule"
-WEBHOOK, TELEMETRY = "webhook", "telemetry_destination"
 # The kinds addressed under a workspace's name: all of them follow it when it is renamed.
 IN_WORKSPACE = (WORKSPACE, MEMBER, WORKSPACE_SPEND_LIMIT, RATE_LIMIT)
 _PART = re.compile(r'\[("(?:[^"\\]|\\.)*")\]')

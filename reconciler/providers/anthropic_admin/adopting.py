@@ -14,7 +14,7 @@ from reconciler.providers.anthropic_admin.addresses import (
     WORKSPACE,
     WORKSPACE_SPEND_LIMIT,
 )
-from reconciler.providers.anthropic_admin.surface import SECTIONS, TRACES
+from reconciler.providers.anthropic_admin.surface import NESTED, SECTIONS
 
 # Kinds whose file entry is a single value: (the field it holds).
 _VALUE_OF = {
@@ -41,8 +41,8 @@ def adoption(change: ResourceChange, path: tuple[str, ...]) -> list[Edit]:
             edits.append(Rename(path, value))
         elif name.startswith(addresses.RESIDENCY):
             edits.append(Put((*path, "data_residency", name[len(addresses.RESIDENCY) :]), value))
-        elif kind in SECTIONS and name.startswith(TRACES):
-            edits.append(Put((*path, "traces", name.removeprefix(TRACES)), value))
+        elif kind in SECTIONS and NESTED in name:
+            edits.append(Put((*path, *name.split(NESTED, 1)), value))
         elif kind in (WORKSPACE, *SECTIONS) and value is None:
             edits.append(Drop((*path, name)))  # no colour or key live: not written
         else:

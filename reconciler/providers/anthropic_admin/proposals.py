@@ -30,35 +30,19 @@ from reconciler.core.model import Action, DesiredState, FieldChange, LiveState, 
 from reconciler.providers.anthropic_admin import addresses, limits, surface, surface_plan
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
-    ISSUER,
     MEMBER,
     RATE_LIMIT,
-    RULE,
-    SERVICE_ACCOUNT,
     SPEND_LIMIT,
-    TELEMETRY,
     USER,
-    WEBHOOK,
     WORKSPACE,
     WORKSPACE_SPEND_LIMIT,
 )
+from reconciler.providers.anthropic_admin.kinds import SPECS
 from reconciler.providers.base import Proposal, Settlement
 
 PRUNE_SHARE = 0.25
-_KIND_ORDER = {
-    WORKSPACE: 0,
-    USER: 1,
-    MEMBER: 2,
-    API_KEY: 3,
-    SPEND_LIMIT: 4,
-    WORKSPACE_SPEND_LIMIT: 5,
-    RATE_LIMIT: 6,
-    SERVICE_ACCOUNT: 7,
-    ISSUER: 8,
-    RULE: 9,
-    WEBHOOK: 10,
-    TELEMETRY: 11,
-}
+# Changes in the registry's order of kinds (workspaces before their members...).
+_KIND_ORDER = {spec.name: order for order, spec in enumerate(SPECS)}
 WORKSPACE_GEO = f"{addresses.RESIDENCY}workspace_geo"
 
 
@@ -160,6 +144,7 @@ def _joined(first: Proposal, second: Proposal) -> Proposal:
         notes=[*first.notes, *second.notes],
         about={**first.about, **second.about},
         alerts=[*first.alerts, *second.alerts],
+        security=[*first.security, *second.security],
     )
 
 

@@ -12,9 +12,9 @@ signed in by federation, at once: nothing was written, and the next attempt
 exchanges a fresh access token). The session signs in with the connection's key or,
 with no key, by workload identity federation (``federated``).
 
-What each change sends is ``writes`` (and ``surface_calls`` for the security
-surface); what is read for the reports' sake is ``reports``; the security surface's
-reads are ``surface_reads``: each over this module's public methods.
+What each change sends is ``writes`` (and each security surface kind's module for
+its own); what is read for the reports' sake is ``reports``; the security surface's
+reads are ``surface.read``: each over this module's public methods.
 
 Over 400 lines (about 560) and one job: talking to the Admin API through the SDK;
 reading and writing share the client, the concurrency limit, the live index and the
@@ -48,13 +48,10 @@ from reconciler.providers.anthropic_admin import (
     answers,
     reports,
     surface,
-    surface_calls,
-    surface_reads,
 )
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
     MEMBER,
-    WEBHOOK,
     WORKSPACE,
 )
 from reconciler.providers.anthropic_admin.export import file_data
@@ -64,6 +61,7 @@ from reconciler.providers.anthropic_admin.federated import (
     refusal,
     what_it_checks,
 )
+from reconciler.providers.anthropic_admin.kinds import BY_NAME, SURFACE
 from reconciler.providers.anthropic_admin.sdk_errors import (
     CREATED_INCOMPLETE,
     Context,
@@ -77,6 +75,7 @@ from reconciler.providers.anthropic_admin.sdk_errors import (
 from reconciler.providers.anthropic_admin.transport import ThroughConnection
 from reconciler.providers.anthropic_admin.writes import Writes
 from reconciler.providers.base import Advice
+from reconciler.providers.kinds import secrets as operator_secrets
 
 PAGE_SIZE = 1000
 T = TypeVar("T")
@@ -137,7 +136,7 @@ class AdminSession:
         """The organization, users, invites, workspaces (archived ones too), API keys, the
         rate-limit table and spend limits concurrently, then the members and rate-limit
         overrides of every active workspace concurrently; every list to its end. The
-        security surface (``surface_reads``): the sections ``desired`` keeps, or all."""
+        security surface (``surface.read``): the sections ``desired`` keeps, or all."""
         kinds = surface.kept([*desired.resources, *desired.prune]) if desired else None
         return await self._read_kinds(kinds)
 
@@ -159,7 +158,7 @@ class AdminSession:
             self._spend_limits(),
             self._read("read the organization", self.org.retrieve),
             self._signed_in_under(),
-            surface_reads.read(
+            surface.read(
                 self,
                 oauth=self._connection.federation is not None,
                 kinds=kinds,
@@ -352,43 +351,39 @@ class AdminSession:
         return self._connection.secrets
 
     async def ready(self, changes: Sequence[ResourceChange]) -> None:
-        """Refuse, before any write, a webhook to create with nowhere for its secret, or a
-        telemetry header with no value; and note which kinds the writes need ids of."""
+        """Refuse, before any write, a create whose secret the API answers once with
+        nowhere for it to go, or an operator's value missing or bound to another host
+        than the write's; and note which kinds the writes need ids of."""
         self._touched = surface.kept(c.address for c in changes)
-        hooks = [
-            c.address
-            for c in changes
-            if c.action is Action.CREATE and addresses.parse(c.address)[0] == WEBHOOK
-        ]
-        await self._headers_ready(changes)
-        sink = self._connection.secrets.sink
-        if hooks and sink is None:
-            raise UnsafePlanError(
-                f"The plan creates {', '.join(hooks)}, and a webhook's signing secret is "
-                "answered only once: say where it goes with --webhook-secrets-file PATH or "
-                "--webhook-secret-command COMMAND; nothing was written."
-            )
-        if hooks and sink is not None:
-            sink.check()
-
-    async def _headers_ready(self, changes: Sequence[ResourceChange]) -> None:
-        """Every telemetry header value a write must send, in the operator's file."""
         live = (await self._live()).resources
-        values = self._connection.secrets.header_values
+        sink = self._connection.secrets.sink
         for change in changes:
-            found = live.get(change.address)
-            names = list(found.fields.get("header_names", [])) if found else []
-            needed = surface_calls.needed_headers(change, names)
-            if not needed:
-                continue
-            given = values.of(addresses.parse(change.address)[1][0]) if values else {}
-            missing = [n for n in needed if n not in given]
-            if missing:
-                raise UnsafePlanError(
-                    f"{change.address} needs the value of {', '.join(missing)} (header values "
-                    "are write-only, so the file names them only): give them in "
-                    "--telemetry-headers-file; nothing was written."
+            kind, names = addresses.parse(change.address)
+            spec = BY_NAME.get(kind)
+            if spec is not None and spec.secret is not None:
+                found = live.get(change.address)
+                operator_secrets.check(
+                    spec, names[0], change, found.fields if found else None, self.secrets
                 )
+        for answering in (k for k in SURFACE if k.answers_once):
+            once = [
+                c.address
+                for c in changes
+                if c.action is Action.CREATE
+                and addresses.parse(c.address)[0] == answering.spec.name
+            ]
+            if once and sink is None:
+                flags = " or ".join(
+                    f"{f.flag} {f.metavar or 'PATH'}"
+                    for f in sorted(answering.flags, key=lambda f: f.role, reverse=True)
+                )
+                raise UnsafePlanError(
+                    f"The plan creates {', '.join(once)}, and a {answering.spec.noun}'s "
+                    f"{answering.answers_once} is answered only once: say where it goes with "
+                    f"{flags}; nothing was written."
+                )
+            if once and sink is not None:
+                sink.check()
 
     # -- writes (``writes``) ------------------------------------------------------------------
 

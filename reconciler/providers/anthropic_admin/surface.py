@@ -1,82 +1,47 @@
-"""The Admin API's security surface in a file: who can sign in for the organization
-(service accounts, federation issuers and rules) and where its events go (webhook
-endpoints). Each section is keyed by the name a reader knows the resource by (a
-slug, or a webhook's name), and refers to others by name (a rule's ``issuer`` and
-``service_account``, its ``workspaces``); ``prune: true`` removes (archives, for
-accounts, issuers and rules) what the section does not list.
+"""The Admin API's security surface over its kind modules (``kinds.SURFACE``): who can
+sign in for the organization and where its data goes. This module knows no
+particular kind: each kind's section, fields, reads, live fields and rules are its
+module's, and what they mean for security is its spec's (``providers.kinds``).
 
-What reconciler may write with the credentials it has is planned like anything else.
-What it may not (an admin-role service account; a rule whose scope is more than
-``workspace:developer`` or ``workspace:inference``, which needs a Console session, and
-the issuer behind one) is compared and reported as drift, with who can change it, and
-never planned as a write: ``adopt`` writes the live values into the file. Drift here
-is also an *alert* at the top of a plan: a new rule or a changed ``match``, a new webhook
-URL, a new admin-role service account.
+Each section is keyed by the name a reader knows the resource by, and refers to others
+by name; ``prune: true`` removes (by the kind's removal verb) what the section does not
+list. What reconciler may not write with the credentials it has (a kind's ``watched``)
+is compared and reported as drift, with who can change it, and never planned as a
+write: ``adopt`` writes the live values into the file.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core.edits import Put
 from reconciler.core.escape import visible
-from reconciler.core.model import Action, LiveResource, ResourceChange
-from reconciler.providers.anthropic_admin import addresses, rule_words
-from reconciler.providers.anthropic_admin.addresses import (
-    ISSUER,
-    RULE,
-    SERVICE_ACCOUNT,
-    TELEMETRY,
-    WEBHOOK,
-)
+from reconciler.core.model import LiveResource
+from reconciler.providers.anthropic_admin import addresses
+from reconciler.providers.anthropic_admin.kinds import SURFACE, SURFACE_BY_NAME
+from reconciler.providers.anthropic_admin.kinds.federation_rule import ISSUER_URL
+from reconciler.providers.anthropic_admin.kinds.kind import Calls, Names, Watch
 from reconciler.providers.base import Settlement
+from reconciler.providers.kinds import security
 
-# Scopes a workload's OAuth token may manage rules for; any other needs a Console session.
-WORKLOAD_SCOPES = frozenset({"workspace:developer", "workspace:inference"})
-CONSOLE = "only a Console session (an administrator, interactively) can change it"
-SECTIONS = {
-    SERVICE_ACCOUNT: ("service_accounts",),
-    ISSUER: ("federation", "issuers"),
-    RULE: ("federation", "rules"),
-    WEBHOOK: ("webhooks",),
-    TELEMETRY: ("telemetry_destinations",),
-}
+SECTIONS = {k.spec.name: k.spec.section for k in SURFACE}
+FIELDS = {k.spec.name: k.spec.fields for k in SURFACE}
 # What cannot be read with an Admin API key (the SDK: an OAuth access token only).
-OAUTH_ONLY = (SERVICE_ACCOUNT, ISSUER, RULE)
+OAUTH_ONLY = tuple(k.spec.name for k in SURFACE if k.oauth_only)
 NEEDS_FEDERATION = (
     "service accounts and federation issuers and rules are read and written only with an "
     "OAuth access token with org:admin, never an Admin API key: sign in by workload "
     "identity federation (ANTHROPIC_FEDERATION_RULE_ID and the identity token, see "
     "docs/federation.md), or remove these sections"
 )
-# Fields of each kind, as the file writes them (the order ``export`` writes them in).
-FIELDS = {
-    SERVICE_ACCOUNT: ("organization_role", "description", "workspaces"),
-    ISSUER: ("issuer_url", "max_jwt_lifetime_seconds", "check_jti"),
-    RULE: (
-        "issuer",
-        "service_account",
-        "oauth_scope",
-        "match",
-        "token_lifetime_seconds",
-        "workspaces",
-        "description",
-    ),
-    WEBHOOK: ("url", "events", "enabled", "description"),
-    TELEMETRY: (
-        "endpoint_url",
-        "workspaces",
-        "enabled",
-        "header_names",
-        *(f"traces.{n}" for n in ("content_mode", "enabled", "endpoint_url", "max_content_bytes")),
-    ),
-}
-# A destination's traces settings are fields of their own (``traces.content_mode``),
-# so each is compared, written and read back on its own.
-TRACES = "traces."
-TRACE_FIELDS = ("content_mode", "enabled", "endpoint_url", "max_content_bytes")
+# The fields of nested settings (``traces.content_mode``) are written as one object.
+NESTED = "."
+
+# The surface as read: each kind's SDK items, None for what was not read (with a key:
+# the OAuth-only kinds) or is not offered (not turned on: 404).
+Found = Mapping[str, list[Any] | None]
 
 
 def file_resources(
@@ -85,141 +50,48 @@ def file_resources(
     """The sections of a valid file as resources by address, and the prefixes pruned."""
     found: dict[str, dict[str, Any]] = {}
     prune: set[str] = set()
-    for kind, path in SECTIONS.items():
+    for kind in SURFACE:
         section: Any = data
-        for step in path:
+        for step in kind.spec.section:
             section = (section or {}).get(step)
         entries = dict(section or {})
         if entries.pop("prune", False):
-            prune.add(addresses.prefix(kind))
+            prune.add(addresses.prefix(kind.spec.name))
         for name, fields in entries.items():
-            wanted = dict(fields or {})
-            if kind == RULE and isinstance(wanted.get("workspaces"), list):
-                wanted["workspaces"] = sorted(wanted["workspaces"])
-            if kind == WEBHOOK and "events" in wanted:
-                wanted["events"] = sorted(wanted["events"])
-            if kind == RULE and "match" in wanted:
-                wanted["match"] = _match(wanted["match"])
-            if kind == TELEMETRY:
-                wanted.update(_telemetry(wanted))
-            found[addresses.make(kind, name)] = wanted
+            found[addresses.make(kind.spec.name, name)] = kind.spec.wanted(dict(fields or {}))
     return found, prune
 
 
-def _telemetry(fields: dict[str, Any]) -> dict[str, Any]:
-    """A destination's lists as compared (sorted), and its traces settings as fields."""
-    found: dict[str, Any] = {
-        f"{TRACES}{n}": v for n, v in (fields.pop("traces", None) or {}).items()
-    }
-    if "header_names" in fields:
-        found["header_names"] = sorted(str(n).lower() for n in fields["header_names"])
-    scope = fields.get("workspaces")
-    if isinstance(scope, Mapping):
-        found["workspaces"] = {k: sorted(v) for k, v in scope.items()}
+async def read(calls: Calls, *, oauth: bool, kinds: frozenset[str] | None) -> Found:
+    """Every list at once: of ``kinds`` (None: all) and the kinds they name (a rule's
+    issuer and service account); the OAuth-only kinds only when ``oauth``."""
+    wanted = set(SECTIONS if kinds is None else kinds)
+    for kind in SURFACE:
+        if kind.spec.name in wanted:
+            wanted |= set(kind.names)
+    reading = [k for k in SURFACE if k.spec.name in wanted and (oauth or not k.oauth_only)]
+    lists = await asyncio.gather(*(k.read(calls) for k in reading))
+    found: dict[str, list[Any] | None] = {k.spec.name: [] for k in SURFACE}
+    found.update({k.spec.name: listed for k, listed in zip(reading, lists, strict=True)})
     return found
-
-
-def _match(match: Mapping[str, Any]) -> dict[str, Any]:
-    """A rule's match as compared: unset matchers left out, as the API answers it."""
-    return {k: v for k, v in sorted(match.items()) if v not in (None, "", {})}
-
-
-# -- live ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Found:
-    """The surface as read: None for what was not read (with a key: accounts, issuers,
-    rules) or is not offered (webhooks or telemetry not turned on: 404)."""
-
-    accounts: list[Any] | None
-    issuers: list[Any] | None
-    rules: list[Any] | None
-    hooks: list[Any] | None
-    # Each destination, and the workspace ids on its list (include or exclude).
-    destinations: list[tuple[Any, list[str]]] | None
-    # Each active account's explicit workspace memberships: workspace id -> role.
-    memberships: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def live_resources(read: Found, workspace_names: Mapping[str, str]) -> dict[str, LiveResource]:
-    """The SDK's objects (active ones) as live resources, references by name."""
-    accounts, issuers, rules, hooks = read.accounts, read.issuers, read.rules, read.hooks
+    """The SDK's items (the ones that count) as live resources, references by name."""
+    names = Names(
+        {k.spec.name: dict(k.ident(item) for item in read.get(k.spec.name) or []) for k in SURFACE},
+        workspace_names,
+    )
     found: dict[str, LiveResource] = {}
-    account_names = {a.id: a.name for a in accounts or []}
-    issuer_names = {i.id: i.name for i in issuers or []}
-    for account in accounts or []:
-        if account.archived_at is None:
-            joined = read.memberships.get(account.id, {})
-            fields = {
-                "organization_role": account.organization_role,
-                "description": account.description or None,
-                "workspaces": {workspace_names.get(w, w): r for w, r in sorted(joined.items())},
-            }
-            found[addresses.make(SERVICE_ACCOUNT, account.name)] = LiveResource(
-                fields, None, account.id
-            )
-    for issuer in issuers or []:
-        if issuer.archived_at is None:
-            fields = {
-                "name": issuer.name,  # what a rename (an entry pinned by id) reads back
-                "issuer_url": issuer.issuer_url,
-                "max_jwt_lifetime_seconds": issuer.max_jwt_lifetime_seconds,
-                "check_jti": issuer.check_jti,
-            }
-            found[addresses.make(ISSUER, issuer.name)] = LiveResource(fields, None, issuer.id)
-    for rule in rules or []:
-        if rule.archived_at is None:
-            found[addresses.make(RULE, rule.name)] = LiveResource(
-                _rule_fields(rule, issuer_names, account_names, workspace_names), None, rule.id
-            )
-    for hook in hooks or []:
-        fields = {
-            "name": hook.name or None,
-            "url": hook.url,
-            "events": sorted(hook.enabled_events),
-            "enabled": hook.state == "enabled",
-            "description": hook.description or None,
-        }
-        found[addresses.make(WEBHOOK, hook.name or hook.id)] = LiveResource(fields, None, hook.id)
-    for destination, listed in read.destinations or []:
-        scope = destination.workspaces.type
-        names = sorted(workspace_names.get(w, w) for w in listed)
-        fields = {
-            "name": destination.display_name,
-            "endpoint_url": destination.endpoint_url,
-            "workspaces": "all" if scope == "all" else {scope: names},
-            "enabled": destination.state.type == "enabled",
-            "header_names": sorted(destination.header_names),
-            **{f"{TRACES}{n}": getattr(destination.traces, n) for n in TRACE_FIELDS},
-        }
-        address = addresses.make(TELEMETRY, destination.display_name or destination.id)
-        found[address] = LiveResource(fields, None, destination.id)
+    for kind in SURFACE:
+        for item in read.get(kind.spec.name) or []:
+            seen = kind.live(item, names)
+            if seen is not None:
+                name, fields = seen
+                found[addresses.make(kind.spec.name, name)] = LiveResource(
+                    fields, None, kind.ident(item)[0]
+                )
     return found
-
-
-def _rule_fields(
-    rule: Any,
-    issuers: Mapping[str, str],
-    accounts: Mapping[str, str],
-    workspaces: Mapping[str, str],
-) -> dict[str, Any]:
-    enabled = list(rule.workspace_ids) or ([rule.workspace_id] if rule.workspace_id else [])
-    return {
-        "name": rule.name,
-        "issuer": issuers.get(rule.issuer_id, rule.issuer_name or rule.issuer_id),
-        "service_account": accounts.get(
-            rule.target.service_account_id,
-            rule.target.service_account_name or rule.target.service_account_id,
-        ),
-        "oauth_scope": rule.oauth_scope,
-        "match": _match(rule.match.to_dict()),
-        "token_lifetime_seconds": rule.token_lifetime_seconds,
-        "workspaces": "all"
-        if rule.applies_to_all_workspaces
-        else sorted(workspaces.get(w, w) for w in enabled),
-        "description": rule.description or None,
-    }
 
 
 def kept(named: Iterable[str]) -> frozenset[str]:
@@ -231,11 +103,7 @@ def kept(named: Iterable[str]) -> frozenset[str]:
 
 def unoffered(read: Found) -> list[str]:
     """The kinds the organization does not have turned on (the API answered 404)."""
-    return [
-        kind
-        for kind, listed in ((WEBHOOK, read.hooks), (TELEMETRY, read.destinations))
-        if listed is None
-    ]
+    return [k.spec.name for k in SURFACE if k.spec.name in read and read[k.spec.name] is None]
 
 
 def export_sections(resources: Mapping[str, LiveResource]) -> dict[str, Any]:
@@ -250,8 +118,9 @@ def export_sections(resources: Mapping[str, LiveResource]) -> dict[str, Any]:
             value = resource.fields.get(name)
             if value is None:
                 continue
-            if name.startswith(TRACES):
-                entry.setdefault("traces", {})[name.removeprefix(TRACES)] = value
+            outer, dot, inner = name.partition(NESTED)
+            if dot:
+                entry.setdefault(outer, {})[inner] = value
             else:
                 entry[name] = value
         where = data
@@ -270,23 +139,8 @@ def watched_why(
 ) -> str | None:
     """Why reconciler may not write this resource with a workload's credentials (None:
     it may): the sentence a reviewer reads beside its drift."""
-    if kind == SERVICE_ACCOUNT and "admin" in (
-        (now or {}).get("organization_role"),
-        wanted.get("organization_role"),
-    ):
-        return (
-            "an admin-role service account is made and changed only with an interactive "
-            "credential (a user's OAuth token or a Console session), never by a workload"
-        )
-    if kind == RULE:
-        scopes = {*str((now or {}).get("oauth_scope", "")).split()}
-        scopes |= {*str(wanted.get("oauth_scope", "")).split()}
-        beyond = sorted(scopes - WORKLOAD_SCOPES)
-        if beyond:
-            return f"it grants {' '.join(beyond)}, and {CONSOLE}"
-    if kind == ISSUER and now is not None and wanted.get("_name") in console_issuers:
-        return f"it backs a rule granting more than workspace scopes, and {CONSOLE}"
-    return None
+    seen = Watch(now, wanted, str(wanted.get("_name")), frozenset(console_issuers))
+    return SURFACE_BY_NAME[kind].watched(seen)
 
 
 def watched(
@@ -314,72 +168,24 @@ def watched(
     )
 
 
-def alerts_for(
-    changes: list[ResourceChange],
-    unmanaged: Mapping[str, LiveResource],
-    issuer_urls: Mapping[str, str],
+def with_context(fields: Mapping[str, Any], issuer_urls: Mapping[str, str]) -> dict[str, Any]:
+    """A resource's fields with what its words need beside them (a rule's issuer URL)."""
+    url = issuer_urls.get(str(fields.get("issuer")))
+    return {**fields, ISSUER_URL: url} if url else dict(fields)
+
+
+def found_live(
+    unmanaged: Mapping[str, LiveResource], issuer_urls: Mapping[str, str], *, pruned: bool = False
 ) -> list[tuple[str, str]]:
-    """Security-relevant drift, for the top of a plan: what found live would let
-    someone else sign in as the organization or receive its events."""
-    said: list[tuple[str, str]] = []
-    for address, resource in sorted(unmanaged.items()):
-        kind = addresses.parse(address)[0]
-        fields = resource.fields
-        if kind == RULE:
-            words = rule_words.effect(fields, issuer_urls.get(str(fields.get("issuer"))))
-            said.append((address, f"{address} is live and not in the file: {words}"))
-        elif kind == WEBHOOK:
-            url = visible(str(fields["url"]))
-            said.append((address, f"{address} is live and not in the file: events go to {url}"))
-        elif kind == TELEMETRY:
-            url = visible(str(fields["endpoint_url"]))
-            said.append((address, f"{address} is live and not in the file: spans go to {url}"))
-        elif kind == SERVICE_ACCOUNT and fields.get("organization_role") == "admin":
-            said.append(
-                (address, f"{address}: an admin-role service account live, not in the file")
-            )
-    for change in changes:
-        kind = addresses.parse(change.address)[0]
-        if kind == RULE and change.action is Action.UPDATE and "match" in change.changes:
-            said.append((change.address, f"{change.address}: its match was changed live"))
-        elif kind == WEBHOOK and change.action is Action.UPDATE and "url" in change.changes:
-            url = visible(str(change.changes["url"].before))
-            said.append((change.address, f"{change.address}: its URL was changed live to {url}"))
-        elif kind == TELEMETRY and change.action is Action.UPDATE:
-            said += _telemetry_alerts(change)
-    return said
-
-
-def _telemetry_alerts(change: ResourceChange) -> list[tuple[str, str]]:
-    """Where spans go, and whether they carry prompts, changed live."""
+    """The alert for each resource live that the file does not list, by its kind's
+    security meaning: what would let someone else sign in as the organization or
+    receive its events. ``pruned``: the plan removes them (said, never framed as a
+    mere loss)."""
     said = []
-    if "endpoint_url" in change.changes:
-        url = visible(str(change.changes["endpoint_url"].before))
-        said.append((change.address, f"{change.address}: its endpoint was changed live to {url}"))
-    mode = change.changes.get(f"{TRACES}content_mode")
-    if mode is not None and mode.before == "content":
-        said.append(
-            (change.address, f"{change.address} was set live to export prompts and outputs")
-        )
+    for address, resource in sorted(unmanaged.items()):
+        kind = SURFACE_BY_NAME[addresses.parse(address)[0]].spec
+        words = security.found_live(kind, address, with_context(resource.fields, issuer_urls))
+        if words is not None:
+            tail = f"; this plan {'archives' if kind.removal == 'archive' else 'deletes'} it"
+            said.append((address, words + (tail if pruned else "")))
     return said
-
-
-def admitted(
-    resources: Mapping[str, Mapping[str, Any]], claims: Mapping[str, Any]
-) -> list[tuple[str, str, str | None]]:
-    """Each rule of the file, in words, and why a token with ``claims`` is not admitted
-    (None: it is), its issuer's URL taken from the file (a rule whose issuer the file
-    does not list is checked without ``iss``)."""
-    urls = {
-        addresses.parse(a)[1][0]: str(f["issuer_url"])
-        for a, f in resources.items()
-        if addresses.parse(a)[0] == ISSUER and "issuer_url" in f
-    }
-    found = []
-    for address, fields in resources.items():
-        if addresses.parse(address)[0] == RULE:
-            url = urls.get(str(fields.get("issuer")))
-            found.append(
-                (address, rule_words.effect(fields, url), rule_words.admits(fields, url, claims))
-            )
-    return found

@@ -1,6 +1,7 @@
 """The plan of the security surface's sections (``surface``): creates, updates and
 removals of what reconciler may write; alerts and adoptable settlements for what it
-may not; a rule's effect in words beside its line, and the warnings a reviewer needs.
+may not; each change's security meaning in both directions (from its kind's spec); a
+rule's effect in words beside its line, and the warnings a reviewer needs.
 
 Service accounts, issuers and rules are read only when signed in by federation (an
 Admin API key cannot read them): a file that lists them, signed in with a key, gets one
@@ -20,25 +21,25 @@ from reconciler.core.model import (
     LiveResource,
     LiveState,
     ResourceChange,
+    SecurityNote,
 )
 from reconciler.providers.anthropic_admin import addresses, rule_words, surface
-from reconciler.providers.anthropic_admin.addresses import (
-    ISSUER,
-    RULE,
-    SERVICE_ACCOUNT,
-    TELEMETRY,
-    WEBHOOK,
-)
+from reconciler.providers.anthropic_admin.kinds import SURFACE_BY_NAME
+from reconciler.providers.anthropic_admin.kinds.federation_issuer import NAME as ISSUER
+from reconciler.providers.anthropic_admin.kinds.federation_rule import NAME as RULE
+from reconciler.providers.anthropic_admin.kinds.kind import WORKLOAD_SCOPES
+from reconciler.providers.anthropic_admin.kinds.service_account import NAME as SERVICE_ACCOUNT
 from reconciler.providers.base import Proposal, Settlement
+from reconciler.providers.kinds import security, undo
+from reconciler.providers.kinds.spec import Removal
 
-KINDS = (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK, TELEMETRY)
-_NAMES = {
-    SERVICE_ACCOUNT: "service account",
-    ISSUER: "federation issuer",
-    RULE: "federation rule",
-    WEBHOOK: "webhook",
-    TELEMETRY: "telemetry destination",
-}
+KINDS = tuple(SURFACE_BY_NAME)
+# Where a removal verb of a kind is planned.
+REMOVES = {Removal.ARCHIVE: Action.ARCHIVE, Removal.DELETE: Action.DELETE}
+
+
+def _kind(address: str) -> str:
+    return addresses.parse(address)[0]
 
 
 def propose(desired: DesiredState, live: LiveState) -> Proposal:
@@ -49,17 +50,17 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         kind: bool(context.get("oauth")) if kind in surface.OAUTH_ONLY else kind not in unoffered
         for kind in KINDS
     }
-    ours = {a: f for a, f in desired.resources.items() if addresses.parse(a)[0] in KINDS}
-    current = {a: r for a, r in live.resources.items() if addresses.parse(a)[0] in KINDS}
+    ours = {a: f for a, f in desired.resources.items() if _kind(a) in KINDS}
+    current = {a: r for a, r in live.resources.items() if _kind(a) in KINDS}
     problems: dict[str, str] = {}
     renamed: set[str] = set()  # live addresses a pinned entry renames
     why: str | None
-    blocked = [a for a in ours if not readable[addresses.parse(a)[0]]]
+    blocked = [a for a in ours if not readable[_kind(a)]]
     if blocked:
         why = (
             surface.NEEDS_FEDERATION
-            if any(addresses.parse(a)[0] in surface.OAUTH_ONLY for a in blocked)
-            else f"the Admin API answered 404 for {_NAMES[addresses.parse(blocked[0])[0]]}s: "
+            if any(_kind(a) in surface.OAUTH_ONLY for a in blocked)
+            else f"the Admin API answered 404 for {SURFACE_BY_NAME[_kind(blocked[0])].spec.noun}s: "
             "they are not turned on for this organization; remove the section, or ask "
             "Anthropic to turn them on"
         )
@@ -68,11 +69,11 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     console_issuers = {
         str(r.fields.get("issuer"))
         for a, r in current.items()
-        if addresses.parse(a)[0] == RULE
-        and not set(str(r.fields.get("oauth_scope")).split()) <= surface.WORKLOAD_SCOPES
+        if _kind(a) == RULE and not set(str(r.fields.get("oauth_scope")).split()) <= WORKLOAD_SCOPES
     }
     changes: list[ResourceChange] = []
     updates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    before: dict[str, Mapping[str, Any] | None] = {}  # each change's live fields
     notes: list[tuple[str, str]] = []
     alerts: list[tuple[str, str]] = []
     settlements: dict[str, Settlement] = {}
@@ -106,6 +107,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
                 if settlement is not None:
                     settlements[address] = settlement
             continue
+        before[address] = now
         if now is None:
             requires = _requires(kind, wanted, ours, current)
             changes.append(
@@ -131,17 +133,19 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         for address, found in differing(updates).items()
     ]
     unmanaged: dict[str, LiveResource] = {}
+    pruned: dict[str, LiveResource] = {}
     for address, resource in current.items():
-        kind = addresses.parse(address)[0]
+        kind = _kind(address)
         if address in ours or address in renamed or not readable[kind]:
             continue
         if any(address.startswith(p) for p in desired.prune):
             named = {"_name": addresses.parse(address)[1][0]}
             why = surface.watched_why(kind, resource.fields, named, console_issuers)
-            if why is None:
-                removal = Action.DELETE if kind in (WEBHOOK, TELEMETRY) else Action.ARCHIVE
+            removal = REMOVES.get(SURFACE_BY_NAME[kind].spec.removal)
+            if why is None and removal is not None:
                 gone = {n: FieldChange(v, None) for n, v in resource.fields.items()}
                 changes.append(ResourceChange(address, removal, None, gone))
+                pruned[address] = resource
                 continue
             alerts.append(
                 (
@@ -153,13 +157,16 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         unmanaged[address] = resource
     # Alerts of what the file does not list only in sections it keeps (lists or prunes):
     # a file that leaves webhooks alone is not told of each one every night.
-    kept = {addresses.parse(a)[0] for a in [*ours, *desired.prune]}
-    watched_here = {a: r for a, r in unmanaged.items() if addresses.parse(a)[0] in kept}
-    alerts[:0] = surface.alerts_for(changes, watched_here, issuer_urls)
+    kept = {_kind(a) for a in [*ours, *desired.prune]}
+    watched_here = {a: r for a, r in unmanaged.items() if _kind(a) in kept}
+    alerts[:0] = [
+        *surface.found_live(watched_here, issuer_urls),
+        *surface.found_live(pruned, issuer_urls, pruned=True),
+    ]
     notes += _unjoined(ours, current, _default_name(live))
     counts: dict[str, int] = {}
     for address in unmanaged:
-        noun = _NAMES[addresses.parse(address)[0]]
+        noun = SURFACE_BY_NAME[_kind(address)].spec.noun
         counts[noun] = counts.get(noun, 0) + 1
     return Proposal(
         changes,
@@ -169,7 +176,31 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         notes=notes,
         about=about,
         alerts=alerts,
+        security=_meanings(changes, before, ours, issuer_urls),
     )
+
+
+def _meanings(
+    changes: list[ResourceChange],
+    before: Mapping[str, Mapping[str, Any] | None],
+    ours: Mapping[str, Mapping[str, Any]],
+    issuer_urls: Mapping[str, str],
+) -> list[SecurityNote]:
+    """Each change's security meaning, by its kind's declaration, in both directions."""
+    found: list[SecurityNote] = []
+    for change in changes:
+        if change.action.removes:
+            continue  # a pruned resource is said as found live (``found_live``)
+        spec = SURFACE_BY_NAME[_kind(change.address)].spec
+        now = before.get(change.address)
+        wanted = {**(now or {}), **ours.get(change.address, {})}
+        found += security.notes(
+            spec,
+            change,
+            None if now is None else surface.with_context(now, issuer_urls),
+            surface.with_context(wanted, issuer_urls),
+        )
+    return found
 
 
 def _pinned(
@@ -178,7 +209,7 @@ def _pinned(
     """A file entry pinned by ``id``: None when it is live at its own name (or not live
     at all), the live address and resource when it is live under another name (a
     rename), or the problem that says why the pin cannot hold."""
-    kind = addresses.parse(address)[0]
+    kind = _kind(address)
     here = current.get(address)
     if here is not None and here.id != pinned_id:
         return f"{address} is pinned to id {pinned_id}, but the live one of this name is {here.id}"
@@ -203,7 +234,7 @@ def _default_name(live: LiveState) -> str | None:
     names = {
         resource.id: addresses.parse(address)[1][0]
         for address, resource in live.resources.items()
-        if addresses.parse(address)[0] == addresses.WORKSPACE
+        if _kind(address) == addresses.WORKSPACE
     }
     return names.get(live.context.get("default_workspace"))
 
@@ -219,7 +250,7 @@ def _unjoined(
     said = []
     for address, fields in ours.items():
         where = fields.get("workspaces")
-        if addresses.parse(address)[0] != RULE or not isinstance(where, list):
+        if _kind(address) != RULE or not isinstance(where, list):
             continue
         account = addresses.make(SERVICE_ACCOUNT, str(fields.get("service_account")))
         live = current.get(account)
@@ -264,26 +295,25 @@ def _requires(
     ours: Mapping[str, Mapping[str, Any]],
     current: Mapping[str, LiveResource],
 ) -> list[str]:
-    """A new rule waits for its issuer and service account when this plan creates them."""
-    if kind != RULE:
-        return []
+    """A resource waits for those it names that this plan creates (a new rule for its
+    issuer and service account)."""
     needed = [
-        addresses.make(ISSUER, str(wanted.get("issuer"))),
-        addresses.make(SERVICE_ACCOUNT, str(wanted.get("service_account"))),
+        addresses.make(named, str(wanted.get(field)))
+        for named, field in (
+            (ISSUER, "issuer"),
+            (SERVICE_ACCOUNT, "service_account"),
+        )
+        if named in SURFACE_BY_NAME[kind].names
     ]
     return [a for a in needed if a in ours and a not in current]
 
 
 def review(changes: list[ResourceChange]) -> list[str]:
-    """Warnings for the removals of the security surface (they cannot be undone)."""
+    """Warnings for the removals of the security surface, in each kind's own words."""
     said = []
     for change in changes:
-        kind = addresses.parse(change.address)[0]
-        if kind in (SERVICE_ACCOUNT, ISSUER, RULE) and change.action is Action.ARCHIVE:
-            said.append(f"{change.address}: archiving cannot be undone")
-        if kind in (WEBHOOK, TELEMETRY) and change.action is Action.DELETE:
-            said.append(
-                f"{change.address}: deleting it stops its deliveries, and its signing secret "
-                "is gone with it"
-            )
+        kind = SURFACE_BY_NAME.get(_kind(change.address))
+        warning = undo.removal_warning(kind.spec, change) if kind else None
+        if warning is not None:
+            said.append(warning)
     return said

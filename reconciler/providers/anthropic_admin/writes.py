@@ -3,7 +3,7 @@
 duplicates, finished by update after ``workspace_created_incomplete``, sent again after
 ``workspace_changed_concurrently`` only for what is still wanted), invites and roles
 (an invite someone else sent with the file's role is done), members, API keys, spend and
-rate limits; the security surface's writes are ``surface_calls``'s. The ids a write
+rate limits; the security surface's writes are each kind module's own. The ids a write
 needs come from the session's live index, and from this session's own creates and
 renames (``ids``), since a name in the plan may not be live yet.
 """
@@ -17,28 +17,24 @@ from reconciler.core.errors import ApiError
 from reconciler.core.escape import visible
 from reconciler.core.model import Action, LiveResource, ResourceChange
 from reconciler.core.secret_sink import OperatorSecrets
-from reconciler.providers.anthropic_admin import addresses, answers, surface_calls
+from reconciler.providers.anthropic_admin import addresses, answers
 from reconciler.providers.anthropic_admin.addresses import (
     API_KEY,
-    ISSUER,
     MEMBER,
     RATE_LIMIT,
-    RULE,
-    SERVICE_ACCOUNT,
     SPEND_LIMIT,
-    TELEMETRY,
     USER,
-    WEBHOOK,
     WORKSPACE,
     WORKSPACE_SPEND_LIMIT,
 )
+from reconciler.providers.anthropic_admin.kinds import SURFACE_BY_NAME
+from reconciler.providers.anthropic_admin.kinds.kind import Calls
 from reconciler.providers.anthropic_admin.sdk_errors import (
     ALREADY_MEMBER,
     INVITE_EXISTS,
     WORKSPACE_CHANGED,
     Incomplete,
 )
-from reconciler.providers.anthropic_admin.surface_calls import Calls
 
 T = TypeVar("T")
 
@@ -70,7 +66,8 @@ class Writes:
         self.ids: dict[str, str] = {}
 
     async def _surface(self, change: ResourceChange, *names: str) -> None:
-        await surface_calls.write(self._s, change, self._s.secrets)
+        kind = SURFACE_BY_NAME[addresses.parse(change.address)[0]]
+        await kind.write(self._s, change, self._s.secrets)
         if change.action is Action.CREATE:
             self._s.forget_index()  # what is created next may refer to it by name
 
@@ -90,7 +87,7 @@ class Writes:
             (Action.ARCHIVE, WORKSPACE): self._archive_workspace,
             **{
                 (action, kind): self._surface
-                for kind in (SERVICE_ACCOUNT, ISSUER, RULE, WEBHOOK, TELEMETRY)
+                for kind in SURFACE_BY_NAME
                 for action in (Action.CREATE, Action.UPDATE, Action.ARCHIVE, Action.DELETE)
             },
             (Action.CREATE, USER): self._create_user,

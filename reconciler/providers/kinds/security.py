@@ -1,0 +1,177 @@
+"""A kind's security meaning (``spec``) as the plan says it, in both directions.
+
+``live`` words question the live value (drift: "events go to X live, not to Y as the
+file says"); ``edit`` words question the file's (this edit: "this edit sends events
+to Y"). Each note carries both where both are true, and the engine picks the one the
+change's origin calls for (``--compare-to`` says which fields an edit made; without
+it, a create is the file's and anything else is live drift). Every kind gets the
+same words for the same meaning, in every section, pruned ones included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.core.escape import visible
+from reconciler.core.model import Action, ResourceChange, SecurityNote
+from reconciler.providers.kinds.spec import (
+    Destination,
+    Exposure,
+    Grant,
+    Kind,
+    Privilege,
+    TrustRoot,
+)
+
+
+def shown(value: Any) -> str:
+    """A value in a sentence: text as itself, anything else as JSON; escaped."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return visible(text)
+
+
+def host(url: Any) -> str:
+    """Where a URL sends what it is given: its host and port."""
+    return urlsplit(str(url)).netloc
+
+
+def notes(
+    kind: Kind,
+    change: ResourceChange,
+    now: Mapping[str, Any] | None,
+    wanted: Mapping[str, Any],
+) -> list[SecurityNote]:
+    """What ``change`` means for security, by the kind's declaration: ``now`` is the
+    resource live (None: not live), ``wanted`` the file's fields of it."""
+    address = change.address
+    found: list[SecurityNote] = []
+    creates = change.action is Action.CREATE
+    for meaning in kind.security:
+        if isinstance(meaning, Grant):
+            changed = tuple(f for f in meaning.fields if f in change.changes)
+            if creates:
+                words = meaning.words(wanted)
+                found.append(
+                    SecurityNote(address, changed, edit=f"{address}: with this edit, {words}")
+                )
+            elif changed and change.action is Action.UPDATE and now is not None:
+                fields = ", ".join(changed)
+                found.append(
+                    SecurityNote(
+                        address,
+                        changed,
+                        live=f"{address}: its {fields} was changed live, so {meaning.words(now)}",
+                        edit=f"{address}: this edit changes its {fields}, so "
+                        f"{meaning.words({**now, **wanted})}",
+                    )
+                )
+            continue
+        name = meaning.field
+        if name not in change.changes or change.action.removes:
+            continue
+        before, after = change.changes[name].before, change.changes[name].after
+        if isinstance(meaning, Destination) and after is not None:
+            if creates:
+                edit = f"{address}: this edit sends {meaning.carries} to {shown(after)}"
+                found.append(SecurityNote(address, (name,), edit=edit))
+            elif before is not None:
+                found.append(
+                    SecurityNote(
+                        address,
+                        (name,),
+                        live=f"{address}: {meaning.carries} go to {shown(before)} live, not to "
+                        f"{shown(after)} as the file says",
+                        edit=f"{address}: this edit sends {meaning.carries} to {shown(after)} "
+                        f"instead of {shown(before)}",
+                    )
+                )
+        elif isinstance(meaning, TrustRoot) and after is not None:
+            trusted = f"tokens signed by {shown(after)} are trusted"
+            if creates:
+                edit = f"{address}: with this edit, {trusted} (a new trust root)"
+                found.append(SecurityNote(address, (name,), edit=edit))
+            else:
+                found.append(
+                    SecurityNote(
+                        address,
+                        (name,),
+                        live=f"{address}: its {name} is {shown(before)} live, not "
+                        f"{shown(after)}: tokens signed there are trusted",
+                        edit=f"{address}: with this edit, {trusted} instead of {shown(before)}",
+                    )
+                )
+        elif isinstance(meaning, Privilege) and not creates:
+            live = edit = None
+            if meaning.wider(after, before):
+                live = (
+                    f"{address}: {meaning.what} was widened live to {shown(before)} (the file "
+                    f"says {shown(after)})"
+                )
+            if meaning.wider(before, after):
+                edit = (
+                    f"{address}: this edit widens {meaning.what} from {shown(before)} to "
+                    f"{shown(after)}"
+                )
+            if live or edit:
+                found.append(SecurityNote(address, (name,), live=live, edit=edit))
+        elif isinstance(meaning, Exposure):
+            live = edit = None
+            if after == meaning.value and before != meaning.value:
+                edit = f"{address}: with this edit, {meaning.says}"
+            if before == meaning.value and after != meaning.value and not creates:
+                live = f"{address}: set live so that {meaning.says}"
+            if live or edit:
+                found.append(SecurityNote(address, (name,), live=live, edit=edit))
+    found += _secret_notes(kind, change, now)
+    return found
+
+
+def _secret_notes(
+    kind: Kind, change: ResourceChange, now: Mapping[str, Any] | None
+) -> list[SecurityNote]:
+    """Which operator secret this change would send to which host: on a create, and
+    when the host changes (the API then drops the values it had)."""
+    secret = kind.secret
+    if secret is None or change.action.removes:
+        return []
+    target = change.changes.get(secret.host_field)
+    names = change.changes.get(secret.names_field)
+    listed = names.after if names is not None else (now or {}).get(secret.names_field)
+    if not listed:
+        return []
+    moved = target is not None and host(target.before) != host(target.after)
+    if target is None or not (change.action is Action.CREATE or moved):
+        return []
+    to = host(target.after)
+    edit = (
+        f"{change.address}: this edit sends the operator's {secret.what} "
+        f"({', '.join(shown(n) for n in listed)}) to {shown(to)}"
+    )
+    return [SecurityNote(change.address, (secret.host_field,), edit=edit)]
+
+
+def found_live(kind: Kind, address: str, fields: Mapping[str, Any]) -> str | None:
+    """The alert for a resource live that the file does not list (None: nothing in it
+    decides who can sign in or where data goes)."""
+    said: list[str] = []
+    for meaning in kind.security:
+        if isinstance(meaning, Grant):
+            said.append(meaning.words(fields))
+        elif isinstance(meaning, Destination) and fields.get(meaning.field):
+            said.append(f"{meaning.carries} go to {shown(fields[meaning.field])}")
+        elif isinstance(meaning, TrustRoot) and fields.get(meaning.field):
+            said.append(f"tokens signed by {shown(fields[meaning.field])} are trusted")
+        elif isinstance(meaning, Exposure) and fields.get(meaning.field) == meaning.value:
+            said.append(meaning.says)
+        elif (
+            isinstance(meaning, Privilege)
+            and meaning.alarming is not None
+            and meaning.alarming(fields.get(meaning.field))
+        ):
+            said.append(f"{meaning.what} is {shown(fields[meaning.field])}")
+    if not said:
+        return None
+    return f"{address} is live and not in the file: {'; '.join(said)}"
