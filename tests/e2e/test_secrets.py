@@ -305,7 +305,8 @@ def test_webhook_secrets_and_header_values_stay_where_the_operator_said(
     work.mkdir()
     secrets, values = work.parent / f"{work.name}-secrets.json", work / "headers.json"
     header = f"hv-{MARK}-{work.name}"  # a header value carrying the canary mark
-    values.write_text(json.dumps({f"otel-{work.name}": {"x-team": header}}))
+    bound = {"host": "otel.example", "values": {"x-team": header}}
+    values.write_text(json.dumps({f"otel-{work.name}": bound}))
     org, plan, report, undo = (
         str(work / n) for n in ("admin.yaml", "plan.json", "report.json", "undo.json")
     )

@@ -66,7 +66,7 @@ def test_export_plans_clean_then_drift_is_loud_and_adopted_back(
     assert drift.exit_code == 2, drift.output
     top = drift.stdout.split("reconciler will make these changes:")[0]
     assert "Security-relevant changes found live" in top
-    assert 'webhook["ops"]: its URL was changed live to https://attacker.example/x' in top
+    assert 'webhook["ops"]: events go to https://attacker.example/x live, not to ' in top
     assert 'webhook["sneaky"] is live and not in the file' in top
     adopted = run_installed("adopt", str(org), "--add-unmanaged", env=env)
     assert adopted.exit_code == 0, adopted.output
@@ -238,7 +238,18 @@ def test_a_telemetry_destination_is_applied_with_the_operators_header_values(
     assert "--telemetry-headers-file" in refused.stderr
     assert not [r for r in sandbox.requests() if r["method"] == "POST"]
     values = tmp_path / "headers.json"
-    values.write_text(json.dumps({"honeycomb": {"x-honeycomb-team": "hc-secret-value"}}))
+    headers = {"x-honeycomb-team": "hc-secret-value"}
+    values.write_text(json.dumps({"honeycomb": headers}))  # bound to no host: refused
+    unbound = run_installed(
+        "apply", str(org), "--auto-approve", "--telemetry-headers-file", str(values), env=env
+    )
+    assert unbound.exit_code == 1, unbound.output
+    assert "binds them to no host" in unbound.stderr
+    assert '{"host": "api.honeycomb.example"' in unbound.stderr
+    assert not [r for r in sandbox.requests() if r["method"] == "POST"]
+    values.write_text(
+        json.dumps({"honeycomb": {"host": "api.honeycomb.example", "values": headers}})
+    )
     applied = run_installed(
         "apply", str(org), "--auto-approve", "--telemetry-headers-file", str(values), env=env
     )
@@ -254,7 +265,10 @@ def test_a_telemetry_destination_is_applied_with_the_operators_header_values(
     drift = run_installed("plan", str(org), "--detailed-exitcode", env=env)
     assert drift.exit_code == 2, drift.output
     top = drift.stdout.split("reconciler will make these changes:")[0]
-    assert 'telemetry_destination["honeycomb"] was set live to export prompts and outputs' in top
+    assert (
+        'telemetry_destination["honeycomb"]: set live so that spans carry prompts and outputs'
+        in top
+    )
     exported_file = exported(sandbox, env, tmp_path, "exported.yaml")
     assert yaml.safe_load(exported_file.read_text())["telemetry_destinations"]["honeycomb"][
         "workspaces"

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.core.errors import PlanError, StalePlanError
-from reconciler.engine import planning
+from reconciler.engine import origin, planning
 from tests.support.builders import desired, live, plan_of, project
 
 
@@ -119,7 +119,7 @@ def test_split_by_origin_tells_this_edit_from_drift_already_there() -> None:
     new = desired(company={"name": "B", "usage_limit": 2000}, project__proj_1={"name": "x"})
     base = desired(company={"name": "B", "usage_limit": 1000})
     result = plan_of(new, live(project("proj_1")))
-    change, drift = planning.split_by_origin(result, base)
+    change, drift, _ = origin.split_by_origin(result, base)
     assert {(r.address, tuple(r.changes)) for r in change.resources} == {
         ("company", ("usage_limit",)),
         ("project.proj_1", ("name",)),
@@ -132,6 +132,6 @@ def test_with_no_base_file_everything_is_this_edit() -> None:
     from reconciler.desired.document import empty
 
     result = plan_of(desired(company={"name": "B"}), live())
-    change, drift = planning.split_by_origin(result, empty("old.yaml"))
+    change, drift, _ = origin.split_by_origin(result, empty("old.yaml"))
     assert change.to_change == 1
     assert drift.is_empty

@@ -14,7 +14,7 @@ from reconciler import providers
 from reconciler.core.errors import PlanError, PlanFileError, StalePlanError
 from reconciler.core.model import Action, FieldChange, LiveState, Plan, ResourceChange
 from reconciler.desired.holds import Hold
-from reconciler.engine import planning
+from reconciler.engine import origin, planning
 from tests.support.builders import admin_desired, admin_live, desired, live, plan_of, project
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -442,7 +442,7 @@ def test_an_api_edit_shows_both_values() -> None:
 def test_drift_keeps_each_fields_values_and_no_warnings() -> None:
     plan = Plan((change("company", name=("A", "B"), usage_limit=(1, 2)),), warnings=("a warning",))
     base = desired(company={"name": "B"})
-    edit, drift = planning.split_by_origin(plan, base)
+    edit, drift, _ = origin.split_by_origin(plan, base)
     assert drift.resources[0].changes == {"name": FieldChange("A", "B")}
     assert edit.resources[0].changes == {"usage_limit": FieldChange(1, 2)}
     assert edit.warnings == ("a warning",)
@@ -452,22 +452,22 @@ def test_drift_keeps_each_fields_values_and_no_warnings() -> None:
 def test_a_create_half_wanted_before_is_all_this_edit() -> None:
     plan = Plan((change("workspace.ml", Action.CREATE, name=(None, "ML"), color=(None, "#fff")),))
     base = desired(workspace__ml={"name": "ML"})
-    edit, drift = planning.split_by_origin(plan, base)
+    edit, drift, _ = origin.split_by_origin(plan, base)
     assert edit.resources[0].changes == plan.resources[0].changes
     assert drift.resources == ()
     whole = desired(workspace__ml={"name": "ML", "color": "#fff"})
-    assert planning.split_by_origin(plan, whole)[1].resources == plan.resources
+    assert origin.split_by_origin(plan, whole)[1].resources == plan.resources
 
 
 def test_a_removal_the_base_file_listed_is_this_edit_and_one_it_pruned_is_drift() -> None:
     removal = Plan((change("user.a@x.org", Action.DELETE, role=("user", None)),))
     listed = replace(desired(user__a_at={"role": "user"}), prune=frozenset({"user."}))
     listed = replace(listed, resources={"user.a@x.org": {"role": "user"}})
-    assert planning.split_by_origin(removal, listed)[0].resources == removal.resources
+    assert origin.split_by_origin(removal, listed)[0].resources == removal.resources
     pruned = replace(desired(), prune=frozenset({"user."}))
-    assert planning.split_by_origin(removal, pruned)[1].resources == removal.resources
+    assert origin.split_by_origin(removal, pruned)[1].resources == removal.resources
     unpruned = desired()
-    assert planning.split_by_origin(removal, unpruned)[0].resources == removal.resources
+    assert origin.split_by_origin(removal, unpruned)[0].resources == removal.resources
 
 
 def test_a_providers_note_is_said_only_for_the_addresses_planned() -> None:

@@ -110,31 +110,55 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
+def adoption_repo(repo: Path) -> tuple[Path, dict[str, str]]:
+    """``repo`` (holding org.yaml) as a clone with a bare remote beside it, and the
+    environment of the adoption pull request's step: a stand-in ``gh`` that logs."""
+    remote = repo.parent / f"{repo.name}-remote.git"
+    git(repo.parent, "init", "--quiet", "--bare", str(remote))
+    git(repo, "init", "--quiet", "-b", "main")
+    git(repo, "add", "org.yaml")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "org")
+    git(repo, "remote", "add", "origin", str(remote))
+    bin_dir = repo.parent / f"{repo.name}-bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    return remote, {
+        "FILE": "org.yaml",
+        "GH_TOKEN": "ghs_token",
+        "BASE": "main",
+        "GH_LOG": str(repo.parent / f"{repo.name}-gh.log"),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+
+
+def test_the_adoption_step_proposes_nothing_when_adopt_wrote_nothing(tmp_path: Path) -> None:
+    """Drift only in what the file does not manage (a resource live and not in it):
+    adopt leaves the file as it was, so no branch is pushed and no request opened."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "org.yaml").write_text("version: 1\n")
+    remote, github = adoption_repo(repo)
+    pull = run_step(
+        step("reconciler-drift.yml", "Open or update the adoption pull request"), repo, **github
+    )
+    assert pull.returncode == 0, pull.stdout + pull.stderr
+    assert "Nothing to adopt into org.yaml" in pull.stdout
+    assert not Path(github["GH_LOG"]).exists()
+    assert git(remote, "branch", "--list") == ""
+
+
 def test_drift_is_adopted_as_one_pull_request_per_file(
     sandbox: SandboxProcess, tmp_path: Path
 ) -> None:
     """Plan, adopt, then push and open the pull request: the branch holds the file as
     live state has it, the request is created once and updated after, and the step that
     talks to GitHub has its token but never the API key."""
-    remote, repo = tmp_path / "remote.git", tmp_path / "repo"
-    git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    git(tmp_path, "init", "--quiet", "-b", "main", str(repo))
+    repo = tmp_path / "repo"
+    repo.mkdir()
     (repo / "org.yaml").write_text("version: 1\ncompany:  # ours\n  billing_email: a@example.com\n")
-    git(repo, "add", "org.yaml")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "org")
-    git(repo, "remote", "add", "origin", str(remote))
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "gh").write_text(FAKE_GH)
-    (bin_dir / "gh").chmod(0o755)
-    log = tmp_path / "gh.log"
-    github = {
-        "FILE": "org.yaml",
-        "GH_TOKEN": "ghs_token",
-        "BASE": "main",
-        "GH_LOG": str(log),
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-    }
+    remote, github = adoption_repo(repo)
+    log = Path(github["GH_LOG"])
     for _night in (1, 2):
         planned = run_step(
             step("reconciler-drift.yml", "Plan with --detailed-exitcode"), repo, **inputs(sandbox)
@@ -163,6 +187,10 @@ def test_drift_is_adopted_as_one_pull_request_per_file(
     assert len(created) == 1
     assert f"--head {branch} --base main" in created[0]
     assert len(edited) == 1  # the second night updates the same pull request
+    body = (repo / "adoption.md").read_text()
+    assert body.startswith("The live organization no longer matches `org.yaml`")
+    assert "Merge only if" not in body  # nothing security-relevant drifted
+    assert "| `billing_email` |" in body
 
 
 def test_plan_step_writes_the_saved_plan_the_comment_and_the_summary(
@@ -548,6 +576,8 @@ def test_the_drift_step_puts_a_new_federation_rule_first_and_fails(
             "target": {"type": "service_account", "service_account_id": SERVICE_ACCOUNT_ID},
         }
     )
+    # And shortens the issuer's token lifetime: a change adopt can write into the file.
+    seed["admin"]["federation"]["issuers"][0]["max_jwt_lifetime_seconds"] = 600
     sandbox.control("POST", "reset", json=seed).raise_for_status()
     (repo / "summary.md").unlink()
     found = run_step(drift, repo, **federated(sandbox))
@@ -560,3 +590,23 @@ def test_the_drift_step_puts_a_new_federation_rule_first_and_fails(
         'federation_rule\\["intruder"\\] is live and not in the file: a GitHub Actions' in summary
     )
     assert "whose subject is repo:someone/fork: followed by anything" in summary
+    # The adoption pull request says it first: merge only if it was made on purpose.
+    _, github = adoption_repo(repo)
+    adopted = run_step(
+        step("reconciler-drift.yml", "Adopt the drift into the file"), repo, **federated(sandbox)
+    )
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    # The saved plan adopts the issuer's lifetime even though a workload may not write it.
+    issuer = yaml.safe_load((repo / "org.yaml").read_text())["federation"]["issuers"]
+    assert issuer["github-actions"]["max_jwt_lifetime_seconds"] == 600
+    pull = run_step(
+        step("reconciler-drift.yml", "Open or update the adoption pull request"), repo, **github
+    )
+    assert pull.returncode == 0, pull.stdout + pull.stderr
+    body = (repo / "adoption.md").read_text()
+    assert body.startswith(
+        "> [!CAUTION]\n> **Merge only if your organization made these changes on purpose:**\n"
+        '> - federation_rule\\["intruder"\\] is live and not in the file'
+    )
+    assert body.index("Merge only if") < body.index("The live organization no longer matches")
+    assert body.count("is live and not in the file") == 1  # said once, first

@@ -12,7 +12,7 @@ import pytest
 from reconciler.core.errors import ConfigError, PlanError, StalePlanError, UnsafePlanError
 from reconciler.core.model import Action, DesiredState, LiveResource, LiveState, Plan
 from reconciler.desired import document
-from reconciler.engine import flows, planfile, planning
+from reconciler.engine import flows, origin, planfile, planning
 from reconciler.providers.anthropic_admin.proposals import resources
 from tests.support.builders import plan_of
 
@@ -283,7 +283,7 @@ def test_a_removal_the_base_file_already_pruned_is_drift() -> None:
         users={"prune": True, "ben@x.io": "developer", "c@x.io": "user", "d@x.io": "user"}
     )
     plan = plan_of(edited, live(users=users))
-    change, drift = planning.split_by_origin(plan, base)
+    change, drift, _ = origin.split_by_origin(plan, base)
     assert [r.address for r in change.resources] == ['user["ben@x.io"]']
     assert [r.address for r in drift.resources] == ['user["old@x.io"]']
 

@@ -19,9 +19,48 @@ from anthropic.types.beta.organization.federation import (
 from reconciler.core.edits import Put
 from reconciler.core.model import Action, FieldChange, LiveResource, ResourceChange
 from reconciler.providers.anthropic_admin import surface
-from reconciler.providers.anthropic_admin.surface import Found
+from reconciler.providers.anthropic_admin.kinds import SURFACE_BY_NAME
+from reconciler.providers.anthropic_admin.kinds.federation_rule import admitted
+from reconciler.providers.kinds import security
 
 AT = "2026-04-01T00:00:00Z"
+
+
+class Read:
+    """The surface's SDK objects as the old tests name them, and as ``surface.read``
+    answers them: each kind's items (an account with its memberships, a destination
+    with its workspace list)."""
+
+    def __init__(
+        self,
+        accounts: list[Any] | None,
+        issuers: list[Any] | None,
+        rules: list[Any] | None,
+        hooks: list[Any] | None,
+        destinations: list[Any] | None,
+        memberships: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.accounts, self.issuers, self.rules = accounts, issuers, rules
+        self.hooks, self.destinations = hooks, destinations
+        self.memberships = memberships or {}
+
+    def found(self) -> surface.Found:
+        accounts = self.accounts
+        return {
+            "service_account": None
+            if accounts is None
+            else [(a, self.memberships.get(a.id, {})) for a in accounts],
+            "federation_issuer": self.issuers,
+            "federation_rule": self.rules,
+            "webhook": self.hooks,
+            "telemetry_destination": self.destinations,
+        }
+
+
+def Found(*parts: Any) -> surface.Found:
+    return Read(*parts).found()
+
+
 GITHUB = "https://token.actions.githubusercontent.com"
 CONSOLE = "only a Console session (an administrator, interactively) can change it"
 
@@ -75,7 +114,11 @@ def test_the_file_sections_become_resources_in_the_form_they_are_compared() -> N
     assert pruned == ({}, {"webhook[", "federation_rule["})
 
 
-def found() -> Found:
+def found() -> surface.Found:
+    return objects().found()
+
+
+def objects() -> Read:
     account = BetaServiceAccount.model_validate(
         {
             "id": "svac_1",
@@ -160,7 +203,7 @@ def found() -> Found:
             "updated_at": AT,
         }
     )
-    return Found(
+    return Read(
         [account, archived],
         [issuer],
         [rule],
@@ -309,7 +352,7 @@ def test_which_drift_is_an_alert() -> None:
         update('telemetry_destination["p"]', traces__content_mode=("content", "metadata_only")),
         update('telemetry_destination["q"]', traces__content_mode=("metadata_only", "content")),
     ]
-    said = dict(surface.alerts_for(changes, unmanaged, {"gh": GITHUB}))
+    said = dict(surface.found_live(unmanaged, {"gh": GITHUB}))
     assert said == {
         'federation_rule["x"]': 'federation_rule["x"] is live and not in the file: a GitHub '
         "Actions job whose subject is repo:a/b: followed by anything can act as service "
@@ -317,14 +360,60 @@ def test_which_drift_is_an_alert() -> None:
         'webhook["w"]': 'webhook["w"] is live and not in the file: events go to https://w.example',
         'telemetry_destination["t"]': 'telemetry_destination["t"] is live and not in the file: '
         "spans go to https://t.example",
-        'service_account["a"]': 'service_account["a"]: an admin-role service account live, not '
-        "in the file",
-        'federation_rule["m"]': 'federation_rule["m"]: its match was changed live',
-        'webhook["u"]': 'webhook["u"]: its URL was changed live to https://evil.example',
-        'telemetry_destination["e"]': 'telemetry_destination["e"]: its endpoint was changed '
-        "live to https://evil.example",
-        'telemetry_destination["p"]': 'telemetry_destination["p"] was set live to export '
-        "prompts and outputs",
+        'service_account["a"]': 'service_account["a"] is live and not in the file: its '
+        "organization role is admin",
+        'federation_issuer["i"]': 'federation_issuer["i"] is live and not in the file: tokens '
+        f"signed by {GITHUB} are trusted",
+    }
+    # Under prune the plan removes them, by each kind's own verb: still said first.
+    removed = {a: unmanaged[a] for a in ('federation_rule["x"]', 'webhook["w"]')}
+    pruned = surface.found_live(removed, {"gh": GITHUB}, pruned=True)
+    assert [said.rsplit("; ", 1)[1] for _, said in pruned] == [
+        "this plan archives it",
+        "this plan deletes it",
+    ]
+    meant = {}
+    for change in changes:
+        kind = SURFACE_BY_NAME[change.address.partition("[")[0]].spec
+        before = {n: c.before for n, c in change.changes.items()}
+        for note in security.notes(kind, change, before, change.after):
+            meant[change.address] = (note.live, note.edit)
+    assert meant == {
+        'federation_rule["m"]': (
+            'federation_rule["m"]: its match was changed live, so a token of issuer None can '
+            "act as service account None with None for an hour (the default)",
+            'federation_rule["m"]: this edit changes its match, so a token of issuer None with '
+            "a b can act as service account None with None for an hour (the default)",
+        ),
+        'federation_rule["n"]': (
+            None,
+            'federation_rule["n"]: this edit widens its tokens\' lifetime from 1 to 2',
+        ),
+        'federation_rule["c"]': (
+            None,
+            'federation_rule["c"]: with this edit, a token of issuer None can act as service '
+            "account None with None for an hour (the default)",
+        ),
+        'webhook["u"]': (
+            'webhook["u"]: events go to https://evil.example live, not to https://ops.example '
+            "as the file says",
+            'webhook["u"]: this edit sends events to https://ops.example instead of '
+            "https://evil.example",
+        ),
+        'telemetry_destination["e"]': (
+            'telemetry_destination["e"]: spans go to https://evil.example live, not to '
+            "https://o.example as the file says",
+            'telemetry_destination["e"]: this edit sends spans to https://o.example instead of '
+            "https://evil.example",
+        ),
+        'telemetry_destination["p"]': (
+            'telemetry_destination["p"]: set live so that spans carry prompts and outputs',
+            None,
+        ),
+        'telemetry_destination["q"]': (
+            None,
+            'telemetry_destination["q"]: with this edit, spans carry prompts and outputs',
+        ),
     }
 
 
@@ -336,18 +425,18 @@ def test_a_sample_token_against_the_files_rules() -> None:
         'webhook["w"]': {"url": "https://w.example"},
     }
     token = {"iss": GITHUB, "aud": "https://api.anthropic.com", "repository_id": "1"}
-    checked = {a: why for a, _, why in surface.admitted(resources, token)}
+    checked = {a: why for a, _, why in admitted(resources, token)}
     assert checked == {
         'federation_rule["a"]': None,
         'federation_rule["b"]': "repository_id is '1', not '2'",  # no issuer URL: iss unchecked
     }
-    words = {a: w for a, w, _ in surface.admitted(resources, token)}
+    words = {a: w for a, w, _ in admitted(resources, token)}
     assert words['federation_rule["a"]'].startswith("a GitHub Actions job")
     assert words['federation_rule["b"]'].startswith("a token of issuer other")
 
 
 def test_every_live_field_and_id_as_read() -> None:
-    read = found()
+    read = objects()
     legacy = BetaFederationRule.model_validate(
         {
             **read.rules[0].to_dict(),

@@ -16,9 +16,10 @@ from reconciler.core.model import (
     ResourceChange,
 )
 from reconciler.providers import get
+from reconciler.providers.anthropic_admin.kinds import service_account, telemetry_destination
 from reconciler.providers.anthropic_admin.proposals import resources
-from reconciler.providers.anthropic_admin.surface import alerts_for
-from reconciler.providers.anthropic_admin.surface_calls import needed_headers
+from reconciler.providers.kinds import security
+from reconciler.providers.kinds.secrets import needed
 from tests.support.builders import plan_of
 
 GITHUB = "https://token.actions.githubusercontent.com"
@@ -156,8 +157,11 @@ def test_alerts_name_a_new_rule_a_changed_match_and_a_new_webhook_url() -> None:
     )
     said = " ".join(plan_of(want, now).alerts)
     assert 'federation_rule["sneaky"] is live and not in the file: a GitHub Actions job' in said
-    assert 'federation_rule["app"]: its match was changed live' in said
-    assert 'webhook["ops"]: its URL was changed live to https://evil.example' in said
+    assert 'federation_rule["app"]: its match was changed live, so a GitHub Actions job' in said
+    assert (
+        'webhook["ops"]: events go to https://evil.example live, not to https://ops.example '
+        "as the file says" in said
+    )
 
 
 def test_a_section_the_file_does_not_keep_raises_no_alert() -> None:
@@ -172,6 +176,9 @@ def test_the_header_values_a_telemetry_write_must_send() -> None:
         return ResourceChange(
             address, action, None, {n: FieldChange(b, a) for n, (b, a) in fields.items()}
         )
+
+    def needed_headers(change: ResourceChange, names: list[str]) -> list[str]:
+        return needed(telemetry_destination.SPEC, change, {"header_names": names})
 
     created = change(Action.CREATE, header_names=(None, ["b", "a"]))
     assert needed_headers(created, []) == ["a", "b"]
@@ -300,12 +307,12 @@ def test_what_prune_removes_how_and_what_is_counted_as_unmanaged() -> None:
     warnings, _ = get("anthropic-admin").review(proposal.changes, now)
     assert 'service_account["old"]: archiving cannot be undone' in warnings
     assert (
-        'webhook["w"]: deleting it stops its deliveries, and its signing secret is gone with it'
-        in warnings
+        'webhook["w"]: deleting it cannot be undone: its deliveries stop, and its signing '
+        "secret is gone with it" in warnings
     )
-    assert (
-        'telemetry_destination["t"]: deleting it stops its deliveries, and its signing secret '
-        "is gone with it" in warnings
+    assert (  # a destination has no signing secret: its own words
+        'telemetry_destination["t"]: deleting it cannot be undone: its spans stop, and its '
+        "header values are gone with it" in warnings
     )
 
 
@@ -554,4 +561,9 @@ def test_the_edges_of_waits_warnings_and_alerts() -> None:
         None,
         {"endpoint_url": FieldChange(None, "https://t.example")},
     )
-    assert alerts_for([created, updated], {}, {}) == []
+    # A create questions the file's values only; a description says nothing of security.
+    said = security.notes(telemetry_destination.SPEC, created, None, created.after)
+    assert [(n.live, n.edit) for n in said] == [
+        (None, 'telemetry_destination["t"]: this edit sends spans to https://t.example')
+    ]
+    assert security.notes(service_account.SPEC, updated, {"description": None}, {}) == []
