@@ -14,8 +14,8 @@ limits are ``admin_limits``'s.
 
 Over 400 lines and one job: the Admin API's objects in SQLite and the rules the API
 enforces on them (members, invites, workspaces, keys); the limits, the reports, the
-service accounts, federation, webhooks and telemetry destinations have modules of
-their own.
+service accounts and federation have modules of their own, and so does each resource
+in ``resources.RESOURCES``, held here by its seed key.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from typing import Any
 from reconciler.sandbox.admin_accounts import AccountsStore
 from reconciler.sandbox.admin_limits import LimitsStore
 from reconciler.sandbox.admin_reports import ReportsStore
-from reconciler.sandbox.admin_telemetry import TelemetryStore
 from reconciler.sandbox.admin_trust import TrustStore
-from reconciler.sandbox.admin_webhooks import WebhooksStore
 from reconciler.sandbox.errors import ErrorAnswer
 from reconciler.sandbox.federation import FederationStore
+from reconciler.sandbox.resource import ResourceStore
+from reconciler.sandbox.resources import RESOURCES
 
 ORG_ROLES = ("user", "developer", "billing", "admin", "claude_code_user")
 ASSIGNABLE_ROLES = ("user", "developer", "billing", "claude_code_user")
@@ -95,8 +95,8 @@ class AdminStore:
         self.federation = FederationStore(db)  # service accounts, issuers, rules, tokens
         self.accounts = AccountsStore(db)  # the service accounts' own endpoints
         self.trust = TrustStore(db)  # the issuers' and rules' own endpoints
-        self.webhooks = WebhooksStore(db)
-        self.telemetry = TelemetryStore(db)
+        # Each resource served from a module of its own, by its seed key.
+        self.resources: dict[str, ResourceStore] = {r.name: r.store(db) for r in RESOURCES}
 
     # -- seeding -----------------------------------------------------------------------
 
@@ -121,8 +121,8 @@ class AdminStore:
         self.federation.load(seed)
         self.accounts.clear()
         self.trust.load(seed)
-        self.webhooks.load(seed)
-        self.telemetry.load(seed)
+        for resource in self.resources.values():
+            resource.load(seed)
         for user in seed.get("users", []):
             db.execute(
                 "INSERT INTO admin_users VALUES (?,?,?,?,?)",

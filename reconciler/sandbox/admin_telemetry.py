@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from reconciler.sandbox import gated
 from reconciler.sandbox.errors import ErrorAnswer
 from reconciler.sandbox.gated import gate
 from reconciler.sandbox.paging import cursor_page
+from reconciler.sandbox.resource import Authorize, ReadBody, Resource, listed_with
 
 TELEMETRY_BETA = "telemetry-destinations-2026-08-11"
 MOST = 10
@@ -235,17 +236,13 @@ def _shown(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def telemetry_routes(
-    *,
-    authorize: Callable[[Request, str], None],
-    read_body: Callable[[Request], Awaitable[dict[str, Any]]],
-) -> list[Route]:
+def telemetry_routes(authorize: Authorize, read_body: ReadBody) -> list[Route]:
     """The routes: a key or an OAuth access token with the organization's admin scope,
     and the beta header."""
 
     def store(request: Request) -> TelemetryStore:
         gate(request, authorize, beta=TELEMETRY_BETA, missing=400)
-        found: TelemetryStore = request.app.state.store.admin.telemetry
+        found: TelemetryStore = request.app.state.store.admin.resources[NAME]
         return found
 
     def active(request: Request) -> Callable[[str], bool]:
@@ -283,3 +280,7 @@ def telemetry_routes(
         Route(f"{path}/{{destination_id}}", destination, methods=["GET", "POST", "DELETE"]),
         Route(f"{path}/{{destination_id}}/workspaces", workspaces, methods=["GET"]),
     ]
+
+
+NAME = "telemetry_destinations"
+RESOURCE = Resource(NAME, TelemetryStore, telemetry_routes, listed_with(("endpoint_url",)))

@@ -18,7 +18,7 @@ import json
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from starlette.routing import Route
 from reconciler.sandbox import gated
 from reconciler.sandbox.errors import ErrorAnswer
 from reconciler.sandbox.gated import gate
+from reconciler.sandbox.resource import Authorize, ReadBody, Resource, listed_with
 
 WEBHOOKS_BETA = "webhooks-2026-10-07"
 MOST = 32
@@ -199,17 +200,13 @@ def _shown(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def webhook_routes(
-    *,
-    authorize: Callable[[Request, str], None],
-    read_body: Callable[[Request], Awaitable[dict[str, Any]]],
-) -> list[Route]:
+def webhook_routes(authorize: Authorize, read_body: ReadBody) -> list[Route]:
     """The routes: a key or an OAuth access token with the organization's admin scope,
     and the beta header (404 without it, as the reference says)."""
 
     def store(request: Request) -> WebhooksStore:
         gate(request, authorize, beta=WEBHOOKS_BETA, missing=404)
-        hooks: WebhooksStore = request.app.state.store.admin.webhooks
+        hooks: WebhooksStore = request.app.state.store.admin.resources[NAME]
         return hooks
 
     async def written(request: Request, write: Callable[[WebhooksStore], Any]) -> Response:
@@ -261,3 +258,7 @@ def _page(params: Mapping[str, str], items: list[dict[str, Any]]) -> dict[str, A
         "first_id": window[0]["id"] if window else None,
         "last_id": window[-1]["id"] if window else None,
     }
+
+
+NAME = "webhooks"
+RESOURCE = Resource(NAME, WebhooksStore, webhook_routes, listed_with(("url", "enabled_events")))

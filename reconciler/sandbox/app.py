@@ -26,8 +26,6 @@ from starlette.routing import Route
 from reconciler.sandbox import contract
 from reconciler.sandbox.admin_app import admin_routes
 from reconciler.sandbox.admin_errors import check_rules
-from reconciler.sandbox.admin_telemetry import telemetry_routes
-from reconciler.sandbox.admin_webhooks import webhook_routes
 from reconciler.sandbox.conditions import Conditions
 from reconciler.sandbox.errors import ERROR_TYPES, ErrorAnswer, error_response
 from reconciler.sandbox.federation import ACCESS_TOKEN_PREFIX
@@ -39,6 +37,7 @@ from reconciler.sandbox.middleware import (
     rfc3339,
 )
 from reconciler.sandbox.oidc import Signer
+from reconciler.sandbox.resources import RESOURCES
 from reconciler.sandbox.seed import SeedError, seed_from_data
 from reconciler.sandbox.store import Store, etag_of
 
@@ -350,8 +349,7 @@ def create_app(
         routes=[
             *admin_routes(authorize=authorize, read_body=read_json_object),
             *federation_routes(authorize=authorize, read_body=read_json_object),
-            *webhook_routes(authorize=authorize, read_body=read_json_object),
-            *telemetry_routes(authorize=authorize, read_body=read_json_object),
+            *(r for resource in RESOURCES for r in resource.routes(authorize, read_json_object)),
             Route(base, by_method(GET=get_company, PATCH=patch_company), methods=["GET", "PATCH"]),
             Route(f"{base}/usage", get_usage, methods=["GET"]),
             Route(f"{base}/projects", list_projects, methods=["GET"]),

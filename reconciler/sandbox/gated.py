@@ -1,8 +1,8 @@
-"""What the routes of the Admin API's beta surfaces share (webhooks, telemetry
-destinations): the beta header, without which the API answers as its reference says
-(webhooks: 404, as if the API did not exist; telemetry: 400), the organization's admin
-scope (a key, or an OAuth access token), and each write in one transaction, marked for
-the request log."""
+"""What the routes of the Admin API's beta surfaces share (the resources of
+``resources.RESOURCES``): the beta header, without which the API answers as its
+reference says for that surface (``missing``: 404 as if the API did not exist, or
+400), the organization's admin scope (a key, or an OAuth access token), and each write
+in one transaction, marked for the request log."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ import yaml
 
 from reconciler.sandbox import contract
 from reconciler.sandbox.admin_reports import rate_problem
+from reconciler.sandbox.resources import RESOURCES
 from reconciler.sandbox.store import Store
 
 GENERATED_CREATED_AT = "2024-01-15T10:30:00Z"
@@ -109,22 +110,16 @@ def _admin_section(section: Any, source: str) -> dict[str, Any]:
             f"{source}: admin.spend_limits is a mapping whose admin_api is true, false or read"
         )
     _check_federation(section, source)
-    _check_destinations(section, source)
+    _check_resources(section, source)
     return dict(section)
 
 
-def _check_destinations(section: dict[str, Any], source: str) -> None:
-    """Webhooks (each a ``url`` and its ``enabled_events``) and telemetry destinations
-    (each an ``endpoint_url``): where a seed's organization sends its events and spans."""
-    for name, required in (
-        ("webhooks", ("url", "enabled_events")),
-        ("telemetry_destinations", ("endpoint_url",)),
-    ):
-        listed = section.get(name) or []
-        if not isinstance(listed, list) or not all(
-            isinstance(d, dict) and all(k in d for k in required) for d in listed
-        ):
-            raise SeedError(f"{source}: admin.{name}: a list, each with {' and '.join(required)}")
+def _check_resources(section: dict[str, Any], source: str) -> None:
+    """What each resource served from a module of its own says of its seed entries."""
+    for resource in RESOURCES:
+        problem = resource.seed_problem(section.get(resource.name) or [])
+        if problem:
+            raise SeedError(f"{source}: admin.{resource.name}: {problem}")
 
 
 def _check_federation(section: dict[str, Any], source: str) -> None:
