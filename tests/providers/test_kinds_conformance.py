@@ -25,10 +25,10 @@ from reconciler.core.model import (
 )
 from reconciler.engine import render
 from reconciler.providers import get
-from reconciler.providers.anthropic_admin import adopting, surface
+from reconciler.providers.anthropic_admin import adopting, export, surface
 from reconciler.providers.anthropic_admin.kinds import BY_NAME, SPECS, SURFACE
 from reconciler.providers.anthropic_admin.kinds.kind import AdminKind
-from reconciler.providers.kinds import security
+from reconciler.providers.kinds import codec, security
 from reconciler.providers.kinds.spec import (
     Destination,
     Exposure,
@@ -101,7 +101,7 @@ def conformance(kind: AdminKind) -> list[str]:
     mine = of_kind(spec, live.resources)
     if not mine:
         return [f"{spec.name}: no sample live resource to check"]
-    exported = surface.export_sections(mine)
+    exported = export.file_data(LiveState(mine))
     desired = desired_of(exported)
     plan = plan_of(desired, live)
     if of_kind(spec, {c.address: c for c in plan.resources}):
@@ -118,7 +118,7 @@ def conformance(kind: AdminKind) -> list[str]:
     path = PROVIDER.path_of(address)
     if path[: len(spec.section)] != spec.section:
         problems.append(f"{spec.name}: path_of {path} is not under {spec.section}")
-    wanted = Put((*path, *name.split(surface.NESTED, 1)), resource.fields[name])
+    wanted = Put((*path, *name.split(codec.NESTED, 1)), resource.fields[name])
     if wanted not in adopting.adoption(drifted, path):
         problems.append(f"{spec.name}: adopt does not write {name} back where the file keeps it")
     created = ResourceChange(

@@ -23,6 +23,7 @@ from reconciler.providers.base import (
     UsageRequest,
     packaged_schema,
 )
+from reconciler.providers.kinds import codec
 from reconciler.providers.kinds import undo as kinds_undo
 
 if TYPE_CHECKING:
@@ -56,10 +57,7 @@ class AnthropicAdminProvider:
 
     def path_of(self, address: str) -> tuple[str, ...]:
         kind, names = addresses.parse(address)
-        *outer, leaf = BY_NAME[kind].section if kind in BY_NAME else ("api_keys",)
-        if outer and outer[-1] == "*":  # under a workspace: its name, then the entry's
-            return (*outer[:-1], names[0], leaf, *names[1:])
-        return (*outer, leaf, *names)
+        return codec.path_of(BY_NAME[kind], names)
 
     def align(self, desired: DesiredState, live: LiveState) -> LiveState:
         return addresses.aligned(desired.resources, live)

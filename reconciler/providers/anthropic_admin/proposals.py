@@ -37,8 +37,9 @@ from reconciler.providers.anthropic_admin.addresses import (
     WORKSPACE,
     WORKSPACE_SPEND_LIMIT,
 )
-from reconciler.providers.anthropic_admin.kinds import SPECS
+from reconciler.providers.anthropic_admin.kinds import BY_NAME, SPECS
 from reconciler.providers.base import Proposal, Settlement
+from reconciler.providers.kinds import undo
 
 PRUNE_SHARE = 0.25
 # Changes in the registry's order of kinds (workspaces before their members...).
@@ -551,15 +552,8 @@ def review(changes: Sequence[ResourceChange], live: LiveState) -> tuple[list[str
     """Warnings (archives cannot be undone) and the guards on removals: more than 25% of
     a section (the organization's users and invites; one workspace's members), or any
     organization admin."""
-    warnings = (
-        [
-            f"{c.address}: archiving cannot be undone, and deactivates the workspace's API keys"
-            for c in changes
-            if c.action is Action.ARCHIVE
-        ]
-        + limits.review(changes, live)
-        + surface_plan.review(list(changes))
-    )
+    removals = (undo.removal_warning(BY_NAME[addresses.parse(c.address)[0]], c) for c in changes)
+    warnings = [w for w in removals if w is not None] + limits.review(changes, live)
     guards: list[str] = []
     sections: dict[str, list[str]] = {}
     for change in changes:

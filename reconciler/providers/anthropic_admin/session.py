@@ -320,7 +320,7 @@ class AdminSession:
 
     async def export(self) -> dict[str, Any]:
         live = await self.read_live()
-        return {**file_data(live), **surface.export_sections(live.resources)}
+        return file_data(live)
 
     # -- what the security surface's calls need (``surface_calls.Calls``) -------------------
 

@@ -36,8 +36,6 @@ NEEDS_FEDERATION = (
     "identity federation (ANTHROPIC_FEDERATION_RULE_ID and the identity token, see "
     "docs/federation.md), or remove these sections"
 )
-# The fields of nested settings (``traces.content_mode``) are written as one object.
-NESTED = "."
 
 # The surface as read: each kind's SDK items, None for what was not read (with a key:
 # the OAuth-only kinds) or is not offered (not turned on: 404).
@@ -104,31 +102,6 @@ def kept(named: Iterable[str]) -> frozenset[str]:
 def unoffered(read: Found) -> list[str]:
     """The kinds the organization does not have turned on (the API answered 404)."""
     return [k.spec.name for k in SURFACE if k.spec.name in read and read[k.spec.name] is None]
-
-
-def export_sections(resources: Mapping[str, LiveResource]) -> dict[str, Any]:
-    """The security sections of ``export``: every field of each live resource."""
-    data: dict[str, Any] = {}
-    for address, resource in sorted(resources.items()):
-        kind, names = addresses.parse(address)
-        if kind not in SECTIONS:
-            continue
-        entry: dict[str, Any] = {}
-        for name in FIELDS[kind]:
-            value = resource.fields.get(name)
-            if value is None:
-                continue
-            outer, dot, inner = name.partition(NESTED)
-            if dot:
-                entry.setdefault(outer, {})[inner] = value
-            else:
-                entry[name] = value
-        where = data
-        *parents, leaf = SECTIONS[kind]
-        for step in parents:
-            where = where.setdefault(step, {})
-        where.setdefault(leaf, {})[names[0]] = entry
-    return data
 
 
 # -- planning ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from reconciler.providers.anthropic_admin.kinds.federation_rule import NAME as R
 from reconciler.providers.anthropic_admin.kinds.kind import WORKLOAD_SCOPES
 from reconciler.providers.anthropic_admin.kinds.service_account import NAME as SERVICE_ACCOUNT
 from reconciler.providers.base import Proposal, Settlement
-from reconciler.providers.kinds import security, undo
+from reconciler.providers.kinds import security
 from reconciler.providers.kinds.spec import Removal
 
 KINDS = tuple(SURFACE_BY_NAME)
@@ -306,14 +306,3 @@ def _requires(
         if named in SURFACE_BY_NAME[kind].names
     ]
     return [a for a in needed if a in ours and a not in current]
-
-
-def review(changes: list[ResourceChange]) -> list[str]:
-    """Warnings for the removals of the security surface, in each kind's own words."""
-    said = []
-    for change in changes:
-        kind = SURFACE_BY_NAME.get(_kind(change.address))
-        warning = undo.removal_warning(kind.spec, change) if kind else None
-        if warning is not None:
-            said.append(warning)
-    return said

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.model import LiveResource
+
 
 class Removal(enum.StrEnum):
     """How the API removes one: ``archive`` keeps a record and cannot be undone,
@@ -108,6 +110,16 @@ class Kind:
     removal_loses: str | None = None
     # The file's entry as compared (lists sorted, nested settings flattened).
     wanted: Callable[[dict[str, Any]], dict[str, Any]] = field(default=dict)
+    # The file's entry is this one field's value (a role, an amount), not a mapping.
+    value_field: str | None = None
+    # The field the entry's key holds: changing it renames the entry (``id``: keyed by
+    # the id, and ``name`` is a field like any other).
+    key_field: str = "name"
+    # One not live is written as null (no spend limit), not left out of the file.
+    absent_as_null: bool = False
+    # The live resource as its file entry, when it is not simply its value field or
+    # its fields (``export``; None leaves it out). Given the resource and live context.
+    exported: Callable[[LiveResource, Mapping[str, Any]], Any] | None = None
 
     @property
     def removal_action(self) -> str:

@@ -17,8 +17,8 @@ from anthropic.types.beta.organization.federation import (
 )
 
 from reconciler.core.edits import Put
-from reconciler.core.model import Action, FieldChange, LiveResource, ResourceChange
-from reconciler.providers.anthropic_admin import surface
+from reconciler.core.model import Action, FieldChange, LiveResource, LiveState, ResourceChange
+from reconciler.providers.anthropic_admin import export, surface
 from reconciler.providers.anthropic_admin.kinds import SURFACE_BY_NAME
 from reconciler.providers.anthropic_admin.kinds.federation_rule import admitted
 from reconciler.providers.kinds import security
@@ -246,7 +246,7 @@ def test_live_objects_become_resources_by_name_and_export_plans_clean() -> None:
     }
     assert live['telemetry_destination["otel"]'].fields["workspaces"] == {"exclude": ["Research"]}
     assert live['telemetry_destination["otel"]'].fields["header_names"] == ["x-a", "x-b"]
-    data = surface.export_sections(live)
+    data = export.file_data(LiveState(live))
     assert data["federation"]["rules"]["app"]["workspaces"] == ["Research"]
     assert "name" not in data["federation"]["rules"]["app"]
     assert data["telemetry_destinations"]["otel"]["traces"] == {
@@ -576,7 +576,7 @@ def test_every_live_field_and_id_as_read() -> None:
     }
     unnamed = surface.live_resources(more, {})
     assert unnamed['federation_rule["app"]'].fields["workspaces"] == ["wrkspc_r"]  # an id
-    data = surface.export_sections(live)
+    data = export.file_data(LiveState(live))
     assert data["federation"]["issuers"]["gh"] == {
         "issuer_url": GITHUB,
         "max_jwt_lifetime_seconds": 3600,

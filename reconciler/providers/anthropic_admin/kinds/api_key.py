@@ -9,4 +9,5 @@ SPEC = Kind(
     section=("api_keys",),
     fields=("name", "status"),
     removal=Removal.NONE,
+    key_field="id",
 )

@@ -7,6 +7,7 @@ SPEC = Kind(
     name="member",
     noun="workspace member",
     section=("workspaces", "*", "members"),
-    fields=("role",),
+    fields=("workspace_role",),
     removal=Removal.DELETE,
+    value_field="workspace_role",
 )

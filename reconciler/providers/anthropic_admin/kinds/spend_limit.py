@@ -1,6 +1,6 @@
 """Spend limits: the organization's (``spend_limits:``) and a workspace's
 (``workspaces.<name>.spend_limits:``), each by period. Set by one upsert; removed by
-delete."""
+delete. A period with no limit is written as null."""
 
 from reconciler.providers.kinds.spec import Kind, Removal
 
@@ -10,6 +10,8 @@ SPEC = Kind(
     section=("spend_limits",),
     fields=("amount",),
     removal=Removal.DELETE,
+    value_field="amount",
+    absent_as_null=True,
 )
 WORKSPACE_SPEC = Kind(
     name="workspace_spend_limit",
@@ -17,4 +19,6 @@ WORKSPACE_SPEC = Kind(
     section=("workspaces", "*", "spend_limits"),
     fields=("amount",),
     removal=Removal.DELETE,
+    value_field="amount",
+    absent_as_null=True,
 )

@@ -10,4 +10,5 @@ SPEC = Kind(
     section=("users",),
     fields=("role",),
     removal=Removal.DELETE,
+    value_field="role",
 )
