@@ -110,6 +110,8 @@ class Kind:
     removal_loses: str | None = None
     # The file's entry as compared (lists sorted, nested settings flattened).
     wanted: Callable[[dict[str, Any]], dict[str, Any]] = field(default=dict)
+    # What a reader calls several (default: the noun and an s).
+    many: str | None = None
     # The file's entry is this one field's value (a role, an amount), not a mapping.
     value_field: str | None = None
     # The field the entry's key holds: changing it renames the entry (``id``: keyed by
@@ -120,6 +122,10 @@ class Kind:
     # The live resource as its file entry, when it is not simply its value field or
     # its fields (``export``; None leaves it out). Given the resource and live context.
     exported: Callable[[LiveResource, Mapping[str, Any]], Any] | None = None
+
+    @property
+    def plural(self) -> str:
+        return self.many or f"{self.noun}s"
 
     @property
     def removal_action(self) -> str:

@@ -1,9 +1,10 @@
 """The Admin API's kinds, one module each, registered here: one line per kind.
 
-The security surface's kinds (``SURFACE``) are whole modules (spec, read, live
-fields, writes, rules) planned by the shared ``surface_plan``; the others declare
-their spec here and are planned by ``proposals`` (their escape hatch), until their
-code moves into their modules too.
+Every kind is one module: its spec (section, fields, removal verb, security meaning,
+codec) and its rules. The security surface's kinds (``SURFACE``) are planned by the
+shared ``surface_plan`` and read and written through their modules; the people,
+workspaces and limits (``ENTRIES``) are planned entry by entry through the shared
+``planner``, each by its module's ``plan``, and read and written by the session.
 """
 
 from reconciler.providers.anthropic_admin.kinds import (
@@ -20,6 +21,7 @@ from reconciler.providers.anthropic_admin.kinds import (
     workspace,
 )
 from reconciler.providers.anthropic_admin.kinds.kind import AdminKind
+from reconciler.providers.anthropic_admin.kinds.planner import EntryKind
 from reconciler.providers.kinds.spec import Kind
 
 SURFACE: tuple[AdminKind, ...] = (
@@ -29,15 +31,16 @@ SURFACE: tuple[AdminKind, ...] = (
     webhook.KIND,
     telemetry_destination.KIND,
 )
-SPECS: tuple[Kind, ...] = (
-    workspace.SPEC,
-    user.SPEC,
-    member.SPEC,
-    api_key.SPEC,
-    spend_limit.SPEC,
-    spend_limit.WORKSPACE_SPEC,
-    rate_limit.SPEC,
-    *(k.spec for k in SURFACE),
+ENTRIES: tuple[EntryKind, ...] = (
+    workspace.ENTRY,
+    user.ENTRY,
+    member.ENTRY,
+    api_key.ENTRY,
+    spend_limit.ENTRY,
+    spend_limit.WORKSPACE_ENTRY,
+    rate_limit.ENTRY,
 )
+SPECS: tuple[Kind, ...] = (*(k.spec for k in ENTRIES), *(k.spec for k in SURFACE))
 BY_NAME: dict[str, Kind] = {spec.name: spec for spec in SPECS}
 SURFACE_BY_NAME: dict[str, AdminKind] = {k.spec.name: k for k in SURFACE}
+ENTRIES_BY_NAME: dict[str, EntryKind] = {k.spec.name: k for k in ENTRIES}
