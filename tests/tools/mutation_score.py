@@ -33,7 +33,7 @@ SAFETY: list[tuple[str, str]] = [
     ),
     *(
         ("reconciler/providers/anthropic_admin/surface_plan.py", f)
-        for f in ("propose", "_pinned", "review", "_requires")
+        for f in ("propose", "_pinned", "_requires")
     ),
     *(
         ("reconciler/policy/judge.py", f)

@@ -289,6 +289,9 @@ def test_what_prune_removes_how_and_what_is_counted_as_unmanaged() -> None:
         telemetry_destinations={"prune": True},
     )
     proposal = get("anthropic-admin").propose(want, now)
+    # A newcomer in a pruned section is an alert, saying the plan removes it.
+    alerts = dict(proposal.alerts)
+    assert alerts['webhook["w"]'].endswith("; this plan deletes it")
     removals = {c.address: c.action for c in proposal.changes}
     assert removals == {
         'service_account["old"]': Action.ARCHIVE,
