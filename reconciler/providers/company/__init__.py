@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from reconciler.core.edits import Edit, Put
+from reconciler.core.edits import Edit
 from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.net.connection import Connection
 from reconciler.providers.base import (
@@ -21,7 +21,9 @@ from reconciler.providers.base import (
 )
 from reconciler.providers.company import proposals
 from reconciler.providers.company.commands import run_usage
+from reconciler.providers.company.kinds import KINDS, kind_of
 from reconciler.providers.company.session import CompanySession
+from reconciler.providers.kinds import codec
 
 
 class CompanyProvider:
@@ -43,15 +45,18 @@ class CompanyProvider:
         self, data: Mapping[str, Any]
     ) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
         found: dict[str, dict[str, Any]] = {}
-        if data.get("company"):
-            found["company"] = dict(data["company"])
-        for project_id, fields in (data.get("projects") or {}).items():
-            found[f"project.{project_id}"] = dict(fields or {})
+        for kind in KINDS:
+            (section,) = kind.spec.section
+            written = data.get(section) or {}
+            if kind.keyed:
+                found.update({kind.address((i,)): dict(f or {}) for i, f in written.items()})
+            elif written:
+                found[kind.address(())] = dict(written)
         return found, frozenset()
 
     def path_of(self, address: str) -> tuple[str, ...]:
-        kind, _, ident = address.partition(".")
-        return ("projects", ident) if kind == "project" else (address,)
+        kind, names = kind_of(address)
+        return codec.path_of(kind.spec, names)
 
     def align(self, desired: DesiredState, live: LiveState) -> LiveState:
         return live  # projects are addressed by id already
@@ -65,9 +70,8 @@ class CompanyProvider:
         return proposals.warnings_for(changes, live), []
 
     def adoption(self, change: ResourceChange) -> Sequence[Edit]:
-        kind, _, ident = change.address.partition(".")
-        base = ("projects", ident) if kind == "project" else ("company",)
-        return [Put((*base, name), c.before) for name, c in change.changes.items()]
+        kind, names = kind_of(change.address)
+        return codec.adoption(kind.spec, change, codec.path_of(kind.spec, names))
 
     def session(self, connection: Connection) -> CompanySession:
         return CompanySession(connection)

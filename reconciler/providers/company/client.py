@@ -40,9 +40,9 @@ from reconciler.core.model import LiveResource, LiveState
 from reconciler.net import bounded
 from reconciler.net.connection import RetryPolicy, check_base_url, normalise_url, verify_for
 from reconciler.net.pacing import Pacer
+from reconciler.providers.company.kinds import company, kind_of
 
 API_VERSION = "2023-06-01"
-COMPANY_PATH = "/v1/organizations/company"
 # The variable Anthropic's Admin API keys are usually read from.
 ADMIN_API_VARIABLE = "ANTHROPIC_ADMIN_KEY"
 PAGE_SIZE = 1000
@@ -77,13 +77,10 @@ class Politeness:
     not_modified: int = 0
 
 
-def path_of(address: str) -> str:
-    if address == "company":
-        return COMPANY_PATH
-    kind, _, ident = address.partition(".")
-    if kind == "project" and ident:
-        return f"{COMPANY_PATH}/projects/{ident}"
-    raise ValueError(f"no API path for address {address!r}")
+def _located(address: str) -> tuple[str, str]:
+    """The API path of ``address`` and the contract's schema of its answer."""
+    kind, names = kind_of(address)
+    return kind.api_path(names), kind.component
 
 
 @cache
@@ -179,12 +176,12 @@ class CompanyClient:
         )
 
     async def get(self, address: str) -> LiveResource:
-        component = "Company" if address == "company" else "Project"
-        body, etag = await self._read(path_of(address), component)
+        path, component = _located(address)
+        body, etag = await self._read(path, component)
         return LiveResource(body, etag)
 
     async def usage(self) -> dict[str, Any]:
-        response = await self._request("GET", f"{COMPANY_PATH}/usage", scope=READ_SCOPE)
+        response = await self._request("GET", f"{company.PATH}/usage", scope=READ_SCOPE)
         return self._body(response, "Usage")
 
     async def projects(self, *, page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
@@ -195,14 +192,14 @@ class CompanyClient:
             params: dict[str, Any] = {"limit": page_size}
             if after is not None:
                 params["after_id"] = after
-            page, _ = await self._read(f"{COMPANY_PATH}/projects", "ProjectPage", params)
+            page, _ = await self._read(f"{company.PATH}/projects", "ProjectPage", params)
             found.extend(page["data"])
             if not page["has_more"]:
                 return found
             last = page["last_id"]
             if not page["data"] or last is None or (after is not None and last <= after):
                 raise TransportError(
-                    f"{self.base_url} answered GET {COMPANY_PATH}/projects, but its project "
+                    f"{self.base_url} answered GET {company.PATH}/projects, but its project "
                     "list's cursor does not advance; is --base-url the Company API?"
                 )
             after = last
@@ -235,10 +232,10 @@ class CompanyClient:
 
     async def patch(self, address: str, fields: dict[str, Any], etag: str | None) -> LiveResource:
         """One PATCH of only ``fields``; with ``etag``, a concurrent edit fails it with 412."""
-        component = "Company" if address == "company" else "Project"
+        path, component = _located(address)
         headers = {"if-match": etag} if etag else {}
         response = await self._request(
-            "PATCH", path_of(address), scope=WRITE_SCOPE, json=fields, headers=headers
+            "PATCH", path, scope=WRITE_SCOPE, json=fields, headers=headers
         )
         return LiveResource(self._body(response, component), response.headers.get("etag"))
 

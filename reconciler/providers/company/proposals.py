@@ -1,18 +1,15 @@
 """The Company API's side of a plan: updates only (its company and projects exist
-already and are never created or deleted), and the risky values a reviewer of a
-Company plan should see."""
+already and are never created or deleted), reviewed by each kind's rules."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import Any
 
 from reconciler.core.fielddiff import differing
 from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.providers.base import Proposal
-
-PLAN_ORDER = ("build", "team", "scale", "enterprise")
+from reconciler.providers.company.kinds import kind_of
 
 
 def _nearest(address: str, live_ids: list[str]) -> str:
@@ -49,36 +46,9 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
 
 
 def warnings_for(resources: Iterable[ResourceChange], live: LiveState) -> list[str]:
-    """Risky values a reviewer should see before approving."""
-    tokens_used = live.context.get("tokens_used")
-    found = []
+    """Risky values a reviewer should see before approving: each kind's own rules."""
+    found: list[str] = []
     for resource in resources:
-        for name, change in resource.changes.items():
-            where = f"{resource.address}.{name}"
-            if (
-                name == "usage_limit"
-                and resource.address == "company"
-                and isinstance(change.after, int)
-                and isinstance(tokens_used, int)
-                and change.after < tokens_used
-            ):
-                found.append(
-                    f"{where}: {change.after} is below this month's usage "
-                    f"({tokens_used} tokens); requests will be refused until the period ends"
-                )
-            if (
-                name == "plan"
-                and change.before in PLAN_ORDER
-                and change.after in PLAN_ORDER
-                and PLAN_ORDER.index(change.after) < PLAN_ORDER.index(change.before)
-            ):
-                found.append(f"{where}: downgrade from {change.before} to {change.after}")
-            if name == "billing_email":
-                before, after = _domain(change.before), _domain(change.after)
-                if before and after and before != after:
-                    found.append(f"{where}: billing email domain changes from {before} to {after}")
+        kind, _ = kind_of(resource.address)
+        found.extend(kind.warnings(resource.address, resource.changes, live))
     return found
-
-
-def _domain(email: Any) -> str | None:
-    return email.rsplit("@", 1)[1].lower() if isinstance(email, str) and "@" in email else None

@@ -10,9 +10,8 @@ from reconciler.core.model import DesiredState, LiveResource, LiveState, Resourc
 from reconciler.net.connection import Connection, check_listening
 from reconciler.providers.base import Advice
 from reconciler.providers.company.client import CompanyClient
-
-WRITABLE_COMPANY = ("name", "billing_email", "plan", "usage_limit")
-WRITABLE_PROJECT = ("name", "description", "billing_email", "usage_limit")
+from reconciler.providers.company.kinds import company as company_kind
+from reconciler.providers.company.kinds import project as project_kind
 
 
 class CompanySession:
@@ -72,8 +71,10 @@ class CompanySession:
         return {
             "version": 1,
             "organization": {"id": company.fields["id"]},
-            "company": {name: company.fields[name] for name in WRITABLE_COMPANY},
-            "projects": {p["id"]: {name: p[name] for name in WRITABLE_PROJECT} for p in projects},
+            "company": {name: company.fields[name] for name in company_kind.SPEC.fields},
+            "projects": {
+                p["id"]: {name: p[name] for name in project_kind.SPEC.fields} for p in projects
+            },
         }
 
     async def usage(self) -> dict[str, Any]:
