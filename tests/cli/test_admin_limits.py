@@ -174,7 +174,7 @@ def test_without_the_spend_limit_preview_the_rest_still_applies(
     assert [r["address"] for r in data["resources"]] == ['workspace["Research"]']
     (warning,) = data["warnings"]
     assert warning.startswith(
-        'workspace_spend_limit["Research"]["monthly"], spend_limit["monthly"] not planned: '
+        'spend_limit["monthly"], workspace_spend_limit["Research"]["monthly"] not planned: '
         "this organization cannot read or set spend limits through the Admin API"
     )
     applied = run_cli("apply", str(org), "--auto-approve", env=env(sandbox))

@@ -20,14 +20,14 @@ from reconciler.core.model import (
     Action,
     DesiredState,
     FieldChange,
+    LiveResource,
     LiveState,
     ResourceChange,
 )
 from reconciler.engine import render
 from reconciler.providers import get
 from reconciler.providers.anthropic_admin import adopting, export, surface
-from reconciler.providers.anthropic_admin.kinds import BY_NAME, SPECS, SURFACE
-from reconciler.providers.anthropic_admin.kinds.kind import AdminKind
+from reconciler.providers.anthropic_admin.kinds import BY_NAME, ENTRIES, SPECS, SURFACE
 from reconciler.providers.kinds import codec, security
 from reconciler.providers.kinds.spec import (
     Destination,
@@ -70,13 +70,54 @@ SAMPLES: dict[tuple[str, str], tuple[Any, Any]] = {
 }
 
 
+# The people, workspaces and limits as the session reads them (``answers``).
+ENTRIES_LIVE = {
+    'workspace["Research"]': LiveResource(
+        {
+            "name": "Research",
+            "data_residency.allowed_inference_geos": "unrestricted",
+            "data_residency.default_inference_geo": "global",
+            "data_residency.workspace_geo": "us",
+            "tags": {"team": "research"},
+            "display_color": "#112233",
+            "external_key_id": None,
+            "archived": False,
+        },
+        None,
+        "wrkspc_r",
+    ),
+    'user["ada@example.com"]': LiveResource({"role": "developer", "status": "member"}, None, "u1"),
+    'member["Research"]["ada@example.com"]': LiveResource(
+        {"workspace_role": "workspace_developer"}, None, "u1"
+    ),
+    'api_key["apikey_1"]': LiveResource({"name": "ci", "status": "active"}, None, "apikey_1"),
+    'spend_limit["monthly"]': LiveResource({"amount": 50_000}, None),
+    'workspace_spend_limit["Research"]["monthly"]': LiveResource({"amount": 10_000}, None),
+    'rate_limit["Research"]["rlg_1"]': LiveResource({"requests_per_minute": 100}, None),
+}
+CONTEXT = {
+    "org_roles": {"ada@example.com": "developer"},
+    "invited": frozenset(),
+    "oauth": True,
+    "unoffered": [],
+    "default_workspace": "wrkspc_default",
+    "currency": "USD",
+    "rate_limit_groups": {
+        "rlg_1": {
+            "entry": "e1",
+            "name": "Sonnet",
+            "type": "model_group",
+            "limits": {"requests_per_minute": 1000},
+        }
+    },
+}
+ALL_KINDS = (*(k.spec for k in ENTRIES), *(k.spec for k in SURFACE))
+
+
 def live_state() -> LiveState:
     """The sample SDK objects of every kind as live state."""
     found = surface.live_resources(objects().found(), WORKSPACES)
-    return LiveState(
-        dict(found.items()),
-        context={"org_roles": {}, "invited": frozenset(), "oauth": True, "unoffered": []},
-    )
+    return LiveState({**ENTRIES_LIVE, **found}, context=CONTEXT)
 
 
 def desired_of(data: Mapping[str, Any]) -> DesiredState:
@@ -94,38 +135,49 @@ def meaning_field(meaning: Any) -> str:
     return str(meaning.fields[0] if isinstance(meaning, Grant) else meaning.field)
 
 
-def conformance(kind: AdminKind) -> list[str]:
-    """Every way ``kind`` breaks a promise of its spec (none: it keeps them all)."""
-    spec, problems = kind.spec, []
+def conformance(spec: Kind) -> list[str]:
+    """Every way the kind of ``spec`` breaks a promise of it (none: it keeps them all)."""
+    problems: list[str] = []
     live = live_state()
     mine = of_kind(spec, live.resources)
     if not mine:
         return [f"{spec.name}: no sample live resource to check"]
-    exported = export.file_data(LiveState(mine))
+    exported = export.file_data(LiveState(mine, context=CONTEXT))
     desired = desired_of(exported)
     plan = plan_of(desired, live)
     if of_kind(spec, {c.address: c for c in plan.resources}):
         problems.append(f"{spec.name}: its export does not plan clean")
     for address, fields in of_kind(spec, desired.resources).items():
-        differs = [n for n, v in fields.items() if mine[address].fields.get(n) != v]
+        now = {**mine[address].fields, "id": mine[address].id}  # a pin is the live id
+        differs = [n for n, v in fields.items() if now.get(n) != v]
         if differs:
             problems.append(f"{spec.name}: {', '.join(differs)} do not read back as live")
     address, resource = next(iter(mine.items()))
-    name = next(n for n in spec.fields if resource.fields.get(n) is not None)
+    name = next(
+        n
+        for n in (spec.fields or tuple(resource.fields))
+        if n != spec.key_field and resource.fields.get(n) is not None
+    )
     drifted = ResourceChange(
         address, Action.UPDATE, None, {name: FieldChange(resource.fields[name], "edited")}
     )
     path = PROVIDER.path_of(address)
-    if path[: len(spec.section)] != spec.section:
+    outer = tuple(step for step in spec.section if step != codec.EACH)
+    if tuple(step for step in path if step in outer) != outer:
         problems.append(f"{spec.name}: path_of {path} is not under {spec.section}")
-    wanted = Put((*path, *name.split(codec.NESTED, 1)), resource.fields[name])
+    where = path if spec.value_field else (*path, *name.split(codec.NESTED, 1))
+    wanted = Put(where, resource.fields[name])
     if wanted not in adopting.adoption(drifted, path):
         problems.append(f"{spec.name}: adopt does not write {name} back where the file keeps it")
     created = ResourceChange(
         address, Action.CREATE, None, {n: FieldChange(None, v) for n, v in resource.fields.items()}
     )
     undo, warning = PROVIDER.reversal(created)
-    expected = {Removal.ARCHIVE: Action.ARCHIVE, Removal.DELETE: Action.DELETE}[spec.removal]
+    expected = {
+        Removal.ARCHIVE: Action.ARCHIVE,
+        Removal.DELETE: Action.DELETE,
+        Removal.NONE: Action.UPDATE,  # never removed: set back
+    }[spec.removal]
     if undo is None or undo.action is not expected:
         problems.append(f"{spec.name}: the undo of a create is not its removal verb")
     if spec.removal is Removal.ARCHIVE and "cannot be undone" not in str(warning):
@@ -173,9 +225,13 @@ def both_directions(spec: Kind, meaning: Any, address: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("kind", SURFACE, ids=lambda k: k.spec.name)
-def test_every_registered_kind_keeps_its_specs_promises(kind: AdminKind) -> None:
-    assert conformance(kind) == []
+@pytest.mark.parametrize("spec", ALL_KINDS, ids=lambda k: k.name)
+def test_every_registered_kind_keeps_its_specs_promises(spec: Kind) -> None:
+    assert conformance(spec) == []
+
+
+def test_every_registered_kind_is_checked() -> None:
+    assert {k.name for k in ALL_KINDS} == set(BY_NAME)
 
 
 def test_every_kind_has_one_spec_and_its_removal_verb() -> None:
@@ -191,14 +247,13 @@ def test_every_kind_has_one_spec_and_its_removal_verb() -> None:
 
 
 def test_a_kind_whose_codec_is_broken_on_purpose_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    hook = next(k for k in SURFACE if k.spec.name == "webhook")
-    broken_spec = replace(hook.spec, wanted=lambda fields: {**fields, "events": ["other"]})
-    broken = replace(hook, spec=broken_spec)
-    monkeypatch.setattr("reconciler.providers.anthropic_admin.surface.SURFACE", (broken,))
+    hook = BY_NAME["webhook"]
+    broken = replace(hook, wanted=lambda fields: {**fields, "events": ["other"]})
+    specs = tuple(broken if spec is hook else spec for spec in SPECS)
+    monkeypatch.setattr("reconciler.providers.anthropic_admin.proposals.SPECS", specs)
     assert "webhook: its export does not plan clean" in conformance(broken)
-    wrong_words = replace(
-        hook, spec=replace(hook.spec, removal_loses=None, removal=Removal.ARCHIVE)
-    )
+    monkeypatch.undo()
+    wrong_words = replace(hook, removal_loses=None, removal=Removal.ARCHIVE)
     assert "webhook: the undo of a create is not its removal verb" not in conformance(hook)
     assert conformance(wrong_words)  # an archive of a webhook: the undo and words disagree
 

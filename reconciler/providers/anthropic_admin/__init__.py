@@ -11,10 +11,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reconciler.core.edits import Edit
-from reconciler.core.model import DesiredState, LiveState, ResourceChange
+from reconciler.core.model import Action, DesiredState, LiveState, ResourceChange
 from reconciler.net.connection import Connection
 from reconciler.providers.anthropic_admin import addresses, adopting, proposals
-from reconciler.providers.anthropic_admin.kinds import BY_NAME, SURFACE
+from reconciler.providers.anthropic_admin.kinds import (
+    BY_NAME,
+    SURFACE,
+    UNDER_WORKSPACE,
+    workspace,
+)
 from reconciler.providers.anthropic_admin.kinds.federation_rule import admitted
 from reconciler.providers.base import (
     CommandKit,
@@ -60,7 +65,7 @@ class AnthropicAdminProvider:
         return codec.path_of(BY_NAME[kind], names)
 
     def align(self, desired: DesiredState, live: LiveState) -> LiveState:
-        return addresses.aligned(desired.resources, live)
+        return workspace.aligned(desired.resources, live, UNDER_WORKSPACE)
 
     def propose(self, desired: DesiredState, live: LiveState) -> Proposal:
         return proposals.propose(desired, live)
@@ -82,7 +87,8 @@ class AnthropicAdminProvider:
 
     def reversal(self, applied: ResourceChange) -> tuple[ResourceChange | None, str | None]:
         undo, warning = kinds_undo.reversal(BY_NAME[addresses.parse(applied.address)[0]], applied)
-        key = undo.changes.get("external_key_id") if undo else None
+        # Write-once: an update's undo leaves the key (an archive takes it all).
+        key = undo.changes.get("external_key_id") if undo and undo.action is Action.UPDATE else None
         if undo is None or key is None:
             return undo, warning
         kept = {n: c for n, c in undo.changes.items() if n != "external_key_id"}

@@ -18,13 +18,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from reconciler.core.model import LiveState
-
 USER, WORKSPACE, MEMBER, API_KEY = "user", "workspace", "member", "api_key"
 SPEND_LIMIT, WORKSPACE_SPEND_LIMIT = "spend_limit", "workspace_spend_limit"
 RATE_LIMIT = "rate_limit"
-# The kinds addressed under a workspace's name: all of them follow it when it is renamed.
-IN_WORKSPACE = (WORKSPACE, MEMBER, WORKSPACE_SPEND_LIMIT, RATE_LIMIT)
 _PART = re.compile(r'\[("(?:[^"\\]|\\.)*")\]')
 
 
@@ -52,34 +48,3 @@ RESIDENCY = "data_residency."
 def residency(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The ``data_residency`` object of a workspace's fields."""
     return {n.removeprefix(RESIDENCY): v for n, v in fields.items() if n.startswith(RESIDENCY)}
-
-
-def aligned(desired: Mapping[str, Mapping[str, Any]], live: LiveState) -> LiveState:
-    """Live state with each workspace the file pins by ``id`` under the file's name, with
-    its members and limits: a rename is then an update of ``name``. A pinned id whose
-    new name another live workspace holds stays where it is (the plan says why)."""
-    pins = {
-        fields["id"]: parse(address)[1][0]
-        for address, fields in desired.items()
-        if parse(address)[0] == WORKSPACE and "id" in fields
-    }
-    names_by_id = {
-        resource.id: parse(address)[1][0]
-        for address, resource in live.resources.items()
-        if parse(address)[0] == WORKSPACE
-    }
-    taken = set(names_by_id.values())
-    renames = {
-        names_by_id[i]: name
-        for i, name in pins.items()
-        if i in names_by_id and names_by_id[i] != name and name not in taken
-    }
-    if not renames:
-        return live
-    moved = {}
-    for address, resource in live.resources.items():
-        kind, names = parse(address)
-        if kind in IN_WORKSPACE and names[0] in renames:
-            address = make(kind, renames[names[0]], *names[1:])
-        moved[address] = resource
-    return LiveState(moved, live.context, live.organization)

@@ -15,7 +15,6 @@ from typing import Any
 
 from reconciler.core.model import LiveState, ResourceChange
 from reconciler.providers.anthropic_admin import addresses
-from reconciler.providers.anthropic_admin.addresses import RATE_LIMIT
 
 # ISO 4217 currencies whose minor unit is the unit itself (no cents).
 _NO_MINOR_UNIT = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
@@ -84,16 +83,13 @@ def unknown_types(address: str, types: Sequence[str], group: Mapping[str, Any]) 
 
 
 def review(changes: Sequence[ResourceChange], live: LiveState) -> list[str]:
-    """Once per plan, when it changes rate limits, that they take about an hour; and
-    each override set above the organization's own limit (the lower one applies)."""
+    """Once per plan, when it changes rate limits (``changes``), that they take about an
+    hour; and each override set above the organization's own limit (the lower one
+    applies)."""
     groups: Mapping[str, Any] = live.context.get("rate_limit_groups", {})
     warnings: list[str] = []
-    changed = False
     for change in changes:
-        kind, names = addresses.parse(change.address)
-        if kind != RATE_LIMIT:
-            continue
-        changed = True
+        names = addresses.parse(change.address)[1]
         org = groups.get(names[1], {}).get("limits", {})
         for limiter, field in change.changes.items():
             if (
@@ -105,4 +101,4 @@ def review(changes: Sequence[ResourceChange], live: LiveState) -> list[str]:
                     f"{change.address}: {limiter} {field.after:,} is above the organization's "
                     f"{org[limiter]:,}; the lower one applies"
                 )
-    return ([TAKES_EFFECT] if changed else []) + warnings
+    return ([TAKES_EFFECT] if changes else []) + warnings

@@ -18,20 +18,11 @@ from typing import Any
 
 from reconciler.core.errors import ConfigError, Problem
 from reconciler.core.model import DesiredState, LiveState, ResourceChange
-from reconciler.providers.anthropic_admin import addresses, limits, surface, surface_plan
-from reconciler.providers.anthropic_admin.addresses import (
-    API_KEY,
-    MEMBER,
-    RATE_LIMIT,
-    SPEND_LIMIT,
-    USER,
-    WORKSPACE,
-    WORKSPACE_SPEND_LIMIT,
-)
-from reconciler.providers.anthropic_admin.kinds import BY_NAME, ENTRIES_BY_NAME, SPECS
+from reconciler.providers.anthropic_admin import addresses, surface_plan
+from reconciler.providers.anthropic_admin.kinds import BY_NAME, ENTRIES, ENTRIES_BY_NAME, SPECS
 from reconciler.providers.anthropic_admin.kinds.planner import Planner
 from reconciler.providers.base import Proposal
-from reconciler.providers.kinds import undo
+from reconciler.providers.kinds import codec, undo
 
 PRUNE_SHARE = 0.25
 # Changes in the registry's order of kinds (workspaces before their members...).
@@ -39,42 +30,21 @@ _KIND_ORDER = {spec.name: order for order, spec in enumerate(SPECS)}
 
 
 def resources(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
-    """A valid file's sections as resources by address, and the prefixes it prunes.
-    Emails are compared without case (as mail is delivered), so addresses hold them
-    in lower case; two spellings of one email in a section are a problem."""
+    """A valid file's sections as resources by address, in the registry's order (a
+    workspace before what it keeps), and the prefixes it prunes. Emails are compared
+    without case (as mail is delivered), so addresses hold them in lower case; two
+    spellings of one email in a section are a problem."""
     found: dict[str, dict[str, Any]] = {}
     prune: set[str] = set()
-    users = dict(data.get("users") or {})
-    if users.pop("prune", False):
-        prune.add(addresses.prefix(USER))
-    for email, role in _by_email(users, "users").items():
-        found[addresses.make(USER, email)] = {"role": role}
-    for name, spec in (data.get("workspaces") or {}).items():
-        spec = dict(spec or {})
-        members = dict(spec.pop("members", None) or {})
-        spend = dict(spec.pop("spend_limits", None) or {})
-        rates = dict(spec.pop("rate_limits", None) or {})
-        fields: dict[str, Any] = {}
-        for key, value in (spec.pop("data_residency", None) or {}).items():
-            fields[f"{addresses.RESIDENCY}{key}"] = value
-        fields.update(spec)
-        found[addresses.make(WORKSPACE, name)] = fields
-        if members.pop("prune", False):
-            prune.add(addresses.prefix(MEMBER, name))
-        for email, role in _by_email(members, f"workspaces.{name}.members").items():
-            found[addresses.make(MEMBER, name, email)] = {"workspace_role": role}
-        # After the workspace itself: what is planned inside it may wait for its creation.
-        for period, amount in spend.items():
-            found[addresses.make(WORKSPACE_SPEND_LIMIT, name, period)] = {"amount": amount}
-        for group, types in rates.items():
-            found[addresses.make(RATE_LIMIT, name, group)] = dict(types or {})
-    for key_id, fields in (data.get("api_keys") or {}).items():
-        found[addresses.make(API_KEY, key_id)] = dict(fields or {})
-    for period, amount in (data.get("spend_limits") or {}).items():
-        found[addresses.make(SPEND_LIMIT, period)] = {"amount": amount}
-    guarded, pruned = surface.file_resources(data)
-    found.update(guarded)
-    return found, frozenset(prune | pruned)
+    for spec in SPECS:
+        for under, entries in codec.sections(spec, data):
+            if spec.prunable and entries.pop("prune", False):
+                prune.add(addresses.prefix(spec.name, *under))
+            if spec.case_free_keys:
+                entries = _by_email(entries, ".".join(codec.path_of(spec, under)))
+            for key, written in entries.items():
+                found[addresses.make(spec.name, *under, key)] = codec.fields_of(spec, written)
+    return found, frozenset(prune)
 
 
 def _by_email(section: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -128,17 +98,21 @@ def _joined(first: Proposal, second: Proposal) -> Proposal:
 
 
 def review(changes: Sequence[ResourceChange], live: LiveState) -> tuple[list[str], list[str]]:
-    """Warnings (archives cannot be undone) and the guards on removals: more than 25% of
+    """Warnings (archives cannot be undone; each kind's own, as rate limits taking an
+    hour) and the guards on removals: more than 25% of
     a section (the organization's users and invites; one workspace's members), or any
     organization admin."""
     removals = (undo.removal_warning(BY_NAME[addresses.parse(c.address)[0]], c) for c in changes)
-    warnings = [w for w in removals if w is not None] + limits.review(changes, live)
+    warnings = [w for w in removals if w is not None]
+    for each in ENTRIES:
+        mine = [c for c in changes if addresses.parse(c.address)[0] == each.spec.name]
+        warnings += each.review(mine, live)
     guards: list[str] = []
     sections: dict[str, list[str]] = {}
     for change in changes:
         kind, names = addresses.parse(change.address)
         entry = ENTRIES_BY_NAME.get(kind)
-        if not change.action.removes or (entry is not None and not entry.pruned):
+        if not change.action.removes or (entry is not None and not entry.spec.prunable):
             continue  # removed only where the file says so (archived: true, null)
         section = addresses.prefix(kind, *names[:-1])
         sections.setdefault(section, []).append(change.address)

@@ -61,7 +61,8 @@ from reconciler.providers.anthropic_admin.federated import (
     refusal,
     what_it_checks,
 )
-from reconciler.providers.anthropic_admin.kinds import BY_NAME, SURFACE
+from reconciler.providers.anthropic_admin.kinds import BY_NAME, SURFACE, UNDER_WORKSPACE
+from reconciler.providers.anthropic_admin.kinds import workspace as workspace_kind
 from reconciler.providers.anthropic_admin.sdk_errors import (
     CREATED_INCOMPLETE,
     Context,
@@ -170,9 +171,9 @@ class AdminSession:
         emails = {u.id: u.email.lower() for u in users}
         spaces = answers.Workspaces.of(workspaces, listed_without_default=others)
         active, default = spaces.active, spaces.default
-        for workspace in active:
-            found[addresses.make(WORKSPACE, workspace.name)] = LiveResource(
-                answers.workspace_fields(workspace), None, workspace.id
+        for space in active:
+            found[addresses.make(WORKSPACE, space.name)] = LiveResource(
+                answers.workspace_fields(space), None, space.id
             )
         listers: list[tuple[str, Callable[..., Any]]] = [
             ("members", self.org.workspaces.members.list)
@@ -306,17 +307,7 @@ class AdminSession:
         return {a: (r.fields if r else None) for a, r in found.items()}
 
     def _as_live(self, address: str, live: LiveState) -> str:
-        """Where ``address`` is live now: under the workspace's present name when this
-        session renamed it (an apply's addresses use the names of the file)."""
-        kind, names = addresses.parse(address)
-        ids = self._writer.ids
-        if kind not in addresses.IN_WORKSPACE or names[0] not in ids:
-            return address
-        wanted = ids[names[0]]
-        for other, resource in live.resources.items():
-            if addresses.parse(other)[0] == WORKSPACE and resource.id == wanted:
-                return addresses.make(kind, addresses.parse(other)[1][0], *names[1:])
-        return address
+        return workspace_kind.present(address, self._writer.ids, live, UNDER_WORKSPACE)
 
     async def export(self) -> dict[str, Any]:
         live = await self.read_live()

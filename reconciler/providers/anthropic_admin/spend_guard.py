@@ -20,11 +20,7 @@ from typing import Any
 from reconciler.core.escape import visible
 from reconciler.core.model import Action, ResourceChange
 from reconciler.providers.anthropic_admin import addresses
-from reconciler.providers.anthropic_admin.addresses import (
-    RATE_LIMIT,
-    SPEND_LIMIT,
-    WORKSPACE_SPEND_LIMIT,
-)
+from reconciler.providers.anthropic_admin.kinds import ENTRIES_BY_NAME
 from reconciler.providers.anthropic_admin.money import Money, Spend, dollars
 from reconciler.providers.base import Advice
 
@@ -56,12 +52,14 @@ def touched(changes: Sequence[ResourceChange]) -> Touched:
     rate: dict[str, str] = {}
     for change in changes:
         kind, names = addresses.parse(change.address)
-        if kind == SPEND_LIMIT and names[-1] == "monthly":
-            spend[change.address] = None
-        elif kind == WORKSPACE_SPEND_LIMIT and names[-1] == "monthly":
-            spend[change.address] = names[0]
-        elif kind == RATE_LIMIT and change.action is Action.UPDATE:
-            rate[change.address] = names[0]
+        entry = ENTRIES_BY_NAME.get(kind)
+        guarded = entry.guarded(change, names) if entry is not None else None
+        if guarded is None:
+            continue
+        if guarded.money == "spend":
+            spend[change.address] = guarded.workspace
+        elif guarded.workspace is not None:
+            rate[change.address] = guarded.workspace
     return Touched(spend, rate)
 
 

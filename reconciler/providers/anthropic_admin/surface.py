@@ -21,7 +21,6 @@ from reconciler.core.escape import visible
 from reconciler.core.model import LiveResource
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.kinds import SURFACE, SURFACE_BY_NAME
-from reconciler.providers.anthropic_admin.kinds.federation_rule import ISSUER_URL
 from reconciler.providers.anthropic_admin.kinds.kind import Calls, Names, Watch
 from reconciler.providers.base import Settlement
 from reconciler.providers.kinds import security
@@ -40,24 +39,6 @@ NEEDS_FEDERATION = (
 # The surface as read: each kind's SDK items, None for what was not read (with a key:
 # the OAuth-only kinds) or is not offered (not turned on: 404).
 Found = Mapping[str, list[Any] | None]
-
-
-def file_resources(
-    data: Mapping[str, Any],
-) -> tuple[dict[str, dict[str, Any]], set[str]]:
-    """The sections of a valid file as resources by address, and the prefixes pruned."""
-    found: dict[str, dict[str, Any]] = {}
-    prune: set[str] = set()
-    for kind in SURFACE:
-        section: Any = data
-        for step in kind.spec.section:
-            section = (section or {}).get(step)
-        entries = dict(section or {})
-        if entries.pop("prune", False):
-            prune.add(addresses.prefix(kind.spec.name))
-        for name, fields in entries.items():
-            found[addresses.make(kind.spec.name, name)] = kind.spec.wanted(dict(fields or {}))
-    return found, prune
 
 
 async def read(calls: Calls, *, oauth: bool, kinds: frozenset[str] | None) -> Found:
@@ -108,12 +89,14 @@ def unoffered(read: Found) -> list[str]:
 
 
 def watched_why(
-    kind: str, now: Mapping[str, Any] | None, wanted: Mapping[str, Any], console_issuers: set[str]
+    kind: str,
+    now: Mapping[str, Any] | None,
+    wanted: Mapping[str, Any],
+    current: Mapping[str, LiveResource],
 ) -> str | None:
     """Why reconciler may not write this resource with a workload's credentials (None:
     it may): the sentence a reviewer reads beside its drift."""
-    seen = Watch(now, wanted, str(wanted.get("_name")), frozenset(console_issuers))
-    return SURFACE_BY_NAME[kind].watched(seen)
+    return SURFACE_BY_NAME[kind].watched(Watch(now, wanted, str(wanted.get("_name")), current))
 
 
 def watched(
@@ -141,14 +124,37 @@ def watched(
     )
 
 
-def with_context(fields: Mapping[str, Any], issuer_urls: Mapping[str, str]) -> dict[str, Any]:
-    """A resource's fields with what its words need beside them (a rule's issuer URL)."""
-    url = issuer_urls.get(str(fields.get("issuer")))
-    return {**fields, ISSUER_URL: url} if url else dict(fields)
+Quoted = Mapping[str, Mapping[str, str]]
+
+
+def quoted(*entries: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """What each kind's words quote of another's entries, by kind and name (an issuer's
+    URL), from ``entries`` by address (a later one over an earlier: the file's over
+    the live one)."""
+    found: dict[str, dict[str, str]] = {}
+    for fields_by_address in entries:
+        for address, fields in fields_by_address.items():
+            kind, names = addresses.parse(address)
+            field = SURFACE_BY_NAME[kind].quoted if kind in SURFACE_BY_NAME else None
+            if field is not None and field in fields:
+                found.setdefault(kind, {})[names[0]] = str(fields[field])
+    return found
+
+
+def with_context(kind: str, fields: Mapping[str, Any], quotes: Quoted) -> dict[str, Any]:
+    """A resource's fields with what its words quote of the entries it names beside
+    them (a rule's issuer's URL, as ``_issuer_url``)."""
+    beside = dict(fields)
+    for field, named in SURFACE_BY_NAME[kind].refers:
+        what = SURFACE_BY_NAME[named].quoted
+        value = quotes.get(named, {}).get(str(fields.get(field)))
+        if what is not None and value is not None:
+            beside[f"_{what}"] = value
+    return beside
 
 
 def found_live(
-    unmanaged: Mapping[str, LiveResource], issuer_urls: Mapping[str, str], *, pruned: bool = False
+    unmanaged: Mapping[str, LiveResource], quotes: Quoted, *, pruned: bool = False
 ) -> list[tuple[str, str]]:
     """The alert for each resource live that the file does not list, by its kind's
     security meaning: what would let someone else sign in as the organization or
@@ -156,8 +162,9 @@ def found_live(
     mere loss)."""
     said = []
     for address, resource in sorted(unmanaged.items()):
-        kind = SURFACE_BY_NAME[addresses.parse(address)[0]].spec
-        words = security.found_live(kind, address, with_context(resource.fields, issuer_urls))
+        name = addresses.parse(address)[0]
+        kind = SURFACE_BY_NAME[name].spec
+        words = security.found_live(kind, address, with_context(name, resource.fields, quotes))
         if words is not None:
             tail = f"; this plan {'archives' if kind.removal == 'archive' else 'deletes'} it"
             said.append((address, words + (tail if pruned else "")))

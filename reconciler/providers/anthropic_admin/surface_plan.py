@@ -23,12 +23,9 @@ from reconciler.core.model import (
     ResourceChange,
     SecurityNote,
 )
-from reconciler.providers.anthropic_admin import addresses, rule_words, surface
-from reconciler.providers.anthropic_admin.kinds import SURFACE_BY_NAME
-from reconciler.providers.anthropic_admin.kinds.federation_issuer import NAME as ISSUER
-from reconciler.providers.anthropic_admin.kinds.federation_rule import NAME as RULE
-from reconciler.providers.anthropic_admin.kinds.kind import WORKLOAD_SCOPES
-from reconciler.providers.anthropic_admin.kinds.service_account import NAME as SERVICE_ACCOUNT
+from reconciler.providers.anthropic_admin import addresses, surface
+from reconciler.providers.anthropic_admin.kinds import SURFACE, SURFACE_BY_NAME
+from reconciler.providers.anthropic_admin.kinds.kind import AdminKind, View
 from reconciler.providers.base import Proposal, Settlement
 from reconciler.providers.kinds import security
 from reconciler.providers.kinds.spec import Removal
@@ -47,8 +44,8 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     context = live.context
     unoffered = context.get("unoffered", [])
     readable = {
-        kind: bool(context.get("oauth")) if kind in surface.OAUTH_ONLY else kind not in unoffered
-        for kind in KINDS
+        name: bool(context.get("oauth")) if kind.oauth_only else name not in unoffered
+        for name, kind in SURFACE_BY_NAME.items()
     }
     ours = {a: f for a, f in desired.resources.items() if _kind(a) in KINDS}
     current = {a: r for a, r in live.resources.items() if _kind(a) in KINDS}
@@ -59,25 +56,20 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     if blocked:
         why = (
             surface.NEEDS_FEDERATION
-            if any(_kind(a) in surface.OAUTH_ONLY for a in blocked)
+            if any(SURFACE_BY_NAME[_kind(a)].oauth_only for a in blocked)
             else f"the Admin API answered 404 for {SURFACE_BY_NAME[_kind(blocked[0])].spec.noun}s: "
             "they are not turned on for this organization; remove the section, or ask "
             "Anthropic to turn them on"
         )
         problems[blocked[0]] = why
-    issuer_urls = _issuer_urls(ours, current)
-    console_issuers = {
-        str(r.fields.get("issuer"))
-        for a, r in current.items()
-        if _kind(a) == RULE and not set(str(r.fields.get("oauth_scope")).split()) <= WORKLOAD_SCOPES
-    }
+    quotes = surface.quoted({a: r.fields for a, r in current.items()}, ours)
     changes: list[ResourceChange] = []
     updates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     before: dict[str, Mapping[str, Any] | None] = {}  # each change's live fields
     notes: list[tuple[str, str]] = []
     alerts: list[tuple[str, str]] = []
     settlements: dict[str, Settlement] = {}
-    about: dict[str, str] = {}
+    planned: dict[str, Mapping[str, Any] | None] = {}  # what each entry is compared with
     for address, fields in ours.items():
         kind, names = addresses.parse(address)
         if not readable[kind]:
@@ -95,11 +87,8 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
                 renamed.add(old)
                 now = {**resource.fields, "name": addresses.parse(old)[1][0]}
                 wanted["name"] = names[0]
-        if kind == RULE:
-            url = issuer_urls.get(str(wanted.get("issuer")))
-            about[address] = rule_words.effect({**(now or {}), **wanted}, url)
-            notes += [(address, w) for w in rule_words.warnings(address, wanted, url)]
-        why = surface.watched_why(kind, now, {**wanted, "_name": names[0]}, console_issuers)
+        planned[address] = now
+        why = surface.watched_why(kind, now, {**wanted, "_name": names[0]}, current)
         if why is not None:
             if now is None or any(wanted[n] != now.get(n) for n in wanted):
                 said, settlement = surface.watched(address, now, wanted, why)
@@ -109,7 +98,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
             continue
         before[address] = now
         if now is None:
-            requires = _requires(kind, wanted, ours, current)
+            requires = _requires(SURFACE_BY_NAME[kind], wanted, ours, current)
             changes.append(
                 ResourceChange(
                     address,
@@ -120,12 +109,9 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
                 )
             )
             continue
-        if kind == RULE and "issuer" in wanted and wanted["issuer"] != now["issuer"]:
-            problems[address] = (
-                f"{address}: its issuer is {now['issuer']} live and {wanted['issuer']} in the "
-                "file, and a rule's issuer never changes: give the new rule another name, "
-                "and remove this one"
-            )
+        fixed = _fixed(address, SURFACE_BY_NAME[kind], now, wanted)
+        if fixed is not None:
+            problems[address] = fixed
             continue
         updates[address] = ({n: now.get(n) for n in wanted}, wanted)
     changes += [
@@ -140,7 +126,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
             continue
         if any(address.startswith(p) for p in desired.prune):
             named = {"_name": addresses.parse(address)[1][0]}
-            why = surface.watched_why(kind, resource.fields, named, console_issuers)
+            why = surface.watched_why(kind, resource.fields, named, current)
             removal = REMOVES.get(SURFACE_BY_NAME[kind].spec.removal)
             if why is None and removal is not None:
                 gone = {n: FieldChange(v, None) for n, v in resource.fields.items()}
@@ -160,10 +146,16 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     kept = {_kind(a) for a in [*ours, *desired.prune]}
     watched_here = {a: r for a, r in unmanaged.items() if _kind(a) in kept}
     alerts[:0] = [
-        *surface.found_live(watched_here, issuer_urls),
-        *surface.found_live(pruned, issuer_urls, pruned=True),
+        *surface.found_live(watched_here, quotes),
+        *surface.found_live(pruned, quotes, pruned=True),
     ]
-    notes += _unjoined(ours, current, _default_name(live))
+    about: dict[str, str] = {}
+    view = View(ours, planned, current, quotes, live)
+    for surface_kind in SURFACE:
+        if surface_kind.explain is not None:
+            explained = surface_kind.explain(view)
+            about.update(explained.about)
+            notes += explained.notes
     counts: dict[str, int] = {}
     for address in unmanaged:
         noun = SURFACE_BY_NAME[_kind(address)].spec.noun
@@ -176,7 +168,7 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         notes=notes,
         about=about,
         alerts=alerts,
-        security=_meanings(changes, before, ours, issuer_urls),
+        security=_meanings(changes, before, ours, quotes),
     )
 
 
@@ -184,21 +176,21 @@ def _meanings(
     changes: list[ResourceChange],
     before: Mapping[str, Mapping[str, Any] | None],
     ours: Mapping[str, Mapping[str, Any]],
-    issuer_urls: Mapping[str, str],
+    quotes: surface.Quoted,
 ) -> list[SecurityNote]:
     """Each change's security meaning, by its kind's declaration, in both directions."""
     found: list[SecurityNote] = []
     for change in changes:
         if change.action.removes:
             continue  # a pruned resource is said as found live (``found_live``)
-        spec = SURFACE_BY_NAME[_kind(change.address)].spec
+        kind = _kind(change.address)
         now = before.get(change.address)
         wanted = {**(now or {}), **ours.get(change.address, {})}
         found += security.notes(
-            spec,
+            SURFACE_BY_NAME[kind].spec,
             change,
-            None if now is None else surface.with_context(now, issuer_urls),
-            surface.with_context(wanted, issuer_urls),
+            None if now is None else surface.with_context(kind, now, quotes),
+            surface.with_context(kind, wanted, quotes),
         )
     return found
 
@@ -209,7 +201,7 @@ def _pinned(
     """A file entry pinned by ``id``: None when it is live at its own name (or not live
     at all), the live address and resource when it is live under another name (a
     rename), or the problem that says why the pin cannot hold."""
-    kind = _kind(address)
+    kind = SURFACE_BY_NAME[_kind(address)]
     here = current.get(address)
     if here is not None and here.id != pinned_id:
         return f"{address} is pinned to id {pinned_id}, but the live one of this name is {here.id}"
@@ -221,88 +213,36 @@ def _pinned(
             f"{address} is pinned to id {pinned_id}, but nothing live has that id (removed, "
             "or another organization's?)"
         )
-    if kind == SERVICE_ACCOUNT:
+    if "name" in kind.fixed:
         return (
-            f"{address} is pinned to id {pinned_id}, which is live as {found}, and a service "
-            "account's name never changes: write the live name"
+            f"{address} is pinned to id {pinned_id}, which is live as {found}, and a "
+            f"{kind.spec.noun}'s name never changes: write the live name"
         )
     return found, current[found]
 
 
-def _default_name(live: LiveState) -> str | None:
-    """The Default workspace's name: every service account is implicitly its member."""
-    names = {
-        resource.id: addresses.parse(address)[1][0]
-        for address, resource in live.resources.items()
-        if _kind(address) == addresses.WORKSPACE
-    }
-    return names.get(live.context.get("default_workspace"))
-
-
-def _unjoined(
-    ours: Mapping[str, Mapping[str, Any]],
-    current: Mapping[str, LiveResource],
-    default: str | None,
-) -> list[tuple[str, str]]:
-    """A rule enabled in a workspace its service account is not a member of: the
-    exchange refuses a token for that workspace (every account is implicitly a member
-    of the Default workspace)."""
-    said = []
-    for address, fields in ours.items():
-        where = fields.get("workspaces")
-        if _kind(address) != RULE or not isinstance(where, list):
-            continue
-        account = addresses.make(SERVICE_ACCOUNT, str(fields.get("service_account")))
-        live = current.get(account)
-        now = live.fields.get("workspaces") if live else ({} if account in ours else None)
-        joined = ours.get(account, {}).get("workspaces", now)
-        if joined is None:
-            continue  # an account the plan cannot see: nothing to say
-        missing = [w for w in where if w not in joined and w != default]
-        if missing:
-            said.append(
-                (
-                    address,
-                    f"{address} is enabled in {', '.join(missing)}, where service account "
-                    f"{fields.get('service_account')} is not a member: the exchange refuses a "
-                    "token for that workspace; add the workspace to the account's workspaces",
-                )
+def _fixed(
+    address: str, kind: AdminKind, now: Mapping[str, Any], wanted: Mapping[str, Any]
+) -> str | None:
+    """The problem of an entry that changes a field its kind never changes."""
+    for field in kind.fixed:
+        if field in wanted and wanted[field] != now.get(field):
+            noun = kind.spec.noun
+            return (
+                f"{address}: its {field} is {now.get(field)} live and {wanted[field]} in the "
+                f"file, and a {noun}'s {field} never changes: give the new {noun} another "
+                "name, and remove this one"
             )
-    return said
-
-
-def _issuer_urls(
-    ours: Mapping[str, Mapping[str, Any]], current: Mapping[str, LiveResource]
-) -> dict[str, str]:
-    """Each issuer's URL by name, the file's over the live one."""
-    urls: dict[str, str] = {}
-    for found in (
-        {a: r.fields for a, r in current.items()},
-        ours,
-    ):
-        for address, fields in found.items():
-            kind, names = addresses.parse(address)
-            if kind != ISSUER:
-                continue
-            if "issuer_url" in fields:
-                urls[names[0]] = str(fields["issuer_url"])
-    return urls
+    return None
 
 
 def _requires(
-    kind: str,
+    kind: AdminKind,
     wanted: Mapping[str, Any],
     ours: Mapping[str, Mapping[str, Any]],
     current: Mapping[str, LiveResource],
 ) -> list[str]:
     """A resource waits for those it names that this plan creates (a new rule for its
     issuer and service account)."""
-    needed = [
-        addresses.make(named, str(wanted.get(field)))
-        for named, field in (
-            (ISSUER, "issuer"),
-            (SERVICE_ACCOUNT, "service_account"),
-        )
-        if named in SURFACE_BY_NAME[kind].names
-    ]
+    needed = [addresses.make(named, str(wanted.get(field))) for field, named in kind.refers]
     return [a for a in needed if a in ours and a not in current]

@@ -1,5 +1,6 @@
 """One codec for every kind, from its spec: where the file keeps one (``path_of``),
-the live resource as its entry (``export``), and what ``adopt`` writes for a change.
+its sections as the file writes them (``sections``, ``fields_of``), the live resource
+as its entry (``export``), and what ``adopt`` writes for a change.
 
 An entry is the kind's value field alone (a user's role, a limit's amount) or a
 mapping of its fields, nested settings (``traces.content_mode``) as one object, and
@@ -8,7 +9,7 @@ None left out; a kind whose entry is neither says so with ``Kind.exported``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler.core.edits import Drop, Edit, Put, Rename
@@ -27,6 +28,29 @@ def path_of(kind: Kind, names: Sequence[str]) -> tuple[str, ...]:
     if outer and outer[-1] == EACH:  # under a parent: its name, then the entry's
         return (*outer[:-1], names[0], leaf, *names[1:])
     return (*outer, leaf, *names)
+
+
+def sections(
+    kind: Kind, data: Mapping[str, Any]
+) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Each section of ``kind`` in a valid file, with the names of the entries it is kept
+    under (a workspace's members: the workspace's name)."""
+    *outer, leaf = kind.section
+    under: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    for step in outer:
+        if step == EACH:
+            under = [((*names, n), e) for names, at in under for n, e in (at or {}).items()]
+        else:
+            under = [(names, (at or {}).get(step)) for names, at in under]
+    for names, at in under:
+        yield names, dict((at or {}).get(leaf) or {})
+
+
+def fields_of(kind: Kind, written: Any) -> dict[str, Any]:
+    """The fields of one entry as the file writes it (as compared: ``Kind.wanted``)."""
+    if kind.value_field is not None:
+        return {kind.value_field: written}
+    return kind.wanted(dict(written or {}))
 
 
 def entry(kind: Kind, resource: LiveResource, context: Mapping[str, Any]) -> Any:

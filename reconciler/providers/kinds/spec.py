@@ -119,6 +119,10 @@ class Kind:
     key_field: str = "name"
     # One not live is written as null (no spend limit), not left out of the file.
     absent_as_null: bool = False
+    # Its section takes ``prune: true``: what it does not list is removed.
+    prunable: bool = False
+    # Its keys are compared without case (emails, as mail is delivered).
+    case_free_keys: bool = False
     # The live resource as its file entry, when it is not simply its value field or
     # its fields (``export``; None leaves it out). Given the resource and live context.
     exported: Callable[[LiveResource, Mapping[str, Any]], Any] | None = None

@@ -18,7 +18,7 @@ from anthropic.types.beta.organization.federation import (
 
 from reconciler.core.edits import Put
 from reconciler.core.model import Action, FieldChange, LiveResource, LiveState, ResourceChange
-from reconciler.providers.anthropic_admin import export, surface
+from reconciler.providers.anthropic_admin import export, proposals, surface
 from reconciler.providers.anthropic_admin.kinds import SURFACE_BY_NAME
 from reconciler.providers.anthropic_admin.kinds.federation_rule import admitted
 from reconciler.providers.kinds import security
@@ -66,7 +66,7 @@ CONSOLE = "only a Console session (an administrator, interactively) can change i
 
 
 def test_the_file_sections_become_resources_in_the_form_they_are_compared() -> None:
-    found, prune = surface.file_resources(
+    found, prune = proposals.resources(
         {
             "service_accounts": {"prune": True, "deploy": {"organization_role": "developer"}},
             "federation": {
@@ -107,8 +107,8 @@ def test_the_file_sections_become_resources_in_the_form_they_are_compared() -> N
         "traces.content_mode": "content",
         "traces.enabled": False,
     }
-    assert surface.file_resources({})[0] == {}
-    pruned = surface.file_resources(
+    assert proposals.resources({})[0] == {}
+    pruned = proposals.resources(
         {"webhooks": {"prune": True}, "federation": {"rules": {"prune": True}}}
     )
     assert pruned == ({}, {"webhook[", "federation_rule["})
@@ -253,7 +253,7 @@ def test_live_objects_become_resources_by_name_and_export_plans_clean() -> None:
         "content_mode": "metadata_only",
         "enabled": True,
     }
-    again, _ = surface.file_resources(data)
+    again, _ = proposals.resources(data)
     for address, fields in again.items():
         assert all(live[address].fields[n] == v for n, v in fields.items()), address
     assert surface.unoffered(found()) == []
@@ -267,21 +267,26 @@ def test_who_may_write_what() -> None:
         "an admin-role service account is made and changed only with an interactive "
         "credential (a user's OAuth token or a Console session), never by a workload"
     )
-    assert why("service_account", {"organization_role": "admin"}, {}, set()) == admin
-    assert why("service_account", None, {"organization_role": "admin"}, set()) == admin
-    assert why("service_account", {"organization_role": "developer"}, {}, set()) is None
-    assert why("federation_rule", {"oauth_scope": "org:admin"}, {}, set()) == (
+    assert why("service_account", {"organization_role": "admin"}, {}, {}) == admin
+    assert why("service_account", None, {"organization_role": "admin"}, {}) == admin
+    assert why("service_account", {"organization_role": "developer"}, {}, {}) is None
+    assert why("federation_rule", {"oauth_scope": "org:admin"}, {}, {}) == (
         f"it grants org:admin, and {CONSOLE}"
     )
     widen = {"oauth_scope": "workspace:inference org:admin"}
-    assert why("federation_rule", None, widen, set()) == f"it grants org:admin, and {CONSOLE}"
+    assert why("federation_rule", None, widen, {}) == f"it grants org:admin, and {CONSOLE}"
     both = {"oauth_scope": "workspace:developer workspace:inference"}
-    assert why("federation_rule", both, both, set()) is None
+    assert why("federation_rule", both, both, {}) is None
     backs = f"it backs a rule granting more than workspace scopes, and {CONSOLE}"
-    assert why("federation_issuer", {}, {"_name": "gh"}, {"gh"}) == backs
-    assert why("federation_issuer", None, {"_name": "gh"}, {"gh"}) is None  # a new one
-    assert why("federation_issuer", {}, {"_name": "gl"}, {"gh"}) is None
-    assert why("webhook", {}, {"_name": "gh"}, {"gh"}) is None
+    admin_rule = {"issuer": "gh", "oauth_scope": "org:admin"}
+    behind = {'federation_rule["admin"]': LiveResource(admin_rule, None)}
+    workload = {"issuer": "gh", "oauth_scope": "workspace:developer"}
+    only_workload = {'federation_rule["ci"]': LiveResource(workload, None)}
+    assert why("federation_issuer", {}, {"_name": "gh"}, behind) == backs
+    assert why("federation_issuer", None, {"_name": "gh"}, behind) is None  # a new one
+    assert why("federation_issuer", {}, {"_name": "gl"}, behind) is None
+    assert why("federation_issuer", {}, {"_name": "gh"}, only_workload) is None
+    assert why("webhook", {}, {"_name": "gh"}, behind) is None
 
 
 def test_what_is_said_of_a_watched_difference_and_what_adopt_writes() -> None:
@@ -352,7 +357,7 @@ def test_which_drift_is_an_alert() -> None:
         update('telemetry_destination["p"]', traces__content_mode=("content", "metadata_only")),
         update('telemetry_destination["q"]', traces__content_mode=("metadata_only", "content")),
     ]
-    said = dict(surface.found_live(unmanaged, {"gh": GITHUB}))
+    said = dict(surface.found_live(unmanaged, {"federation_issuer": {"gh": GITHUB}}))
     assert said == {
         'federation_rule["x"]': 'federation_rule["x"] is live and not in the file: a GitHub '
         "Actions job whose subject is repo:a/b: followed by anything can act as service "

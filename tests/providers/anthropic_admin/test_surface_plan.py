@@ -270,8 +270,8 @@ def test_a_rules_issuer_never_changes() -> None:
     want = desired(federation={"rules": {"app": rule(issuer="gl")}})
     assert get("anthropic-admin").propose(want, now).problems == {
         'federation_rule["app"]': 'federation_rule["app"]: its issuer is github-actions live '
-        "and gl in the file, and a rule's issuer never changes: give the new rule another name, "
-        "and remove this one"
+        "and gl in the file, and a federation rule's issuer never changes: give the new "
+        "federation rule another name, and remove this one"
     }
 
 

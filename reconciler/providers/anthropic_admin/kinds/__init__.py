@@ -44,3 +44,5 @@ SPECS: tuple[Kind, ...] = (*(k.spec for k in ENTRIES), *(k.spec for k in SURFACE
 BY_NAME: dict[str, Kind] = {spec.name: spec for spec in SPECS}
 SURFACE_BY_NAME: dict[str, AdminKind] = {k.spec.name: k for k in SURFACE}
 ENTRIES_BY_NAME: dict[str, EntryKind] = {k.spec.name: k for k in ENTRIES}
+# The kinds kept under each workspace: they follow it when it is renamed.
+UNDER_WORKSPACE = frozenset(k.spec.name for k in ENTRIES if k.inside_workspace())

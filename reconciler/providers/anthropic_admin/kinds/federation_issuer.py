@@ -12,6 +12,7 @@ from reconciler.core.secret_sink import OperatorSecrets
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.kinds.kind import (
     CONSOLE,
+    WORKLOAD_SCOPES,
     AdminKind,
     Calls,
     Names,
@@ -22,6 +23,7 @@ from reconciler.providers.anthropic_admin.kinds.kind import (
 from reconciler.providers.kinds.spec import Exposure, Kind, Privilege, Removal, TrustRoot, longer
 
 NAME = "federation_issuer"
+RULE = "federation_rule"  # the kind that trusts one
 
 
 SPEC = Kind(
@@ -30,6 +32,7 @@ SPEC = Kind(
     section=("federation", "issuers"),
     fields=("issuer_url", "max_jwt_lifetime_seconds", "check_jti"),
     removal=Removal.ARCHIVE,
+    prunable=True,
     security=(
         TrustRoot("issuer_url"),
         Privilege("max_jwt_lifetime_seconds", "the lifetime of the tokens it accepts", longer),
@@ -55,7 +58,12 @@ def live(issuer: Any, _: Names) -> tuple[str, dict[str, Any]] | None:
 
 
 def watched(seen: Watch) -> str | None:
-    if seen.now is not None and seen.name in seen.console_issuers:
+    if seen.now is not None and any(
+        addresses.parse(address)[0] == RULE
+        and str(rule.fields.get("issuer")) == seen.name
+        and not set(str(rule.fields.get("oauth_scope")).split()) <= WORKLOAD_SCOPES
+        for address, rule in seen.live.items()
+    ):
         return f"it backs a rule granting more than workspace scopes, and {CONSOLE}"
     return None
 
@@ -80,4 +88,6 @@ async def write(calls: Calls, change: ResourceChange, _: OperatorSecrets) -> Non
     )
 
 
-KIND = AdminKind(SPEC, oauth_only=True, read=read, live=live, write=write, watched=watched)
+KIND = AdminKind(
+    SPEC, oauth_only=True, read=read, live=live, write=write, watched=watched, quoted="issuer_url"
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.model import Action, ResourceChange
+from reconciler.core.model import Action, LiveState, ResourceChange
 from reconciler.core.secret_sink import OperatorSecrets
 from reconciler.providers.anthropic_admin import addresses, rule_words
 from reconciler.providers.anthropic_admin.kinds.kind import (
@@ -18,7 +18,9 @@ from reconciler.providers.anthropic_admin.kinds.kind import (
     WORKLOAD_SCOPES,
     AdminKind,
     Calls,
+    Explained,
     Names,
+    View,
     Watch,
     id_of,
     removed,
@@ -73,6 +75,7 @@ SPEC = Kind(
         "description",
     ),
     removal=Removal.ARCHIVE,
+    prunable=True,
     security=(
         Grant(("match", "service_account"), words),
         Privilege("oauth_scope", "its scope", _wider_scope),
@@ -202,6 +205,61 @@ async def _update(
         )
 
 
+def explain(view: View) -> Explained:
+    """Each rule's effect in words beside its line, with its warnings; and a rule
+    enabled in a workspace its service account is not a member of."""
+    about: dict[str, str] = {}
+    notes: list[tuple[str, str]] = []
+    urls = view.quoted.get(ISSUER, {})
+    for address, now in view.now.items():
+        if addresses.parse(address)[0] != NAME:
+            continue
+        wanted = {n: v for n, v in view.ours[address].items() if n != "id"}
+        url = urls.get(str(wanted.get("issuer")))
+        about[address] = rule_words.effect({**(now or {}), **wanted}, url)
+        notes += [(address, w) for w in rule_words.warnings(address, wanted, url)]
+    return Explained(about, (*notes, *_unjoined(view)))
+
+
+def _unjoined(view: View) -> list[tuple[str, str]]:
+    """A rule enabled in a workspace its service account is not a member of: the
+    exchange refuses a token for that workspace (every account is implicitly a member
+    of the Default workspace)."""
+    default = _default_name(view.live)
+    said = []
+    for address, fields in view.ours.items():
+        where = fields.get("workspaces")
+        if addresses.parse(address)[0] != NAME or not isinstance(where, list):
+            continue
+        account = addresses.make(SERVICE_ACCOUNT, str(fields.get("service_account")))
+        live = view.current.get(account)
+        now = live.fields.get("workspaces") if live else ({} if account in view.ours else None)
+        joined = view.ours.get(account, {}).get("workspaces", now)
+        if joined is None:
+            continue  # an account the plan cannot see: nothing to say
+        missing = [w for w in where if w not in joined and w != default]
+        if missing:
+            said.append(
+                (
+                    address,
+                    f"{address} is enabled in {', '.join(missing)}, where service account "
+                    f"{fields.get('service_account')} is not a member: the exchange refuses a "
+                    "token for that workspace; add the workspace to the account's workspaces",
+                )
+            )
+    return said
+
+
+def _default_name(live: LiveState) -> str | None:
+    """The Default workspace's name: every service account is implicitly its member."""
+    names = {
+        resource.id: addresses.parse(address)[1][0]
+        for address, resource in live.resources.items()
+        if addresses.parse(address)[0] == addresses.WORKSPACE
+    }
+    return names.get(live.context.get("default_workspace"))
+
+
 KIND = AdminKind(
     SPEC,
     oauth_only=True,
@@ -209,7 +267,9 @@ KIND = AdminKind(
     live=live,
     write=write,
     watched=watched,
-    names=(ISSUER, SERVICE_ACCOUNT),
+    refers=(("issuer", ISSUER), ("service_account", SERVICE_ACCOUNT)),
+    fixed=("issuer",),
+    explain=explain,
 )
 
 

@@ -5,7 +5,7 @@ fields, its writes, and (the escape hatch) why reconciler may not write one."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reconciler.core.errors import ApiError
@@ -56,8 +56,30 @@ class Watch:
     now: Mapping[str, Any] | None
     wanted: Mapping[str, Any]
     name: str
-    # Issuers behind a rule granting more than workspace scopes.
-    console_issuers: frozenset[str]
+    # The surface as read, by address (an issuer is watched for the rules behind it).
+    live: Mapping[str, LiveResource]
+
+
+@dataclass(frozen=True)
+class View:
+    """The surface a kind's ``explain`` sees: the file's entries and the live ones by
+    address, what each kind quotes of its entries by name (an issuer's URL), and the
+    live state (its workspaces)."""
+
+    ours: Mapping[str, Mapping[str, Any]]
+    # The live fields each entry planned is compared with (a rename: the old one's).
+    now: Mapping[str, Mapping[str, Any] | None]
+    current: Mapping[str, LiveResource]
+    quoted: Mapping[str, Mapping[str, str]]
+    live: LiveState
+
+
+@dataclass(frozen=True)
+class Explained:
+    """What a kind adds to the plan of its entries: words beside a line, and notes."""
+
+    about: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,13 +98,25 @@ class AdminKind:
     watched: Callable[[Watch], str | None] = lambda _: None
     # The item's id and name, for ``Names``.
     ident: Callable[[Any], tuple[str, str]] = lambda item: (str(item.id), str(item.name))
-    # The kinds it names (a rule: its issuer and service account): read with it.
-    names: tuple[str, ...] = ()
+    # The fields naming another kind's entry, and that kind (a rule: its issuer and
+    # service account): read with it, and a new one waits for one this plan creates.
+    refers: tuple[tuple[str, str], ...] = ()
+    # Fields that never change once created (a rule's issuer; ``name``: no rename).
+    fixed: tuple[str, ...] = ()
+    # The field other kinds' words quote of an entry, by its name (an issuer's URL).
+    quoted: str | None = None
+    # What the kind adds to the plan of its entries, with the whole surface in view.
+    explain: Callable[[View], Explained] | None = None
     # apply's options for the secrets it carries (the operator's only).
     flags: tuple[SecretFlag, ...] = ()
     # A secret the API answers once, on create ("signing secret"): a create needs a
     # sink for it (one of ``flags``) before any write.
     answers_once: str | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The kinds it names."""
+        return tuple(kind for _, kind in self.refers)
 
 
 def id_of(live: Mapping[str, LiveResource], address: str) -> str:

@@ -19,6 +19,8 @@ SPEC = Kind(
     fields=("workspace_role",),
     removal=Removal.DELETE,
     many="members",
+    prunable=True,
+    case_free_keys=True,
     value_field="workspace_role",
 )
 
@@ -85,4 +87,4 @@ def plan(planner: Planner, address: str, names: tuple[str, ...], fields: Mapping
     planner.updates[address] = ({"workspace_role": now["workspace_role"]}, dict(fields))
 
 
-ENTRY = EntryKind(SPEC, plan, pruned=True)
+ENTRY = EntryKind(SPEC, plan)

@@ -7,9 +7,9 @@ security surface is planned by ``surface_plan``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.core.fielddiff import differing
 from reconciler.core.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
@@ -21,17 +21,31 @@ from reconciler.providers.kinds.spec import Kind
 
 
 @dataclass(frozen=True)
+class Guarded:
+    """A limit the month's money is checked against before the plan is applied: a
+    monthly ``spend`` limit or a ``rate`` limit lowered, of a workspace (None: the
+    organization's)."""
+
+    money: Literal["spend", "rate"]
+    workspace: str | None
+
+
+@dataclass(frozen=True)
 class EntryKind:
     """A kind planned entry by entry: its spec, its rules (``plan``: what one entry of
-    the file asks of live state), whether a section's ``prune: true`` removes what it
-    does not list, whether one live and not in the file is counted as left out, and
-    (``fixed``) who the API cannot remove (None: anyone can be)."""
+        the file asks of live state), whether a section's ``prune: true`` removes what it
+        does not list, whether one live and not in the file is counted as left out, and
+        (``fixed``) who the API cannot remove (None: anyone can be); and the escape hatches of
+    the limits: what the month's money guards, and what the plan says of them once."""
 
     spec: Kind
     plan: Callable[[Planner, str, tuple[str, ...], Mapping[str, Any]], None]
-    pruned: bool = False
     counted: bool = False
     fixed: Callable[[Mapping[str, Any]], str | None] = lambda fields: None
+    # What the month's money is checked against for one change (``spend_guard``).
+    guarded: Callable[[ResourceChange, tuple[str, ...]], Guarded | None] = lambda c, n: None
+    # What a reviewer should know of the plan's changes of this kind, once a plan.
+    review: Callable[[Sequence[ResourceChange], LiveState], list[str]] = lambda c, live: []
 
     def inside_workspace(self) -> bool:
         return EACH in self.spec.section
@@ -121,7 +135,7 @@ class Planner:
         for address, resource in self.live.resources.items():
             kind, names = addresses.parse(address)
             entry = self.kinds.get(kind)
-            if entry is None or not entry.pruned or address in self.desired.resources:
+            if entry is None or not entry.spec.prunable or address in self.desired.resources:
                 continue
             if self.fixed(address, resource.fields) is not None:
                 continue

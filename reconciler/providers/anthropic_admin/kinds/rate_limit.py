@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.model import Action, FieldChange, LiveResource
+from reconciler.core.model import Action, FieldChange, LiveResource, ResourceChange
 from reconciler.providers.anthropic_admin import limits
-from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Planner
+from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Guarded, Planner
 from reconciler.providers.kinds.spec import Kind, Removal
 
 
@@ -58,4 +58,9 @@ def plan(planner: Planner, address: str, names: tuple[str, ...], fields: Mapping
         planner.add(address, Action.CREATE, wanted, *planner.requires(workspace))
 
 
-ENTRY = EntryKind(SPEC, plan)
+def guarded(change: ResourceChange, names: tuple[str, ...]) -> Guarded | None:
+    """A changed override is checked against the workspace's busiest minute."""
+    return Guarded("rate", names[0]) if change.action is Action.UPDATE else None
+
+
+ENTRY = EntryKind(SPEC, plan, guarded=guarded, review=limits.review)

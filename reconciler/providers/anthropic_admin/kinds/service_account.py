@@ -59,6 +59,7 @@ SPEC = Kind(
     section=("service_accounts",),
     fields=("organization_role", "description", "workspaces"),
     removal=Removal.ARCHIVE,
+    prunable=True,
     security=(
         Privilege(
             "organization_role", "its organization role", _wider_role, lambda r: r == "admin"
@@ -168,5 +169,6 @@ KIND = AdminKind(
     live=live,
     write=write,
     watched=watched,
+    fixed=("name",),
     ident=lambda item: (str(item[0].id), str(item[0].name)),
 )

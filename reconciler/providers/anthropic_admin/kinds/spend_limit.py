@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.model import Action, FieldChange
+from reconciler.core.model import Action, FieldChange, ResourceChange
 from reconciler.providers.anthropic_admin import limits
-from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Planner
+from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Guarded, Planner
 from reconciler.providers.kinds.spec import Kind, Removal
 
 SPEC = Kind(
@@ -54,5 +54,12 @@ def plan(planner: Planner, address: str, names: tuple[str, ...], fields: Mapping
         planner.updates[address] = ({"amount": before}, {"amount": after})
 
 
-ENTRY = EntryKind(SPEC, plan)
-WORKSPACE_ENTRY = EntryKind(WORKSPACE_SPEC, plan)
+def guarded(change: ResourceChange, names: tuple[str, ...]) -> Guarded | None:
+    """A monthly limit is checked against this month's spend."""
+    if names[-1] != "monthly":
+        return None
+    return Guarded("spend", names[0] if len(names) > 1 else None)
+
+
+ENTRY = EntryKind(SPEC, plan, guarded=guarded)
+WORKSPACE_ENTRY = EntryKind(WORKSPACE_SPEC, plan, guarded=guarded)

@@ -83,6 +83,7 @@ SPEC = Kind(
         *(f"{TRACES}{n}" for n in TRACE_FIELDS),
     ),
     removal=Removal.DELETE,
+    prunable=True,
     removal_loses="its spans stop, and its header values are gone with it",
     security=(
         Destination("endpoint_url", "spans"),

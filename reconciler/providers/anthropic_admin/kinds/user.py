@@ -24,6 +24,8 @@ SPEC = Kind(
     fields=("role",),
     removal=Removal.DELETE,
     many="users and invites",
+    prunable=True,
+    case_free_keys=True,
     value_field="role",
 )
 
@@ -61,4 +63,4 @@ def plan(planner: Planner, address: str, names: tuple[str, ...], fields: Mapping
         planner.updates[address] = ({"role": now["role"]}, {"role": role})
 
 
-ENTRY = EntryKind(SPEC, plan, pruned=True, counted=True, fixed=_fixed)
+ENTRY = EntryKind(SPEC, plan, counted=True, fixed=_fixed)

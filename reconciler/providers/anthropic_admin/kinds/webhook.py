@@ -44,6 +44,7 @@ SPEC = Kind(
     section=("webhooks",),
     fields=("url", "events", "enabled", "description"),
     removal=Removal.DELETE,
+    prunable=True,
     removal_loses="its deliveries stop, and its signing secret is gone with it",
     security=(
         Destination("url", "events"),

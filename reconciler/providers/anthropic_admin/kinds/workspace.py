@@ -4,11 +4,11 @@ the Default workspace, renames that move its members and limits)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from reconciler.core.edits import Put
-from reconciler.core.model import Action, FieldChange, LiveResource
+from reconciler.core.model import Action, FieldChange, LiveResource, LiveState
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Planner
 from reconciler.providers.base import Settlement
@@ -33,6 +33,15 @@ def _exported(resource: LiveResource, context: Mapping[str, Any]) -> dict[str, A
     }
 
 
+def _wanted(fields: dict[str, Any]) -> dict[str, Any]:
+    """Its own fields: what it keeps (members, limits) are kinds of their own, and its
+    ``data_residency`` settings are fields each (``data_residency.default_inference_geo``)."""
+    for kept in ("members", "spend_limits", "rate_limits"):
+        fields.pop(kept, None)
+    residency = fields.pop("data_residency", None) or {}
+    return {**{f"{addresses.RESIDENCY}{k}": v for k, v in residency.items()}, **fields}
+
+
 SPEC = Kind(
     name="workspace",
     noun="workspace",
@@ -41,6 +50,7 @@ SPEC = Kind(
     removal=Removal.ARCHIVE,
     removal_loses="its API keys are deactivated",
     exported=_exported,
+    wanted=_wanted,
 )
 
 
@@ -162,3 +172,52 @@ def _pinned(planner: Planner, address: str, name: str, workspace_id: str) -> boo
 
 
 ENTRY = EntryKind(SPEC, plan, counted=True)
+
+
+def aligned(
+    desired: Mapping[str, Mapping[str, Any]], live: LiveState, following: Collection[str]
+) -> LiveState:
+    """Live state with each workspace the file pins by ``id`` under the file's name, with
+    what is kept under it (the kinds ``following`` it: members and limits): a rename is
+    then an update of ``name``. A pinned id whose new name another live workspace holds
+    stays where it is (the plan says why)."""
+    pins = {
+        fields["id"]: addresses.parse(address)[1][0]
+        for address, fields in desired.items()
+        if addresses.parse(address)[0] == SPEC.name and "id" in fields
+    }
+    names_by_id = {
+        resource.id: addresses.parse(address)[1][0]
+        for address, resource in live.resources.items()
+        if addresses.parse(address)[0] == SPEC.name
+    }
+    taken = set(names_by_id.values())
+    renames = {
+        names_by_id[i]: name
+        for i, name in pins.items()
+        if i in names_by_id and names_by_id[i] != name and name not in taken
+    }
+    if not renames:
+        return live
+    moved = {}
+    for address, resource in live.resources.items():
+        kind, names = addresses.parse(address)
+        if (kind == SPEC.name or kind in following) and names[0] in renames:
+            address = addresses.make(kind, renames[names[0]], *names[1:])
+        moved[address] = resource
+    return LiveState(moved, live.context, live.organization)
+
+
+def present(
+    address: str, ids: Mapping[str, str], live: LiveState, following: Collection[str]
+) -> str:
+    """Where ``address`` is live now: under the workspace's present name when this
+    session renamed it (``ids``: a workspace's id by the file's name; an apply's
+    addresses use the names of the file)."""
+    kind, names = addresses.parse(address)
+    if not (kind == SPEC.name or kind in following) or names[0] not in ids:
+        return address
+    for other, resource in live.resources.items():
+        if addresses.parse(other)[0] == SPEC.name and resource.id == ids[names[0]]:
+            return addresses.make(kind, addresses.parse(other)[1][0], *names[1:])
+    return address
