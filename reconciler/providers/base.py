@@ -12,10 +12,8 @@ one without touching this one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,13 +31,6 @@ from reconciler.net.connection import Connection
 
 if TYPE_CHECKING:
     import click  # a provider's commands are click's; the seam needs click only to say so
-
-
-def packaged_schema(package: str, name: str) -> dict[str, Any]:
-    """A JSON Schema shipped as a file inside ``package`` (``schemas/NAME``)."""
-    text = resources.files(package).joinpath(f"schemas/{name}").read_text()
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
 
 
 def undoing(applied: ResourceChange, action: Action) -> ResourceChange:

@@ -16,6 +16,7 @@ from reconciler.net.connection import Connection
 from reconciler.providers.anthropic_admin import addresses, adopting, proposals
 from reconciler.providers.anthropic_admin.kinds import (
     BY_NAME,
+    SPECS,
     SURFACE,
     UNDER_WORKSPACE,
     workspace,
@@ -26,9 +27,8 @@ from reconciler.providers.base import (
     Proposal,
     SecretFlag,
     UsageRequest,
-    packaged_schema,
 )
-from reconciler.providers.kinds import codec
+from reconciler.providers.kinds import codec, schema
 from reconciler.providers.kinds import undo as kinds_undo
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class AnthropicAdminProvider:
     secret_flags: tuple[SecretFlag, ...] = tuple(f for kind in SURFACE for f in kind.flags)
 
     def schema(self) -> Mapping[str, Any]:
-        return packaged_schema("reconciler", "anthropic-admin.schema.json")
+        return schema.composed(__name__, SPECS)
 
     def resources(
         self, data: Mapping[str, Any]

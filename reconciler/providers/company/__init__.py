@@ -16,14 +16,13 @@ from reconciler.providers.base import (
     Proposal,
     SecretFlag,
     UsageRequest,
-    packaged_schema,
     undoing,
 )
 from reconciler.providers.company import proposals
 from reconciler.providers.company.commands import run_usage
 from reconciler.providers.company.kinds import KINDS, kind_of
 from reconciler.providers.company.session import CompanySession
-from reconciler.providers.kinds import codec
+from reconciler.providers.kinds import codec, schema
 
 
 class CompanyProvider:
@@ -39,7 +38,7 @@ class CompanyProvider:
     secret_flags: tuple[SecretFlag, ...] = ()
 
     def schema(self) -> Mapping[str, Any]:
-        return packaged_schema("reconciler", "org.schema.json")
+        return schema.composed(__name__, [k.spec for k in KINDS])
 
     def resources(
         self, data: Mapping[str, Any]
