@@ -10,6 +10,7 @@ a new user sees what reconciler does without a key or a network.
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import subprocess
 import sys
@@ -25,6 +26,10 @@ from reconciler.desired import document
 from reconciler.engine import flows, render
 from reconciler.net.connection import Connection
 
+# What the sandbox process is given of the operator's environment: where programs
+# and temporary files are, and the locale; never a key or token.
+_PASSED = frozenset({"PATH", "HOME", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "SYSTEMROOT"})
+
 
 def run_demo(
     *, show: Callable[[str], None], color: bool, keep: bool = False, provider: str
@@ -33,8 +38,13 @@ def run_demo(
     example_name, key = chosen.demo_example, chosen.sandbox_key
     workdir = Path(tempfile.mkdtemp(prefix="reconciler-demo-"))
     db = workdir / "sandbox.db"
+    # The installed package, isolated (-I: no current directory on the path, no PYTHON*
+    # variables), given none of the operator's environment: a checkout holding its own
+    # reconciler/ must not run instead, and no key reaches the sandbox.
     process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sandbox", "--db", str(db), "--port", "0"],
+        [sys.executable, "-I", "-m", "reconciler", "sandbox", "--db", str(db), "--port", "0"],
+        env={k: v for k, v in os.environ.items() if k in _PASSED},
+        cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

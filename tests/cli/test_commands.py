@@ -278,6 +278,29 @@ def test_demo_runs_plan_apply_plan(tmp_path: Path) -> None:
     assert "No changes" in result.stdout.split("again")[-1]
 
 
+def test_demo_runs_the_installed_sandbox_not_a_checkouts(tmp_path: Path) -> None:
+    """A directory holding its own ``reconciler/__main__.py`` (a cloned pull request)
+    does not run in the demo's place, and is never handed the operator's key."""
+    marker = tmp_path / "ran"
+    (tmp_path / "reconciler").mkdir()
+    (tmp_path / "reconciler" / "__init__.py").write_text("")
+    (tmp_path / "reconciler" / "__main__.py").write_text(
+        "import os, pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text(os.environ.get('ANTHROPIC_ADMIN_KEY', ''))\n"
+    )
+    result = run_cli("demo", cwd=tmp_path, env={"ANTHROPIC_ADMIN_KEY": "sk-ant-admin-operator"})
+    assert result.exit_code == 0, result.output
+    assert "Apply: 4 applied, 0 failed, 0 skipped." in result.stdout
+    assert not marker.exists()
+
+
+def test_help_says_a_files_loopback_base_url_is_refused() -> None:
+    for command in ("plan", "apply", "adopt"):
+        shown = " ".join(run_cli(command, "--help").stdout.split())
+        assert "used only when it is loopback" not in shown, command
+        assert "(loopback is no exception)" in shown, command
+
+
 def run_on_a_terminal(args: list[str], answer: str, environment: dict[str, str]) -> tuple[int, str]:
     """Run the command with a pseudo-terminal as its stdin/stdout and type ``answer``."""
     import os
