@@ -54,3 +54,20 @@ def test_a_file_breaking_one_fragment_is_refused_by_the_cli(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert "webhooks.ops.url" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_workspace_tags_are_bounded(tmp_path: Path) -> None:
+    """300 long tags would crowd a plan's review out of a pull request's comment."""
+    many = "".join(f"      t{i}: {'x' * 200}\n" for i in range(51))
+    for tags, said in (
+        (many, "has too many properties"),
+        ("      anthropic-cost: x\n", "anthropic-cost"),
+    ):
+        bad = tmp_path / "org.yaml"
+        bad.write_text(
+            "version: 1\nprovider: anthropic-admin\nworkspaces:\n  R:\n    tags:\n" + tags
+        )
+        result = run_cli("validate", str(bad))
+        assert result.exit_code == 1, tags
+        assert "workspaces.R.tags" in result.stderr + result.stdout
+        assert said in result.stderr + result.stdout
