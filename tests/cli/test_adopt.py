@@ -95,6 +95,21 @@ def test_admin_drift_removed_and_pruned_members_are_adopted(
     assert plan.exit_code == 0, plan.output
 
 
+def test_a_company_limit_removed_live_is_adopted_as_null(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """The Company API's null is a value (no limit): adopt writes it, and the file
+    keeps managing the field, rather than dropping the line."""
+    org = tmp_path / "org.yaml"
+    org.write_text(COMPANY_FILE)
+    sandbox.api("PATCH", "/projects/proj_2", json={"usage_limit": None})
+    done = run_cli("adopt", str(org), env=company_env(sandbox))
+    assert done.exit_code == 0, done.output
+    assert org.read_text() == COMPANY_FILE.replace("{usage_limit: 100000}", "{usage_limit: null}")
+    plan = run_cli("plan", str(org), "--detailed-exitcode", env=company_env(sandbox))
+    assert plan.exit_code == 0, plan.output
+
+
 def test_no_drift_leaves_the_file_untouched(sandbox: SandboxProcess, tmp_path: Path) -> None:
     org = tmp_path / "org.yaml"
     org.write_text(COMPANY_FILE)

@@ -95,7 +95,7 @@ def adoption(kind: Kind, change: ResourceChange, path: tuple[str, ...]) -> list[
             edits.append(Rename(path, value))
         elif NESTED in name:
             edits.append(Put((*path, *name.split(NESTED, 1)), value))
-        elif value is None:
+        elif value is None and not kind.null_is_value:
             edits.append(Drop((*path, name)))  # nothing live: not written
         else:
             edits.append(Put((*path, name), value))

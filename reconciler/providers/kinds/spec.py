@@ -119,6 +119,9 @@ class Kind:
     key_field: str = "name"
     # One not live is written as null (no spend limit), not left out of the file.
     absent_as_null: bool = False
+    # A field's null is a value the file writes (the Company API: no usage limit), not
+    # the field's absence (left out of the file).
+    null_is_value: bool = False
     # Its section takes ``prune: true``: what it does not list is removed.
     prunable: bool = False
     # Its keys are compared without case (emails, as mail is delivered).

@@ -16,6 +16,7 @@ SPEC = Kind(
     section=("company",),
     fields=("name", "billing_email", "plan", "usage_limit"),
     removal=Removal.NONE,
+    null_is_value=True,  # usage_limit null: no limit
     many="company",
     key_field="id",  # one of it: its name is a field like any other
 )

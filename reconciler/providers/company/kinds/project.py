@@ -13,6 +13,7 @@ SPEC = Kind(
     section=("projects",),
     fields=("name", "description", "billing_email", "usage_limit"),
     removal=Removal.NONE,
+    null_is_value=True,  # usage_limit null: no limit; billing_email null: the company's
     key_field="id",
 )
 
