@@ -38,11 +38,12 @@ def run_demo(
     example_name, key = chosen.demo_example, chosen.sandbox_key
     workdir = Path(tempfile.mkdtemp(prefix="reconciler-demo-"))
     db = workdir / "sandbox.db"
-    # The installed package, isolated (-I: no current directory on the path, no PYTHON*
+    # The installed package (-P: no current directory on the path; -E: no PYTHON*
     # variables), given none of the operator's environment: a checkout holding its own
-    # reconciler/ must not run instead, and no key reaches the sandbox.
+    # reconciler/ must not run instead, and no key reaches the sandbox. Not -I, which
+    # also drops the user's site-packages, where `pip install --user` puts reconciler.
     process = subprocess.Popen(
-        [sys.executable, "-I", "-m", "reconciler", "sandbox", "--db", str(db), "--port", "0"],
+        [sys.executable, "-E", "-P", "-m", "reconciler", "sandbox", "--db", str(db), "--port", "0"],
         env={k: v for k, v in os.environ.items() if k in _PASSED},
         cwd=workdir,
         stdout=subprocess.PIPE,

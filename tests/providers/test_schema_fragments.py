@@ -39,7 +39,7 @@ def test_a_kind_slotted_where_its_spec_does_not_keep_it_is_refused() -> None:
         composed(ADMIN, moved)
 
 
-def test_a_kind_without_a_slot_or_a_slot_without_a_kind_is_refused() -> None:
+def test_a_slot_whose_kind_is_not_registered_is_refused() -> None:
     with pytest.raises(ValueError, match="a slot for webhook, which is no kind"):
         composed(ADMIN, [s for s in SPECS if s.name != "webhook"])
 
