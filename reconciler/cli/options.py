@@ -334,8 +334,7 @@ def keys_and_host() -> str:
         "ANTHROPIC_*KEY or CLAUDE_*KEY, or one listed in RECONCILER_KEY_VARIABLES), else "
         f"from the provider's default: {defaults}. The API is --base-url, else "
         "RECONCILER_BASE_URL, else https://api.anthropic.com; the file's api.base_url is "
-        "used only when it is that default or the URL the operator named (loopback is no "
-        "exception), and otherwise refused before anything is sent."
+        "used only if it is that default or the operator named it (loopback is no exception)."
     )
 
 
