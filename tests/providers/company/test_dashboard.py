@@ -353,7 +353,9 @@ def test_the_app_serves_under_a_strict_policy_to_loopback_names_only(
 def test_a_page_whose_last_good_poll_is_two_intervals_old_is_stale(tmp_path: Path) -> None:
     """A poller that stopped leaves no error behind: the age of the data says it."""
     now = datetime.now(UTC).replace(microsecond=0)
-    fresh = board_with(tmp_path, [sample(HALF, 5)], last_success=now - timedelta(seconds=59))
+    # 45 s old (an interval and a half): fresh however slowly the page is drawn after
+    # ``now``, which is up to a second behind the page's own clock once truncated.
+    fresh = board_with(tmp_path, [sample(HALF, 5)], last_success=now - timedelta(seconds=45))
     assert '<p class="state fresh" id="state">' in page(fresh)
     old = replace(fresh, last_success=now - timedelta(seconds=61))  # interval 30 s
     shown = page(old)
