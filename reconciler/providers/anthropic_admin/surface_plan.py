@@ -66,7 +66,6 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     changes: list[ResourceChange] = []
     updates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     before: dict[str, Mapping[str, Any] | None] = {}  # each change's live fields
-    notes: list[tuple[str, str]] = []
     alerts: list[tuple[str, str]] = []
     settlements: dict[str, Settlement] = {}
     planned: dict[str, Mapping[str, Any] | None] = {}  # what each entry is compared with
@@ -149,13 +148,10 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
         *surface.found_live(watched_here, quotes),
         *surface.found_live(pruned, quotes, pruned=True),
     ]
-    about: dict[str, str] = {}
     view = View(ours, planned, current, quotes, live)
-    for surface_kind in SURFACE:
-        if surface_kind.explain is not None:
-            explained = surface_kind.explain(view)
-            about.update(explained.about)
-            notes += explained.notes
+    explained = [k.explain(view) for k in SURFACE if k.explain is not None]
+    about = {a: said for e in explained for a, said in e.about.items()}
+    notes = [n for e in explained for n in e.notes]
     counts: dict[str, int] = {}
     for address in unmanaged:
         noun = SURFACE_BY_NAME[_kind(address)].spec.noun

@@ -217,7 +217,20 @@ def test_an_entry_pinned_by_id_is_renamed_never_created_again() -> None:
         .propose(desired(service_accounts={"b": {"id": "svac_1"}}), accounts)
         .problems
     )
-    assert "a service account's name never changes" in problems['service_account["b"]']
+    assert problems['service_account["b"]'] == (
+        'service_account["b"] is pinned to id svac_1, which is live as service_account["a"], '
+        "and a service account's name never changes: write the live name"
+    )
+
+
+def test_a_rules_words_take_what_the_file_leaves_out_from_live() -> None:
+    """The words say what the rule will grant: a lifetime the file does not write is the
+    live one (10 minutes), not the default hour."""
+    partial = {k: v for k, v in rule().items() if k != "token_lifetime_seconds"}
+    want = desired(federation={"rules": {"app": partial}})
+    now = live(**{'federation_rule["app"]': rule()})
+    about = get("anthropic-admin").propose(want, now).about['federation_rule["app"]']
+    assert "for 10 minutes" in about
 
 
 def context(**more: Any) -> dict[str, Any]:
