@@ -195,9 +195,11 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
     if choices.undo_out:
         planfile.signing_key(connection.api_key)  # no key to sign with: said before the plan
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
+    # Before any write and before asking, and with nothing to write too: a rule still
+    # awaiting its owners (the policy file's own, or a hold's) is not yet in force.
+    Policing.refuse_unless_allowed(result)
     if result.is_empty:
         return
-    Policing.refuse_unless_allowed(result)  # before any write, and before asking
     flows.check_safe(result, max_changes=choices.max_changes, force=choices.force)
     terminal.approve(choices.auto_approve)
     undo = (

@@ -252,3 +252,20 @@ def test_policy_text_is_untrusted_wherever_it_is_shown(
     )
     assert markdown.stdout.count("<img") == markdown.stdout.count("\\<img") == 1
     assert "\\<img src=x onerror=alert(1)\\> \\| \\`code\\`" in markdown.stdout
+
+
+def test_an_edit_of_the_policy_alone_fails_apply_until_its_owners_approve(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """Nothing to write, but the pull request weakens the policy: apply must not pass
+    (exit 0 would put the weakened policy in force with no owner asked)."""
+    org, rules = files(tmp_path, "  billing_email: billing@example.com\n")
+    args = ("apply", str(org), "--policy", str(rules), "--policy-changed", "--auto-approve")
+    refused = run_cli(*args, env=env(sandbox))
+    assert "No changes" in refused.stdout
+    assert refused.exit_code == 1
+    assert "requires approval before this plan is applied: policy-file (owners: policy-admin)" in (
+        refused.stderr
+    )
+    approved = run_cli(*args, "--approved-by", "policy-admin", env=env(sandbox))
+    assert approved.exit_code == 0, approved.stderr
