@@ -191,7 +191,7 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
             echo(ctx, render.plan_text(prepared.plan, color=wants_color(ctx)) + "\n")
         echo(ctx, prepared.why + "\n")
         return
-    result, connection = choices.judge_by.judged(prepared.plan), prepared.connection
+    result, connection = _judged(prepared.plan, choices), prepared.connection
     if choices.undo_out:
         planfile.signing_key(connection.api_key)  # no key to sign with: said before the plan
     echo(ctx, render.plan_text(result, color=wants_color(ctx)))
@@ -217,6 +217,17 @@ def _apply_one(ctx: click.Context, source: Path, choices: ApplyChoices) -> None:
         raise StoppedBySignal(said, exit_code=128 + signum)
     if problem is not None:
         raise problem
+
+
+def _judged(plan: Plan, choices: ApplyChoices) -> Plan:
+    """The plan with the policy's verdict. With ``--only-ended-holds`` the holds still
+    to end are not judged: this apply writes none of them (they were judged when the
+    file that holds them was applied), and the ended ones are judged as the changes
+    they make."""
+    if choices.reviewed_plan is None:
+        return choices.judge_by.judged(plan)
+    ending = replace(plan, holds=tuple(h for h in plan.holds if h.ended))
+    return replace(choices.judge_by.judged(ending), holds=plan.holds)
 
 
 def _connector(ctx: click.Context, choices: ApplyChoices) -> flows.Connect:

@@ -12,7 +12,7 @@ async function main() {
   const github = {
     paginate: async (method, params) => {
       if (method === github.rest.pulls.listReviews) return state.reviews[params.pull_number] || [];
-      if (method === github.rest.pulls.listFiles) return state.files[params.pull_number] || [];
+      if (method === github.rest.pulls.listCommits) return state.commits[params.pull_number] || [];
       throw new Error('unexpected list');
     },
     rest: {
@@ -23,7 +23,7 @@ async function main() {
       },
       pulls: {
         listReviews: () => { throw new Error('paginate it'); },
-        listFiles: () => { throw new Error('paginate it'); },
+        listCommits: () => { throw new Error('paginate it'); },
       },
     },
   };
@@ -33,7 +33,7 @@ async function main() {
     notice: () => {},
     info: () => {},
   };
-  await run({ github, context, core, policyFile: state.policy_file });
+  await run({ github, context, core });
   process.stdout.write(JSON.stringify(outputs));
 }
 

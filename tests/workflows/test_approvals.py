@@ -1,8 +1,8 @@
 """The apply workflow's approval step (``.github/scripts/approvals.cjs``) under Node,
 as actions/github-script runs it, against a mocked GitHub client: only approvals of
 the merged head commit count, never the author's, never a bot's, and a reviewer's last
-word wins (a later request for changes or a dismissal withdraws an approval); the
-step also says whether the pull request edited the policy file."""
+word wins (a later request for changes or a dismissal withdraws an approval), and
+nobody who wrote or committed one of its commits approves their own push."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ def outputs(tmp_path: Path, reviews: list[dict[str, Any]], **extra: Any) -> dict
     assert node, "Node.js runs the approval step's script, as the runner does"
     state = {
         "sha": MERGE,
-        "policy_file": "policy.yaml",
         "pulls": [
             {
                 "number": 7,
@@ -38,7 +37,7 @@ def outputs(tmp_path: Path, reviews: list[dict[str, Any]], **extra: Any) -> dict
             }
         ],
         "reviews": {"7": reviews},
-        "files": {"7": [{"filename": "org.yaml"}]},
+        "commits": {"7": [{"author": {"login": "author"}, "committer": {"login": "web-flow"}}]},
         **extra,
     }
     (tmp_path / "state.json").write_text(json.dumps(state))
@@ -61,7 +60,7 @@ def outputs(tmp_path: Path, reviews: list[dict[str, Any]], **extra: Any) -> dict
 
 def test_approvals_of_the_merged_head_by_reviewers_count(tmp_path: Path) -> None:
     found = outputs(tmp_path, [review("finance-lead", "APPROVED"), review("ops", "APPROVED")])
-    assert found == {"approved-by": "finance-lead,ops", "policy-changed": "false"}
+    assert found == {"approved-by": "finance-lead,ops"}
 
 
 def test_the_authors_own_approval_and_a_bots_do_not_count(tmp_path: Path) -> None:
@@ -95,11 +94,31 @@ def test_a_dismissed_or_withdrawn_approval_does_not_count_and_a_comment_keeps_on
 
 def test_a_push_no_pull_request_merged_has_no_approvals(tmp_path: Path) -> None:
     found = outputs(tmp_path, [review("finance-lead", "APPROVED")], sha="d" * 40)
-    assert found == {"approved-by": "", "policy-changed": "false"}
+    assert found == {"approved-by": ""}
 
 
-def test_the_step_says_when_the_pull_request_edits_the_policy_file(tmp_path: Path) -> None:
-    renamed = {"7": [{"filename": "rules.yaml", "previous_filename": "policy.yaml"}]}
-    assert outputs(tmp_path, [], files=renamed)["policy-changed"] == "true"
-    edited = {"7": [{"filename": "org.yaml"}, {"filename": "policy.yaml"}]}
-    assert outputs(tmp_path, [], files=edited)["policy-changed"] == "true"
+def test_an_owner_who_pushed_a_commit_of_the_pull_request_cannot_approve_it(
+    tmp_path: Path,
+) -> None:
+    """The finance lead pushes the raise on top of the author's commit, then approves
+    the head: that approval is of their own push, and does not count; another
+    reviewer's does. A committer counts as a pusher too, without case."""
+    commits = {
+        "7": [
+            {"author": {"login": "author"}, "committer": {"login": "web-flow"}},
+            {"author": {"login": "Finance-Lead"}, "committer": {"login": "Finance-Lead"}},
+            {"author": {"login": "someone"}, "committer": {"login": "ops"}},
+        ]
+    }
+    found = outputs(
+        tmp_path,
+        [review("finance-lead", "APPROVED"), review("ops", "APPROVED"), review("cfo", "APPROVED")],
+        commits=commits,
+    )
+    assert found["approved-by"] == "cfo"
+
+
+def test_past_githubs_250_commits_no_approval_counts(tmp_path: Path) -> None:
+    many = {"7": [{"author": {"login": "author"}, "committer": None}] * 250}
+    found = outputs(tmp_path, [review("finance-lead", "APPROVED")], commits=many)
+    assert found["approved-by"] == ""

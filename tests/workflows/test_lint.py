@@ -221,8 +221,11 @@ def test_the_drift_workflow_adopts_with_the_token_and_never_the_key() -> None:
     assert 'reconciler adopt "$FILE" --plan reconciler-drift.json' in adopt["run"]
     assert "GH_TOKEN" not in adopt.get("env", {})
     pull = steps["Open or update the adoption pull request"]
-    assert pull["env"]["GH_TOKEN"] == "${{ github.token }}"
-    assert not any("secrets." in str(v) for v in pull["env"].values())
+    # A GitHub App's token when given (its push starts the plan workflow), else the job's.
+    assert pull["env"]["GH_TOKEN"] == "${{ secrets.pull-request-token || github.token }}"
+    others = [str(v) for k, v in pull["env"].items() if k != "GH_TOKEN"]
+    assert not any("secrets." in v for v in others)
+    assert "api-key" not in str(pull)
     assert "AUTH" not in pull["env"]  # nor does it sign in to the API
     for step in (adopt, pull):
         assert step["if"] == "steps.plan.outputs.drift == 'true' && inputs.adopt"
