@@ -127,6 +127,10 @@ class LiveState:
     context: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # The id of the organization the key belongs to, when the API says.
     organization: str | None = None
+    # Where ``align`` moved a resource from: its address under the file's names (a
+    # workspace renamed by its pinned id, and what is kept under it) to the one live
+    # state has now. A policy sees both, so a rename cannot dodge a rule.
+    moved: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,10 @@ class ResourceChange:
     # The API's own word for the action where it says more (``VERBS``): an invite sends
     # an email, which "create" hides from a reviewer.
     verb: str | None = None
+    # Who the resource is live: its id there, and the address live state names it by
+    # when this plan renames it (a workspace, and what is kept under it).
+    live_id: str | None = None
+    live_address: str | None = None
 
     def data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -174,6 +182,10 @@ class ResourceChange:
             data["requires"] = list(self.requires)
         if self.verb:
             data["verb"] = self.verb
+        if self.live_id:
+            data["live_id"] = self.live_id
+        if self.live_address:
+            data["live_address"] = self.live_address
         return data
 
     @property
@@ -206,6 +218,7 @@ class PlannedHold:
     ends_at: str  # the first moment it no longer holds, ISO 8601 in UTC
     ended: bool
     edit: str | None = None
+    field: str | None = None  # the resource's field it holds (None: a grant)
 
     @property
     def effect(self) -> str:
@@ -226,6 +239,8 @@ class PlannedHold:
         }
         if self.edit is not None:
             data["edit"] = self.edit
+        if self.field is not None:
+            data["field"] = self.field
         return data
 
     def same_hold(self, other: PlannedHold) -> bool:

@@ -220,7 +220,7 @@ def build(
     except ConfigError as exc:  # a provider's own rule: name the file it is about
         raise ConfigError([replace(p, file=source) for p in exc.problems]) from exc
     api = data.get("api") or {}
-    named = holding.named(held, chosen.path_of, list(found), _address_at(chosen))
+    named = holding.named(held, chosen.path_of, found, _address_at(chosen))
     return DesiredState(
         source=source,
         digest=digest,

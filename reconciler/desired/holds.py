@@ -206,12 +206,16 @@ def _with(data: Any, path: tuple[str, ...], value: Any) -> Any:
 
 
 def named(
-    holds: tuple[Hold, ...], path_of: Any, addresses: list[str], address_at: Any
+    holds: tuple[Hold, ...],
+    path_of: Any,
+    resources: Mapping[str, Mapping[str, Any]],
+    address_at: Any,
 ) -> tuple[Hold, ...]:
     """Each hold with the address and field it holds: the resource whose path in the
-    file starts its path. ``address_at`` names an expired grant's resource, which is no
-    longer among ``addresses``."""
-    paths = {tuple(path_of(a)): a for a in addresses}
+    file starts its path, and the field under it (a resource the file writes as one
+    value, a spend limit's amount, holds its only field). ``address_at`` names an
+    expired grant's resource, which is no longer among ``resources``."""
+    paths = {tuple(path_of(a)): a for a in resources}
     found = []
     for hold in holds:
         if hold.grant:  # the entry itself, never the resource it stands in
@@ -223,6 +227,8 @@ def named(
             address = paths.get(hold.path[:size])
             if address is not None:
                 field = hold.path[size] if size < len(hold.path) else None
+                if field is None and len(resources[address]) == 1:
+                    (field,) = resources[address]
                 found.append(replace(hold, address=address, field=field))
                 break
     return tuple(found)

@@ -168,6 +168,8 @@ def _resources(items: Any) -> tuple[ResourceChange, ...]:
             changes={str(n): FieldChange(c["before"], c["after"]) for n, c in r["changes"].items()},
             requires=tuple(str(a) for a in r.get("requires", [])),
             verb=_verb(r.get("verb"), Action(r["action"])),
+            live_id=_text_or_none(r.get("live_id")),
+            live_address=_text_or_none(r.get("live_address")),
         )
         for r in items
     )
@@ -195,6 +197,9 @@ def _holds(items: Any) -> tuple[PlannedHold, ...]:
             raise ValueError("a hold's place and end are text, and ended is true or false")
         if edit is not None and edit not in HOLD_EDITS:
             raise ValueError(f"a hold's edit is one of {', '.join(HOLD_EDITS)}")
+        field = item.get("field")
+        if field is not None and not isinstance(field, str):
+            raise ValueError("a hold's field is text")
         found.append(
             PlannedHold(
                 path=texts[0],
@@ -206,9 +211,16 @@ def _holds(items: Any) -> tuple[PlannedHold, ...]:
                 ends_at=texts[3],
                 ended=ended,
                 edit=edit,
+                field=field,
             )
         )
     return tuple(found)
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError("a live id or address is text")
 
 
 def _etag(value: Any) -> str | None:

@@ -62,7 +62,7 @@ def make_plan(
     def kept(address: str) -> bool:
         return (not targets or address in chosen) and (only is None or address in only)
 
-    changes = tuple(c for c in proposal.changes if kept(c.address))
+    changes = tuple(_identified(c, live) for c in proposal.changes if kept(c.address))
     # A grant whose hold ended is a removal like any other: the guards count it, or a
     # file could remove most of an organization on a date by holding what is live.
     warnings, guards = provider.review(changes, live)
@@ -85,6 +85,17 @@ def make_plan(
         about=_about(proposal.about, desired.holds, {c.address: c for c in changes}),
         made_at=_instant(as_of),
         holds=tuple(planned(h) for h in desired.holds if not targets or h.address in chosen),
+    )
+
+
+def _identified(change: ResourceChange, live: LiveState) -> ResourceChange:
+    """The change with who its resource is live: its id, and its address there when
+    this plan renames it (what a policy's rule may be written against)."""
+    resource = live.resources.get(change.address)
+    return replace(
+        change,
+        live_id=resource.id if resource is not None else None,
+        live_address=live.moved.get(change.address),
     )
 
 
@@ -115,6 +126,7 @@ def planned(hold: Hold, edit: str | None = None) -> PlannedHold:
         ends_at=_instant(hold.until),
         ended=hold.expired,
         edit=edit,
+        field=None if hold.grant else hold.field,
     )
 
 

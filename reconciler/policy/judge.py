@@ -1,10 +1,14 @@
 """A policy's rules on a plan: each rule's condition evaluated for each change, with
-``change`` (``address``, ``action`` as the plan names it, ``resource``: its kind,
-``before`` and ``after``: the changed fields, a field absent on a side absent from
-its map) and ``plan`` (``changes``: all of them, ``holds``, ``file``, ``api``: the
-host, ``provider``, ``made_at``) in scope; then who waived what. Each hold of the file
-still to end is also judged, as a change to come (``action == "hold"``, with its
-``ends_at``, ``then``, ``path`` and ``grant``).
+``change`` (``address``; ``action``: create, update, replace, delete or archive;
+``verb``: the plan's word for it, ``invite`` for a user's create; ``resource``: its
+kind; ``name``: the entry's own key, an email or a name; ``id`` and
+``live_address``: who it is live, so a rename by id cannot dodge a rule on an
+address; ``before`` and ``after``: the changed fields, a field absent on a side
+absent from its map) and ``plan`` (``changes``: all of them, ``holds``, ``file``,
+``api``: the host, ``provider``, ``made_at``) in scope; then who waived what. Each
+hold of the file still to end is also judged, as a change to come (``action ==
+"hold"``) in the shape of the change its end makes, with its ``ends_at``, ``then``,
+``path`` and ``grant``.
 
 A condition that cannot be evaluated (a field it reads is absent, a value of another
 type) is one sentence naming the rule and the change, and counts as a match of a
@@ -39,6 +43,7 @@ MOST_ADDRESSES = 10  # a refused rule's addresses named
 WHY_CHARS = 200  # of CEL's sentence about an evaluation error
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _KIND = re.compile(r"[^\[.]*")
+_QUOTED = re.compile(r'\["((?:[^"\\]|\\.)*)"\]')
 _TEAM = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
@@ -53,7 +58,11 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
     return {
         "address": change.address,
         "action": str(change.action),
+        "verb": change.says,
         "resource": _kind(change.address),
+        "name": _name(change.address),
+        "id": change.live_id or "",
+        "live_address": change.live_address or change.address,
         "before": before,
         "after": after,
     }
@@ -67,15 +76,38 @@ def _kind(address: str) -> str:
     return _KIND.match(address)[0]  # type: ignore[index]  # matches every text
 
 
+def _name(address: str) -> str:
+    """The entry's own key, the last of its address: ``ben@example.com`` of
+    ``user["ben@example.com"]`` and of ``member["Research"]["ben@example.com"]``,
+    ``proj_1`` of ``project.proj_1``, ``""`` of ``company``."""
+    quoted = _QUOTED.findall(address)
+    if quoted:
+        last: str = json.loads(f'"{quoted[-1]}"')
+        return last
+    return address.partition(".")[2]
+
+
 def hold_map(hold: PlannedHold) -> dict[str, Any]:
     """A hold of the file as a condition sees it: a change to come (``action``
-    ``hold``), with when it ends (``ends_at``, a timestamp's text) and what then."""
+    ``hold``) in the shape of the change it becomes when it ends, so a rule on
+    ``change.after`` sees its ``then`` now (a held value: ``before`` the held value,
+    ``after`` what follows; a grant: ``before`` its role, ``after`` empty, as a
+    removal), with when it ends (``ends_at``, a timestamp's text) and what then."""
+    if hold.grant:
+        before, after = {"role": hold.value}, {}
+    else:
+        field = hold.field or "value"
+        before, after = {field: hold.value}, {field: hold.then}
     return {
         "address": hold.address,
         "action": "hold",
+        "verb": "hold",
         "resource": _kind(hold.address),
-        "before": {},
-        "after": {"value": hold.value},
+        "name": _name(hold.address),
+        "id": "",
+        "live_address": hold.address,
+        "before": before,
+        "after": after,
         "path": hold.path,
         "ends_at": hold.ends_at,
         "then": hold.then,

@@ -28,6 +28,7 @@ from cel_expr_python import cel
 from reconciler.core.errors import ConfigError, Problem
 from reconciler.core.escape import visible
 from reconciler.core.files import read_input
+from reconciler.core.model import VERBS
 from reconciler.core.validators import validator_for
 from reconciler.desired.document import strict_data
 
@@ -115,6 +116,32 @@ def load(path: Path) -> Policy:
     )
 
 
+_ACTIONS = ("create", "update", "replace", "delete", "archive", "hold")
+_WORDS = {"action": _ACTIONS, "verb": (*_ACTIONS, *VERBS)}
+_COMPARED = re.compile(
+    r"""change\.(action|verb)\s*(?:==|!=)\s*(["'])([^"']*)\2"""
+    r"""|(["'])([^"']*)\4\s*(?:==|!=)\s*change\.(action|verb)"""
+)
+_LISTED = re.compile(r"""change\.(action|verb)\s+in\s*\[([^\]]*)\]""")
+
+
+def _never(source: str) -> str | None:
+    """Why a condition compares ``change.action`` (or ``verb``) with a word it never
+    is, which would silently match nothing: ``action == "invite"`` (an invite is a
+    create, whose ``verb`` is ``invite``)."""
+    found = [(m[1] or m[6], m[3] if m[1] else m[5]) for m in _COMPARED.finditer(source)]
+    for listed in _LISTED.finditer(source):
+        found += [(listed[1], w) for w in re.findall(r"""["']([^"']*)["']""", listed[2])]
+    for name, word in found:
+        if word not in _WORDS[name]:
+            hint = f"; the plan's word for it is change.verb == {word!r}" if word in VERBS else ""
+            return (
+                f"change.{name} is never {visible(word)!r} (it is one of "
+                f"{', '.join(_WORDS[name])}){hint}, so this comparison never holds"
+            )
+    return None
+
+
 def _compiled(
     source: str,
     text: str,
@@ -129,6 +156,10 @@ def _compiled(
     except RuntimeError as exc:
         line, column, said = _located(str(exc), text, where)
         problems.append(Problem(name, line, column, f"rules.{index}.when", f"CEL: {said}"))
+        return None
+    never = _never(source)
+    if never is not None:
+        problems.append(Problem(name, *where, f"rules.{index}.when", never))
         return None
     returned = expression.return_type()
     if returned not in (cel.Type.BOOL, cel.Type.DYN):

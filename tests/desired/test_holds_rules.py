@@ -196,11 +196,19 @@ def test_a_hold_belongs_to_the_resource_its_path_starts_with() -> None:
         "company": ("company",),
         "project.p1": ("projects", "p1"),
         "user.a@example.com": ("users", "a@example.com"),
+        "spend_limit.monthly": ("spend_limits", "monthly"),
     }
+    fields: dict[str, dict[str, Any]] = {
+        "company": {"usage_limit": 5, "billing_email": "a@example.com"},
+        "project.p1": {"name": "a", "archived": False},
+        "user.a@example.com": {"role": "user"},
+        "spend_limit.monthly": {"amount": 5},  # written as one value: it holds the amount
+    }
+    found += (Hold(("spend_limits", "monthly"), NOV_30_END, "x", 5, then=1),)
     named = holds.named(
         found,
         lambda address: paths[address],
-        list(paths),
+        fields,
         lambda path, role: f"user.{path[-1]}" if role == "user" else None,
     )
     assert [(h.address, h.field) for h in named] == [
@@ -208,6 +216,7 @@ def test_a_hold_belongs_to_the_resource_its_path_starts_with() -> None:
         ("project.p1", None),
         ("user.a@example.com", None),
         ("user.gone@example.com", None),
+        ("spend_limit.monthly", "amount"),
     ]
 
 

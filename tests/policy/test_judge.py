@@ -4,6 +4,7 @@ through a team; logins without case), and why apply stops."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -149,7 +150,10 @@ def scoped(**api: str) -> Plan:
     return Plan(
         resources=(
             change("project.proj_1", Action.UPDATE, name=("a", "b")),
-            change('user["a.b@example.com"]', Action.CREATE, role=(None, "user")),
+            replace(
+                change('user["a.b@example.com"]', Action.CREATE, role=(None, "user")),
+                verb="invite",
+            ),
             change("project.proj_2", Action.DELETE, name=("gone", None)),
         ),
         holds=(
@@ -162,6 +166,7 @@ def scoped(**api: str) -> Plan:
                 "2027-01-01",
                 "2027-01-01T00:00:00Z",
                 False,
+                field="usage_limit",
             ),
             PlannedHold(
                 "users.x",
@@ -195,12 +200,22 @@ def scoped(**api: str) -> Plan:
             ('user["a.b@example.com"]',),
         ),
         (
+            'change.verb == "invite" && change.name == "a.b@example.com" && change.id == ""',
+            ('user["a.b@example.com"]',),
+        ),
+        (
+            'change.verb == "update" && change.name == "proj_1" && '
+            "change.live_address == change.address",
+            ("project.proj_1",),
+        ),
+        (
             'change.action == "delete" && change.before == {"name": "gone"} && change.after == {}',
             ("project.proj_2",),
         ),
         (
-            'change.action == "hold" && change.resource == "company" && change.before == {} '
-            '&& change.after == {"value": 5} && change.path == "company.usage_limit" && '
+            'change.action == "hold" && change.resource == "company" && '
+            'change.before == {"usage_limit": 5} && change.after == {"usage_limit": 1} && '
+            'change.path == "company.usage_limit" && change.verb == "hold" && '
             'change.then == 1 && !change.grant && change.ends_at == "2027-01-01T00:00:00Z"',
             ("company",),
         ),

@@ -71,7 +71,8 @@ class Repository:
     def checkout(self, into: Path) -> Path:
         """The default branch as actions/checkout leaves it: one commit deep, with
         reconciler's source beside it."""
-        git(into.parent, "clone", "-q", "--depth", "1", "-b", "main", self.remote.as_uri(), str(into))
+        source = self.remote.as_uri()
+        git(into.parent, "clone", "-q", "--depth", "1", "-b", "main", source, str(into))
         (into / ".reconciler-source").symlink_to(ROOT)
         return into
 
@@ -180,7 +181,9 @@ def test_at_night_an_ended_hold_that_needs_an_owner_stays_drift(
     its apply by the default branch's policy with no approvals, so nothing is written
     and the job reports drift; with the owner's rule gone, it applies."""
     repo = Repository(tmp_path)
-    held = "version: 1\ncompany:\n  usage_limit: {value: 1000000, until: 2020-01-31, then: 5000000}\n"
+    held = (
+        "version: 1\ncompany:\n  usage_limit: {value: 1000000, until: 2020-01-31, then: 5000000}\n"
+    )
     head = repo.commit("hold", policy__yaml=POLICY, org__yaml=held)
     checkout = repo.checkout(tmp_path / "checkout")
     found = run_step(

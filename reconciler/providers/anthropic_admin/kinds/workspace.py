@@ -5,6 +5,7 @@ the Default workspace, renames that move its members and limits)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.core.edits import Put
@@ -199,13 +200,14 @@ def aligned(
     }
     if not renames:
         return live
-    moved = {}
+    moved, was = {}, {}
     for address, resource in live.resources.items():
         kind, names = addresses.parse(address)
         if (kind == SPEC.name or kind in following) and names[0] in renames:
-            address = addresses.make(kind, renames[names[0]], *names[1:])
+            now = addresses.make(kind, renames[names[0]], *names[1:])
+            was[now], address = address, now
         moved[address] = resource
-    return LiveState(moved, live.context, live.organization)
+    return LiveState(moved, live.context, live.organization, MappingProxyType(was))
 
 
 def present(
