@@ -15,10 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 import yaml
 
-from tests.support.sandbox import ORG_ADMIN_KEY, RULE_ID, SandboxProcess, run_installed
+from tests.support.sandbox import (
+    ORG_ADMIN_KEY,
+    ORGANIZATION_ID,
+    RULE_ID,
+    SandboxProcess,
+    run_installed,
+)
 
 pytestmark = pytest.mark.e2e
 SEED = Path("reconciler/examples/sandbox-seed.yaml")
@@ -334,3 +341,59 @@ def test_a_webhook_whose_answer_is_lost_is_created_once_and_said_so(
     assert "Traceback" not in lost.output
     assert [h.name for h in keyed(sandbox).webhooks.list()] == ["ops"]  # never created twice
     assert not secrets.exists()
+
+
+def test_a_condition_that_admits_every_job_is_warned_of_and_the_sandbox_takes_it(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """The SDK says a condition need only reference an identity claim, so the API (and
+    the sandbox) accepts ``claims.repository_id == "…" || true``: the review is
+    reconciler's. The plan names the hole (a job of another owner is admitted), then
+    the apply creates the rule, and a token of attacker/evil is exchanged under it."""
+    env = sandbox.federated(sandbox.identity_token())
+    org = exported(sandbox, env, tmp_path)
+    data = yaml.safe_load(org.read_text())
+    data["service_accounts"]["app-deploy"] = {"organization_role": "developer"}
+    data["federation"]["rules"]["app-main"] = {
+        "issuer": "github-actions",
+        "service_account": "app-deploy",
+        "oauth_scope": "workspace:developer",
+        "match": {"condition": 'claims.repository_id == "401363720" || true'},
+        "token_lifetime_seconds": 900,
+        "workspaces": "all",
+    }
+    org.write_text(yaml.safe_dump(data))
+    plan = run_installed("plan", str(org), env=env)
+    assert plan.exit_code == 0, plan.output
+    assert (
+        'federation_rule["app-main"] is on GitHub Actions\'s shared issuer and admits a job '
+        "of another owner (tried: attacker/evil" in plan.stdout
+    )
+    applied = run_installed("apply", str(org), "--auto-approve", env=env)
+    assert applied.exit_code == 0, applied.output
+    betas = {"anthropic-beta": "oauth-2025-04-20,oidc-federation-2026-04-01"}
+
+    def exchange(assertion: str, **grant: str) -> httpx.Response:
+        body = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": assertion,
+            "organization_id": ORGANIZATION_ID,
+            **grant,
+        }
+        return httpx.post(f"{sandbox.url}/v1/oauth/token", json=body, headers=betas)
+
+    ours = exchange(sandbox.identity_token(), federation_rule_id=RULE_ID)
+    rules = httpx.get(
+        f"{sandbox.url}/v1/organizations/federation_rules",
+        headers={**betas, "authorization": f"Bearer {ours.json()['access_token']}"},
+    ).json()["data"]
+    created = next(r["id"] for r in rules if r["name"] == "app-main")
+    evil = sandbox.identity_token(
+        repository="attacker/evil",
+        repository_id="90000001",
+        repository_owner="attacker",
+        repository_owner_id="90000002",
+        sub="repo:attacker/evil:ref:refs/heads/main",
+    )
+    exchanged = exchange(evil, federation_rule_id=created)
+    assert exchanged.status_code == 200, exchanged.text  # what the warning said

@@ -498,7 +498,11 @@ def test_expiry_is_said_in_utc_whatever_the_local_zone(monkeypatch: pytest.Monke
         ),
         ({"subject_prefix": "repo:o/r:*", "claims": {"repository_id": "1"}}, None),
         ({"claims": {"repository": "o/r", "repository_owner_id": "2"}}, None),
-        ({"subject_prefix": "repo:o/r:*", "condition": "claims.repository_id == '1'"}, None),
+        # A condition is no structural pin: `... || true` names the id and admits all.
+        (
+            {"subject_prefix": "repo:o/r:*", "condition": "claims.repository_id == '1'"},
+            "sub prefix 'repo:o/r:*'",
+        ),
         ({"claims": {"job_workflow_ref": "x"}}, None),  # no repository check to speak of
     ],
 )

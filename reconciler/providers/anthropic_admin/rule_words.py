@@ -97,10 +97,15 @@ def _duration(seconds: Any) -> str:
 
 def warnings(address: str, fields: Mapping[str, Any], issuer_url: str | None) -> list[str]:
     """What a reviewer must see about a rule: names rather than ids, a shared issuer
-    without a tenant pin, and a grant of ``org:admin``."""
+    whose tenant it does not pin, pinning that rests on its CEL condition, no pin of a
+    branch, event or workflow, and a grant of ``org:admin``.
+
+    A condition is judged by what it admits, not by the claims it names: the rule is
+    tried, condition and all, on a token of another owner's job and on one of another
+    branch and workflow of the repository it pins (the API takes any condition that
+    references an identity claim, ``claims.repository_id == "1" || true`` too)."""
     match: Mapping[str, Any] = fields.get("match") or {}
     claims: Mapping[str, Any] = match.get("claims") or {}
-    condition = str(match.get("condition") or "")
     said = []
     names = names_only(match)
     if names:
@@ -110,22 +115,83 @@ def warnings(address: str, fields: Mapping[str, Any], issuer_url: str | None) ->
             "repository_id and repository_owner_id in its claims"
         )
     shared = SHARED_ISSUERS.get(str(issuer_url or "").rstrip("/"))
-    prefix = str(match.get("subject_prefix") or "")
-    if shared and not (
-        any(c in claims for c in shared[1])
-        or _pins_owner(prefix)
-        or any(f"claims.{c}" in condition for c in shared[1])
-    ):
+    if shared and admits(fields, issuer_url, foreign_job(fields, issuer_url, shared[1])) is None:
         said.append(
-            f"{address} is on {shared[0]}'s shared issuer and does not pin the tenant (one of "
-            f"{', '.join(shared[1])}): any {shared[0]} user could match it"
+            f"{address} is on {shared[0]}'s shared issuer and admits a job of another owner "
+            f"(tried: {_FOREIGN_REPOSITORY}, its match and condition included): it does not "
+            f"pin the tenant (one of {', '.join(shared[1])}), so any {shared[0]} user could "
+            "match it"
         )
+    elif shared and match.get("condition") and not any(c in claims for c in shared[1]):
+        pins = " and ".join(IDS) if shared[0] == "GitHub Actions" else shared[1][0]
+        said.append(
+            f"{address} pins its tenant only in its CEL condition, which a later edit can "
+            f"loosen without a reviewer seeing it: pin {pins} in its claims too"
+        )
+    if shared and shared[0] == "GitHub Actions" and any(n in claims for n in (*NAMES, *IDS)):
+        other = unreviewed_job(fields, issuer_url)
+        if admits(fields, issuer_url, other) is None:
+            said.append(
+                f"{address} admits any branch, event and workflow of its repository (tried: "
+                f"{other['ref']} on a {other['event_name']} event): pin ref, environment, "
+                "event_name or job_workflow_ref in its claims"
+            )
     if "org:admin" in str(fields.get("oauth_scope", "")).split():
         said.append(
             f"{address} grants org:admin: whoever it admits administers the whole "
             "organization (its members, keys, limits and these rules)"
         )
     return said
+
+
+_FOREIGN_REPOSITORY = "attacker/evil"
+_UNREVIEWED_REF = "refs/heads/unreviewed"
+
+
+def _probe(fields: Mapping[str, Any], issuer_url: str | None) -> dict[str, Any]:
+    """A token the rule's own claims and audience let through, before one thing of it
+    is changed: what it pins, with GitHub's usual claims around it."""
+    match: Mapping[str, Any] = fields.get("match") or {}
+    return {
+        "iss": issuer_url,
+        "aud": match.get("audience") or DEFAULT_AUDIENCE,
+        "ref": "refs/heads/main",
+        "ref_type": "branch",
+        "event_name": "push",
+        "actor": "someone",
+        "runner_environment": "github-hosted",
+        **(match.get("claims") or {}),
+    }
+
+
+def foreign_job(
+    fields: Mapping[str, Any], issuer_url: str | None, tenant: tuple[str, ...]
+) -> dict[str, Any]:
+    """A token of another owner's job: every claim that says whose it is, foreign."""
+    token = _probe(fields, issuer_url)
+    for claim in tenant:
+        token[claim] = "90000001" if claim.endswith("_id") else _FOREIGN_REPOSITORY
+    token["repository_owner"] = _FOREIGN_REPOSITORY.split("/")[0]
+    token["sub"] = f"repo:{_FOREIGN_REPOSITORY}:ref:{token['ref']}"
+    for claim in _WORKFLOW:
+        token[claim] = f"{_FOREIGN_REPOSITORY}/.github/workflows/ci.yml@{token['ref']}"
+    return token
+
+
+def unreviewed_job(fields: Mapping[str, Any], issuer_url: str | None) -> dict[str, Any]:
+    """A token of the rule's own repository, from an unreviewed branch's pull request
+    running a workflow of its own, in no environment."""
+    token = _probe(fields, issuer_url)
+    token.pop("environment", None)
+    repository = token.get("repository", "the-repository")
+    token.update(
+        ref=_UNREVIEWED_REF,
+        event_name="pull_request",
+        sub=f"repo:{repository}:pull_request",
+        job_workflow_ref=f"{repository}/.github/workflows/unreviewed.yml@{_UNREVIEWED_REF}",
+        workflow_ref=f"{repository}/.github/workflows/unreviewed.yml@{_UNREVIEWED_REF}",
+    )
+    return token
 
 
 def _pins_owner(prefix: str) -> bool:
@@ -136,10 +202,10 @@ def _pins_owner(prefix: str) -> bool:
 
 
 def names_only(match: Mapping[str, Any]) -> str | None:
-    """What of ``match`` checks a repository by name when nothing checks it by id; None
-    when an id is pinned (or a condition may check one)."""
+    """What of ``match`` checks a repository by name when its claims pin no id (a
+    condition that names an id does not count: what it admits is tried apart)."""
     claims: Mapping[str, Any] = match.get("claims") or {}
-    if any(n in claims for n in IDS) or "repository_id" in str(match.get("condition") or ""):
+    if any(n in claims for n in IDS):
         return None
     prefix = str(match.get("subject_prefix") or "")
     checked = [f"sub prefix {prefix!r}"] if prefix.startswith("repo:") else []

@@ -43,9 +43,53 @@ def test_names_without_ids_an_unpinned_shared_issuer_and_org_admin_warn() -> Non
     assert [w for w in warnings('federation_rule["r"]', loose, GITHUB) if "shared issuer" in w]
     pinned = {
         **loose,
-        "match": {"claims": {"repository_id": "1", "repository_owner_id": "2"}},
+        "match": {"claims": {"repository_id": "1", "repository_owner_id": "2", "ref": "x"}},
     }
     assert warnings('federation_rule["r"]', pinned, GITHUB) == []
+
+
+IDS = {"repository_id": "1", "repository_owner_id": "2"}
+
+
+def test_a_condition_is_judged_by_what_it_admits_not_by_the_claims_it_names() -> None:
+    """A condition that names the ids but admits everyone (``|| true``, ``|| owner !=
+    ours``) admits another owner's job: warned. One that pins them for real still
+    gets its own warning: the pin rests on CEL a later edit can loosen unseen."""
+    for condition in (
+        'claims.repository_id == "1" || true',
+        'claims.repository_id == "1" || claims.repository_owner_id != "2"',
+    ):
+        rule = {**RULE, "match": {"condition": condition, "claims": {"ref": "refs/heads/main"}}}
+        said = warnings('federation_rule["r"]', rule, GITHUB)
+        assert any("admits a job of another owner (tried: attacker/evil" in w for w in said)
+    strict = {
+        **RULE,
+        "match": {
+            "condition": 'claims.repository_id == "1" && claims.repository_owner_id == "2"',
+            "claims": {"ref": "refs/heads/main"},
+        },
+    }
+    said = warnings('federation_rule["r"]', strict, GITHUB)
+    assert not any("another owner" in w for w in said)
+    assert any("pins its tenant only in its CEL condition" in w for w in said)
+
+
+def test_a_rule_pinning_no_branch_event_or_workflow_is_warned_of() -> None:
+    def said(match: dict[str, Any]) -> list[str]:
+        rule = {**RULE, "oauth_scope": "workspace:developer", "match": match}
+        return [w for w in warnings('federation_rule["r"]', rule, GITHUB) if "any branch" in w]
+
+    assert said({"claims": IDS})
+    assert said({"claims": IDS, "condition": 'claims.actor != "eve"'})
+    for pin in (
+        {"ref": "refs/heads/main"},
+        {"environment": "prod"},
+        {"event_name": "push"},
+        {"job_workflow_ref": "o/r/.github/workflows/ci.yml@refs/heads/main"},
+    ):
+        assert said({"claims": {**IDS, **pin}}) == [], pin
+    assert said({"claims": IDS, "condition": 'claims.ref == "refs/heads/main"'}) == []
+    assert said({"claims": IDS, "subject_prefix": "repo:o/r:environment:prod"}) == []
 
 
 def test_claims_are_checked_in_the_exchanges_order_and_the_condition_last() -> None:
