@@ -2,7 +2,10 @@
 digest and never the key, read back, matched to the file it must come from,
 rendered again; the signed undo plan ``apply --undo-out`` writes as it goes; and
 apply reports read back for ``show``. A saved plan is only ever a claim: what
-apply may write is derived again from the file and live state (``operations``)."""
+apply may write is derived again from the file and live state (``operations``).
+
+Over 400 lines and one job: a saved plan's and report's form, written and read back
+with every check of what they may claim, in one place so no check is made twice."""
 
 from __future__ import annotations
 

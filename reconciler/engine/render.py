@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -28,6 +28,7 @@ from reconciler.core.model import (
     Plan,
     PlannedHold,
     ResourceChange,
+    kind_of,
     sections_data,
 )
 from reconciler.desired import yamltext
@@ -285,12 +286,22 @@ def holds_markdown(held: tuple[PlannedHold, ...]) -> list[str]:
     return [*lines, ""]
 
 
-# (text, whether it is one resource): the units a cut plan is made of.
-_Block = tuple[str, bool]
+class _Block(NamedTuple):
+    """A unit a cut plan is made of: a heading (no ``kind``) or one resource, whose
+    kind a cut note names; a resource with a security meaning is never cut."""
+
+    text: str
+    kind: str = ""
+    security: bool = False
 
 
-def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
+def _resource_blocks(
+    plan: Plan, *, level: int, security: frozenset[str] = frozenset()
+) -> list[_Block]:
+    """Each resource's block; ``security`` (the addresses whose change has a security
+    meaning) marks those no cut may drop."""
     collapse = len(plan.resources) > COLLAPSE_OVER
+    security |= {note.address for note in plan.security}
     blocks = []
     for resource in plan.resources:
         heading = _heading(resource, count_fields=True)
@@ -312,33 +323,49 @@ def _resource_blocks(plan: Plan, *, level: int) -> list[_Block]:
             ]
         else:
             lines = [f"{'#' * level} `{markdown_code(heading)}`", "", *table, ""]
-        blocks.append(("\n".join(lines), True))
+        blocks.append(
+            _Block("\n".join(lines), kind_of(resource.address), resource.address in security)
+        )
     return blocks
 
 
 def _fit(
     head: str, blocks: list[_Block], max_chars: int | None, full_plan: str = FULL_PLAN_LOCAL
 ) -> str:
-    whole = "\n".join([head, *(text for text, _ in blocks)]).rstrip() + "\n"
+    """``head`` and the blocks, whole when they fit in ``max_chars``; otherwise the
+    resources that fit in the plan's order, every security resource among them however
+    long (a comment may then pass ``max_chars``: no cut hides what a reviewer must
+    weigh), and a note of how many were cut, of which kinds."""
+    whole = "\n".join([head, *(b.text for b in blocks)]).rstrip() + "\n"
     if max_chars is None or len(whole) <= max_chars:
         return whole
-    total = sum(1 for _, is_resource in blocks if is_resource)
+    resources = [b for b in blocks if b.kind]
     note = (
-        "\n> [!NOTE]\n> **This plan was cut to fit:** {shown} of {total} resources are shown. "
-        + full_plan
-        + "\n"
+        "\n> [!NOTE]\n> **This plan was cut to fit:** {shown} of {total} resources are shown"
+        "{cut}. " + full_plan + "\n"
     )
-    budget = max_chars - len(note.format(shown=total, total=total)) - len(head) - 1
+    kinds = sorted({b.kind for b in resources})
+    longest_cut = " (cut: " + ", ".join(f"{len(resources)} {markdown_text(k)}" for k in kinds) + ")"
+    budget = max_chars - len(note.format(shown=0, total=0, cut=longest_cut)) - len(head) - 1
+    budget -= sum(len(b.text) + 1 for b in blocks if b.security)
     kept: list[str] = []
-    shown = 0
-    for text, is_resource in blocks:
-        if len(text) + 1 > budget:
-            break
-        budget -= len(text) + 1
-        kept.append(text)
-        shown += is_resource
+    cut: dict[str, int] = {}
+    full = False
+    for block in blocks:
+        fits = not full and len(block.text) + 1 <= budget
+        if block.security or fits:
+            kept.append(block.text)
+            budget -= 0 if block.security else len(block.text) + 1
+        else:
+            full = True
+            if block.kind:
+                cut[block.kind] = cut.get(block.kind, 0) + 1
+    said = ", ".join(f"{n} {markdown_text(k)}" for k, n in sorted(cut.items()))
     body = "\n".join([head, *kept]).rstrip() + "\n"
-    return body + note.format(shown=shown, total=total)
+    shown = len(resources) - sum(cut.values())
+    return body + note.format(
+        shown=shown, total=len(resources), cut=f" (cut: {said})" if said else ""
+    )
 
 
 # -- apply reports -------------------------------------------------------------------------
@@ -464,15 +491,16 @@ def sections_markdown(
     if whole.policy is not None:
         head += policy_markdown(whole.policy)
     blocks: list[_Block] = []
+    secure = frozenset(note.address for note in whole.security)
     for heading, part in ((CHANGE_HEADING, change), (DRIFT_HEADING, drift)):
         if part.is_empty and not part.holds:
-            blocks.append((f"#### {heading}\n\nNone.\n", False))
+            blocks.append(_Block(f"#### {heading}\n\nNone.\n"))
             continue
         quiet = replace(
             part, warnings=(), alerts=(), edit_alerts=(), api={}, guards=(), policy=None
         )
-        blocks.append((f"#### {heading}\n\n" + "\n".join(_plan_head(quiet)), False))
-        blocks += _resource_blocks(part, level=5)
+        blocks.append(_Block(f"#### {heading}\n\n" + "\n".join(_plan_head(quiet))))
+        blocks += _resource_blocks(part, level=5, security=secure)
     return _fit("\n".join(head).rstrip() + "\n", blocks, max_chars, full_plan)
 
 

@@ -34,7 +34,7 @@ from cel_expr_python import cel
 from reconciler.core.errors import ConfigError, Problem
 from reconciler.core.escape import visible
 from reconciler.core.files import read_input
-from reconciler.core.model import Action, Plan, PlannedHold, ResourceChange
+from reconciler.core.model import Action, Plan, PlannedHold, ResourceChange, kind_of
 from reconciler.core.verdict import RuleMatch, Verdict
 from reconciler.policy.rules import Policy, Rule
 
@@ -42,7 +42,6 @@ MOST_ERRORS = 5  # a rule's evaluation errors shown; the count says the rest
 MOST_ADDRESSES = 10  # a refused rule's addresses named
 WHY_CHARS = 200  # of CEL's sentence about an evaluation error
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-_KIND = re.compile(r"[^\[.]*")
 _QUOTED = re.compile(r'\["((?:[^"\\]|\\.)*)"\]')
 _TEAM = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
@@ -59,7 +58,7 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
         "address": change.address,
         "action": str(change.action),
         "verb": change.says,
-        "resource": _kind(change.address),
+        "resource": kind_of(change.address),
         "name": _name(change.address),
         "id": change.live_id or "",
         "live_address": change.live_address or change.address,
@@ -69,11 +68,6 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
 
 
 POLICY_FILE_RULE = "policy-file"
-
-
-def _kind(address: str) -> str:
-    """``project`` of ``project.proj_1``, ``user`` of ``user["a.b@example.com"]``."""
-    return _KIND.match(address)[0]  # type: ignore[index]  # matches every text
 
 
 def _name(address: str) -> str:
@@ -102,7 +96,7 @@ def hold_map(hold: PlannedHold) -> dict[str, Any]:
         "address": hold.address,
         "action": "hold",
         "verb": "hold",
-        "resource": _kind(hold.address),
+        "resource": kind_of(hold.address),
         "name": _name(hold.address),
         "id": "",
         "live_address": hold.address,

@@ -125,8 +125,21 @@ def notes(
                 live = f"{address}: set live so that {meaning.says}"
             if live or edit:
                 found.append(SecurityNote(address, (name,), live=live, edit=edit))
+    if creates and not found:
+        found += _created_with_privilege(kind, change)
     found += _secret_notes(kind, change, now)
     return found
+
+
+def _created_with_privilege(kind: Kind, change: ResourceChange) -> list[SecurityNote]:
+    """A new identity whose only meaning is what it may do (a service account): its
+    creation is said with what it is given, so no cut hides who can act."""
+    given = [m for m in kind.security if isinstance(m, Privilege) and m.field in change.changes]
+    if not given:
+        return []
+    said = "; ".join(f"{m.what} is {shown(change.changes[m.field].after)}" for m in given)
+    fields = tuple(m.field for m in given)
+    return [SecurityNote(change.address, fields, edit=f"{change.address}: with this edit, {said}")]
 
 
 def _secret_notes(
