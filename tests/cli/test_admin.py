@@ -19,6 +19,8 @@ ORG = """\
 version: 1
 provider: anthropic-admin
 users:
+  ada@example.com: admin
+  cleo@example.com: billing
   dev@example.com: developer
   grace@example.com: user
 workspaces:

@@ -300,7 +300,11 @@ def test_pruning_leaves_the_organization_admin_where_the_api_must(
     )
     planned = cli(org, tmp_path, text, "plan")
     assert planned.exit_code == 0, planned.output
-    assert "ada@example.com" not in planned.stdout
+    assert '- user["ada@example.com"]' not in planned.stdout  # never removed
+    # ...but an admin the file does not list is the first thing a reviewer reads.
+    assert 'user["ada@example.com"] is live and not in the file: its role is admin' in (
+        planned.stdout
+    )
     assert (
         'user["ben@example.com"] is listed as an organization admin but is developer live'
         in planned.stdout

@@ -61,7 +61,7 @@ def test_a_thousand_members_plan_in_a_few_requests_and_apply_whole(
             {
                 "version": 1,
                 "provider": "anthropic-admin",
-                "users": dict.fromkeys(people, "user"),
+                "users": {**dict.fromkeys(people, "user"), "owner@example.com": "admin"},
                 "workspaces": {
                     "Everyone": {"members": dict.fromkeys(people, "workspace_developer")}
                 },

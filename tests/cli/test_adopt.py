@@ -30,7 +30,9 @@ ADMIN_FILE = """\
 version: 1
 provider: anthropic-admin
 users:
+  ada@example.com: admin
   ben@example.com: developer      # platform team
+  cleo@example.com: billing
 workspaces:
   Research:
     members:

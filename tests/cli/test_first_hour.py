@@ -300,7 +300,7 @@ def test_several_files_plan_and_apply_in_one_run(sandbox: SandboxProcess, tmp_pa
     company.write_text(ORG)
     admin.write_text(
         "version: 1\nprovider: anthropic-admin\napi: {api_key_env: ANTHROPIC_ADMIN_KEY}\n"
-        "users:\n  dev@example.com: user\n"
+        "users:\n  ada@example.com: admin\n  cleo@example.com: billing\n  dev@example.com: user\n"
     )
     broken.write_text("version: 1\ncompany: {plan: gold}\n")
     both = {**env(sandbox), "ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-sandbox"}

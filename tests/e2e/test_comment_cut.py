@@ -37,9 +37,7 @@ def test_the_comment_keeps_every_security_resource_and_names_what_it_cut(
         "workspaces": "all",
     }
     org.write_text(yaml.safe_dump(data))
-    done = run_installed(
-        "plan", str(org), "--format", "markdown", "--max-chars", "20000", env=env
-    )
+    done = run_installed("plan", str(org), "--format", "markdown", "--max-chars", "20000", env=env)
     assert done.exit_code == 0, done.output
     comment = done.stdout
     assert 'federation_rule["zz-any-job"]' in comment.split("This plan was cut to fit")[0]

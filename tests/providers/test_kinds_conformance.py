@@ -46,6 +46,8 @@ WORKSPACES = {"wrkspc_r": "Research", "wrkspc_d": "Dev"}
 # For each declared meaning (kind, field): a value granting less, and one granting more
 # (or, for a destination or trust root, where it is and where it would go).
 SAMPLES: dict[tuple[str, str], tuple[Any, Any]] = {
+    ("user", "role"): ("developer", "admin"),
+    ("api_key", "status"): ("inactive", "active"),
     ("service_account", "organization_role"): ("developer", "admin"),
     ("service_account", "workspaces"): (
         {"Research": "workspace_user"},

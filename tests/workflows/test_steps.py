@@ -383,7 +383,8 @@ def test_plan_and_apply_steps_sign_in_by_federation_with_no_secret(
     sandbox: SandboxProcess, repo: Path
 ) -> None:
     (repo / "org.yaml").write_text(
-        "version: 1\nprovider: anthropic-admin\nusers:\n  dev@example.com: developer\n"
+        "version: 1\nprovider: anthropic-admin\nusers:\n  ada@example.com: admin\n"
+        "  cleo@example.com: billing\n  dev@example.com: developer\n"
     )
     planned = run_step(
         step("reconciler-plan.yml", "Plan"), repo, **federated(sandbox, MAX_CHARS="60000")

@@ -152,6 +152,10 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
     explained = [k.explain(view) for k in SURFACE if k.explain is not None]
     about = {a: said for e in explained for a, said in e.about.items()}
     notes = [n for e in explained for n in e.notes]
+    elsewhere = sorted(a for a in unmanaged if a not in watched_here)
+    listing = security.unmanaged_named(elsewhere)
+    if listing is not None:
+        notes.append((elsewhere[0], f"Security resources {listing}"))
     counts: dict[str, int] = {}
     for address in unmanaged:
         noun = SURFACE_BY_NAME[_kind(address)].spec.noun

@@ -188,3 +188,21 @@ def found_live(kind: Kind, address: str, fields: Mapping[str, Any]) -> str | Non
     if not said:
         return None
     return f"{address} is live and not in the file: {'; '.join(said)}"
+
+
+MOST_NAMED = 10  # unmanaged security resources named in one note; the count says the rest
+
+
+def unmanaged_named(found: list[str]) -> str | None:
+    """One note naming resources live that decide who can act or where data goes, in
+    sections the file does not keep: counted elsewhere, named here, so nobody has to
+    guess which (None: there are none)."""
+    if not found:
+        return None
+    shown = ", ".join(visible(a) for a in sorted(found)[:MOST_NAMED])
+    more = len(found) - MOST_NAMED
+    return (
+        f"live and not managed by this file (a section it does not keep): {shown}"
+        + (f" and {more} more" if more > 0 else "")
+        + "; list a section to review what is in it"
+    )

@@ -10,7 +10,7 @@ from reconciler.core.edits import Put
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Planner
 from reconciler.providers.base import Settlement
-from reconciler.providers.kinds.spec import Kind, Removal
+from reconciler.providers.kinds.spec import Exposure, Kind, Removal
 
 SPEC = Kind(
     name="api_key",
@@ -19,6 +19,7 @@ SPEC = Kind(
     fields=("name", "status"),
     removal=Removal.NONE,
     key_field="id",
+    security=(Exposure("status", "active", "it signs requests to the organization's API"),),
 )
 
 

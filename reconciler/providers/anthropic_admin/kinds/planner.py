@@ -16,6 +16,7 @@ from reconciler.core.model import Action, DesiredState, FieldChange, LiveState, 
 from reconciler.providers.anthropic_admin import addresses, limits
 from reconciler.providers.anthropic_admin.addresses import WORKSPACE
 from reconciler.providers.base import Proposal, Settlement
+from reconciler.providers.kinds import security
 from reconciler.providers.kinds.codec import EACH
 from reconciler.providers.kinds.spec import Kind
 
@@ -167,6 +168,7 @@ class Planner:
                 (self.spend_skipped[0], f"{shown} not planned: {limits.NO_SPEND_ACCESS}")
             )
         self.changes.sort(key=lambda c: (order[addresses.parse(c.address)[0]], c.address))
+        alerts = self._found_live()
         return Proposal(
             self.changes,
             unmanaged=self._unmanaged(),
@@ -174,7 +176,34 @@ class Planner:
             settlements=self.settlements,
             notes=self.notes,
             about=self.about,
+            alerts=alerts,
         )
+
+    def _found_live(self) -> list[tuple[str, str]]:
+        """An entry live and not in the file whose kind says who can act (an admin or
+        billing user, an active API key), in a section the file keeps (lists or
+        prunes): an alert, never just a count; one the plan removes says so. Active
+        keys in a section it does not keep are named in one note."""
+        listed = {addresses.parse(a)[0] for a in self.desired.resources}
+        removed = {c.address for c in self.changes if c.action is Action.DELETE}
+        said, elsewhere = [], []
+        for address, resource in sorted(self.live.resources.items()):
+            kind = addresses.parse(address)[0]
+            entry = self.kinds.get(kind)
+            if entry is None or address in self.desired.resources:
+                continue
+            words = security.found_live(entry.spec, address, resource.fields)
+            if words is None:
+                continue
+            if kind in listed or any(address.startswith(p) for p in self.desired.prune):
+                gone = "; this plan removes it" if address in removed else ""
+                said.append((address, words + gone))
+            elif kind == "api_key":  # a user outside a kept users: is only counted
+                elsewhere.append(address)
+        named = security.unmanaged_named(elsewhere)
+        if named is not None:
+            self.notes.append((elsewhere[0], f"Active API keys {named}"))
+        return said
 
     def _update_requires(self, address: str) -> tuple[str, ...]:
         """An update inside a renamed workspace waits for the rename."""

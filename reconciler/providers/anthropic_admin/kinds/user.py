@@ -9,12 +9,21 @@ from typing import Any
 
 from reconciler.core.model import Action, FieldChange
 from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Planner
-from reconciler.providers.kinds.spec import Kind, Removal
+from reconciler.providers.kinds.spec import Kind, Privilege, Removal
 
 
 def _fixed(fields: Mapping[str, Any]) -> str | None:
     """An organization admin: the API cannot remove one (the Console can)."""
     return "organization admin" if fields.get("role") == "admin" else None
+
+
+# An organization role in the order of what it may do; admin and billing users can
+# change who else may (members, keys, limits) or what the organization pays.
+ROLES = ("user", "claude_code_user", "developer", "billing", "admin")
+
+
+def _higher(a: Any, b: Any) -> bool:
+    return (ROLES.index(b) if b in ROLES else -1) > (ROLES.index(a) if a in ROLES else -1)
 
 
 SPEC = Kind(
@@ -27,6 +36,7 @@ SPEC = Kind(
     prunable=True,
     case_free_keys=True,
     value_field="role",
+    security=(Privilege("role", "its role", _higher, lambda r: r in ("admin", "billing")),),
 )
 
 
