@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.core.errors import ReconcilerError
+from reconciler.core.escape import visible
 
 COMMAND_SECONDS = 60
 
@@ -55,8 +56,12 @@ class SecretSink:
         elif self.command is not None:
             _into_command(self.command, name, secret, self.what)
 
-    def check(self) -> None:
-        """Refuse, before any write, a destination that cannot take a secret."""
+    def check(self, names: list[str] | None = None) -> None:
+        """Refuse, before any write, a destination that cannot take a secret: a file
+        that is not a plain file, or holds anything but a JSON object of names to
+        secrets (it may hold secrets kept nowhere else: it is never overwritten
+        unread); for a command, a name (the desired-state file's) it cannot be given
+        safely in ``RECONCILER_SECRET_NAME``."""
         if self.file is not None:
             parent = self.file.parent
             if not parent.is_dir():
@@ -66,16 +71,56 @@ class SecretSink:
                 )
             if self.file.is_symlink() or (self.file.exists() and not self.file.is_file()):
                 raise SecretSinkError(f"The {self.what}s file {self.file} is not a plain file.")
-        elif self.command is not None and not shlex.split(self.command):
-            raise SecretSinkError(f"The {self.what} command is empty.")
+            if self.file.exists():
+                _secrets_in(self.file, self.what)
+        elif self.command is not None:
+            if not shlex.split(self.command):
+                raise SecretSinkError(f"The {self.what} command is empty.")
+            for name in names or ():
+                if not safe_name(name):
+                    raise SecretSinkError(
+                        f"The name {visible(name)!r} cannot be given to the {self.what} "
+                        f"command (RECONCILER_SECRET_NAME takes printable text of at most "
+                        f"{MOST_NAME_CHARS} characters); rename it in the file. Nothing was "
+                        "written."
+                    )
+
+
+MOST_NAME_CHARS = 256
+
+
+def safe_name(name: str) -> bool:
+    """A name a command may receive in its environment: printable, no control or
+    bidirectional characters that would change what a log or terminal shows, short."""
+    return 0 < len(name) <= MOST_NAME_CHARS and name.isprintable() and visible(name) == name
+
+
+def _secrets_in(path: Path, what: str) -> dict[str, str]:
+    """The secrets file's ``{name: secret}``, or an error: it is never replaced by a
+    file that lost what it held."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise SecretSinkError(
+            f"The {what}s file {path} cannot be read as JSON ({type(exc).__name__}), and it "
+            "may hold secrets kept nowhere else: nothing was written; fix it or move it away."
+        ) from None
+    if not isinstance(loaded, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
+    ):
+        raise SecretSinkError(
+            f"The {what}s file {path} is not a JSON object of names to secrets: nothing was "
+            "written; fix it or move it away."
+        )
+    return loaded
 
 
 def _into_file(path: Path, name: str, secret: str) -> None:
     found: dict[str, str] = {}
-    if path.is_file() and not path.is_symlink():
-        with contextlib.suppress(ValueError, OSError):
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-            found = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise SecretSinkError(f"The secrets file {path} is not a plain file.")
+    if path.exists():
+        found = _secrets_in(path, "secret")
     found[name] = secret
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secrets-")
     try:
@@ -91,6 +136,8 @@ def _into_file(path: Path, name: str, secret: str) -> None:
 
 
 def _into_command(command: str, name: str, secret: str, what: str) -> None:
+    if not safe_name(name):
+        raise SecretSinkError(f"The name {visible(name)!r} cannot be given to the {what} command.")
     argv = shlex.split(command)
     try:
         done = subprocess.run(

@@ -374,7 +374,7 @@ class AdminSession:
                     f"{flags}; nothing was written."
                 )
             if once and sink is not None:
-                sink.check()
+                sink.check([addresses.parse(a)[1][0] for a in once])
 
     # -- writes (``writes``) ------------------------------------------------------------------
 
