@@ -109,15 +109,17 @@ class TelemetryStore:
             "SELECT COALESCE(MAX(position) + 1, 0) FROM admin_telemetry"
         ).fetchone()[0]
         destination_id = _new_id()
+        endpoint = fields.endpoint(body["endpoint_url"])
+        traces = fields.traces({**_TRACES, "max_content_bytes": None}, body.get("traces") or {})
         self._insert(
             destination_id,
             position,
             body.get("display_name"),
-            fields.endpoint(body["endpoint_url"]),
+            endpoint,
             fields.headers({}, body.get("headers") or {}),
             scope,
             ids,
-            fields.traces({**_TRACES, "max_content_bytes": None}, body.get("traces") or {}),
+            fields.same_origin(endpoint, traces),
         )
         return self.get(destination_id)
 
@@ -145,6 +147,7 @@ class TelemetryStore:
         if "traces" in body:
             base = {**_TRACES, "max_content_bytes": None} if body["traces"] is None else traces
             traces = fields.traces(base, body["traces"] or {})
+        traces = fields.same_origin(endpoint, traces)
         state = row["state"]
         if "state" in body:
             state = fields.state(body["state"])

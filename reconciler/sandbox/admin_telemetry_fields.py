@@ -114,6 +114,22 @@ def traces(now: Mapping[str, Any], sent: Any) -> dict[str, Any]:
     return traces
 
 
+def same_origin(endpoint: str, traces: Mapping[str, Any]) -> dict[str, Any]:
+    """``traces`` when its endpoint (if any) has the scheme, host and port of the
+    destination's, as the SDK documents: a traces endpoint elsewhere would take the
+    headers registered for ``endpoint`` to another host."""
+    url = traces.get("endpoint_url")
+    if url is not None:
+        ours, theirs = urlsplit(endpoint), urlsplit(str(url))
+        if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
+            raise ErrorAnswer(
+                400,
+                "traces.endpoint_url: must have the same scheme, host and port as "
+                "endpoint_url (set it too, or send null).",
+            )
+    return dict(traces)
+
+
 def state(sent: Any) -> str:
     if not isinstance(sent, dict) or sent.get("type") not in ("enabled", "disabled"):
         raise ErrorAnswer(400, "state: {type: enabled} or {type: disabled}.")

@@ -85,6 +85,36 @@ def test_endpoints_are_checked_and_ten_is_the_most(telemetry: Any) -> None:
         create(endpoint_url="https://one-more.example", workspaces={"type": "all"})
 
 
+def test_a_traces_endpoint_stays_on_the_destinations_host(telemetry: Any) -> None:
+    """As the SDK documents: traces.endpoint_url has the scheme, host and port of
+    endpoint_url, on create and when either moves (the headers would go elsewhere)."""
+    create = telemetry.telemetry_destinations.create
+    with pytest.raises(anthropic.BadRequestError, match="same scheme, host and port"):
+        create(
+            endpoint_url="https://otel.example",
+            workspaces={"type": "all"},
+            traces={"endpoint_url": "https://collector.attacker.example/v1/traces"},
+        )
+    made = create(
+        endpoint_url="https://otel.example",
+        workspaces={"type": "all"},
+        headers={"x-team": "secret"},
+        traces={"endpoint_url": "https://otel.example/custom/traces"},
+    )
+    update = telemetry.telemetry_destinations.update
+    with pytest.raises(anthropic.BadRequestError, match="same scheme, host and port"):
+        update(made.id, endpoint_url="https://other.example")  # traces would stay behind
+    with pytest.raises(anthropic.BadRequestError, match="same scheme, host and port"):
+        update(made.id, traces={"endpoint_url": "https://elsewhere.example/t"})
+    moved = update(
+        made.id,
+        endpoint_url="https://other.example",
+        traces={"endpoint_url": "https://other.example/custom/traces"},
+    )
+    assert moved.traces.endpoint_url == "https://other.example/custom/traces"
+    assert moved.header_names == []
+
+
 def test_the_beta_surfaces_answer_as_the_reference_says_without_their_header(
     server: SandboxProcess,
 ) -> None:
