@@ -164,9 +164,31 @@ def test_alerts_name_a_new_rule_a_changed_match_and_a_new_webhook_url() -> None:
     )
 
 
-def test_a_section_the_file_does_not_keep_raises_no_alert() -> None:
-    now = live(**{'webhook["ops"]': {"url": "https://evil.example"}})
-    assert plan_of(desired(users={}), now).alerts == ()
+def test_a_section_the_file_does_not_keep_raises_no_alert_but_names_what_is_there() -> None:
+    now = live(
+        **{
+            'webhook["ops"]': {"url": "https://evil.example"},
+            'webhook["kept"]': {"url": "https://ops.example"},
+            'federation_rule["sneaky"]': rule(),
+        }
+    )
+    planned = plan_of(desired(users={}), now)
+    assert planned.alerts == ()
+    named = [w for w in planned.warnings if w.startswith("Security resources live and not")]
+    others = 'federation_issuer["github-actions"], federation_rule["sneaky"], '
+    others += 'service_account["ci"], service_account["deploy"]'
+    assert named == [
+        "Security resources live and not managed by this file (a section it does not keep): "
+        f'{others}, webhook["kept"], webhook["ops"]; list a section to review what is in it'
+    ]
+    hooks = desired(webhooks={"kept": {"url": "https://ops.example"}})
+    kept = plan_of(hooks, now)
+    assert 'webhook["ops"] is live and not in the file' in " ".join(kept.alerts)
+    said = [w for w in kept.warnings if w.startswith("Security resources live and not")]
+    assert said == [  # webhooks are kept: the one not listed is an alert above
+        "Security resources live and not managed by this file (a section it does not keep): "
+        f"{others}; list a section to review what is in it"
+    ]
 
 
 def test_the_header_values_a_telemetry_write_must_send() -> None:
