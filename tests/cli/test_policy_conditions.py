@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.sandbox import ADMIN_KEY, ORG_ADMIN_KEY, SandboxProcess, run_cli
+from tests.workflows.test_policy_in_ci import POLICY
 
 pytestmark = pytest.mark.e2e
 
@@ -111,16 +112,7 @@ def test_a_hold_is_judged_at_plan_time_as_the_change_its_end_makes(
     org, rules = written(
         tmp_path,
         "version: 1\ncompany:\n  usage_limit: {value: 1000000, until: 2099-01-31, then: 5000000}\n",
-        """\
-version: 1
-rules:
-  - name: big-usage-limit
-    when: 'change.address == "company" && "usage_limit" in change.after
-      && change.after.usage_limit > 1500000'
-    effect: require_approval
-    owners: [finance-lead]
-    message: Raising the usage limit past 1.5M tokens needs finance.
-""",
+        POLICY,  # the policy-in-CI tests' rule, the docs' big-usage-limit
     )
     env = {"CLAUDE_API_KEY": ADMIN_KEY, "RECONCILER_BASE_URL": sandbox.url}
     plan = run_cli("plan", org, "--policy", rules, env=env)
