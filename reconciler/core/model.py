@@ -167,6 +167,20 @@ def kind_of(address: str) -> str:
     return _KIND.match(address)[0]  # type: ignore[index]  # matches every text
 
 
+_QUOTED = re.compile(r'\["((?:[^"\\]|\\.)*)"\]')
+
+
+def name_of(address: str) -> str:
+    """The entry's own key, the last of its address: ``ben@example.com`` of
+    ``user["ben@example.com"]`` and of ``member["Research"]["ben@example.com"]``,
+    ``proj_1`` of ``project.proj_1``, ``""`` of ``company``."""
+    quoted = _QUOTED.findall(address)
+    if quoted:
+        last: str = json.loads(f'"{quoted[-1]}"')
+        return last
+    return address.partition(".")[2]
+
+
 @dataclass(frozen=True)
 class ResourceChange:
     """One resource's change: only the fields that differ."""

@@ -34,7 +34,7 @@ from cel_expr_python import cel
 from reconciler.core.errors import ConfigError, Problem
 from reconciler.core.escape import visible
 from reconciler.core.files import read_input
-from reconciler.core.model import Action, Plan, PlannedHold, ResourceChange, kind_of
+from reconciler.core.model import Action, Plan, PlannedHold, ResourceChange, kind_of, name_of
 from reconciler.core.verdict import RuleMatch, Verdict
 from reconciler.policy.rules import Policy, Rule
 
@@ -42,7 +42,6 @@ MOST_ERRORS = 5  # a rule's evaluation errors shown; the count says the rest
 MOST_ADDRESSES = 10  # a refused rule's addresses named
 WHY_CHARS = 200  # of CEL's sentence about an evaluation error
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-_QUOTED = re.compile(r'\["((?:[^"\\]|\\.)*)"\]')
 _TEAM = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
@@ -59,7 +58,7 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
         "action": str(change.action),
         "verb": change.says,
         "resource": kind_of(change.address),
-        "name": _name(change.address),
+        "name": name_of(change.address),
         "id": change.live_id or "",
         "live_address": change.live_address or change.address,
         "before": before,
@@ -68,17 +67,6 @@ def change_map(change: ResourceChange) -> dict[str, Any]:
 
 
 POLICY_FILE_RULE = "policy-file"
-
-
-def _name(address: str) -> str:
-    """The entry's own key, the last of its address: ``ben@example.com`` of
-    ``user["ben@example.com"]`` and of ``member["Research"]["ben@example.com"]``,
-    ``proj_1`` of ``project.proj_1``, ``""`` of ``company``."""
-    quoted = _QUOTED.findall(address)
-    if quoted:
-        last: str = json.loads(f'"{quoted[-1]}"')
-        return last
-    return address.partition(".")[2]
 
 
 def hold_map(hold: PlannedHold) -> dict[str, Any]:
@@ -97,7 +85,7 @@ def hold_map(hold: PlannedHold) -> dict[str, Any]:
         "action": "hold",
         "verb": "hold",
         "resource": kind_of(hold.address),
-        "name": _name(hold.address),
+        "name": name_of(hold.address),
         "id": "",
         "live_address": hold.address,
         "before": before,

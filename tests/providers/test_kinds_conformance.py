@@ -23,6 +23,7 @@ from reconciler.core.model import (
     LiveResource,
     LiveState,
     ResourceChange,
+    name_of,
 )
 from reconciler.engine import render
 from reconciler.providers import get
@@ -34,6 +35,7 @@ from reconciler.providers.kinds.spec import (
     Exposure,
     Grant,
     Kind,
+    Named,
     Privilege,
     Removal,
     TrustRoot,
@@ -47,6 +49,7 @@ WORKSPACES = {"wrkspc_r": "Research", "wrkspc_d": "Dev"}
 # (or, for a destination or trust root, where it is and where it would go).
 SAMPLES: dict[tuple[str, str], tuple[Any, Any]] = {
     ("user", "role"): ("developer", "admin"),
+    ("member", "workspace_role"): ("workspace_user", "workspace_admin"),
     ("api_key", "status"): ("inactive", "active"),
     ("service_account", "organization_role"): ("developer", "admin"),
     ("service_account", "workspaces"): (
@@ -133,6 +136,27 @@ def of_kind(kind: Kind, named: Mapping[str, Any]) -> dict[str, Any]:
     return {a: v for a, v in named.items() if a.partition("[")[0] == kind.name}
 
 
+# A host and a name a reviewer reads as Latin, with a Cyrillic letter in them.
+LOOKALIKE_HOST = "https://xn--exmple-4nf.com"  # ex\u0430mple.com
+
+
+def lookalike_named(spec: Kind, address: str) -> list[str]:
+    """The entry's key with a Cyrillic letter in it is said when one is created, and
+    when one is found live outside the file."""
+    key = name_of(address)
+    odd = address.replace(key, key.replace("e", "\u0435", 1).replace("a", "\u0430", 1))
+    if odd == address:
+        return [f"{spec.name}: the sample address {address} has no a or e to disguise"]
+    created = ResourceChange(odd, Action.CREATE, None, {})
+    found = []
+    if not [n.edit for n in security.notes(spec, created, None, {}) if n.edit]:
+        found.append(f"{spec.name}: a look-alike name created is not said")
+    alone = security.found_live(spec, odd, {})
+    if alone is None or "may not be what it looks like" not in alone:
+        found.append(f"{spec.name}: a look-alike name live outside the file raises no alert")
+    return found
+
+
 def meaning_field(meaning: Any) -> str:
     return str(meaning.fields[0] if isinstance(meaning, Grant) else meaning.field)
 
@@ -194,7 +218,10 @@ def conformance(spec: Kind) -> list[str]:
     if spec.removal_loses and spec.removal_loses not in said:
         problems.append(f"{spec.name}: its removal does not say what is lost")
     for meaning in spec.security:
-        problems += both_directions(spec, meaning, address)
+        if isinstance(meaning, Named):
+            problems += lookalike_named(spec, address)
+        else:
+            problems += both_directions(spec, meaning, address)
     return problems
 
 
@@ -219,6 +246,13 @@ def both_directions(spec: Kind, meaning: Any, address: str) -> list[str]:
         n.edit for n in security.notes(spec, created, None, {field: more}) if n.edit
     ]:
         found.append(f"{spec.name}: creating one with {field} is not said as this edit")
+    if isinstance(meaning, Destination | TrustRoot):
+        odd = ResourceChange(
+            address, Action.CREATE, None, {field: FieldChange(None, LOOKALIKE_HOST)}
+        )
+        said = [n.edit for n in security.notes(spec, odd, None, {field: LOOKALIKE_HOST})]
+        if not any("may not be what it looks like" in str(w) for w in said):
+            found.append(f"{spec.name}: a look-alike host in {field} is not said")
     alone = security.found_live(spec, address, {field: more})
     if isinstance(meaning, Destination | TrustRoot | Grant | Exposure) and alone is None:
         found.append(f"{spec.name}: one live outside the file with {field} raises no alert")

@@ -16,12 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.core.escape import visible
-from reconciler.core.model import Action, ResourceChange, SecurityNote
+from reconciler.core.lookalike import lookalike
+from reconciler.core.model import Action, ResourceChange, SecurityNote, name_of
 from reconciler.providers.kinds.spec import (
     Destination,
     Exposure,
     Grant,
     Kind,
+    Named,
     Privilege,
     TrustRoot,
 )
@@ -38,6 +40,26 @@ def host(url: Any) -> str:
     return urlsplit(str(url)).netloc
 
 
+def looks_unlike(where: str, text: str, what: str | None = None) -> str | None:
+    """The warning for a name a reviewer may read as another (``cleo@ex\u0430mple.com``
+    with a Cyrillic ``\u0430``), or None when it is what it looks like: ``where`` is
+    the address (and ``what`` the name's part of it) or the field's own address."""
+    why = lookalike(text)
+    if why is None:
+        return None
+    its = f" its {what}" if what else ""
+    return f"{where}:{its} {shown(text)} may not be what it looks like: {why}"
+
+
+def _host_name(url: Any) -> str:
+    """A URL's host as a reader sees it: an IDNA label (``xn--…``) decoded."""
+    name = urlsplit(str(url)).hostname or ""
+    try:
+        return name.encode("ascii").decode("idna")
+    except UnicodeError:
+        return name
+
+
 def notes(
     kind: Kind,
     change: ResourceChange,
@@ -50,6 +72,8 @@ def notes(
     found: list[SecurityNote] = []
     creates = change.action is Action.CREATE
     for meaning in kind.security:
+        if isinstance(meaning, Named):
+            continue  # ``_lookalikes``
         if isinstance(meaning, Grant):
             changed = tuple(f for f in meaning.fields if f in change.changes)
             if creates:
@@ -127,14 +151,52 @@ def notes(
                 found.append(SecurityNote(address, (name,), live=live, edit=edit))
     if creates and not found:
         found += _created_with_privilege(kind, change)
+    found += _lookalikes(kind, change)
     found += _secret_notes(kind, change, now)
     return found
+
+
+def _lookalikes(kind: Kind, change: ResourceChange) -> list[SecurityNote]:
+    """The names this change sends that may be look-alikes: the entry's key when it is
+    created or renamed, and the host of each destination or trust root it sets. The
+    same words in both directions: a look-alike is one whoever wrote it."""
+    if change.action.removes:
+        return []
+    said: list[SecurityNote] = []
+    for meaning in kind.security:
+        fields: tuple[str, ...] = ()
+        if isinstance(meaning, Named):
+            what = meaning.what
+            renamed = change.changes.get(kind.key_field)
+            if renamed is not None and isinstance(renamed.after, str):
+                text, fields = renamed.after, (kind.key_field,)
+            elif change.action is Action.CREATE:
+                text = name_of(change.address)
+            else:
+                continue
+        elif isinstance(meaning, Destination | TrustRoot) and meaning.field in change.changes:
+            after = change.changes[meaning.field].after
+            if not after:
+                continue
+            what, text, fields = f"{meaning.field} host", _host_name(after), (meaning.field,)
+        else:
+            continue
+        words = looks_unlike(change.address, text, what)
+        if words is not None:
+            said.append(SecurityNote(change.address, fields, live=words, edit=words))
+    return said
 
 
 def _created_with_privilege(kind: Kind, change: ResourceChange) -> list[SecurityNote]:
     """A new identity whose only meaning is what it may do (a service account): its
     creation is said with what it is given, so no cut hides who can act."""
-    given = [m for m in kind.security if isinstance(m, Privilege) and m.field in change.changes]
+    given = [
+        m
+        for m in kind.security
+        if isinstance(m, Privilege)
+        and m.field in change.changes
+        and (m.said_on_create or (m.alarming is not None and m.alarming(change.after[m.field])))
+    ]
     if not given:
         return []
     said = "; ".join(f"{m.what} is {shown(change.changes[m.field].after)}" for m in given)
@@ -185,6 +247,10 @@ def found_live(kind: Kind, address: str, fields: Mapping[str, Any]) -> str | Non
             and meaning.alarming(fields.get(meaning.field))
         ):
             said.append(f"{meaning.what} is {shown(fields[meaning.field])}")
+        elif isinstance(meaning, Named):
+            why = lookalike(name_of(address))
+            if why is not None:
+                said.append(f"its {meaning.what} may not be what it looks like: {why}")
     if not said:
         return None
     return f"{address} is live and not in the file: {'; '.join(said)}"

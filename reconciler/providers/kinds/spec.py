@@ -62,6 +62,9 @@ class Privilege:
     wider: Callable[[Any, Any], bool]
     # A value that is an alert on its own when found live outside the file (admin).
     alarming: Callable[[Any], bool] | None = None
+    # A new one is said with its value (a service account's role); False where making
+    # one is everyday work (an invite), said only when its value is ``alarming``.
+    said_on_create: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,27 @@ class Exposure:
     says: str
 
 
-Meaning = Destination | TrustRoot | Grant | Privilege | Exposure
+@dataclass(frozen=True)
+class Named:
+    """The entry's key (or a rename of it) names someone or something to a reviewer (an
+    email, a workspace): one that may be a look-alike of another name is said before
+    anything is sent. A ``Destination``'s or ``TrustRoot``'s host is checked the same
+    way without saying so here."""
+
+    what: str  # "email", "name"
+
+
+Meaning = Destination | TrustRoot | Grant | Privilege | Exposure | Named
+
+
+def ranked(order: tuple[str, ...]) -> Callable[[Any, Any], bool]:
+    """``Privilege.wider`` for roles in ``order``, from the one that may do least to the
+    one that may do most (a value not in it is below them all)."""
+
+    def rank(role: Any) -> int:
+        return order.index(role) if role in order else -1
+
+    return lambda a, b: rank(b) > rank(a)
 
 
 def longer(a: Any, b: Any) -> bool:

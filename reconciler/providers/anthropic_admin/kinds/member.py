@@ -10,7 +10,16 @@ from reconciler.core.model import Action, FieldChange
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.addresses import USER, WORKSPACE
 from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Planner
-from reconciler.providers.kinds.spec import Kind, Removal
+from reconciler.providers.kinds.spec import Kind, Named, Privilege, Removal, ranked
+
+# A workspace role in the order of what it may do (billing is inherited, never given).
+WORKSPACE_ROLES = (
+    "workspace_user",
+    "workspace_restricted_developer",
+    "workspace_developer",
+    "workspace_billing",
+    "workspace_admin",
+)
 
 SPEC = Kind(
     name="member",
@@ -22,6 +31,15 @@ SPEC = Kind(
     prunable=True,
     case_free_keys=True,
     value_field="workspace_role",
+    security=(
+        Privilege(
+            "workspace_role",
+            "its workspace role",
+            ranked(WORKSPACE_ROLES),
+            said_on_create=False,
+        ),
+        Named("email"),
+    ),
 )
 
 

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.core.fielddiff import differing
-from reconciler.core.model import Action, DesiredState, FieldChange, LiveState, ResourceChange
+from reconciler.core.model import (
+    Action,
+    DesiredState,
+    FieldChange,
+    LiveState,
+    ResourceChange,
+    SecurityNote,
+)
 from reconciler.providers.anthropic_admin import addresses, limits
 from reconciler.providers.anthropic_admin.addresses import WORKSPACE
 from reconciler.providers.base import Proposal, Settlement
@@ -177,7 +184,21 @@ class Planner:
             notes=self.notes,
             about=self.about,
             alerts=alerts,
+            security=self._meanings(),
         )
+
+    def _meanings(self) -> list[SecurityNote]:
+        """Each change's security meaning, by its kind's declaration, in both directions
+        (a role widened, a look-alike email invited); a removal is said as found live."""
+        found: list[SecurityNote] = []
+        for change in self.changes:
+            if change.action.removes:
+                continue
+            now = self.now(change.address)
+            wanted = {**(now or {}), **self.desired.resources.get(change.address, {})}
+            spec = self.kinds[addresses.parse(change.address)[0]].spec
+            found += security.notes(spec, change, now, wanted)
+        return found
 
     def _found_live(self) -> list[tuple[str, str]]:
         """An entry live and not in the file whose kind says who can act (an admin or

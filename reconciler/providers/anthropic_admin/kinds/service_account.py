@@ -24,33 +24,19 @@ from reconciler.providers.anthropic_admin.kinds.kind import (
     live_of,
     removed,
 )
-from reconciler.providers.kinds.spec import Kind, Privilege, Removal
+from reconciler.providers.anthropic_admin.kinds.member import WORKSPACE_ROLES
+from reconciler.providers.kinds.spec import Kind, Named, Privilege, Removal, ranked
 
 NAME = "service_account"
 ROLES = ("developer", "admin")
-WORKSPACE_ROLES = (
-    "workspace_user",
-    "workspace_restricted_developer",
-    "workspace_developer",
-    "workspace_admin",
-)
-
-
-def _rank(order: tuple[str, ...], role: Any) -> int:
-    return order.index(role) if role in order else -1
-
-
-def _wider_role(a: Any, b: Any) -> bool:
-    return _rank(ROLES, b) > _rank(ROLES, a)
+_wider_role = ranked(ROLES)
+_wider_in_workspace = ranked(WORKSPACE_ROLES)
 
 
 def _wider_memberships(a: Any, b: Any) -> bool:
     """``b`` gives a workspace ``a`` does not, or a higher role in one."""
     was, now = dict(a or {}), dict(b or {})
-    return any(
-        w not in was or _rank(WORKSPACE_ROLES, r) > _rank(WORKSPACE_ROLES, was[w])
-        for w, r in now.items()
-    )
+    return any(w not in was or _wider_in_workspace(was[w], r) for w, r in now.items())
 
 
 SPEC = Kind(
@@ -65,6 +51,7 @@ SPEC = Kind(
             "organization_role", "its organization role", _wider_role, lambda r: r == "admin"
         ),
         Privilege("workspaces", "its workspace roles", _wider_memberships),
+        Named("name"),
     ),
 )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from reconciler.core.model import Action, FieldChange
 from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Planner
-from reconciler.providers.kinds.spec import Kind, Privilege, Removal
+from reconciler.providers.kinds.spec import Kind, Named, Privilege, Removal, ranked
 
 
 def _fixed(fields: Mapping[str, Any]) -> str | None:
@@ -22,10 +22,6 @@ def _fixed(fields: Mapping[str, Any]) -> str | None:
 ROLES = ("user", "claude_code_user", "developer", "billing", "admin")
 
 
-def _higher(a: Any, b: Any) -> bool:
-    return (ROLES.index(b) if b in ROLES else -1) > (ROLES.index(a) if a in ROLES else -1)
-
-
 SPEC = Kind(
     name="user",
     noun="user",
@@ -36,7 +32,16 @@ SPEC = Kind(
     prunable=True,
     case_free_keys=True,
     value_field="role",
-    security=(Privilege("role", "its role", _higher, lambda r: r in ("admin", "billing")),),
+    security=(
+        Privilege(
+            "role",
+            "its role",
+            ranked(ROLES),
+            alarming=lambda r: r in ("admin", "billing"),
+            said_on_create=False,
+        ),
+        Named("email"),
+    ),
 )
 
 

@@ -13,7 +13,7 @@ from reconciler.core.model import Action, FieldChange, LiveResource, LiveState
 from reconciler.providers.anthropic_admin import addresses
 from reconciler.providers.anthropic_admin.kinds.planner import EntryKind, Planner
 from reconciler.providers.base import Settlement
-from reconciler.providers.kinds.spec import Kind, Removal
+from reconciler.providers.kinds.spec import Kind, Named, Removal
 
 WORKSPACE_GEO = f"{addresses.RESIDENCY}workspace_geo"
 
@@ -50,6 +50,7 @@ SPEC = Kind(
     fields=("name", "display_color", "data_residency", "tags", "external_key_id"),
     removal=Removal.ARCHIVE,
     removal_loses="its API keys are deactivated",
+    security=(Named("name"),),
     exported=_exported,
     wanted=_wanted,
 )

@@ -4,7 +4,11 @@ already and is never created or removed, only updated field by field."""
 from __future__ import annotations
 
 from reconciler.core.model import FieldChange, LiveState
-from reconciler.providers.company.kinds.kind import CompanyKind, billing_domain_moved
+from reconciler.providers.company.kinds.kind import (
+    CompanyKind,
+    billing_domain_moved,
+    lookalike_named,
+)
 from reconciler.providers.kinds.spec import Kind, Removal
 
 PATH = "/v1/organizations/company"
@@ -47,5 +51,5 @@ KIND = CompanyKind(
     "Company",
     lambda names: PATH,
     keyed=False,
-    rules=(below_usage, downgrade, billing_domain_moved),
+    rules=(below_usage, downgrade, billing_domain_moved, lookalike_named),
 )

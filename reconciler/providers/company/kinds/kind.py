@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.core.model import FieldChange, LiveState
+from reconciler.providers.kinds.security import looks_unlike
 from reconciler.providers.kinds.spec import Kind
 
 # The warnings a reviewer should see about one field's change: given where it is
@@ -46,6 +47,15 @@ def billing_domain_moved(where: str, name: str, change: FieldChange, live: LiveS
     if before and after and before != after:
         return [f"{where}: billing email domain changes from {before} to {after}"]
     return []
+
+
+def lookalike_named(where: str, name: str, change: FieldChange, live: LiveState) -> list[str]:
+    """A name or billing email a reviewer may read as another (a Cyrillic letter in it):
+    said with the character it is, before anything is sent."""
+    if name not in ("name", "billing_email") or not isinstance(change.after, str):
+        return []
+    said = looks_unlike(where, change.after)
+    return [said] if said is not None else []
 
 
 def _domain(email: Any) -> str | None:

@@ -4,7 +4,11 @@ created or removed by this API, only updated field by field."""
 from __future__ import annotations
 
 from reconciler.providers.company.kinds import company
-from reconciler.providers.company.kinds.kind import CompanyKind, billing_domain_moved
+from reconciler.providers.company.kinds.kind import (
+    CompanyKind,
+    billing_domain_moved,
+    lookalike_named,
+)
 from reconciler.providers.kinds.spec import Kind, Removal
 
 SPEC = Kind(
@@ -22,5 +26,5 @@ KIND = CompanyKind(
     "Project",
     lambda names: f"{company.PATH}/projects/{names[0]}",
     keyed=True,
-    rules=(billing_domain_moved,),
+    rules=(billing_domain_moved, lookalike_named),
 )
