@@ -153,7 +153,7 @@ def _drift_lines(
         address = visible(change.address)
         if change.action is Action.CREATE:
             found.append(f"  - {address}: not live; removed from the file (or set to null)")
-        elif change.action is Action.DELETE and change.address not in written:
+        elif change.action.removes and change.address not in written:
             found.append(f"  + {address}: live, and pruned by the file; added to the file")
         else:
             for name, field in change.changes.items():

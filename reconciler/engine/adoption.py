@@ -280,12 +280,18 @@ def _set(doc: _Text, entry: _Entry, value: Any, step: int) -> None:
     if getattr(node, "flow_style", False) or isinstance(node, yaml.ScalarNode):
         doc.replace(node.start_mark.index, node.end_mark.index, flow(value, doc.quote))
         return
-    if isinstance(node, yaml.MappingNode) and not isinstance(value, Mapping | list):
-        # A block mapping (a hold written over several lines) becomes one value.
-        end = doc.last_line_end(node, entry.key.start_mark.column)
-        doc.replace(entry.key.end_mark.index, end, f": {scalar(value, quote=doc.quote)}\n")
+    if isinstance(node, yaml.SequenceNode) and isinstance(value, list) and value:
+        # A block list (``export`` writes lists so): written again item by item, in the
+        # column of its dashes; comments between the key and its first item stay.
+        dash = " " * node.start_mark.column + "- "
+        items = "".join(f"{dash}{flow(item, doc.quote)}\n" for item in value)
+        start = doc.starts[node.start_mark.line]
+        doc.replace(start, doc.last_line_end(node, entry.key.start_mark.column), items)
         return
-    raise AdoptionError(f"{entry.key.value}: a block list cannot be rewritten in place")
+    # A block mapping (a hold written over several lines) or a block list becomes one
+    # value: a scalar (``all``), or ``[]`` and ``{}``.
+    end = doc.last_line_end(node, entry.key.start_mark.column)
+    doc.replace(entry.key.end_mark.index, end, f": {flow(value, doc.quote)}\n")
 
 
 def _insert(
