@@ -174,3 +174,26 @@ def test_undoing_a_created_workspace_archives_it_and_says_so(
         'workspace["Scratch"]: undoing its creation archives it (the API cannot delete a '
         "workspace), and archiving cannot be undone" in shown.stdout
     )
+
+
+def test_a_traces_endpoint_on_another_host_is_a_problem_before_any_write(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    env, org = env_of(sandbox), tmp_path / "org.yaml"
+    endpoint = "https://api.honeycomb.example/v1/traces"
+    elsewhere = (
+        DESTINATION.format(url=endpoint)
+        + "    traces:\n      endpoint_url: https://collector.attacker.example/v1/traces\n"
+    )
+    org.write_text(elsewhere)
+    planned = run_installed("plan", str(org), env=env)
+    assert planned.exit_code == 1, planned.output
+    assert (
+        'telemetry_destination["honeycomb"]: its traces.endpoint_url '
+        "(https://collector.attacker.example/v1/traces) is not on the scheme, host and port of "
+        f"its endpoint_url ({endpoint}), and the API refuses that" in planned.output
+    )
+    assert writes(sandbox) == []
+    org.write_text(elsewhere.replace("collector.attacker.example", "api.honeycomb.example"))
+    same_host = run_installed("plan", str(org), env=env)
+    assert same_host.exit_code == 0, same_host.output

@@ -95,6 +95,10 @@ def propose(desired: DesiredState, live: LiveState) -> Proposal:
                 if settlement is not None:
                     settlements[address] = settlement
             continue
+        refused = SURFACE_BY_NAME[kind].refused({**(now or {}), **wanted})
+        if refused is not None:
+            problems[address] = f"{address}: {refused}"
+            continue
         before[address] = now
         if now is None:
             requires = _requires(SURFACE_BY_NAME[kind], wanted, ours, current)

@@ -96,6 +96,9 @@ class AdminKind:
     write: Callable[[Calls, ResourceChange, OperatorSecrets], Awaitable[None]]
     # Why reconciler may not write it with a workload's credentials (None: it may).
     watched: Callable[[Watch], str | None] = lambda _: None
+    # Why the API refuses the entry as the file has it, over its live fields (None: it
+    # takes it): a problem at plan time, before any write.
+    refused: Callable[[Mapping[str, Any]], str | None] = lambda _: None
     # The item's id and name, for ``Names``.
     ident: Callable[[Any], tuple[str, str]] = lambda item: (str(item.id), str(item.name))
     # The fields naming another kind's entry, and that kind (a rule: its issuer and

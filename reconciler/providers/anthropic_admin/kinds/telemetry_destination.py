@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.core.errors import ApiError
+from reconciler.core.escape import visible
 from reconciler.core.model import Action, ResourceChange
 from reconciler.core.secret_sink import OperatorSecrets
 from reconciler.providers.anthropic_admin import addresses
@@ -200,12 +202,30 @@ async def _scope(calls: Calls, scope: Any) -> dict[str, Any]:
     return {"type": kind, "workspace_ids": ids}
 
 
+def _elsewhere(fields: Mapping[str, Any]) -> str | None:
+    """A traces endpoint on another scheme, host or port than the destination's: the
+    API refuses it, as the SDK documents, since the headers registered for the
+    destination's host would go there."""
+    endpoint, traces = fields.get("endpoint_url"), fields.get(f"{TRACES}endpoint_url")
+    if not endpoint or not traces:
+        return None
+    ours, theirs = urlsplit(str(endpoint)), urlsplit(str(traces))
+    if (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc):
+        return None
+    return (
+        f"its traces.endpoint_url ({visible(str(traces))}) is not on the scheme, host and "
+        f"port of its endpoint_url ({visible(str(endpoint))}), and the API refuses that, "
+        "as the headers registered for one host would go to another; put both on one host"
+    )
+
+
 KIND = AdminKind(
     SPEC,
     oauth_only=False,
     read=read,
     live=live,
     write=write,
+    refused=_elsewhere,
     ident=lambda item: (str(item[0].id), str(item[0].display_name or item[0].id)),
     flags=(
         SecretFlag(
