@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import click
 
 from reconciler import __version__
-from reconciler.core.errors import Problem
+from reconciler.core.errors import PlanError, Problem
 from reconciler.core.escape import html_code, markdown_code, markdown_text, visible
 from reconciler.core.model import (
     Action,
@@ -334,8 +334,9 @@ def _fit(
 ) -> str:
     """``head`` and the blocks, whole when they fit in ``max_chars``; otherwise the
     resources that fit in the plan's order, every security resource among them however
-    long (a comment may then pass ``max_chars``: no cut hides what a reviewer must
-    weigh), and a note of how many were cut, of which kinds."""
+    long, and a note of how many were cut, of which kinds. When the head and the
+    security resources alone do not fit, no cut can make a comment a reviewer may trust,
+    so there is none: ``PlanError`` says why."""
     whole = "\n".join([head, *(b.text for b in blocks)]).rstrip() + "\n"
     if max_chars is None or len(whole) <= max_chars:
         return whole
@@ -363,9 +364,17 @@ def _fit(
     said = ", ".join(f"{n} {markdown_text(k)}" for k, n in sorted(cut.items()))
     body = "\n".join([head, *kept]).rstrip() + "\n"
     shown = len(resources) - sum(cut.values())
-    return body + note.format(
+    fitted = body + note.format(
         shown=shown, total=len(resources), cut=f" (cut: {said})" if said else ""
     )
+    if len(fitted) > max_chars:
+        raise PlanError(
+            f"The plan's security-relevant part alone takes {len(fitted):,} characters, more "
+            f"than --max-chars {max_chars:,}, and none of it may be cut from a review: split "
+            "the change into smaller pull requests, or review the whole plan (reconciler "
+            "show PLAN.json)."
+        )
+    return fitted
 
 
 # -- apply reports -------------------------------------------------------------------------
