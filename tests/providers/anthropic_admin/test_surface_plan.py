@@ -477,6 +477,35 @@ def test_one_entry_that_cannot_be_planned_stops_no_other() -> None:
     assert said.startswith("the Admin API answered 404 for webhooks:")
 
 
+def test_a_traces_endpoint_on_another_host_is_a_problem_and_stops_no_other() -> None:
+    def destination(traces: str) -> dict[str, Any]:
+        return {
+            "endpoint_url": "https://otel.example:4318/v1",
+            "workspaces": "all",
+            "traces": {"endpoint_url": traces},
+        }
+
+    want = desired(
+        telemetry_destinations={
+            "a": destination("https://elsewhere.example:4318/v1/traces"),
+            "b": destination("https://otel.example:4318/v1/traces"),  # same host, other path
+            "c": destination("http://otel.example:4318/v1/traces"),  # another scheme
+        }
+    )
+    proposal = get("anthropic-admin").propose(want, live())
+    assert proposal.problems == {
+        'telemetry_destination["a"]': 'telemetry_destination["a"]: its traces.endpoint_url '
+        "(https://elsewhere.example:4318/v1/traces) is not on the scheme, host and port of its "
+        "endpoint_url (https://otel.example:4318/v1), and the API refuses that, as the headers "
+        "registered for one host would go to another; put both on one host",
+        'telemetry_destination["c"]': 'telemetry_destination["c"]: its traces.endpoint_url '
+        "(http://otel.example:4318/v1/traces) is not on the scheme, host and port of its "
+        "endpoint_url (https://otel.example:4318/v1), and the API refuses that, as the headers "
+        "registered for one host would go to another; put both on one host",
+    }
+    assert [c.address for c in proposal.changes] == ['telemetry_destination["b"]']
+
+
 def test_a_renamed_entry_leaves_nothing_behind_to_prune_or_count() -> None:
     hook = {"url": "https://ops.example", "events": ["external_key.failed"]}
     now = LiveState(
