@@ -276,7 +276,7 @@ def connection_for(
         secrets=options.secrets if write else OperatorSecrets(),
         insecure=options.insecure,
         concurrency=concurrency,
-        retry=RetryPolicy(timeout=options.timeout),
+        retry=RetryPolicy.of_operator(options.timeout),
         provider=provider,
         base_url_origin=endpoint.origin,
         progress=_progress_on_terminal(ctx),

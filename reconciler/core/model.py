@@ -392,6 +392,27 @@ class ResourceResult:
         }
 
 
+@dataclass
+class RateLimitWaits:
+    """What the API's rate limit cost one session (``net.pacing`` counts it): answers
+    of 429, each sent again, and the seconds requests waited for the API's bucket,
+    pacing and 429s alike."""
+
+    refused: int = 0
+    seconds: float = 0.0
+
+    def said(self) -> str | None:
+        """ "Waited 12 s for the rate limit (3 answered 429, sent again).", or None when
+        it cost nothing worth saying."""
+        if self.seconds < 0.5 and not self.refused:
+            return None
+        refused = f" ({self.refused} answered 429, sent again)" if self.refused else ""
+        return f"Waited {self.seconds:.0f} s for the rate limit{refused}."
+
+    def data(self) -> dict[str, Any]:
+        return {"waited_s": round(self.seconds, 3), "answered_429": self.refused}
+
+
 @dataclass(frozen=True)
 class ApplyReport:
     """Per resource, applied / failed (why) / skipped (why)."""
@@ -401,6 +422,7 @@ class ApplyReport:
     api: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     refused: str | None = None  # why the key was refused, when that stopped the apply
     policy: Verdict | None = None  # the policy the apply was judged by, and who waived what
+    rate_limit: RateLimitWaits = field(default_factory=RateLimitWaits)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -410,9 +432,10 @@ class ApplyReport:
         return all(r.outcome is Outcome.APPLIED for r in self.results)
 
     def summary(self) -> str:
+        waited = self.rate_limit.said()
         return (
             f"Apply: {self.count(Outcome.APPLIED)} applied, {self.count(Outcome.FAILED)} failed, "
-            f"{self.count(Outcome.SKIPPED)} skipped."
+            f"{self.count(Outcome.SKIPPED)} skipped." + (f" {waited}" if waited else "")
         )
 
     def data(self) -> dict[str, Any]:
@@ -423,6 +446,7 @@ class ApplyReport:
             "warnings": list(self.warnings),
             **({"policy": self.policy.data()} if self.policy else {}),
             "summary": {outcome.value: self.count(outcome) for outcome in Outcome},
+            "rate_limit": self.rate_limit.data(),
         }
 
 

@@ -89,6 +89,7 @@ async def apply_plan(
         warnings=tuple(plan.warnings) + tuple(notes),
         api=plan.api,
         refused=abort[0] if abort else None,
+        rate_limit=session.waits,
     )
 
 

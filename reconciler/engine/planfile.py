@@ -34,6 +34,7 @@ from reconciler.core.model import (
     Outcome,
     Plan,
     PlannedHold,
+    RateLimitWaits,
     ResourceChange,
     ResourceResult,
     sections_data,
@@ -406,6 +407,10 @@ def load_report_if_report(path: Path) -> ApplyReport | None:
             ),
             warnings=tuple(str(w) for w in data.get("warnings", [])),
             api={str(k): str(v) for k, v in dict(data.get("api") or {}).items()},
+            rate_limit=RateLimitWaits(
+                int((data.get("rate_limit") or {}).get("answered_429", 0)),
+                float((data.get("rate_limit") or {}).get("waited_s", 0.0)),
+            ),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanFileError(f"{path} is a damaged apply report ({type(exc).__name__}).") from exc

@@ -32,6 +32,7 @@ from reconciler.net.federation import Federation
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_VARIABLE = "RECONCILER_BASE_URL"
 KEY_VARIABLES_VARIABLE = "RECONCILER_KEY_VARIABLES"
+RATE_LIMIT_WAIT_VARIABLE = "RECONCILER_RATE_LIMIT_WAIT"
 # The key variables a file may name without the operator listing them: Anthropic's
 # own naming (``ORG_A_ADMIN_KEY``, ``ANTHROPIC_...KEY``, ``CLAUDE_...KEY``), never a
 # CI's or a cloud's secret (``GITHUB_TOKEN``, ``AWS_SECRET_ACCESS_KEY``).
@@ -41,13 +42,34 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try: attempts and total seconds bound every request's retries."""
+    """How hard to try: attempts and total seconds bound every request's retries; a
+    rate limit's 429s are not attempts, and are waited out for up to ``patience``
+    seconds a request (``pacing``)."""
 
     attempts: int = 6
     total_seconds: float = 60.0
     backoff: float = 0.5
     max_wait: float = 10.0
     timeout: float = 15.0
+    patience: float = 120.0
+
+    @classmethod
+    def of_operator(cls, timeout: float) -> RetryPolicy:
+        """The operator's bounds: ``--timeout`` for one answer, and the seconds of 429s
+        one request may wait out (``RECONCILER_RATE_LIMIT_WAIT``, else the default)."""
+        given = os.environ.get(RATE_LIMIT_WAIT_VARIABLE, "").strip()
+        if not given:
+            return cls(timeout=timeout)
+        try:
+            patience = float(given)
+        except ValueError:
+            patience = -1.0
+        if not 0 <= patience <= 3600:
+            raise CredentialsError(
+                f"{RATE_LIMIT_WAIT_VARIABLE} is {visible(given)!r}, not a number of seconds "
+                f"from 0 to 3600; set it to one (the default is {cls.patience:g}), or unset it."
+            )
+        return cls(timeout=timeout, patience=patience)
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,72 @@
-"""Client-side pacing from the server's rate-limit headers.
+"""Client-side pacing from the server's rate-limit headers, for every provider.
 
 Bouncing off 429s wastes a round trip and a ``retry-after`` of whole seconds
-per bounce. Instead the client mirrors the server's token bucket: every answer
-says how many requests remain and when the bucket is full again, which gives
-the refill rate; before each request the pacer waits until its estimate holds
-a token. Requests in flight are counted against the estimate, since the
-server will charge them before it answers.
+per bounce, and a client that keeps bouncing may be throttled harder. Instead the
+client mirrors the server's token bucket: every answer says how many requests
+remain and when the bucket is full again, which gives the refill rate; before
+each request the pacer waits until its estimate holds a token. Requests in
+flight are counted against the estimate, since the server will charge them
+before it answers. Until the first answer, one request goes at a time: a burst of
+reads before the API has said what its bucket holds is a burst of 429s. A 429 halves
+how many requests may be in flight at once (the window); answers with tokens to spare
+grow it back, one request at a time.
+
+``send`` is the one loop both providers send through (the Company client's
+requests, the Admin SDK's attempts): a 429 is waited out and sent again, never a
+failure, while one request's waiting stays within its patience. A 429 is a
+refusal before any work, so sending it again is safe, creates included.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from typing import Protocol, TypeVar
+
+from reconciler.core.model import RateLimitWaits
+
+
+class Answer(Protocol):
+    """What ``send`` reads of an answer: httpx's response and the SDK's alike."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+A = TypeVar("A", bound=Answer)
+
+
+class RateLimitOutlasted(Exception):
+    """A request kept being answered 429 for longer than its patience: ``answer`` is
+    the last of them, for the caller's own error."""
+
+    def __init__(self, answer: Answer, waited: float) -> None:
+        super().__init__(f"answered 429 for {waited:.0f} s")
+        self.answer = answer
+        self.waited = waited
 
 
 class Pacer:
-    """Waits before a request when the server's bucket is (about to be) empty."""
+    """Waits before a request when the server's bucket is (about to be) empty, and
+    keeps at most ``window`` requests in flight (up to ``concurrency``)."""
 
     def __init__(
         self,
         *,
+        concurrency: int = 64,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall: Callable[[], float] = time.time,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self._clock = clock
+        self._progress = progress
         self._sleep = sleep
         self._wall = wall
         self._tokens: float | None = None  # None: no information, don't wait
@@ -34,7 +74,12 @@ class Pacer:
         self._capacity = 0.0
         self._stamp = clock()
         self._in_flight = 0
+        self._answered = False  # no answer yet: nothing known of the bucket
         self._lock = asyncio.Lock()
+        self._most = concurrency
+        self.window = float(concurrency)
+        self._freed = asyncio.Event()
+        self.waits = RateLimitWaits()
 
     def _refill(self) -> None:
         now = self._clock()
@@ -45,9 +90,13 @@ class Pacer:
     async def acquire(self) -> None:
         """Wait, if needed, until a request may go; then count it as in flight."""
         async with self._lock:
+            while self._in_flight >= (max(1, math.floor(self.window)) if self._answered else 1):
+                self._freed.clear()
+                await self._freed.wait()
             self._refill()
             if self._tokens is not None and self._tokens < 1 and self._rate > 0:
                 delay = (1 - self._tokens) / self._rate
+                self.waits.seconds += delay
                 await self._sleep(delay)
                 self._refill()
             if self._tokens is not None:
@@ -56,9 +105,14 @@ class Pacer:
 
     def release(self) -> None:
         self._in_flight = max(0, self._in_flight - 1)
+        self._freed.set()
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Take the server's word for the bucket, less what is still in flight."""
+        """Take the server's word for the bucket, less what is still in flight; a bucket
+        with a token to spare for each request in flight widens the window by one
+        request per window's worth of answers."""
+        self._answered = True
+        self._freed.set()
         try:
             limit = float(headers["anthropic-ratelimit-requests-limit"])
             remaining = float(headers["anthropic-ratelimit-requests-remaining"])
@@ -73,9 +127,70 @@ class Pacer:
         else:
             self._rate = (limit - remaining) / until_full
         self._tokens = remaining - max(0, self._in_flight - 1)
+        if remaining > self._in_flight:
+            self.window = min(float(self._most), self.window + 1 / max(1.0, self.window))
 
     def hold(self, seconds: float) -> None:
-        """A 429 said to wait: empty the estimate so every request waits that long."""
+        """A 429 said to wait: empty the estimate so every request waits that long, and
+        halve the window."""
         self._refill()
+        self.window = max(1.0, self.window / 2)
         if self._rate > 0:
             self._tokens = min(self._tokens or 0.0, 1 - seconds * self._rate)
+
+    async def send(
+        self,
+        attempt: Callable[[], Awaitable[A]],
+        *,
+        patience: float,
+        discard: Callable[[A], Awaitable[None]],
+        backoff: float = 0.0,
+        max_wait: float = 10.0,
+    ) -> A:
+        """``attempt`` paced; a 429 waited out and sent again while the waiting stays
+        within ``patience`` seconds; past it, ``RateLimitOutlasted``. Each wait is the
+        answer's ``retry-after``, or the ``backoff`` doubled with each 429 of this
+        request (up to ``max_wait``) when that is longer: a retry-after of 0 is no
+        reason to hammer. Any other answer is the caller's. The first 429 of the
+        session is told (``progress``): one line, not one a request."""
+        waited = 0.0
+        refused = 0
+        while True:
+            await self.acquire()
+            try:
+                answer = await attempt()
+            finally:
+                self.release()
+            self.observe(answer.headers)
+            if answer.status_code != 429:
+                return answer
+            self.waits.refused += 1
+            refused += 1
+            doubled = min(max_wait, backoff * 2 ** (refused - 1))
+            wait = max(retry_after(answer.headers) or 0.0, doubled) or 1.0
+            if waited + wait > patience:
+                raise RateLimitOutlasted(answer, waited)
+            await discard(answer)
+            waited += wait
+            self.hold(wait)
+            if self._progress is not None and self.waits.refused == 1:
+                self._progress(
+                    f"rate limited (429): waiting {wait:.1f} s, then sending again; requests "
+                    "now wait their turn, and the report counts the waits"
+                )
+            if self._rate <= 0:  # no bucket to mirror: the answer's own wait
+                self.waits.seconds += wait
+                await self._sleep(wait)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The seconds an answer asks to wait: ``retry-after-ms`` (Anthropic's, which its
+    SDK reads first), else ``retry-after`` in seconds; None when neither is a number."""
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers[name]) / scale
+        except (KeyError, ValueError):
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    return None

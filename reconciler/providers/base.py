@@ -24,6 +24,7 @@ from reconciler.core.model import (
     FieldChange,
     LiveResource,
     LiveState,
+    RateLimitWaits,
     ResourceChange,
     SecurityNote,
 )
@@ -102,6 +103,9 @@ class Advice:
 
 class Session(Protocol):
     """An open connection to one provider's API: what plan and apply need of it."""
+
+    # What the API's rate limit has cost this session so far (for apply's report).
+    waits: RateLimitWaits
 
     async def __aenter__(self) -> Session: ...
 

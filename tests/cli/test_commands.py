@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.desired import holds
 from tests.support.sandbox import ADMIN_KEY, DATA, READER_KEY, SandboxProcess, run_cli
+from tests.support.terminal import run_on_a_terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -299,37 +300,6 @@ def test_help_says_a_files_loopback_base_url_is_refused() -> None:
         shown = " ".join(run_cli(command, "--help").stdout.split())
         assert "used only when it is loopback" not in shown, command
         assert "(loopback is no exception)" in shown, command
-
-
-def run_on_a_terminal(args: list[str], answer: str, environment: dict[str, str]) -> tuple[int, str]:
-    """Run the command with a pseudo-terminal as its stdin/stdout and type ``answer``."""
-    import os
-    import pty
-    import subprocess
-
-    from tests.support.sandbox import reconciler_executable
-
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [reconciler_executable(), *args],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env={**os.environ, **environment},
-    )
-    os.close(follower)
-    os.write(leader, answer.encode() + b"\n")
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    return process.wait(timeout=60), b"".join(chunks).decode(errors="replace")
 
 
 @pytest.mark.parametrize(("answer", "applied"), [("yes", True), ("no", False)])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.sandbox import ADMIN_KEY, SandboxProcess, run_cli
+from tests.support.terminal import run_on_a_terminal
 
 pytestmark = pytest.mark.e2e
 ORG = "version: 1\ncompany:\n  billing_email: finance@example.com\n"
@@ -212,41 +213,17 @@ def test_undoing_a_workspace_create_archives_it(sandbox: SandboxProcess, tmp_pat
 
 
 def test_retries_show_progress_on_a_terminal(sandbox: SandboxProcess, org: Path) -> None:
-    """With stderr on a terminal, each wait before a retry is a line: attempt n of m,
-    and why. (A pseudo-terminal stands in for the user's.)"""
-    import os
-    import pty
-    import subprocess
-
-    from tests.support.sandbox import reconciler_executable
-
+    """With stderr on a terminal, each wait before a retry of a server's failure is a
+    line: attempt n of m, and why. (A pseudo-terminal stands in for the user's.)"""
     sandbox.control(
         "PATCH",
         "settings",
-        json={"fault_rate": 1.0, "fault_kinds": ["429"], "fault_retry_after": 0},
+        json={"fault_rate": 1.0, "fault_kinds": ["500"], "fault_retry_after_ms": 1},
     )
-    leader, follower = pty.openpty()
-    done = subprocess.run(
-        [reconciler_executable(), "plan", str(org)],
-        stderr=follower,
-        stdout=subprocess.PIPE,
-        env={**os.environ, **env(sandbox)},
-        timeout=120,
-    )
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    shown = seen.decode()
-    assert done.returncode == 1
-    assert "attempt 2 of 6 in 0.0 s (429: Injected rate limit." in shown
+    code, shown = run_on_a_terminal(["plan", str(org)], "", env(sandbox))
+    assert code == 1
+    assert "attempt 2 of 6 in " in shown
+    assert "(500: Injected fault." in shown
     assert "attempt 6 of 6" in shown
 
 

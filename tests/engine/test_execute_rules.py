@@ -27,6 +27,7 @@ from reconciler.core.model import (
     LiveResource,
     Outcome,
     Plan,
+    RateLimitWaits,
     ResourceChange,
     ResourceResult,
 )
@@ -50,6 +51,7 @@ class Ledger:
         self.stop_after: tuple[int, asyncio.Event] | None = None
         self.readied: list[ResourceChange] | None = None
         self.refuse: str | None = None
+        self.waits = RateLimitWaits()
 
     async def ready(self, changes: Any) -> None:
         """What the provider checks before any write: here, told of the whole plan, and

@@ -39,10 +39,18 @@ from tenacity import (
 )
 
 from reconciler.core.errors import ApiError, TransportError, UnsafePlanError
-from reconciler.core.model import Action, DesiredState, LiveResource, LiveState, ResourceChange
+from reconciler.core.model import (
+    Action,
+    DesiredState,
+    LiveResource,
+    LiveState,
+    RateLimitWaits,
+    ResourceChange,
+)
 from reconciler.core.secret_sink import OperatorSecrets
 from reconciler.net import bounded
 from reconciler.net.connection import Connection, check_listening, verify_for
+from reconciler.net.pacing import Pacer, RateLimitOutlasted
 from reconciler.providers.anthropic_admin import (
     addresses,
     answers,
@@ -63,6 +71,7 @@ from reconciler.providers.anthropic_admin.federated import (
 )
 from reconciler.providers.anthropic_admin.kinds import BY_NAME, SURFACE, UNDER_WORKSPACE
 from reconciler.providers.anthropic_admin.kinds import workspace as workspace_kind
+from reconciler.providers.anthropic_admin.paced import Paced
 from reconciler.providers.anthropic_admin.sdk_errors import (
     CREATED_INCOMPLETE,
     Context,
@@ -94,6 +103,8 @@ class AdminSession:
         # refreshes them before they expire (``federated``).
         self._exchange = RetriedExchange(federation, connection.retry) if federation else None
         retries = max(0, connection.retry.attempts - 1)
+        self.pacer = Pacer(concurrency=connection.concurrency, progress=connection.progress)
+        self._paced = Paced(self.pacer, connection.retry)
         self._client = anthropic.AsyncAnthropic(
             api_key=None if federation else connection.api_key,
             credentials=self._exchange,
@@ -103,6 +114,7 @@ class AdminSession:
             middleware=[
                 answers.JsonOnly(),
                 DocumentedRetries(retries, renew=federation is not None),
+                self._paced,
             ],
             # The key must never follow a redirect to another host.
             http_client=anthropic.DefaultAsyncHttpxClient(
@@ -119,6 +131,10 @@ class AdminSession:
         # The security surface's kinds an apply writes (``ready``): what the ids read.
         self._touched: frozenset[str] | None = None
         self._retries = _RetryNotes(connection.progress)
+
+    @property
+    def waits(self) -> RateLimitWaits:
+        return self.pacer.waits
 
     async def __aenter__(self) -> AdminSession:
         await check_listening(self._connection)
@@ -403,7 +419,9 @@ class AdminSession:
         in a way that may have written (5xx, a lost answer), look: if the resource
         exists now, it was ours; if not, send it again, within the retry bounds."""
         # Without the SDK's retries (and without renewing on a 401: see below).
-        once = self._client.with_options(max_retries=0, middleware=[answers.JsonOnly()])
+        once = self._client.with_options(
+            max_retries=0, middleware=[answers.JsonOnly(), self._paced]
+        )
         policy = self._connection.retry
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_Unsure),
@@ -424,10 +442,10 @@ class AdminSession:
                         if exc.status == 401 and self._renew_access_token():
                             last = exc  # refused before anything was written: send again
                             raise _Unsure() from exc
-                        if not may_have_written(exc) and exc.status != 429:
-                            raise
+                        if not may_have_written(exc):
+                            raise  # a 429 among them: waited out already, past patience
                         last = exc
-                        found = await self.current(address) if exc.status != 429 else None
+                        found = await self.current(address)
                         if found is not None:
                             return found.id
                         raise _Unsure() from exc
@@ -494,6 +512,15 @@ class AdminSession:
             raise translated(exc, self._context(what, attempts)) from exc
         except anthropic.APIError as exc:
             raise translated(exc, self._context(what, attempts)) from exc
+        except RateLimitOutlasted as exc:
+            patience = self._connection.retry.patience
+            raise ApiError(
+                f"The API rate limited reconciler (429) when asked to {what}, for "
+                f"{exc.waited:.0f} s, past the {patience:.0f} s a request waits. Wait a little "
+                "and run again; a re-run picks up where this left off.",
+                status=429,
+                request_id=exc.answer.headers.get("request-id"),
+            ) from None
         except answers.NotAnAnswer as exc:
             raise not_the_admin_api(self._context(what, attempts), str(exc)) from None
         except answers.MalformedAnswer as exc:
@@ -532,14 +559,20 @@ _SDK_LOG = logging.getLogger("anthropic")
 
 
 class _RetryNotes(logging.Handler):
-    """The SDK's "Retrying request to URL in N seconds" as progress lines."""
+    """The SDK's first "Retrying request to URL in N seconds" of a session as a progress
+    line: a sign of life, not a line a retry (a rate limit is the pacer's to say)."""
 
     def __init__(self, progress: Callable[[str], None] | None) -> None:
         super().__init__(logging.INFO)
         self._progress = progress
+        self._said = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self._progress and record.getMessage().startswith("Retrying request"):
+        if self._progress and not self._said and record.getMessage().startswith("Retrying"):
             url, seconds = record.args if isinstance(record.args, tuple) else ("?", 0.0)
             wait = seconds if isinstance(seconds, int | float) else 0.0
-            self._progress(f"{url}: no usable answer; trying again in {wait:.1f} s")
+            self._said = True
+            self._progress(
+                f"{url}: no usable answer (a server error or a lost connection); trying again "
+                f"in {wait:.1f} s, and again as needed without saying so"
+            )

@@ -37,9 +37,9 @@ from tenacity import (
 from reconciler import __version__
 from reconciler.core.errors import ApiError, AuthError, ConflictError, TransportError
 from reconciler.core.model import LiveResource, LiveState
-from reconciler.net import bounded
+from reconciler.net import bounded, pacing
 from reconciler.net.connection import RetryPolicy, check_base_url, normalise_url, verify_for
-from reconciler.net.pacing import Pacer
+from reconciler.net.pacing import Pacer, RateLimitOutlasted
 from reconciler.providers.company.kinds import company, kind_of
 
 API_VERSION = "2023-06-01"
@@ -47,7 +47,8 @@ API_VERSION = "2023-06-01"
 ADMIN_API_VARIABLE = "ANTHROPIC_ADMIN_KEY"
 PAGE_SIZE = 1000
 MAX_PAGES = 1_000  # 1,000,000 projects: far past any real organization, and bounded
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+# 429 is the pacer's (``pacing.Pacer.send``): waited out, never an attempt.
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504, 529})
 READ_SCOPE, WRITE_SCOPE = "organization:read", "organization:write"
 
 
@@ -134,7 +135,7 @@ class CompanyClient:
         self._key_source = key_source
         self._retry = retry or RetryPolicy()
         self._limit = asyncio.Semaphore(concurrency)
-        self.pacer = pacer or Pacer()
+        self.pacer = pacer or Pacer(concurrency=concurrency, sleep=sleep, progress=progress)
         self._sleep = sleep
         self._copies: dict[str, tuple[str, dict[str, Any]]] | None = {} if conditional else None
         self.politeness = Politeness()
@@ -294,8 +295,7 @@ class CompanyClient:
     async def _attempt(
         self, method: str, path: str, *, scope: str, **kwargs: Any
     ) -> httpx.Response:
-        async with self._limit:
-            await self.pacer.acquire()
+        async def once() -> httpx.Response:
             try:
                 response = await self._http.request(method, path, **kwargs)
                 await response.aread()
@@ -305,9 +305,25 @@ class CompanyClient:
                 ) from exc
             except httpx.TransportError as exc:
                 raise _Retryable(_network_reason(exc, self._where), network=True) from exc
-            finally:
-                self.pacer.release()
-        self.pacer.observe(response.headers)
+            return response
+
+        async with self._limit:
+            try:
+                response = await self.pacer.send(
+                    once,
+                    patience=self._retry.patience,
+                    discard=_discarded,
+                    backoff=self._retry.backoff,
+                    max_wait=self._retry.max_wait,
+                )
+            except RateLimitOutlasted as exc:
+                raise ApiError(
+                    f"{method} {path} was rate limited (429) for {exc.waited:.0f} s, past "
+                    f"the {self._retry.patience:.0f} s a request waits. Wait a little and run "
+                    "again; a re-run picks up where this left off.",
+                    status=429,
+                    request_id=exc.answer.headers.get("request-id"),
+                ) from None
         asked_if_changed = "if-none-match" in response.request.headers
         if response.is_success or (response.status_code == 304 and asked_if_changed):
             return response
@@ -318,9 +334,7 @@ class CompanyClient:
         request_id = response.headers.get("request-id")
         message = _server_message(response)
         if status in RETRYABLE_STATUSES:
-            retry_after = _seconds(response.headers.get("retry-after"))
-            if status == 429 and retry_after is not None:
-                self.pacer.hold(retry_after)
+            retry_after = pacing.retry_after(response.headers)
             return _Retryable(
                 f"{status}: {message}",
                 status=status,
@@ -418,14 +432,8 @@ def _server_message(response: httpx.Response) -> str:
         return response.reason_phrase or "no message"
 
 
-def _seconds(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+async def _discarded(response: httpx.Response) -> None:
+    await response.aclose()
 
 
 def _network_reason(exc: httpx.TransportError, base_url: str) -> str:

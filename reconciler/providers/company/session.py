@@ -6,7 +6,13 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.core.model import DesiredState, LiveResource, LiveState, ResourceChange
+from reconciler.core.model import (
+    DesiredState,
+    LiveResource,
+    LiveState,
+    RateLimitWaits,
+    ResourceChange,
+)
 from reconciler.net.connection import Connection, check_listening
 from reconciler.providers.base import Advice
 from reconciler.providers.company.client import CompanyClient
@@ -29,6 +35,10 @@ class CompanySession:
             progress=connection.progress,
             conditional=conditional,
         )
+
+    @property
+    def waits(self) -> RateLimitWaits:
+        return self.client.pacer.waits
 
     async def __aenter__(self) -> CompanySession:
         await check_listening(self._connection)

@@ -128,12 +128,15 @@ def test_network_errors_are_retried_then_reported_in_one_sentence() -> None:
 
 
 @respx.mock
-def test_a_429_storm_ends_in_a_clear_error_bounded_in_attempts() -> None:
+def test_a_429_storm_is_waited_out_within_patience_never_counted_as_attempts() -> None:
     route = respx.get(COMPANY).respond(429, headers={"retry-after": "1"})
+    sleeps = Sleeps()
     with pytest.raises(ApiError) as caught:
-        run(get_company(client(attempts=4)))
-    assert route.call_count == 4
-    assert "kept answering 429" in caught.value.message
+        run(get_company(client(sleeps, attempts=2, patience=5)))
+    assert route.call_count == 6  # five waits of a second, then past patience
+    assert sum(sleeps.waits) == 5.0
+    assert caught.value.status == 429
+    assert "was rate limited (429) for 5 s, past the 5 s a request waits" in caught.value.message
 
 
 @respx.mock
