@@ -13,8 +13,12 @@ CLI (wall time, so Python start-up and the SDK's import are included):
 4. ``reconciler apply`` of 1,000 member role changes (concurrency 8), against the
    loop a user writes with the SDK alone (list, then one update at a time).
 
+5. under a rate limit of R requests a second (4), against the shipped seed: a plan,
+   and an apply of 40 invites; each against what it asked of the API at that rate
+   (its answered requests / R), with how many were answered 429 and how many failed.
+
 ``--quick`` (a smoke run for CI: it proves the benchmark works, not how fast)
-uses 100 members and 5 ms of latency.
+uses 100 members and 5 ms of latency, and 10 invites at 8 requests a second.
 
 The limit: a plan reads users, invites, workspaces and keys at once, then every
 workspace's members: two round trips of lists of 1,000 (2·L); the plan's target is
@@ -48,6 +52,7 @@ CONTROL_KEY = "sk-sandbox-control"
 MEMBERS = 1000
 CONCURRENCY = 8
 RUNS = 5  # the import and the plan, each a median of this many runs
+RATE, RATE_QUICK = 4.0, 8.0  # requests a second of the rate-limited runs
 
 
 def seed(path: Path, people: list[str]) -> None:
@@ -180,6 +185,66 @@ def sdk_loop(url: str, role: str) -> float:
     return time.perf_counter() - started
 
 
+def started(db: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """A ``reconciler sandbox`` process on a free port, and its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "sandbox", "--db", str(db), "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline().split()[-1]
+
+
+def under_rate_limit(work: Path, rate: float, invites: int) -> list[Measured]:
+    """A plan and an apply of ``invites`` invites against the shipped seed at ``rate``
+    requests a second (a burst of as many). The bound of each is what it asked of the
+    API at that rate (its answered requests / R); how many were answered 429 and how
+    many changes failed are in the note."""
+    process, url = started(work / "limited.db", "--rate-limit", str(rate))
+    file = work / "invites.yaml"
+    file.write_text(
+        "version: 1\nprovider: anthropic-admin\nusers:\n  ada@example.com: admin\n"
+        + "".join(f"  invited{n:03d}@example.com: developer\n" for n in range(invites))
+    )
+    rows = []
+    try:
+        for command in (("plan",), ("apply", "--auto-approve")):
+            time.sleep(1.5)  # the bucket full again after the last run: a fair start
+            service(url)
+            env = {"ANTHROPIC_ADMIN_KEY": ADMIN_API_KEY, "RECONCILER_BASE_URL": url}
+            measured = checked(run_cli(command[0], str(file), *command[1:], env=env), *command)
+            log = requests(url)
+            refused = sum(1 for r in log if r["status"] == 429)
+            answered = len(log) - refused
+            failed = measured.stdout.count(": failed")
+            what = "plan" if command[0] == "plan" else f"apply, {invites} invites"
+            rows.append(
+                Measured(
+                    f"{what} at {rate:g} requests/s",
+                    measured.seconds,
+                    answered / rate,
+                    None,
+                    None,
+                    measured.peak_rss_mb,
+                    note=f"limit = its {answered} answered requests / R; {refused} of "
+                    f"{len(log)} answered 429 ({100 * refused / max(1, len(log)):.1f} %), "
+                    f"{failed} changes failed",
+                )
+            )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return rows
+
+
+def requests(url: str) -> list[dict[str, Any]]:
+    """The sandbox's request log since it was last cleared."""
+    answer = httpx.get(f"{url}/_sandbox/requests", headers={"x-api-key": CONTROL_KEY})
+    log: list[dict[str, Any]] = answer.json()["data"]
+    return log
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency-ms", type=float, default=None)
@@ -193,26 +258,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         seed(work / "seed.json", people)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reconciler",
-                "sandbox",
-                "--db",
-                str(work / "b.db"),
-                "--port",
-                "0",
-                "--seed",
-                str(work / "seed.json"),
-                "--latency-ms",
-                str(latency_ms),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
+        process, url = started(
+            work / "b.db", "--seed", str(work / "seed.json"), "--latency-ms", str(latency_ms)
         )
-        assert process.stdout is not None
-        url = process.stdout.readline().split()[-1]
         try:
             unchanged, changed = work / "same.yaml", work / "changed.yaml"
             org_file(unchanged, people, "workspace_user")
@@ -229,6 +277,9 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
+        limited = under_rate_limit(
+            work, RATE_QUICK if args.quick else RATE, 10 if args.quick else 40
+        )
     writes = math.ceil(members / CONCURRENCY) * latency + 6 * latency
     # What the writes cost any client here, the reads at their latency, and the SDK's
     # import (the floor of every Admin command while reconciler uses the SDK).
@@ -257,6 +308,7 @@ def main() -> None:
             note=f"limit = import anthropic + the bare writes ({floor:.2f} s, 8 at once) + "
             "6·L of reads; baseline = the SDK loop, one request at a time",
         ),
+        *limited,
     ]
     print(f"{'scenario':<44} {'measured s':>10} {'limit s':>8} {'ratio':>6} {'peak MB':>8}")
     for row in rows:
