@@ -8,8 +8,12 @@ compared with a committed baseline: a check that does not need a quiet machine.
 Each scenario runs the command line in this process (its imports done by a first,
 uncounted run) against a real sandbox process with no latency, and counts:
 
-- **requests** the sandbox received, and **writes** among them (its request log):
+- **requests** the sandbox answered, and **writes** among them (its request log):
   these are exact, so any rise fails;
+- **refused**: requests it answered 429, in the scenarios under a rate limit. When a
+  429 comes is a matter of timing, so it fails only past ``REFUSED_SHARE`` of the
+  requests (and the baseline): a change that brings back a storm of 429s fails on
+  any machine;
 - **calls**: Python and built-in function calls in the client process during the
   command (cProfile's count). Event-loop scheduling moves it by a few per cent
   from run to run, so it fails only past ``CALLS_TOLERANCE`` times the baseline: a
@@ -41,6 +45,8 @@ import httpx
 import yaml
 
 CALLS_TOLERANCE = 1.25
+REFUSED_SHARE = 0.05
+RATE = 20  # requests a second, in the scenarios under a rate limit
 CONTROL_KEY = "sk-sandbox-control"
 COMPANY_KEY = "sk-sandbox-admin"
 ADMIN_API_KEY = "sk-ant-admin01-sandbox"
@@ -54,6 +60,7 @@ class Sizes:
     project_changes: int = 100
     people: int = 300
     member_changes: int = 100
+    invites: int = 60  # under a rate limit of RATE a second
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,15 @@ class Work:
     requests: int
     writes: int
     calls: int
+    refused: int = 0
 
     def data(self) -> dict[str, int]:
-        return {"requests": self.requests, "writes": self.writes, "calls": self.calls}
+        return {
+            "requests": self.requests,
+            "writes": self.writes,
+            "calls": self.calls,
+            "refused": self.refused,
+        }
 
 
 class Sandbox:
@@ -127,8 +140,11 @@ def command(args: list[str], env: dict[str, str]) -> int:
     return 0
 
 
-def counted(server: Sandbox, args: list[str], env: dict[str, str]) -> Work:
-    """One command's requests, writes and function calls."""
+def counted(
+    server: Sandbox, args: list[str], env: dict[str, str], exits: tuple[int, ...] = (0, 2)
+) -> Work:
+    """One command's requests, writes and function calls; an exit code not in ``exits``
+    stops the check (a storm of 429s may fail changes: its 429s then fail it)."""
     server.clear()
     profile = cProfile.Profile()
     profile.enable()
@@ -136,12 +152,13 @@ def counted(server: Sandbox, args: list[str], env: dict[str, str]) -> Work:
         code = command(args, env)
     finally:
         profile.disable()
-    if code not in (0, 2):
+    if code not in exits:
         raise SystemExit(f"reconciler {' '.join(args)} exited {code}")
     log = server.log()
     calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
-    writes = sum(1 for r in log if r["method"] != "GET")
-    return Work(requests=len(log), writes=writes, calls=int(calls))
+    answered = [r for r in log if r["status"] != 429]
+    writes = sum(1 for r in answered if r["method"] != "GET")
+    return Work(len(answered), writes, int(calls), refused=len(log) - len(answered))
 
 
 def company_file(path: Path, projects: int, changes: int) -> None:
@@ -226,7 +243,19 @@ def _admin(workdir: Path, sizes: Sizes) -> dict[str, dict[str, int]]:
         command(["plan", str(org)], env)  # the SDK's import: not the work
         plan = counted(server, ["plan", str(org)], env)
         apply = counted(server, ["apply", str(org), "--auto-approve"], env)
-    return {"admin plan": plan.data(), "admin apply": apply.data()}
+    invites = workdir / "invites.yaml"
+    invites.write_text(
+        "version: 1\nprovider: anthropic-admin\nusers:\n  ada@example.com: admin\n"
+        + "".join(f"  invited{n:03d}@example.com: developer\n" for n in range(sizes.invites))
+    )
+    with sandbox(workdir, "--db", "limited.db", "--rate-limit", str(RATE)) as server:
+        env = {"ANTHROPIC_ADMIN_KEY": ADMIN_API_KEY, "RECONCILER_BASE_URL": server.url}
+        limited = counted(server, ["apply", str(invites), "--auto-approve"], env, (0, 1))
+    return {
+        "admin plan": plan.data(),
+        "admin apply": apply.data(),
+        "admin apply, rate limited": limited.data(),
+    }
 
 
 def compare(
@@ -245,6 +274,12 @@ def compare(
                 over.append(f"{scenario}: {got[name]} {name}, the baseline has {wanted[name]}")
             elif got[name] < wanted[name]:
                 under.append(f"{scenario}: {got[name]} {name}, the baseline has {wanted[name]}")
+        refused, allowed = got.get("refused", 0), wanted.get("refused", 0)
+        if refused > max(allowed, REFUSED_SHARE * got["requests"]):
+            over.append(
+                f"{scenario}: {refused} requests answered 429, more than "
+                f"{REFUSED_SHARE:.0%} of its {got['requests']} (a storm of 429s)"
+            )
         ratio = got["calls"] / wanted["calls"]
         if ratio > CALLS_TOLERANCE:
             over.append(
