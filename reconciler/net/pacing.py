@@ -6,8 +6,10 @@ client mirrors the server's token bucket: every answer says how many requests
 remain and when the bucket is full again, which gives the refill rate; before
 each request the pacer waits until its estimate holds a token. Requests in
 flight are counted against the estimate, since the server will charge them
-before it answers. Until the first answer, one request goes at a time: a burst of
-reads before the API has said what its bucket holds is a burst of 429s. A 429 halves
+before it answers. Until the first answer, at most ``FIRST_BURST`` requests are in
+flight: a plan's dozen reads sent before the API has said what its bucket holds
+are a burst of 429s under a small limit, and one request alone would make every
+plan wait for its slowest list. A 429 halves
 how many requests may be in flight at once (the window); answers with tokens to spare
 grow it back, one request at a time.
 
@@ -23,6 +25,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -40,6 +43,24 @@ class Answer(Protocol):
 
 
 A = TypeVar("A", bound=Answer)
+FIRST_BURST = 2
+
+
+@dataclass
+class _Bucket:
+    """What a pacer knows of one API's bucket: kept for the process, so the sessions of
+    one command (apply plans in one, writes in another) start from what the last one
+    learned, not from a burst into an emptied bucket."""
+
+    tokens: float | None = None  # None: no information, don't wait
+    rate: float = 0.0
+    capacity: float = 0.0
+    stamp: float = 0.0
+    answered: bool = False  # no answer yet: nothing known of the bucket
+    window: float = 0.0
+
+
+_KNOWN: dict[str, _Bucket] = {}
 
 
 class RateLimitOutlasted(Exception):
@@ -54,7 +75,8 @@ class RateLimitOutlasted(Exception):
 
 class Pacer:
     """Waits before a request when the server's bucket is (about to be) empty, and
-    keeps at most ``window`` requests in flight (up to ``concurrency``)."""
+    keeps at most ``window`` requests in flight (up to ``concurrency``). Pacers given
+    the same ``api`` share what they learn of its bucket, within the process."""
 
     def __init__(
         self,
@@ -64,79 +86,95 @@ class Pacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall: Callable[[], float] = time.time,
         progress: Callable[[str], None] | None = None,
+        api: str | None = None,
     ) -> None:
         self._clock = clock
         self._progress = progress
         self._sleep = sleep
         self._wall = wall
-        self._tokens: float | None = None  # None: no information, don't wait
-        self._rate = 0.0
-        self._capacity = 0.0
-        self._stamp = clock()
-        self._in_flight = 0
-        self._answered = False  # no answer yet: nothing known of the bucket
-        self._lock = asyncio.Lock()
         self._most = concurrency
-        self.window = float(concurrency)
+        fresh = _Bucket(stamp=clock(), window=float(concurrency))
+        self._b = _KNOWN.setdefault(api, fresh) if api is not None else fresh
+        self._b.window = min(self._b.window, float(concurrency))
+        self._in_flight = 0
+        self._lock = asyncio.Lock()
         self._freed = asyncio.Event()
         self.waits = RateLimitWaits()
 
+    @property
+    def window(self) -> float:
+        """How many requests may be in flight: halved by a 429, grown back by answers
+        with tokens to spare."""
+        return self._b.window
+
     def _refill(self) -> None:
         now = self._clock()
-        if self._tokens is not None:
-            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
+        if self._b.tokens is not None:
+            self._b.tokens = min(
+                self._b.capacity, self._b.tokens + (now - self._b.stamp) * self._b.rate
+            )
+        self._b.stamp = now
 
     async def acquire(self) -> None:
         """Wait, if needed, until a request may go; then count it as in flight."""
         async with self._lock:
-            while self._in_flight >= (max(1, math.floor(self.window)) if self._answered else 1):
+            while self._in_flight >= self._allowed():
                 self._freed.clear()
                 await self._freed.wait()
             self._refill()
-            if self._tokens is not None and self._tokens < 1 and self._rate > 0:
-                delay = (1 - self._tokens) / self._rate
+            if self._b.tokens is not None and self._b.tokens < 1 and self._b.rate > 0:
+                delay = (1 - self._b.tokens) / self._b.rate
                 self.waits.seconds += delay
                 await self._sleep(delay)
                 self._refill()
-            if self._tokens is not None:
-                self._tokens -= 1
+            if self._b.tokens is not None:
+                self._b.tokens -= 1
             self._in_flight += 1
+
+    def _allowed(self) -> int:
+        """How many requests may be in flight now: the window, and before the first
+        answer no more than ``FIRST_BURST``."""
+        allowed = max(1, math.floor(self._b.window))
+        return allowed if self._b.answered else min(allowed, FIRST_BURST)
 
     def release(self) -> None:
         self._in_flight = max(0, self._in_flight - 1)
         self._freed.set()
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Take the server's word for the bucket, less what is still in flight; a bucket
-        with a token to spare for each request in flight widens the window by one
-        request per window's worth of answers."""
-        self._answered = True
+        """Take the server's word for the bucket, less what is still in flight. A bucket
+        with a token to spare for each request in flight (or an answer that says nothing
+        of one) widens the window by one request per window's worth of answers."""
+        self._b.answered = True
         self._freed.set()
         try:
             limit = float(headers["anthropic-ratelimit-requests-limit"])
             remaining = float(headers["anthropic-ratelimit-requests-remaining"])
             reset = datetime.fromisoformat(headers["anthropic-ratelimit-requests-reset"])
         except (KeyError, ValueError):
+            self._widen()
             return
         until_full = reset.timestamp() - self._wall()
         self._refill()
-        self._capacity = limit
+        self._b.capacity = limit
         if remaining >= limit or until_full <= 0:
-            self._rate = max(self._rate, limit)  # full: at least a full bucket per second
+            self._b.rate = max(self._b.rate, limit)  # full: at least a full bucket per second
         else:
-            self._rate = (limit - remaining) / until_full
-        self._tokens = remaining - max(0, self._in_flight - 1)
+            self._b.rate = (limit - remaining) / until_full
+        self._b.tokens = remaining - self._in_flight  # those in flight may not be charged yet
         if remaining > self._in_flight:
-            self.window = min(float(self._most), self.window + 1 / max(1.0, self.window))
+            self._widen()
+
+    def _widen(self) -> None:
+        self._b.window = min(float(self._most), self._b.window + 1 / max(1.0, self._b.window))
 
     def hold(self, seconds: float) -> None:
         """A 429 said to wait: empty the estimate so every request waits that long, and
         halve the window."""
         self._refill()
-        self.window = max(1.0, self.window / 2)
-        if self._rate > 0:
-            self._tokens = min(self._tokens or 0.0, 1 - seconds * self._rate)
+        self._b.window = max(1.0, self._b.window / 2)
+        if self._b.rate > 0:
+            self._b.tokens = min(self._b.tokens or 0.0, 1 - seconds * self._b.rate)
 
     async def send(
         self,
@@ -178,7 +216,7 @@ class Pacer:
                     f"rate limited (429): waiting {wait:.1f} s, then sending again; requests "
                     "now wait their turn, and the report counts the waits"
                 )
-            if self._rate <= 0:  # no bucket to mirror: the answer's own wait
+            if self._b.rate <= 0:  # no bucket to mirror: the answer's own wait
                 self.waits.seconds += wait
                 await self._sleep(wait)
 

@@ -103,7 +103,11 @@ class AdminSession:
         # refreshes them before they expire (``federated``).
         self._exchange = RetriedExchange(federation, connection.retry) if federation else None
         retries = max(0, connection.retry.attempts - 1)
-        self.pacer = Pacer(concurrency=connection.concurrency, progress=connection.progress)
+        self.pacer = Pacer(
+            concurrency=connection.concurrency,
+            progress=connection.progress,
+            api=connection.base_url,
+        )
         self._paced = Paced(self.pacer, connection.retry)
         self._client = anthropic.AsyncAnthropic(
             api_key=None if federation else connection.api_key,
