@@ -28,6 +28,7 @@ from reconciler.core.escape import visible
 from reconciler.core.model import DEFAULT_PROVIDER
 from reconciler.core.secret_sink import OperatorSecrets
 from reconciler.net.federation import Federation
+from reconciler.net.pacing import Bucket
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_VARIABLE = "RECONCILER_BASE_URL"
@@ -93,6 +94,8 @@ class Connection:
     # Where a secret answered once goes, and where write-only values come from (bound to
     # hosts): apply's flags, as the providers declare them; nothing for other commands.
     secrets: OperatorSecrets = field(default_factory=OperatorSecrets, repr=False)
+    # What the sessions of this connection learn of the API's rate limit (``pacing``).
+    bucket: Bucket = field(default_factory=Bucket, repr=False, compare=False)
 
     @property
     def where(self) -> str:

@@ -47,20 +47,17 @@ FIRST_BURST = 2
 
 
 @dataclass
-class _Bucket:
-    """What a pacer knows of one API's bucket: kept for the process, so the sessions of
-    one command (apply plans in one, writes in another) start from what the last one
-    learned, not from a burst into an emptied bucket."""
+class Bucket:
+    """What a pacer knows of one API's bucket: the connection keeps it, so the sessions
+    of one command (apply plans in one, writes in another) start from what the last
+    one learned, not from a burst into an emptied bucket."""
 
     tokens: float | None = None  # None: no information, don't wait
     rate: float = 0.0
     capacity: float = 0.0
     stamp: float = 0.0
     answered: bool = False  # no answer yet: nothing known of the bucket
-    window: float = 0.0
-
-
-_KNOWN: dict[str, _Bucket] = {}
+    window: float = 0.0  # 0: not yet set (the first pacer's concurrency)
 
 
 class RateLimitOutlasted(Exception):
@@ -76,7 +73,7 @@ class RateLimitOutlasted(Exception):
 class Pacer:
     """Waits before a request when the server's bucket is (about to be) empty, and
     keeps at most ``window`` requests in flight (up to ``concurrency``). Pacers given
-    the same ``api`` share what they learn of its bucket, within the process."""
+    the same ``bucket`` share what they learn of it."""
 
     def __init__(
         self,
@@ -86,15 +83,16 @@ class Pacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall: Callable[[], float] = time.time,
         progress: Callable[[str], None] | None = None,
-        api: str | None = None,
+        bucket: Bucket | None = None,
     ) -> None:
         self._clock = clock
         self._progress = progress
         self._sleep = sleep
         self._wall = wall
         self._most = concurrency
-        fresh = _Bucket(stamp=clock(), window=float(concurrency))
-        self._b = _KNOWN.setdefault(api, fresh) if api is not None else fresh
+        self._b = bucket if bucket is not None else Bucket()
+        if not self._b.window:
+            self._b.stamp, self._b.window = clock(), float(concurrency)
         self._b.window = min(self._b.window, float(concurrency))
         self._in_flight = 0
         self._lock = asyncio.Lock()

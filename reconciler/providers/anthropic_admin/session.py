@@ -106,7 +106,7 @@ class AdminSession:
         self.pacer = Pacer(
             concurrency=connection.concurrency,
             progress=connection.progress,
-            api=connection.base_url,
+            bucket=connection.bucket,
         )
         self._paced = Paced(self.pacer, connection.retry)
         self._client = anthropic.AsyncAnthropic(

@@ -135,9 +135,7 @@ class CompanyClient:
         self._key_source = key_source
         self._retry = retry or RetryPolicy()
         self._limit = asyncio.Semaphore(concurrency)
-        self.pacer = pacer or Pacer(
-            concurrency=concurrency, sleep=sleep, progress=progress, api=self.base_url
-        )
+        self.pacer = pacer or Pacer(concurrency=concurrency, sleep=sleep, progress=progress)
         self._sleep = sleep
         self._copies: dict[str, tuple[str, dict[str, Any]]] | None = {} if conditional else None
         self.politeness = Politeness()

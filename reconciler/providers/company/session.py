@@ -14,6 +14,7 @@ from reconciler.core.model import (
     ResourceChange,
 )
 from reconciler.net.connection import Connection, check_listening
+from reconciler.net.pacing import Pacer
 from reconciler.providers.base import Advice
 from reconciler.providers.company.client import CompanyClient
 from reconciler.providers.company.kinds import company as company_kind
@@ -33,6 +34,11 @@ class CompanySession:
             transport=connection.transport,
             where=connection.where,
             progress=connection.progress,
+            pacer=Pacer(
+                concurrency=connection.concurrency,
+                progress=connection.progress,
+                bucket=connection.bucket,
+            ),
             conditional=conditional,
         )
 
