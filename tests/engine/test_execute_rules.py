@@ -143,6 +143,18 @@ def test_the_provider_sees_the_whole_plan_before_any_write_and_may_refuse_it() -
     assert refusing.writes == []
 
 
+def test_the_report_says_what_the_rate_limit_cost_the_session() -> None:
+    ledger = Ledger(a={})
+    ledger.waits = RateLimitWaits(refused=3, seconds=12.4)
+    report, _ = run(plan_of(update("a", name="A")), ledger)
+    assert report.rate_limit == RateLimitWaits(refused=3, seconds=12.4)
+    assert report.summary() == (
+        "Apply: 1 applied, 0 failed, 0 skipped. "
+        "Waited 12 s for the rate limit (3 answered 429, sent again)."
+    )
+    assert report.data()["rate_limit"] == {"waited_s": 12.4, "answered_429": 3}
+
+
 # -- requires ---------------------------------------------------------------------------
 
 
