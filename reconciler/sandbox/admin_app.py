@@ -33,6 +33,8 @@ from reconciler.sandbox.paging import cursor_page
 
 ADMIN_SCOPE = "organization:admin"
 BASE = "/v1/organizations"
+# What a Claude Enterprise organization does not have (its docs: "Not available").
+CONSOLE_ONLY = ("/workspaces", "/api_keys", "/rate_limits", "/analytics")
 
 
 def admin_routes(
@@ -108,7 +110,7 @@ def admin_routes(
 
     def guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            authorize(request, ADMIN_SCOPE)
+            authorize(request, scope_for(request))
             conditions: Conditions = request.app.state.conditions
             code = conditions.admin_error(request.method, request.url.path)
             if code is not None:
@@ -373,6 +375,24 @@ def admin_routes(
         Route(f"{BASE}/api_keys", guarded(api_keys), methods=["GET"]),
         Route(f"{BASE}/api_keys/{{api_key_id}}", guarded(api_key), methods=["GET", "POST"]),
     ]
+
+
+def scope_for(request: Request) -> str:
+    """The scope a route needs: the organization's admin scope on a Console
+    organization; on an Enterprise one, the granular members' scopes for users and
+    invites, and the Console-only endpoints refused as the API refuses them."""
+    if request.app.state.store.admin.organization_type() != "enterprise":
+        return ADMIN_SCOPE
+    path = request.url.path[len(BASE) :]
+    if path.startswith(CONSOLE_ONLY):
+        raise ErrorAnswer(
+            400,
+            "The endpoint does not support the organization's type.",
+            code="organization_type_not_supported",
+        )
+    if path.startswith(("/users", "/invites")):
+        return "read:members" if request.method == "GET" else "write:members"
+    return ADMIN_SCOPE
 
 
 def _check_name(name: Any) -> None:

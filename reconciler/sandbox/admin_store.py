@@ -51,6 +51,7 @@ _INHERITED = {"admin": "workspace_admin", "billing": "workspace_billing"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS admin_org (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS admin_org_type (type TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS admin_users (
     id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
     added_at TEXT NOT NULL
@@ -106,6 +107,7 @@ class AdminStore:
         db = self._db
         for table in (
             "admin_org",
+            "admin_org_type",
             "admin_default_workspace",
             "admin_users",
             "admin_invites",
@@ -116,6 +118,7 @@ class AdminStore:
             db.execute(f"DELETE FROM {table}")
         org = seed.get("organization") or {"id": str(uuid.uuid4()), "name": "Sandbox Org"}
         db.execute("INSERT INTO admin_org VALUES (?, ?)", (org["id"], org["name"]))
+        db.execute("INSERT INTO admin_org_type VALUES (?)", (org.get("type", "console"),))
         self.limits.load(seed, org["id"])
         self.reports.clear(seed)
         self.federation.load(seed)
@@ -172,6 +175,12 @@ class AdminStore:
         if row is None:
             raise ErrorAnswer(404, "No organization.")
         return {"id": row[0], "name": row[1], "type": "organization"}
+
+    def organization_type(self) -> str:
+        """``console`` (a Claude Console organization) or ``enterprise`` (Claude
+        Enterprise): which endpoints the organization has."""
+        row = self._db.execute("SELECT type FROM admin_org_type").fetchone()
+        return "console" if row is None else str(row[0])
 
     # -- users ---------------------------------------------------------------------------
 

@@ -28,6 +28,16 @@ def gate(
     authorize(request, ADMIN_SCOPE)
 
 
+def enterprise_only(request: Request) -> None:
+    """Refuse an Enterprise-only endpoint to any other organization, as the API does."""
+    if request.app.state.store.admin.organization_type() != "enterprise":
+        raise ErrorAnswer(
+            400,
+            "The endpoint does not support the organization's type.",
+            code="organization_type_not_supported",
+        )
+
+
 def written(request: Request, write: Callable[[], Any]) -> Response:
     """One write, in a transaction, marked as a write in the request log."""
     with request.app.state.store.transaction():

@@ -104,6 +104,12 @@ def _admin_section(section: Any, source: str) -> dict[str, Any]:
         problem = rate_problem(workspace)
         if problem:
             raise SeedError(f"{source}: admin.workspaces: {problem.rstrip('.')}")
+    organization = section.get("organization") or {}
+    if not isinstance(organization, dict) or organization.get("type", "console") not in (
+        "console",
+        "enterprise",
+    ):
+        raise SeedError(f"{source}: admin.organization.type is console or enterprise")
     spend = section.get("spend_limits") or {}
     if not isinstance(spend, dict) or spend.get("admin_api", True) not in (True, False, "read"):
         raise SeedError(

@@ -82,6 +82,18 @@ def shipped_seed() -> dict[str, Any]:
     return data
 
 
+ENTERPRISE_KEY = "sk-ant-api01-sandbox-enterprise"  # the Enterprise seed's Admin key
+
+
+@cache
+def enterprise_seed() -> dict[str, Any]:
+    """The shipped Claude Enterprise organization (``examples/enterprise-seed.yaml``)."""
+    data: dict[str, Any] = yaml.safe_load(
+        (ROOT / "reconciler" / "examples" / "enterprise-seed.yaml").read_text()
+    )
+    return data
+
+
 @dataclass
 class SandboxProcess:
     """A real ``reconciler sandbox`` process and a way to talk to its control API."""
