@@ -10,11 +10,17 @@ names an account).
 
 from __future__ import annotations
 
-from reconciler.sandbox import admin_rbac_groups, admin_telemetry, admin_webhooks
+from reconciler.sandbox import (
+    admin_managed_settings,
+    admin_rbac_groups,
+    admin_telemetry,
+    admin_webhooks,
+)
 from reconciler.sandbox.resource import Resource
 
 RESOURCES: tuple[Resource, ...] = (
     admin_webhooks.RESOURCE,
     admin_telemetry.RESOURCE,
     admin_rbac_groups.RESOURCE,
+    admin_managed_settings.RESOURCE,
 )
