@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reconciler.sandbox import admin_errors
+from reconciler.sandbox import admin_errors, gated
 from reconciler.sandbox.admin_bodies import first_problem
 from reconciler.sandbox.admin_limits import GROUP_TYPES, SPEND_READS_BETA
 from reconciler.sandbox.admin_reports import REPORTS_BETA, query_of
@@ -385,11 +385,7 @@ def scope_for(request: Request) -> str:
         return ADMIN_SCOPE
     path = request.url.path[len(BASE) :]
     if path.startswith(CONSOLE_ONLY):
-        raise ErrorAnswer(
-            400,
-            "The endpoint does not support the organization's type.",
-            code="organization_type_not_supported",
-        )
+        raise gated.not_for_this_type()
     if path.startswith(("/users", "/invites")):
         return "read:members" if request.method == "GET" else "write:members"
     return ADMIN_SCOPE

@@ -311,11 +311,16 @@ def managed_settings_routes(authorize: Authorize, read_body: ReadBody) -> list[R
     """The routes: an Enterprise key with the scope each needs, and the beta header."""
 
     def stores(request: Request, scope: str) -> tuple[ManagedSettingsStore, RbacGroupsStore]:
-        betas = request.headers.get("anthropic-beta", "").replace(" ", "").split(",")
         admin = request.app.state.store.admin
-        if BETA not in betas or admin.organization_type() != "enterprise":
+        if admin.organization_type() != "enterprise":  # "not enabled for this beta": 404
             raise ErrorAnswer(404, "Not found.")
-        authorize(request, f"{scope}:claude_code_managed_settings")
+        gated.gate(
+            request,
+            authorize,
+            beta=BETA,
+            missing=404,
+            scope=f"{scope}:claude_code_managed_settings",
+        )
         return admin.resources[NAME], admin.resources["rbac_groups"]
 
     def write(

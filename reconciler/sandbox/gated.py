@@ -18,24 +18,34 @@ ADMIN_SCOPE = "organization:admin"
 
 
 def gate(
-    request: Request, authorize: Callable[[Request, str], None], *, beta: str, missing: int
+    request: Request,
+    authorize: Callable[[Request, str], None],
+    *,
+    beta: str,
+    missing: int,
+    scope: str = ADMIN_SCOPE,
 ) -> None:
     """Let a request through to a beta surface, or answer as the reference says."""
     betas = request.headers.get("anthropic-beta", "").replace(" ", "").split(",")
     if beta not in betas:
         said = "Not found." if missing == 404 else f"This endpoint is in beta: send {beta}."
         raise ErrorAnswer(missing, said)
-    authorize(request, ADMIN_SCOPE)
+    authorize(request, scope)
+
+
+def not_for_this_type() -> ErrorAnswer:
+    """The API's refusal of an endpoint the organization's type does not have."""
+    return ErrorAnswer(
+        400,
+        "The endpoint does not support the organization's type.",
+        code="organization_type_not_supported",
+    )
 
 
 def enterprise_only(request: Request) -> None:
     """Refuse an Enterprise-only endpoint to any other organization, as the API does."""
     if request.app.state.store.admin.organization_type() != "enterprise":
-        raise ErrorAnswer(
-            400,
-            "The endpoint does not support the organization's type.",
-            code="organization_type_not_supported",
-        )
+        raise not_for_this_type()
 
 
 def written(request: Request, write: Callable[[], Any]) -> Response:

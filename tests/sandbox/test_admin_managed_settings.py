@@ -11,7 +11,13 @@ from typing import Any
 import anthropic
 import pytest
 
-from tests.support.sandbox import ENTERPRISE_KEY, SandboxProcess, enterprise_seed
+from tests.support.sandbox import (
+    ENTERPRISE_KEY,
+    ORG_ADMIN_KEY,
+    SandboxProcess,
+    enterprise_seed,
+    shipped_seed,
+)
 
 SECURITY, PLATFORM = "rbac_group_01Security", "rbac_group_01Platform"
 
@@ -118,3 +124,12 @@ def test_without_the_beta_header_the_surface_does_not_exist(server: SandboxProce
         headers={"x-api-key": ENTERPRISE_KEY},
     )
     assert answer.status_code == 404
+
+
+def test_a_console_organization_has_no_managed_settings(server: SandboxProcess) -> None:
+    assert server.control("POST", "reset", json=shipped_seed()).status_code == 200
+    client = anthropic.Anthropic(
+        api_key=ORG_ADMIN_KEY, base_url=server.url, max_retries=0, _strict_response_validation=True
+    )
+    with pytest.raises(anthropic.NotFoundError):
+        client.beta.organization.claude_code.managed_settings.configuration.retrieve()
