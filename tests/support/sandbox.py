@@ -5,6 +5,7 @@ plain module: tests import from here, never from ``conftest``."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import signal
@@ -73,25 +74,25 @@ DATA = ROOT / "tests" / "data"
 T = TypeVar("T")
 
 
-@cache
 def shipped_seed() -> dict[str, Any]:
-    """The seed a sandbox starts with when given none."""
-    data: dict[str, Any] = yaml.safe_load(
-        (ROOT / "reconciler" / "examples" / "sandbox-seed.yaml").read_text()
-    )
+    """The seed a sandbox starts with when given none: a copy of its own, so a test
+    that changes it cannot change the seed every later test restores."""
+    return copy.deepcopy(_seed("sandbox-seed.yaml"))
+
+
+@cache
+def _seed(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "reconciler" / "examples" / name).read_text())
     return data
 
 
 ENTERPRISE_KEY = "sk-ant-api01-sandbox-enterprise"  # the Enterprise seed's Admin key
 
 
-@cache
 def enterprise_seed() -> dict[str, Any]:
-    """The shipped Claude Enterprise organization (``examples/enterprise-seed.yaml``)."""
-    data: dict[str, Any] = yaml.safe_load(
-        (ROOT / "reconciler" / "examples" / "enterprise-seed.yaml").read_text()
-    )
-    return data
+    """The shipped Claude Enterprise organization (``examples/enterprise-seed.yaml``), a
+    copy of its own."""
+    return copy.deepcopy(_seed("enterprise-seed.yaml"))
 
 
 @dataclass
